@@ -1,0 +1,73 @@
+/**
+ * A private redis-server on a free loopback port with a temporary directory, for the tests that
+ * kill or restart Redis and for the local cluster when no Redis answers at REDIS_URL.
+ * AOF on (appendfsync always) so that a restart keeps every acknowledged entry.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './ports.ts';
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  dir: string;
+  child: ChildProcess;
+  /** SIGKILL (no shutdown save): only what AOF already holds survives. */
+  kill(): Promise<void>;
+  /** Start again on the same port and directory. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startRedisServer(opts: { port?: number; dir?: string } = {}): Promise<RedisServer> {
+  const port = opts.port ?? (await freePort());
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gte-redis-'));
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction'], {
+      stdio: 'ignore',
+    });
+    child.on('error', () => undefined);
+    await waitPing(port);
+    return child;
+  };
+  const server: RedisServer = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    child: await launch(),
+    async kill() {
+      const exited = new Promise((r) => server.child.once('exit', r));
+      server.child.kill('SIGKILL');
+      await exited;
+    },
+    async restart() {
+      server.child = await launch();
+    },
+    async stop() {
+      if (server.child.exitCode === null && server.child.signalCode === null) await server.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+async function waitPing(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      if ((await client.ping()) === 'PONG') return;
+    } catch {
+      /* not up yet */
+    } finally {
+      client.disconnect();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms (is redis-server installed? apt-get install redis-server)`);
+}

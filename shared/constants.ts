@@ -1,0 +1,26 @@
+/** Limits and names that both sides must agree on. */
+
+export const LIMITS = {
+  queryMaxChars: 2048,
+  topKMax: 100,
+  docIdMaxChars: 256,
+  docTextMaxChars: 100_000,
+  docsPerRequest: 256,
+  /** Bodies over this are refused with 413 before they are parsed. */
+  maxBodyBytes: 2 * 1024 * 1024,
+  maxSearchBodyBytes: 64 * 1024,
+} as const;
+
+export const HEADERS = {
+  epoch: 'x-gte-epoch',
+  servedBy: 'x-served-by',
+  attempts: 'x-gte-attempts',
+  requestId: 'x-request-id',
+  signature: 'x-gte-signature',
+  timestamp: 'x-gte-timestamp',
+  nonce: 'x-gte-nonce',
+  node: 'x-gte-node',
+} as const;
+
+/** A signed control call whose timestamp is further than this from the receiver's clock is refused. */
+export const SIGNATURE_MAX_SKEW_MS = 30_000;

@@ -1,0 +1,164 @@
+/**
+ * Every message the edge, the search nodes and the clients say to each other, typed once.
+ *
+ * Both sides import these zod schemas: the edge validates public requests with them before any
+ * upstream call, the node validates the same bodies again (it never trusts the edge blindly),
+ * and `/openapi.json` is generated from them. Limits live in ./constants.ts.
+ */
+import { z } from 'zod';
+import { LIMITS } from './constants.ts';
+
+const scalar = z.union([z.string().max(256), z.number().finite(), z.boolean(), z.null()]);
+
+/** `{"metadata": {k: scalar}}`: exact-match filter on document metadata; nested objects are refused. */
+export const SearchFilter = z
+  .object({
+    metadata: z.record(z.string().min(1).max(64), scalar).refine((m) => Object.keys(m).length <= 16, {
+      message: 'at most 16 metadata keys',
+    }),
+  })
+  .strict();
+
+export const SearchRequest = z
+  .object({
+    query: z.string().min(1, 'query must not be empty').max(LIMITS.queryMaxChars, `query must be at most ${LIMITS.queryMaxChars} characters`),
+    top_k: z.number().int('top_k must be an integer').min(1).max(LIMITS.topKMax).default(5),
+    filter: SearchFilter.optional(),
+  })
+  .strict();
+export type SearchRequest = z.infer<typeof SearchRequest>;
+
+export const SearchHit = z.object({
+  id: z.string(),
+  score: z.number(),
+  text: z.string(),
+  metadata: z.record(z.string(), z.unknown()),
+});
+export type SearchHit = z.infer<typeof SearchHit>;
+
+export const Role = z.enum(['standby', 'master', 'degraded']);
+export type Role = z.infer<typeof Role>;
+
+export const ServedBy = z.object({ node: z.string(), role: Role, epoch: z.number().int() });
+export type ServedBy = z.infer<typeof ServedBy>;
+
+export const SearchResponse = z.object({
+  results: z.array(SearchHit),
+  took_ms: z.number(),
+  served_by: ServedBy,
+});
+export type SearchResponse = z.infer<typeof SearchResponse>;
+
+export const DocumentId = z
+  .string()
+  .min(1, 'id must not be empty')
+  .max(LIMITS.docIdMaxChars)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:\-]*$/, 'id may hold letters, digits, and . _ : - (not first)');
+
+export const DocumentInput = z
+  .object({
+    id: DocumentId,
+    text: z.string().min(1, 'text must not be empty').max(LIMITS.docTextMaxChars, `text must be at most ${LIMITS.docTextMaxChars} characters`),
+    metadata: z.record(z.string().min(1).max(64), scalar).optional(),
+  })
+  .strict();
+export type DocumentInput = z.infer<typeof DocumentInput>;
+
+export const WaitLevel = z.enum(['none', 'applied', 'replicated']);
+export type WaitLevel = z.infer<typeof WaitLevel>;
+
+export const UpsertRequest = z
+  .object({
+    documents: z.array(DocumentInput).min(1).max(LIMITS.docsPerRequest),
+    wait: WaitLevel.default('none'),
+  })
+  .strict();
+export type UpsertRequest = z.infer<typeof UpsertRequest>;
+
+export const UpsertAccepted = z.object({
+  job_id: z.string(),
+  accepted: z.number().int(),
+  status: z.enum(['queued', 'applied', 'replicated']),
+  seq: z.string().optional(),
+});
+
+export const JobState = z.object({
+  job_id: z.string(),
+  state: z.enum(['waiting', 'active', 'completed', 'failed', 'delayed', 'unknown']),
+  progress: z.number(),
+  accepted: z.number().int(),
+  seq: z.string().nullable(),
+  error: z.string().nullable(),
+});
+
+export const StoredDocument = z.object({
+  id: z.string(),
+  text: z.string(),
+  metadata: z.record(z.string(), z.unknown()),
+  version: z.number().int(),
+  updated_seq: z.string(),
+});
+
+export const GpuTelemetry = z.object({
+  util: z.number(),
+  mem_used_mb: z.number(),
+  mem_total_mb: z.number(),
+  temp_c: z.number(),
+});
+export type GpuTelemetry = z.infer<typeof GpuTelemetry>;
+
+/** The node's `/health`: what the coordinator's probes read. */
+export const NodeHealth = z.object({
+  status: z.enum(['ok', 'starting', 'degraded', 'stopping']),
+  node: z.string(),
+  role: Role,
+  epoch: z.number().int(),
+  ready: z.boolean(),
+  model: z.object({ id: z.string(), loaded: z.boolean() }),
+  index: z.object({ size: z.number().int(), applied_seq: z.string() }),
+  replication: z
+    .object({
+      lag_entries: z.number().int(),
+      lag_ms: z.number(),
+      redis: z.enum(['up', 'down']),
+    })
+    .optional(),
+  gpu: GpuTelemetry.nullable(),
+  load: z.object({
+    inflight: z.number().int(),
+    queued: z.number().int(),
+    event_loop_lag_ms: z.number(),
+    overloaded: z.boolean(),
+  }),
+});
+export type NodeHealth = z.infer<typeof NodeHealth>;
+
+/** Control calls from the coordinator to a node (all signed). */
+export const EpochBody = z.object({ epoch: z.number().int().min(1) }).strict();
+export const StandbyBody = z.object({ epoch: z.number().int().min(1), master: z.string().min(1).max(64).nullable() }).strict();
+export const ActivateResult = z.object({
+  node: z.string(),
+  role: Role,
+  epoch: z.number().int(),
+  applied_seq: z.string(),
+  catch_up_ms: z.number(),
+  replayed: z.number().int(),
+});
+export type ActivateResult = z.infer<typeof ActivateResult>;
+
+export const RegisterNode = z
+  .object({
+    id: z.string().min(1).max(64).regex(/^[A-Za-z0-9._\-]+$/, 'node id may hold letters, digits, and . _ -'),
+    url: z.string().url().max(512),
+    priority: z.number().int().min(0).max(1000).default(100),
+  })
+  .strict();
+export type RegisterNode = z.infer<typeof RegisterNode>;
+
+export const SwitchoverRequest = z.object({ to: z.string().min(1).max(64).optional() }).strict();
+
+/** The one error shape everywhere: `{"error": {"code", "message"}}`. */
+export const ErrorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -1,0 +1,60 @@
+/**
+ * Fault injection for chaos tests: a signed control call makes this node add latency, fail a
+ * share of requests with 503, report overload, or hang. Only present when FAULT_INJECTION=1, and
+ * config.ts refuses that setting in production.
+ */
+import { Hono, type MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { ApiError, parseJsonBody } from '../shared/http-body.ts';
+
+export const FaultSettings = z
+  .object({
+    latency_ms: z.number().int().min(0).max(60_000).optional(),
+    fail_rate: z.number().min(0).max(1).optional(),
+    overload: z.boolean().optional(),
+    hang: z.boolean().optional(),
+    clear: z.boolean().optional(),
+  })
+  .strict();
+export type FaultSettings = z.infer<typeof FaultSettings>;
+
+export class FaultInjector {
+  latencyMs = 0;
+  failRate = 0;
+  hanging = false;
+
+  constructor(private readonly setOverload: (on: boolean) => void) {}
+
+  failing(): boolean {
+    return this.failRate > 0 && Math.random() < this.failRate;
+  }
+
+  /** Runs before every /api request. */
+  async before(path: string): Promise<void> {
+    if (path === '/api/v1/faults') return;
+    if (this.hanging) await new Promise(() => undefined);
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    if (this.failing()) throw new ApiError(503, 'fault_injected', 'injected failure (FAULT_INJECTION)');
+  }
+
+  apply(s: FaultSettings): void {
+    if (s.clear) {
+      this.latencyMs = 0;
+      this.failRate = 0;
+      this.hanging = false;
+      this.setOverload(false);
+    }
+    if (s.latency_ms !== undefined) this.latencyMs = s.latency_ms;
+    if (s.fail_rate !== undefined) this.failRate = s.fail_rate;
+    if (s.hang !== undefined) this.hanging = s.hang;
+    if (s.overload !== undefined) this.setOverload(s.overload);
+  }
+
+  routes(signed: MiddlewareHandler<{ Variables: { rawBody: Uint8Array } }>) {
+    return new Hono<{ Variables: { rawBody: Uint8Array } }>().post('/api/v1/faults', signed, (c) => {
+      const settings = parseJsonBody(c.req.header('content-type') ?? null, c.get('rawBody'), FaultSettings);
+      this.apply(settings);
+      return c.json({ latency_ms: this.latencyMs, fail_rate: this.failRate, hang: this.hanging });
+    });
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Ingestion through BullMQ: the master's document endpoints enqueue a job, a worker (running only
+ * on the master) embeds the documents in batches and appends them to the fenced change log.
+ * Jobs live in Redis, so a job accepted before a crash or a failover is finished by whichever
+ * node is master next; retries back off exponentially.
+ */
+import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+
+export type IngestOp = { op: 'upsert'; id: string; text: string; metadata: Record<string, unknown> } | { op: 'delete'; id: string };
+
+export interface IngestJobData {
+  ops: IngestOp[];
+  accepted_at: number;
+}
+
+export interface IngestJobResult {
+  seq: string;
+  appended: number;
+}
+
+export type IngestProcessor = (job: Job<IngestJobData, IngestJobResult>) => Promise<IngestJobResult>;
+
+export class RedisUnavailableError extends Error {}
+
+const QUEUE_NAME = 'ingest';
+
+export class IngestQueue {
+  readonly queue: Queue<IngestJobData, IngestJobResult>;
+  private readonly events: QueueEvents;
+  private worker: Worker<IngestJobData, IngestJobResult> | null = null;
+  private readonly producer: Redis;
+  private readonly blocking: Redis[] = [];
+
+  constructor(
+    private readonly redisUrl: string,
+    private readonly prefix: string,
+  ) {
+    // The producer fails fast (no offline queue): a write must answer 503 while Redis is down,
+    // not hang until it returns.
+    this.producer = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+    this.producer.on('error', () => undefined);
+    this.queue = new Queue(QUEUE_NAME, {
+      connection: this.producer,
+      prefix,
+      defaultJobOptions: { attempts: 12, backoff: { type: 'exponential', delay: 200 }, removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 86_400 } },
+    });
+    this.queue.on('error', () => undefined);
+    this.events = new QueueEvents(QUEUE_NAME, { connection: this.blockingConnection(), prefix });
+    this.events.on('error', () => undefined);
+  }
+
+  private blockingConnection(): Redis {
+    const conn = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
+    conn.on('error', () => undefined);
+    this.blocking.push(conn);
+    return conn;
+  }
+
+  get connected(): boolean {
+    return this.producer.status === 'ready';
+  }
+
+  async enqueue(data: IngestJobData): Promise<Job<IngestJobData, IngestJobResult>> {
+    if (!this.connected) throw new RedisUnavailableError('Redis is unreachable: writes are refused until it is back (searches still work)');
+    try {
+      return await this.queue.add('documents', data);
+    } catch (err) {
+      throw new RedisUnavailableError(`could not enqueue the write: ${(err as Error).message}`);
+    }
+  }
+
+  /** Waits for the job's result (the log position of its last entry). */
+  async waitFinished(job: Job<IngestJobData, IngestJobResult>, timeoutMs: number): Promise<IngestJobResult> {
+    return job.waitUntilFinished(this.events, timeoutMs);
+  }
+
+  async getJob(id: string): Promise<Job<IngestJobData, IngestJobResult> | undefined> {
+    return this.queue.getJob(id);
+  }
+
+  /** Starts processing (master only). Concurrency 1 keeps jobs in acceptance order. */
+  startWorker(processor: IngestProcessor): void {
+    if (this.worker) return;
+    this.worker = new Worker(QUEUE_NAME, processor, {
+      connection: this.blockingConnection(),
+      prefix: this.prefix,
+      concurrency: 1,
+      // A master killed mid-job leaves it locked; short locks let the next master take it over in seconds.
+      lockDuration: 5000,
+      stalledInterval: 5000,
+      maxStalledCount: 5,
+    });
+    this.worker.on('error', () => undefined);
+  }
+
+  async stopWorker(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.close();
+  }
+
+  get workerRunning(): boolean {
+    return this.worker !== null;
+  }
+
+  async counts(): Promise<{ waiting: number; active: number; delayed: number; failed: number }> {
+    if (!this.connected) return { waiting: 0, active: 0, delayed: 0, failed: 0 };
+    const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+    return { waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0 };
+  }
+
+  async close(): Promise<void> {
+    await this.stopWorker();
+    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    this.producer.disconnect();
+    for (const c of this.blocking) c.disconnect();
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Follows the change log and applies it to the engine, on every node (the master included):
+ * one code path for all writes. Reads with a blocking XREAD on a connection of its own, applies
+ * in batches, publishes the applied position to Redis (for the master's `wait: "replicated"` and
+ * for trimming), and wakes local waiters (`wait: "applied"`).
+ *
+ * When Redis is unreachable it keeps retrying with backoff; the node goes on serving searches
+ * from what it has.
+ */
+import type { Redis } from 'ioredis';
+import type { SearchEngine } from '../engine.ts';
+import type { NodeLogger } from '../log.ts';
+import { ChangeLog } from './change-log.ts';
+import { compareSeq, seqTimeMs } from './seq.ts';
+
+export class TrimmedPastError extends Error {}
+
+interface Waiter {
+  seq: string;
+  resolve: () => void;
+}
+
+export class Applier {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private waiters: Waiter[] = [];
+  private tailSeq = '0-0';
+  private readonly blockingLog: ChangeLog;
+  /** Set when the log was trimmed past our position: the node must resynchronise from a peer. */
+  needsResync = false;
+  appliedEntries = 0;
+
+  constructor(
+    private readonly log: ChangeLog,
+    private readonly blockingRedis: Redis,
+    private readonly engine: SearchEngine,
+    private readonly nodeId: string,
+    private readonly logger: NodeLogger,
+    private readonly expectedModel: string,
+  ) {
+    this.blockingLog = new ChangeLog(blockingRedis, log.prefix);
+  }
+
+  get redisState(): 'up' | 'down' {
+    return this.log.connected ? 'up' : 'down';
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.blockingRedis.disconnect();
+    await this.loop;
+  }
+
+  /** Lag behind the log tail, as last seen: entries and the age of the oldest unapplied one. */
+  lag(): { entries: number; ms: number } {
+    const applied = this.engine.appliedSeq;
+    if (compareSeq(this.tailSeq, applied) <= 0) return { entries: 0, ms: 0 };
+    return { entries: this.pendingEstimate, ms: Math.max(0, Date.now() - seqTimeMs(applied === '0-0' ? this.tailSeq : applied)) };
+  }
+  private pendingEstimate = 0;
+
+  /** Resolves once the local engine has applied `seq` (or rejects after `timeoutMs`). */
+  waitForApplied(seq: string, timeoutMs: number): Promise<void> {
+    if (compareSeq(this.engine.appliedSeq, seq) >= 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { seq, resolve: () => (clearTimeout(timer), resolve()) };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`entry ${seq} not applied within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Applies everything up to the current tail (used by activation). Returns entries replayed. */
+  async catchUp(): Promise<number> {
+    let replayed = 0;
+    const target = await this.log.tail();
+    this.tailSeq = target;
+    while (compareSeq(this.engine.appliedSeq, target) < 0) {
+      const n = await this.pullOnce(undefined);
+      if (n === 0) break;
+      replayed += n;
+    }
+    return replayed;
+  }
+
+  private async pullOnce(blockMs: number | undefined): Promise<number> {
+    const after = this.engine.appliedSeq;
+    const trimmed = await this.log.trimmedThrough();
+    if (compareSeq(after, trimmed) < 0) {
+      this.needsResync = true;
+      throw new TrimmedPastError(`log trimmed through ${trimmed}, this node has applied only ${after}`);
+    }
+    const entries = blockMs === undefined ? await this.log.readAfter(after, 512) : await this.blockingLog.readAfter(after, 512, blockMs);
+    if (entries.length === 0) return 0;
+    for (const e of entries) {
+      if (e.model && e.model !== this.expectedModel) {
+        throw new Error(`log entry ${e.seq} was embedded by model ${e.model}, this node runs ${this.expectedModel}; refusing to mix vector spaces`);
+      }
+    }
+    await this.engine.apply(entries.map((e) => e.entry));
+    this.appliedEntries += entries.length;
+    const applied = this.engine.appliedSeq;
+    if (compareSeq(applied, this.tailSeq) > 0) this.tailSeq = applied;
+    await this.log.reportApplied(this.nodeId, applied);
+    this.wake();
+    return entries.length;
+  }
+
+  private wake(): void {
+    const applied = this.engine.appliedSeq;
+    const ready = this.waiters.filter((w) => compareSeq(applied, w.seq) >= 0);
+    this.waiters = this.waiters.filter((w) => compareSeq(applied, w.seq) < 0);
+    for (const w of ready) w.resolve();
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 50;
+    let lastTailCheck = 0;
+    while (this.running) {
+      try {
+        if (Date.now() - lastTailCheck > 500) {
+          this.tailSeq = await this.log.tail();
+          this.pendingEstimate = await this.log.countBetween(this.engine.appliedSeq, this.tailSeq, 10_000);
+          lastTailCheck = Date.now();
+          await this.log.reportApplied(this.nodeId, this.engine.appliedSeq);
+        }
+        await this.pullOnce(1000);
+        backoff = 50;
+      } catch (err) {
+        if (!this.running) break;
+        if (err instanceof TrimmedPastError) {
+          this.logger.warn('replication.trimmed_past', { error: (err as Error).message });
+          this.running = false;
+          break;
+        }
+        this.logger.warn('replication.read_failed', { error: (err as Error).message, retry_ms: backoff });
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 2000);
+      }
+    }
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The durable, fenced change log: one Redis Stream that every upsert and delete goes through.
+ *
+ * Keys (prefix `gte` unless REDIS_PREFIX says otherwise):
+ *   <p>:log       the stream; fields epoch, op, id, doc (JSON text+metadata), vec (float32 base64), model
+ *   <p>:fence     the current epoch; appends with any other epoch are refused (Lua, atomic)
+ *   <p>:applied   hash node id → last applied stream id
+ *   <p>:nodes     hash node id → URL, the registered nodes (trimming waits for all of them)
+ *   <p>:trimmed   the last stream id removed by trimming; a node behind it must resynchronise
+ *
+ * A deposed master cannot write even if it never heard that it was deposed: its epoch no longer
+ * equals the fence, so the script refuses the append before anything reaches the stream.
+ */
+import type { Redis } from 'ioredis';
+import type { ApplyEntry } from '../metadata/store.ts';
+import { compareSeq, SEQ_ZERO } from './seq.ts';
+
+export type LogOp = { op: 'upsert'; id: string; text: string; metadata: Record<string, unknown>; vector: Float32Array } | { op: 'delete'; id: string };
+
+export class StaleEpochError extends Error {
+  constructor(
+    readonly epoch: number,
+    readonly fence: number,
+  ) {
+    super(`append refused: epoch ${epoch} is not the fence's epoch ${fence} (this node was deposed)`);
+  }
+}
+
+// ARGV: epoch, model, then per entry: op, id, doc, vec. Returns the new stream ids, or
+// {err = "STALE <fence>"} when the epoch is not the fence's.
+const APPEND_LUA = `
+local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
+local epoch = tonumber(ARGV[1])
+if fence ~= epoch then
+  return redis.error_reply('STALE ' .. fence)
+end
+local ids = {}
+for i = 3, #ARGV, 4 do
+  ids[#ids + 1] = redis.call('XADD', KEYS[2], '*', 'epoch', ARGV[1], 'op', ARGV[i], 'id', ARGV[i + 1], 'doc', ARGV[i + 2], 'vec', ARGV[i + 3], 'model', ARGV[2])
+end
+return ids
+`;
+
+// Sets the fence to ARGV[1] only if that is not lower than the current one. Returns the fence after.
+const TAKE_FENCE_LUA = `
+local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
+local epoch = tonumber(ARGV[1])
+if epoch >= fence then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return epoch
+end
+return fence
+`;
+
+export function encodeVector(v: Float32Array): string {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+}
+
+export function decodeVector(b64: string): Float32Array {
+  const buf = Buffer.from(b64, 'base64');
+  const out = new Float32Array(buf.byteLength / 4);
+  new Uint8Array(out.buffer).set(buf);
+  return out;
+}
+
+export interface RawEntry {
+  seq: string;
+  epoch: number;
+  model: string;
+  entry: ApplyEntry;
+}
+
+function decodeFields(seq: string, fields: string[]): RawEntry {
+  const f: Record<string, string> = {};
+  for (let i = 0; i < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+  const epoch = Number(f.epoch);
+  const model = f.model ?? '';
+  if (f.op === 'delete') return { seq, epoch, model, entry: { seq, op: 'delete', id: f.id! } };
+  const doc = JSON.parse(f.doc ?? '{}') as { text: string; metadata: Record<string, unknown> };
+  return { seq, epoch, model, entry: { seq, op: 'upsert', id: f.id!, text: doc.text, metadata: doc.metadata ?? {}, vector: decodeVector(f.vec ?? '') } };
+}
+
+export class ChangeLog {
+  readonly keys;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly prefix: string,
+  ) {
+    this.keys = {
+      log: `${prefix}:log`,
+      fence: `${prefix}:fence`,
+      applied: `${prefix}:applied`,
+      nodes: `${prefix}:nodes`,
+      trimmed: `${prefix}:trimmed`,
+    };
+    redis.defineCommand('gteAppend', { numberOfKeys: 2, lua: APPEND_LUA });
+    redis.defineCommand('gteTakeFence', { numberOfKeys: 1, lua: TAKE_FENCE_LUA });
+  }
+
+  /** Whether the connection is up right now (a cheap check before accepting writes). */
+  get connected(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  /** Appends entries atomically under `epoch`; throws StaleEpochError when the fence moved on. */
+  async append(epoch: number, model: string, ops: readonly LogOp[]): Promise<string[]> {
+    const argv: string[] = [String(epoch), model];
+    for (const op of ops) {
+      if (op.op === 'upsert') argv.push('upsert', op.id, JSON.stringify({ text: op.text, metadata: op.metadata }), encodeVector(op.vector));
+      else argv.push('delete', op.id, '', '');
+    }
+    try {
+      return (await (this.redis as unknown as { gteAppend(...a: string[]): Promise<string[]> }).gteAppend(this.keys.fence, this.keys.log, ...argv)) ?? [];
+    } catch (err) {
+      const m = /STALE (\d+)/.exec((err as Error).message);
+      if (m) throw new StaleEpochError(epoch, Number(m[1]));
+      throw err;
+    }
+  }
+
+  /** Raises the fence to `epoch` (never lowers it); returns the fence afterwards. */
+  async takeFence(epoch: number): Promise<number> {
+    return Number(await (this.redis as unknown as { gteTakeFence(k: string, e: string): Promise<number> }).gteTakeFence(this.keys.fence, String(epoch)));
+  }
+
+  async fence(): Promise<number> {
+    return Number((await this.redis.get(this.keys.fence)) ?? 0);
+  }
+
+  /** Id of the newest entry, or 0-0 for an empty log. */
+  async tail(): Promise<string> {
+    const last = (await this.redis.xrevrange(this.keys.log, '+', '-', 'COUNT', 1)) as [string, string[]][];
+    return last[0]?.[0] ?? SEQ_ZERO;
+  }
+
+  async length(): Promise<number> {
+    return this.redis.xlen(this.keys.log);
+  }
+
+  /** Entries strictly after `after`, oldest first; blocks up to `blockMs` when there are none. */
+  async readAfter(after: string, count: number, blockMs?: number): Promise<RawEntry[]> {
+    const args: (string | number)[] = ['COUNT', count];
+    if (blockMs !== undefined) args.push('BLOCK', blockMs);
+    const res = (await (this.redis.xread as (...a: (string | number)[]) => Promise<[string, [string, string[]][]][] | null>)(
+      ...args,
+      'STREAMS',
+      this.keys.log,
+      after,
+    )) ?? [];
+    const entries = res[0]?.[1] ?? [];
+    return entries.map(([seq, fields]) => decodeFields(seq, fields));
+  }
+
+  /** Entries (after, upTo], for counting lag. */
+  async countBetween(after: string, upTo: string, cap = 100_000): Promise<number> {
+    if (compareSeq(upTo, after) <= 0) return 0;
+    const rows = (await this.redis.xrange(this.keys.log, `(${after}`, upTo, 'COUNT', cap)) as unknown[];
+    return rows.length;
+  }
+
+  async reportApplied(nodeId: string, seq: string): Promise<void> {
+    await this.redis.hset(this.keys.applied, nodeId, seq);
+  }
+
+  async appliedPositions(): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.applied);
+  }
+
+  async registerNode(nodeId: string, url: string): Promise<void> {
+    await this.redis.hset(this.keys.nodes, nodeId, url);
+  }
+
+  async registeredNodes(): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.nodes);
+  }
+
+  /** The newest id removed by trimming (0-0 when nothing was trimmed). */
+  async trimmedThrough(): Promise<string> {
+    return (await this.redis.get(this.keys.trimmed)) ?? SEQ_ZERO;
+  }
+
+  /**
+   * Removes entries every registered node has applied (all ids ≤ the lowest applied position),
+   * keeping `keep` entries of slack. Returns how many entries were removed.
+   */
+  async trim(keep = 0): Promise<number> {
+    const [nodes, applied] = await Promise.all([this.registeredNodes(), this.appliedPositions()]);
+    const ids = Object.keys(nodes);
+    if (ids.length === 0) return 0;
+    let low: string | null = null;
+    for (const id of ids) {
+      const pos = applied[id] ?? SEQ_ZERO;
+      if (low === null || compareSeq(pos, low) < 0) low = pos;
+    }
+    if (!low || low === SEQ_ZERO) return 0;
+    let through = low;
+    if (keep > 0) {
+      const older = (await this.redis.xrevrange(this.keys.log, low, '-', 'COUNT', keep + 1)) as [string, string[]][];
+      if (older.length <= keep) return 0;
+      through = older[keep]![0];
+    }
+    const [ms, n] = through.split('-').map(Number) as [number, number];
+    await this.redis.set(this.keys.trimmed, through);
+    return this.redis.xtrim(this.keys.log, 'MINID', `${ms}-${n + 1}`);
+  }
+}

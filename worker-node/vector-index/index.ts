@@ -1,0 +1,116 @@
+/**
+ * The node's vector index: FAISS inner product over L2-normalised vectors (so scores are cosine
+ * similarities), `Flat` by default or an HNSW factory string, run in a worker thread.
+ *
+ * Labels are FAISS positions, assigned by the metadata store; `add` insists that they continue
+ * the index exactly, so the store and the index can never silently disagree.
+ *
+ * Concurrent searches are coalesced: while the worker answers one batch, new queries queue and
+ * go over together as one multi-query FAISS call (one BLAS matrix product instead of many).
+ */
+import { WorkerRpc, startTsWorker } from '../util/ts-worker.ts';
+import type { WorkerCommand } from './protocol.ts';
+
+export interface LabelHit {
+  label: number;
+  score: number;
+}
+
+interface PendingSearch {
+  vector: Float32Array;
+  k: number;
+  resolve: (hits: LabelHit[]) => void;
+  reject: (err: Error) => void;
+}
+
+export class VectorIndex {
+  private ntotal = 0;
+  private queue: PendingSearch[] = [];
+  private searching = false;
+  /** Sizes of recent multi-query batches, for /metrics. */
+  lastSearchBatch = 0;
+
+  private constructor(
+    private readonly rpc: WorkerRpc<WorkerCommand>,
+    readonly dimension: number,
+    readonly factory: string,
+  ) {}
+
+  /** Starts the worker; loads the snapshot at `snapshotPath` when it exists and fits. */
+  static async open(opts: { dimension: number; factory: string; snapshotPath?: string }): Promise<{ index: VectorIndex; fromSnapshot: boolean }> {
+    const worker = startTsWorker(new URL('./faiss-worker.ts', import.meta.url));
+    const rpc = new WorkerRpc<WorkerCommand>(worker, 'faiss');
+    const index = new VectorIndex(rpc, opts.dimension, opts.factory);
+    const r = await rpc.call<{ ntotal: number; fromSnapshot: boolean }>({ type: 'init', dimension: opts.dimension, factory: opts.factory, path: opts.snapshotPath });
+    index.ntotal = r.ntotal;
+    return { index, fromSnapshot: r.fromSnapshot };
+  }
+
+  get size(): number {
+    return this.ntotal;
+  }
+
+  /** Appends vectors whose labels must be exactly size, size+1, ... */
+  async add(items: readonly { label: number; vector: Float32Array }[]): Promise<void> {
+    if (items.length === 0) return;
+    const flat = new Float32Array(items.length * this.dimension);
+    items.forEach((item, i) => {
+      if (item.label !== this.ntotal + i) {
+        throw new Error(`vector index out of step: label ${item.label} added at position ${this.ntotal + i}; rebuild the index (delete index.faiss)`);
+      }
+      if (item.vector.length !== this.dimension) throw new Error(`vector of dimension ${item.vector.length}, index has ${this.dimension}`);
+      flat.set(item.vector, i * this.dimension);
+    });
+    this.ntotal += items.length;
+    await this.rpc.call({ type: 'add', vectors: flat }, [flat.buffer]);
+  }
+
+  /** The k nearest labels by inner product (k is clamped to the index size; empty index → []). */
+  search(vector: Float32Array, k: number): Promise<LabelHit[]> {
+    if (this.ntotal === 0 || k <= 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ vector, k, resolve, reject });
+      if (!this.searching) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.searching = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, 64);
+      this.lastSearchBatch = batch.length;
+      const k = Math.max(...batch.map((s) => s.k));
+      const flat = new Float32Array(batch.length * this.dimension);
+      batch.forEach((s, i) => flat.set(s.vector, i * this.dimension));
+      try {
+        const r = await this.rpc.call<{ k: number; labels: number[]; distances: number[] }>({ type: 'search', vectors: flat, k }, [flat.buffer]);
+        batch.forEach((s, i) => {
+          const hits: LabelHit[] = [];
+          for (let j = 0; j < Math.min(s.k, r.k); j++) {
+            const label = r.labels[i * r.k + j]!;
+            if (label >= 0) hits.push({ label, score: r.distances[i * r.k + j]! });
+          }
+          s.resolve(hits);
+        });
+      } catch (err) {
+        for (const s of batch) s.reject(err as Error);
+      }
+    }
+    this.searching = false;
+  }
+
+  /** Writes the index atomically (temp file, fsync, rename); returns the size it holds. */
+  async snapshot(path: string): Promise<number> {
+    const r = await this.rpc.call<{ ntotal: number }>({ type: 'write', path });
+    return r.ntotal;
+  }
+
+  async reset(): Promise<void> {
+    await this.rpc.call({ type: 'reset', factory: this.factory });
+    this.ntotal = 0;
+  }
+
+  async close(): Promise<void> {
+    await this.rpc.terminate();
+  }
+}

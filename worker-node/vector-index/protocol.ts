@@ -1,0 +1,15 @@
+/** Messages between the node's main thread and the FAISS worker thread. */
+
+export type WorkerRequest =
+  | { id: number; type: 'init'; dimension: number; factory: string; path?: string }
+  | { id: number; type: 'add'; vectors: Float32Array }
+  | { id: number; type: 'search'; vectors: Float32Array; k: number }
+  | { id: number; type: 'write'; path: string }
+  | { id: number; type: 'reset'; factory: string };
+
+export type WorkerReply =
+  | { id: number; ok: true; result: Record<string, unknown> | { k: number; labels: number[]; distances: number[] } }
+  | { id: number; ok: false; error: string };
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+export type WorkerCommand = DistributiveOmit<WorkerRequest, 'id'>;

@@ -51,7 +51,8 @@ export async function readBodyBytes(req: Request, maxBytes: number): Promise<Uin
   return out;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM spelled out: @cloudflare/workers-types declares it required (the edge type-checks this file too).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /** Decodes and parses JSON bytes, then validates them; each step's failure is a 4xx ApiError. */
 export function parseJsonBody<S extends z.ZodType>(contentType: string | null, bytes: Uint8Array, schema: S): z.output<S> {

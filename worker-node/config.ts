@@ -39,7 +39,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = issue.path.join('.');
-      process.stderr.write(`invalid setting ${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}\n`);
+      // Name the variable and echo what was read, except a secret's value (logs are widely readable).
+      const shown = /SECRET|TOKEN|PASSWORD/.test(name) ? '(hidden)' : JSON.stringify(env[name] ?? '');
+      process.stderr.write(`invalid setting ${name}=${shown}: ${issue.message}\n`);
     }
     process.exit(2);
   }

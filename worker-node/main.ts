@@ -12,6 +12,7 @@ import { createLogger } from './log.ts';
 import { ModelMismatchError } from './metadata/store.ts';
 import { SearchNode } from './search-node.ts';
 import { createNodeMetrics } from './telemetry/metrics.ts';
+import { tetherToParent } from './util/tether.ts';
 
 const config = loadConfig();
 let node: SearchNode | null = null;
@@ -65,6 +66,7 @@ async function main() {
     logger.info('node.stopped', {});
     process.exit(0);
   };
+  if (process.env.GTE_PARENT_PID) tetherToParent(Number(process.env.GTE_PARENT_PID), () => void shutdown('parent-gone'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }

@@ -4,7 +4,7 @@
  * AOF on (appendfsync always) so that a restart keeps every acknowledged entry.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -22,13 +22,16 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedisServer(opts: { port?: number; dir?: string } = {}): Promise<RedisServer> {
+export async function startRedisServer(opts: { port?: number; dir?: string; tether?: number } = {}): Promise<RedisServer> {
   const port = opts.port ?? (await freePort());
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gte-redis-'));
+  mkdirSync(dir, { recursive: true });
   const launch = async (): Promise<ChildProcess> => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction'], {
-      stdio: 'ignore',
-    });
+    const redisArgs = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction'];
+    // Tethered: the redis-server dies with the process that asked for it, even after kill -9.
+    const child = opts.tether
+      ? spawn(process.execPath, [join(import.meta.dirname, 'tether.mjs'), String(opts.tether), 'redis-server', ...redisArgs], { stdio: 'ignore' })
+      : spawn('redis-server', redisArgs, { stdio: 'ignore' });
     child.on('error', () => undefined);
     await waitPing(port);
     return child;
@@ -40,7 +43,8 @@ export async function startRedisServer(opts: { port?: number; dir?: string } = {
     child: await launch(),
     async kill() {
       const exited = new Promise((r) => server.child.once('exit', r));
-      server.child.kill('SIGKILL');
+      // A tether forwards SIGTERM to redis-server and exits with it; a bare server is SIGKILLed.
+      server.child.kill(opts.tether ? 'SIGTERM' : 'SIGKILL');
       await exited;
     },
     async restart() {

@@ -171,6 +171,14 @@ export class ChangeLog {
     await this.redis.hset(this.keys.nodes, nodeId, url);
   }
 
+  /**
+   * Forgets a node (an operator removing a dead machine): trimming stops waiting for it. If it
+   * comes back it registers again and, when its position was trimmed away, resynchronises.
+   */
+  async unregisterNode(nodeId: string): Promise<void> {
+    await this.redis.multi().hdel(this.keys.nodes, nodeId).hdel(this.keys.applied, nodeId).exec();
+  }
+
   async registeredNodes(): Promise<Record<string, string>> {
     return this.redis.hgetall(this.keys.nodes);
   }

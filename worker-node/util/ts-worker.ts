@@ -6,7 +6,8 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 export function startTsWorker(url: URL, options: WorkerOptions = {}): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
+  // Compiled builds ship session-worker.js next to this file; sources run through tsx.
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(url.href.replace(/\.ts$/, '.js')), options);
   // `execArgv: ['--import', 'tsx']` does not reach a worker's entry module on Node 20, so the
   // worker starts from a tiny ESM stub that registers tsx's loader and then imports the module.
   const tsxApi = import.meta.resolve('tsx/esm/api');

@@ -1,0 +1,51 @@
+/**
+ * The edge's Hono app: request id + access log, then the chained sub-apps of routes/, then one
+ * error handler so that every failure, expected or not, leaves as `{"error": {"code","message"}}`.
+ */
+import { Hono } from 'hono';
+import { HEADERS } from '../shared/constants.ts';
+import { errorBody } from '../shared/errors.ts';
+import { ApiError, errorResponse, type AppEnv } from './http.ts';
+import { log } from './log.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { documentRoutes } from './routes/documents.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { openapiRoutes } from './routes/openapi.ts';
+import { searchRoutes } from './routes/search.ts';
+import { statusPageRoutes } from './routes/status-page.tsx';
+import { statusRoutes } from './routes/status.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+
+export const app = new Hono<AppEnv>()
+  .use('*', async (c, next) => {
+    const given = c.req.header(HEADERS.requestId);
+    const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    c.set('requestId', requestId);
+    const started = Date.now();
+    await next();
+    c.res.headers.set(HEADERS.requestId, requestId);
+    const epoch = c.res.headers.get(HEADERS.epoch);
+    log('info', 'worker', 'request', {
+      request_id: requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Date.now() - started,
+      ...(epoch ? { epoch: Number(epoch) } : {}),
+      ...(c.res.headers.get(HEADERS.servedBy) ? { served_by: c.res.headers.get(HEADERS.servedBy) } : {}),
+    });
+  })
+  .route('/', searchRoutes)
+  .route('/', documentRoutes)
+  .route('/', adminRoutes)
+  .route('/', statusRoutes)
+  .route('/', metricsRoutes)
+  .route('/', openapiRoutes)
+  .route('/', statusPageRoutes)
+  .notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}; see GET /openapi.json`), 404))
+  .onError((error, c) => {
+    if (error instanceof ApiError) return errorResponse(error);
+    log('error', 'worker', 'unhandled error', { request_id: c.get('requestId'), error: String(error), stack: error instanceof Error ? error.stack : undefined });
+    return c.json(errorBody('internal_error', `unexpected error (request id ${c.get('requestId') ?? 'unknown'}); it has been logged`), 500);
+  });

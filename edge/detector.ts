@@ -1,0 +1,132 @@
+/**
+ * Failure detector: a node's recent signals in, its state out.
+ *
+ * Pure (plain data in, plain data out) so every rule below is unit-tested without workerd.
+ * Rules (ARCHITECTURE.md section 6):
+ * - A failure is a connect error, a timeout, a 5xx (503 included) or an unreadable /health.
+ *   A master is failed over only after `failThreshold` CONSECUTIVE probe failures: one success in
+ *   between starts the count again.
+ * - Load never counts as failure. A node that says `load.overloaded`, or whose GPU stayed above
+ *   `overloadGpuUtil` for `overloadWindowMs`, is `overloaded`: it still answers, reads shed to
+ *   standbys, and it is never failed over for it.
+ * - Decision on "503 + valid NodeHealth with ready:false" (a node that is starting, or loading a
+ *   snapshot): it is `not_ready`. The node is alive, so its state is `starting`, which is not
+ *   routable and not electable; but it cannot serve, so for a MASTER it counts toward the
+ *   failover threshold like any other 503. A master that restarts and needs longer than
+ *   threshold x interval to be ready is replaced by a caught-up standby, which is what clients want.
+ * - Failures reported from the request path (source `request`) make a node `suspect` at once and
+ *   trigger an immediate probe, but only probes count toward the threshold: a burst of failing
+ *   requests during one network blip must not depose a master by itself.
+ */
+import type { NodeHealth } from '../shared/schemas.ts';
+import type { NodeState } from '../shared/edge-api.ts';
+import type { EdgeConfig } from './config.ts';
+
+export type { NodeState };
+
+export type ProbeOutcome = 'ok' | 'not_ready' | 'connect_error' | 'timeout' | 'http_error';
+
+export interface Signal {
+  at: number;
+  outcome: ProbeOutcome;
+  source: 'probe' | 'request';
+  /** HTTP status when there was an answer. */
+  status?: number;
+  latencyMs?: number;
+  /** The parsed /health body when the node answered with one (ok and not_ready). */
+  health?: NodeHealth;
+  message?: string;
+}
+
+export interface Assessment {
+  state: NodeState;
+  /** Consecutive probe failures since the last probe success (request reports excluded). */
+  consecutiveFailures: number;
+  overloaded: boolean;
+  /** The newest /health body seen, even if older than the last failure: it goes into reports. */
+  lastHealth: NodeHealth | null;
+  lastOkAt: number | null;
+  lastSignal: Signal | null;
+}
+
+/** How many signals per node are kept: enough for the overload window at the shortest interval. */
+export const HISTORY_LIMIT = 64;
+
+export function isFailure(outcome: ProbeOutcome): boolean {
+  return outcome !== 'ok';
+}
+
+/** Appends a signal and keeps the newest HISTORY_LIMIT. Returns a new array. */
+export function recordSignal(history: readonly Signal[], signal: Signal, limit: number = HISTORY_LIMIT): Signal[] {
+  const next = [...history, signal];
+  return next.length > limit ? next.slice(next.length - limit) : next;
+}
+
+/** Probe failures since the newest probe success. */
+export function consecutiveFailures(history: readonly Signal[]): number {
+  let count = 0;
+  for (let i = history.length - 1; i >= 0; i--) {
+    const s = history[i]!;
+    if (s.source !== 'probe') continue;
+    if (!isFailure(s.outcome)) break;
+    count++;
+  }
+  return count;
+}
+
+/**
+ * True when the GPU stayed over the limit for the whole window: the newest successful probes,
+ * walking back, all read over the limit, and that run covers at least `overloadWindowMs`.
+ * A node without a GPU (gpu: null) is never GPU-overloaded.
+ */
+export function gpuOverloaded(history: readonly Signal[], config: Pick<EdgeConfig, 'overloadGpuUtil' | 'overloadWindowMs'>): boolean {
+  let newest: number | null = null;
+  let runStart: number | null = null;
+  for (let i = history.length - 1; i >= 0; i--) {
+    const s = history[i]!;
+    if (s.outcome !== 'ok' || !s.health) continue;
+    const util = s.health.gpu?.util;
+    if (util === undefined || util <= config.overloadGpuUtil) break;
+    newest ??= s.at;
+    runStart = s.at;
+  }
+  if (newest === null || runStart === null) return false;
+  return newest - runStart >= config.overloadWindowMs;
+}
+
+export function assess(history: readonly Signal[], config: EdgeConfig): Assessment {
+  const lastSignal = history.at(-1) ?? null;
+  let lastHealth: NodeHealth | null = null;
+  let lastOkAt: number | null = null;
+  for (let i = history.length - 1; i >= 0 && (lastHealth === null || lastOkAt === null); i--) {
+    const s = history[i]!;
+    if (lastHealth === null && s.health) lastHealth = s.health;
+    if (lastOkAt === null && s.outcome === 'ok') lastOkAt = s.at;
+  }
+  const failures = consecutiveFailures(history);
+  const newestOk = lastSignal?.outcome === 'ok' ? lastSignal : null;
+  const overloaded = newestOk !== null && (newestOk.health?.load.overloaded === true || gpuOverloaded(history, config));
+
+  let state: NodeState;
+  if (!lastSignal) state = 'suspect'; // never probed: not known to be up
+  else if (lastSignal.outcome === 'ok') state = overloaded ? 'overloaded' : 'up';
+  else if (lastSignal.outcome === 'not_ready') state = 'starting';
+  else if (failures >= config.failThreshold) state = 'down';
+  else state = 'suspect';
+  return { state, consecutiveFailures: failures, overloaded, lastHealth, lastOkAt, lastSignal };
+}
+
+/** A master is failed over only after `failThreshold` consecutive probe failures; load never counts. */
+export function shouldFailover(masterHistory: readonly Signal[], config: Pick<EdgeConfig, 'failThreshold'>): boolean {
+  return consecutiveFailures(masterHistory) >= config.failThreshold;
+}
+
+/** Nodes that can serve reads right now (the router orders them). */
+export function isRoutable(state: NodeState): boolean {
+  return state === 'up' || state === 'overloaded' || state === 'suspect';
+}
+
+/** Nodes that may become master: answered their last probe, ready. Overloaded still counts (load is not death). */
+export function isElectable(assessment: Assessment): boolean {
+  return (assessment.state === 'up' || assessment.state === 'overloaded') && assessment.lastHealth?.ready === true;
+}

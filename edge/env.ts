@@ -1,0 +1,29 @@
+/**
+ * The Worker's bindings (wrangler.toml) as one type. [vars] arrive as strings; edge/config.ts
+ * turns them into numbers. ADMIN_TOKEN and CLUSTER_SECRET are secrets (wrangler secret put).
+ */
+import type { ClusterCoordinator } from './coordinator/coordinator.ts';
+
+export interface Env {
+  COORDINATOR: DurableObjectNamespace<ClusterCoordinator>;
+  ADMIN_TOKEN?: string;
+  CLUSTER_SECRET?: string;
+  PROBE_INTERVAL_MS?: string;
+  PROBE_TIMEOUT_MS?: string;
+  FAIL_THRESHOLD?: string;
+  ACTIVATE_VERIFY_MS?: string;
+  OVERLOAD_GPU_UTIL?: string;
+  OVERLOAD_WINDOW_MS?: string;
+  /** JSON list of {id,url,priority} seeding the registry on first use; "" for none. */
+  NODES?: string;
+}
+
+/** The one coordinator instance: all routing state is in one place, so there is one source of truth. */
+export const COORDINATOR_NAME = 'cluster';
+
+export function coordinator(env: Env): DurableObjectStub<ClusterCoordinator> {
+  if (!env.COORDINATOR) {
+    throw new Error('COORDINATOR binding missing: add [[durable_objects.bindings]] name="COORDINATOR" class_name="ClusterCoordinator" to wrangler.toml');
+  }
+  return env.COORDINATOR.getByName(COORDINATOR_NAME);
+}

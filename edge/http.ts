@@ -1,0 +1,73 @@
+/**
+ * Request-side helpers shared by the routes: the one error shape, body limits before parsing,
+ * JSON + zod validation into 4xx answers, and the admin token check.
+ *
+ * Errors are thrown (ApiError / EdgeError, a ready answer like Hono's HTTPException) so handlers
+ * stay linear; app.ts turns them, and anything unexpected, into `{"error": {"code","message"}}`.
+ */
+export { ApiError };
+import type { Context, MiddlewareHandler } from 'hono';
+import type { z } from 'zod';
+import { describeZodError } from '../shared/errors.ts';
+import { ApiError, readJson } from '../shared/http-body.ts';
+import type { Env } from './env.ts';
+
+export type AppEnv = { Bindings: Env; Variables: { requestId: string } };
+export type AppContext = Context<AppEnv>;
+
+/**
+ * The shared ApiError (shared/http-body.ts, same codes as the node) plus response headers the
+ * edge needs on some errors (retry-after, x-gte-attempts, www-authenticate).
+ */
+export class EdgeError extends ApiError {
+  constructor(
+    status: ApiError['status'],
+    code: string,
+    message: string,
+    field?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(status, code, message, field);
+  }
+}
+
+export function errorResponse(error: ApiError): Response {
+  return Response.json(error.toBody(), { status: error.status, headers: error instanceof EdgeError ? error.headers : {} });
+}
+
+/**
+ * Reads a JSON body within `maxBytes` and validates it (shared/http-body.ts, so the edge and the
+ * node refuse the same bodies with the same codes): 415 wrong content type, 413 too big (counted
+ * while reading), 400 invalid UTF-8 / JSON / schema, unknown fields included.
+ */
+export async function readJsonBody<T extends z.ZodType>(c: AppContext, schema: T, maxBytes: number): Promise<{ value: z.output<T> }> {
+  return { value: await readJson(c.req.raw, schema, maxBytes) };
+}
+
+/** Validates a path parameter with a zod schema (400 naming the parameter). */
+export function pathParam<T extends z.ZodType>(c: AppContext, name: string, schema: T): z.infer<T> {
+  const parsed = schema.safeParse(c.req.param(name));
+  if (!parsed.success) throw new ApiError(400, 'invalid_request', `${name}: ${describeZodError(parsed.error).message}`, name);
+  return parsed.data;
+}
+
+const encoder = new TextEncoder();
+
+/** Compares SHA-256 digests with crypto.subtle.timingSafeEqual: constant time and equal lengths whatever was sent. */
+async function tokenMatches(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([crypto.subtle.digest('SHA-256', encoder.encode(given)), crypto.subtle.digest('SHA-256', encoder.encode(expected))]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+/** `Authorization: Bearer <ADMIN_TOKEN>` or 401. */
+export const requireToken: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const expected = c.env.ADMIN_TOKEN;
+  if (!expected) {
+    throw new EdgeError(503, 'not_configured', 'ADMIN_TOKEN is not set on the edge; run `wrangler secret put ADMIN_TOKEN` (or put it in .dev.vars locally)');
+  }
+  const match = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
+  if (!match || !(await tokenMatches(match[1]!.trim(), expected))) {
+    throw new EdgeError(401, 'unauthorized', 'send "Authorization: Bearer <ADMIN_TOKEN>"', undefined, { 'www-authenticate': 'Bearer' });
+  }
+  await next();
+};

@@ -1,0 +1,144 @@
+/**
+ * Calls from the Worker to the search nodes on the request path, with the retry rules of
+ * ARCHITECTURE.md section 6:
+ * - reads (search, GET document, job) try nodes in router order; a connect error, timeout or 5xx
+ *   moves on to the next node while the request deadline allows;
+ * - writes go to the master only, signed and stamped with the epoch; on a 409 (stale epoch) or a
+ *   failure the routing table is refreshed and the write is retried once (safe: every document
+ *   carries a client-given id, so a repeat is an idempotent upsert);
+ * - every upstream failure is reported to the coordinator through waitUntil, after the answer.
+ */
+import { HEADERS } from '../shared/constants.ts';
+import { signRequest } from '../shared/signing.ts';
+import { failureOutcome } from './coordinator/node-client.ts';
+import { coordinator } from './env.ts';
+import { EdgeError, type AppContext } from './http.ts';
+import { log } from './log.ts';
+import { getRoutingTable, invalidateRoutingTable } from './routing-cache.ts';
+import { searchOrder, writeTarget, type RoutedNode } from './router.ts';
+
+/** Whole-request budget for a read, and per attempt: two slow nodes and a third try still fit. */
+export const READ_DEADLINE_MS = 4000;
+export const ATTEMPT_TIMEOUT_MS = 1500;
+/** Writes may wait for replication (wait: "replicated"), so they get longer. */
+export const WRITE_TIMEOUT_MS = 30_000;
+
+interface UpstreamCall {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Path on the node, already URL-encoded; signed as is. */
+  path: string;
+  body?: string;
+  signed: boolean;
+}
+
+type Attempt = { kind: 'answer'; response: Response } | { kind: 'failure'; reason: string; status?: number };
+
+async function attempt(c: AppContext, node: RoutedNode, call: UpstreamCall, epoch: number, timeoutMs: number): Promise<Attempt> {
+  const requestId = c.get('requestId');
+  const body = call.body ?? '';
+  const headers: Record<string, string> = { [HEADERS.requestId]: requestId, [HEADERS.epoch]: String(epoch) };
+  if (call.body !== undefined) headers['content-type'] = 'application/json';
+  if (call.signed) Object.assign(headers, await signRequest(c.env.CLUSTER_SECRET ?? '', call.method, call.path, body));
+  try {
+    const response = await fetch(`${node.url}${call.path}`, {
+      method: call.method,
+      headers,
+      ...(call.body !== undefined ? { body } : {}),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    // 5xx, 408 and 429 are the node's trouble, not the caller's: try elsewhere.
+    if (response.status >= 500 || response.status === 408 || response.status === 429) {
+      await response.body?.cancel();
+      if (response.status >= 500) report(c, node, 'http_error', `HTTP ${response.status}`, response.status);
+      return { kind: 'failure', reason: `HTTP ${response.status}`, status: response.status };
+    }
+    return { kind: 'answer', response };
+  } catch (error) {
+    const outcome = failureOutcome(error);
+    const reason = outcome === 'timeout' ? `timeout after ${timeoutMs} ms` : 'connect error';
+    report(c, node, outcome, reason);
+    return { kind: 'failure', reason };
+  }
+}
+
+/** Tells the coordinator after the answer is sent; never delays or fails the request. */
+function report(c: AppContext, node: RoutedNode, outcome: 'http_error' | 'timeout' | 'connect_error', message: string, status?: number): void {
+  const requestId = c.get('requestId');
+  // The next request in this isolate asks the coordinator again instead of trusting a table that just failed.
+  invalidateRoutingTable();
+  log('warn', 'worker', 'upstream failure', { node: node.id, outcome, message, request_id: requestId });
+  const send = coordinator(c.env)
+    .reportFailure(node.id, { outcome, message, requestId, ...(status !== undefined ? { status } : {}) })
+    .catch((error: unknown) => log('error', 'worker', 'reportFailure failed', { error: String(error), request_id: requestId }));
+  try {
+    c.executionCtx.waitUntil(send);
+  } catch {
+    // No execution context (unit tests through app.request): the promise still runs.
+  }
+}
+
+/** Copies the node's answer, adding the routing headers. */
+function relay(response: Response, node: RoutedNode, epoch: number, attempts: number): Response {
+  const headers = new Headers();
+  headers.set('content-type', response.headers.get('content-type') ?? 'application/json');
+  headers.set(HEADERS.servedBy, node.id);
+  headers.set(HEADERS.epoch, String(epoch));
+  headers.set(HEADERS.attempts, String(attempts));
+  return new Response(response.body, { status: response.status, headers });
+}
+
+/** A read: master first, then standbys by freshness, within READ_DEADLINE_MS. */
+export async function forwardRead(c: AppContext, call: UpstreamCall): Promise<Response> {
+  const table = await getRoutingTable(c.env);
+  const order = searchOrder(table);
+  if (order.length === 0) {
+    throw new EdgeError(503, 'no_node_available', `no search node can serve: ${table.nodes.length} registered, none up (see GET /api/v1/status)`, undefined, {
+      [HEADERS.attempts]: '0',
+      'retry-after': '2',
+    });
+  }
+  const deadline = Date.now() + READ_DEADLINE_MS;
+  const failures: string[] = [];
+  let attempts = 0;
+  for (const node of order) {
+    const remaining = deadline - Date.now();
+    if (remaining < 50) break;
+    attempts++;
+    const result = await attempt(c, node, call, table.epoch, Math.min(ATTEMPT_TIMEOUT_MS, remaining));
+    if (result.kind === 'answer') return relay(result.response, node, table.epoch, attempts);
+    failures.push(`${node.id}: ${result.reason}`);
+  }
+  throw new EdgeError(503, 'no_node_available', `every node tried failed within ${READ_DEADLINE_MS} ms (${failures.join('; ')}); retry shortly`, undefined, {
+    [HEADERS.attempts]: String(attempts),
+    'retry-after': '2',
+  });
+}
+
+/** A write: the master only, stamped with the epoch; one retry after refreshing the routing table. */
+export async function forwardWrite(c: AppContext, call: UpstreamCall): Promise<Response> {
+  const failures: string[] = [];
+  for (let round = 0; round < 2; round++) {
+    const table = await getRoutingTable(c.env, { fresh: round > 0 });
+    const target = writeTarget(table);
+    if (!target) {
+      failures.push(`no master (epoch ${table.epoch})`);
+      continue;
+    }
+    const result = await attempt(c, target.node, call, target.epoch, WRITE_TIMEOUT_MS);
+    if (result.kind === 'answer') {
+      if (result.response.status === 409 && round === 0) {
+        // The node is on another epoch: a failover happened since this isolate cached the table.
+        await result.response.body?.cancel();
+        failures.push(`${target.node.id}: HTTP 409 (epoch ${target.epoch} is stale)`);
+        invalidateRoutingTable();
+        continue;
+      }
+      return relay(result.response, target.node, target.epoch, round + 1);
+    }
+    failures.push(`${target.node.id}: ${result.reason}`);
+    invalidateRoutingTable();
+  }
+  throw new EdgeError(503, 'no_master_available', `no master could take the write (${failures.join('; ')}); a failover may be in progress, retry shortly`, undefined, {
+    'retry-after': '2',
+  });
+}

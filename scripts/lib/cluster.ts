@@ -1,0 +1,208 @@
+/**
+ * A whole GTE-Pro cluster on loopback: Redis (the one at REDIS_URL if it answers, else a private
+ * redis-server), N real search-node processes, and the edge Worker in workerd. Used by
+ * `npm run cluster`, the demo, the benchmarks, the chaos suite and the full-stack tests.
+ *
+ * Every child is tethered to this process: they exit when it does, even after `kill -9`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import { ROOT, startNode, type NodeProcess, type StartNodeOptions } from './node-process.ts';
+import { freePort } from './ports.ts';
+import { startRedisServer, type RedisServer } from './redis-server.ts';
+
+export interface ClusterState {
+  edge_url: string;
+  admin_token: string;
+  cluster_secret: string;
+  redis_url: string;
+  redis_prefix: string;
+  nodes: { id: string; url: string; pid: number; data_dir: string }[];
+}
+
+export interface ClusterOptions {
+  nodes: number;
+  /** Where node data and logs go; a temporary directory (removed on stop) when absent. */
+  dataDir?: string;
+  redisUrl?: string;
+  /** Always start a private redis-server (tests that kill Redis need one). */
+  privateRedis?: boolean;
+  edgePort?: number;
+  /** wrangler.toml [vars] overrides for the edge (e.g. a faster PROBE_INTERVAL_MS). */
+  edgeVars?: Record<string, string>;
+  nodeEnv?: Record<string, string>;
+  onProgress?: (msg: string) => void;
+}
+
+export interface Cluster {
+  state: ClusterState;
+  nodes: NodeProcess[];
+  redis: RedisServer | null;
+  dataDir: string;
+  /** Restarts a node that was stopped or killed, on the same data directory and port. */
+  restartNode(id: string): Promise<NodeProcess>;
+  adminFetch(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+function startEdgeHost(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'lib', 'edge-host.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, GTE_PARENT_PID: String(process.pid) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (line.startsWith('{"edge_url"')) resolve({ child, url: (JSON.parse(line) as { edge_url: string }).edge_url });
+    });
+    child.once('exit', (code) => reject(new Error(`the edge (workerd via miniflare) exited with code ${code} before it was ready:\n${stderr}`)));
+  });
+}
+
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  const progress = opts.onProgress ?? (() => undefined);
+  if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 5) throw new Error(`--nodes must be 1..5 (got ${opts.nodes})`);
+  const ownDir = !opts.dataDir;
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'gte-cluster-'));
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('hex');
+  const adminToken = randomBytes(24).toString('hex');
+  const prefix = `gte-${randomBytes(4).toString('hex')}`;
+
+  const started: { nodes: NodeProcess[]; redis: RedisServer | null; edge: ChildProcess | null } = { nodes: [], redis: null, edge: null };
+  const stopAll = async () => {
+    started.edge?.kill('SIGTERM');
+    await Promise.allSettled(started.nodes.map((n) => n.stop(10_000)));
+    if (started.edge && started.edge.exitCode === null) await new Promise((r) => started.edge!.once('exit', r));
+    if (started.redis) await started.redis.stop();
+    else if (!opts.privateRedis) await dropPrefix(redisUrl, prefix);
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  let redisUrl = opts.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  try {
+    if (opts.privateRedis || !(await redisAnswers(redisUrl))) {
+      progress(opts.privateRedis ? 'starting a private redis-server' : `no Redis at ${redisUrl}; starting a private redis-server`);
+      started.redis = await startRedisServer({ dir: join(dataDir, 'redis'), tether: process.pid });
+      redisUrl = started.redis.url;
+    }
+    progress(`starting ${opts.nodes} search node(s)`);
+    const nodeOpts = (i: number): StartNodeOptions => ({
+      id: `node-${i + 1}`,
+      dataDir: join(dataDir, `node-${i + 1}`),
+      redisUrl,
+      redisPrefix: prefix,
+      secret,
+      env: { GTE_PARENT_PID: String(process.pid), ...opts.nodeEnv },
+    });
+    started.nodes = await Promise.all(Array.from({ length: opts.nodes }, (_, i) => startNode(nodeOpts(i))));
+    progress('starting the edge (workerd)');
+    const seed = started.nodes.map((n, i) => ({ id: n.id, url: n.url, priority: 100 - i }));
+    const edge = await startEdgeHost({
+      ...opts.edgeVars,
+      NODES: JSON.stringify(seed),
+      ADMIN_TOKEN: adminToken,
+      CLUSTER_SECRET: secret,
+      GTE_EDGE_PORT: String(opts.edgePort ?? (await freePort())),
+    });
+    started.edge = edge.child;
+    progress('waiting for the coordinator to elect a master');
+    await waitFor(async () => (await fetch(`${edge.url}/health`, { signal: AbortSignal.timeout(2000) })).status === 200, 60_000, 'the edge to report a healthy master (GET /health)');
+
+    const state: ClusterState = {
+      edge_url: edge.url,
+      admin_token: adminToken,
+      cluster_secret: secret,
+      redis_url: redisUrl,
+      redis_prefix: prefix,
+      nodes: started.nodes.map((n) => ({ id: n.id, url: n.url, pid: n.child.pid!, data_dir: n.dataDir })),
+    };
+    const cluster: Cluster = {
+      state,
+      nodes: started.nodes,
+      redis: started.redis,
+      dataDir,
+      async restartNode(id) {
+        const i = started.nodes.findIndex((n) => n.id === id);
+        if (i < 0) throw new Error(`no node ${id}`);
+        const old = started.nodes[i]!;
+        if (old.child.exitCode === null && old.child.signalCode === null) await old.stop();
+        const fresh = await startNode({ ...nodeOpts(i), port: old.port });
+        started.nodes[i] = fresh;
+        cluster.nodes[i] = fresh;
+        state.nodes[i] = { id: fresh.id, url: fresh.url, pid: fresh.child.pid!, data_dir: fresh.dataDir };
+        return fresh;
+      },
+      adminFetch(path, init = {}) {
+        const { json, ...rest } = init;
+        const headers = new Headers(rest.headers);
+        headers.set('authorization', `Bearer ${adminToken}`);
+        if (json !== undefined) headers.set('content-type', 'application/json');
+        return fetch(`${edge.url}${path}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+      },
+      stop: stopAll,
+    };
+    return cluster;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function dropPrefix(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await client.del(...keys);
+    } while (cursor !== '0');
+  } catch {
+    /* best effort */
+  } finally {
+    client.disconnect();
+  }
+}
+
+export async function waitFor(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await probe()) return;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+}
+
+/** Writes the state file atomically, so a reader never sees half of it. */
+export function writeStateFile(path: string, state: ClusterState): void {
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+}

@@ -1,0 +1,189 @@
+/**
+ * Starts the edge Worker in real workerd through Miniflare, configured from wrangler.toml.
+ *
+ * Reusable by every test that needs the edge (these edge tests, and the full-stack integration
+ * tests with real search nodes):
+ *
+ *   const edge = await startEdge({ vars: { PROBE_INTERVAL_MS: '100' } });
+ *   const res = await edge.fetch('/api/v1/search', { method: 'POST', ... });   // real HTTP on edge.url
+ *   await edge.admin('/api/v1/admin/nodes', { method: 'POST', json: { id, url } }); // with the Bearer token
+ *   await edge.scheduled();      // runs the cron handler
+ *   edge.logs()                  // the Worker's JSON log lines, parsed
+ *   await edge.stop();
+ *
+ * The bundle is built once per test process with esbuild (Miniflare runs JavaScript, the edge is
+ * TypeScript + JSX), into a temporary folder so that parallel test files never share one.
+ * Durable Object storage is in memory: every startEdge() is a fresh cluster.
+ */
+import { build } from 'esbuild';
+import { Miniflare } from 'miniflare';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+export interface StartEdgeOptions {
+  /** Overrides of wrangler.toml [vars], e.g. a short PROBE_INTERVAL_MS for tests. */
+  vars?: Record<string, string>;
+  adminToken?: string;
+  clusterSecret?: string;
+  /** Real TCP port for edge.url; 0 (default) picks a free one. */
+  port?: number;
+  /** Print the Worker's log lines to this process's stdout as they come (debugging). */
+  echoLogs?: boolean;
+}
+
+export interface EdgeFetchInit extends Omit<RequestInit, 'body'> {
+  body?: string | Uint8Array;
+  /** Sent as JSON with content-type application/json. */
+  json?: unknown;
+}
+
+export interface EdgeHandle {
+  mf: Miniflare;
+  /** Base URL of the edge, e.g. http://127.0.0.1:40123 */
+  url: string;
+  adminToken: string;
+  clusterSecret: string;
+  fetch(path: string, init?: EdgeFetchInit): Promise<Response>;
+  /** Same, with `Authorization: Bearer <adminToken>`. */
+  admin(path: string, init?: EdgeFetchInit): Promise<Response>;
+  /** Runs the Worker's scheduled() (cron) handler once. */
+  scheduled(cron?: string): Promise<void>;
+  /** Every JSON log line the Worker and the coordinator printed so far (non-JSON lines dropped). */
+  logs(): Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+/** wrangler.toml's compatibility_date and [vars] (flat string values; all this file uses). */
+export function readWranglerConfig(path: string = join(REPO_ROOT, 'wrangler.toml')): { compatibilityDate: string; vars: Record<string, string> } {
+  const text = readFileSync(path, 'utf8');
+  const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(text)?.[1];
+  if (!compatibilityDate) throw new Error(`no compatibility_date in ${path}`);
+  const vars: Record<string, string> = {};
+  let inVars = false;
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed.startsWith('[')) inVars = trimmed === '[vars]';
+    else if (inVars) {
+      const m = /^([A-Z_][A-Z0-9_]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)')/.exec(trimmed);
+      if (m) vars[m[1]!] = m[2] !== undefined ? JSON.parse(`"${m[2]}"`) : m[3]!;
+    }
+  }
+  return { compatibilityDate, vars };
+}
+
+let bundlePromise: Promise<string> | null = null;
+
+/** Bundles edge/index.ts to one ES module for workerd; cached for the test process. */
+export function buildEdgeBundle(): Promise<string> {
+  bundlePromise ??= (async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'gte-edge-'));
+    const outfile = join(outdir, 'index.mjs');
+    await build({
+      entryPoints: [join(REPO_ROOT, 'edge/index.ts')],
+      outfile,
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      conditions: ['workerd', 'worker', 'browser'],
+      external: ['cloudflare:*', 'node:*'],
+      jsx: 'automatic',
+      jsxImportSource: 'hono/jsx',
+      logLevel: 'warning',
+    });
+    return outfile;
+  })();
+  return bundlePromise;
+}
+
+function collectLines(stream: Readable, sink: Record<string, unknown>[], echo: boolean): void {
+  createInterface({ input: stream }).on('line', (line) => {
+    if (echo) console.log(line);
+    const start = line.indexOf('{');
+    if (start < 0) return;
+    try {
+      sink.push(JSON.parse(line.slice(start)) as Record<string, unknown>);
+      if (sink.length > 20_000) sink.splice(0, 10_000);
+    } catch {
+      // workerd's own lines are not JSON; the tests only read ours
+    }
+  });
+}
+
+export async function startEdge(options: StartEdgeOptions = {}): Promise<EdgeHandle> {
+  const scriptPath = await buildEdgeBundle();
+  const { compatibilityDate, vars } = readWranglerConfig();
+  const adminToken = options.adminToken ?? `test-admin-${crypto.randomUUID()}`;
+  const clusterSecret = options.clusterSecret ?? `test-secret-${crypto.randomUUID()}`;
+  const lines: Record<string, unknown>[] = [];
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    // workerd names modules relative to this root; the bundle sits in a temp folder outside the repo.
+    modulesRoot: dirname(scriptPath),
+    compatibilityDate,
+    host: '127.0.0.1',
+    port: options.port ?? 0,
+    bindings: { ...vars, ...options.vars, ADMIN_TOKEN: adminToken, CLUSTER_SECRET: clusterSecret },
+    durableObjects: { COORDINATOR: { className: 'ClusterCoordinator', useSQLite: true } },
+    handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+      collectLines(stdout, lines, options.echoLogs ?? false);
+      collectLines(stderr, lines, options.echoLogs ?? false);
+    },
+  });
+  const url = (await mf.ready).origin;
+
+  const edgeFetch = (path: string, init: EdgeFetchInit = {}) => {
+    const { json, body, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    let payload = body;
+    if (json !== undefined) {
+      payload = JSON.stringify(json);
+      if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    }
+    return fetch(`${url}${path}`, { ...rest, headers, ...(payload !== undefined ? { body: payload } : {}) });
+  };
+
+  return {
+    mf,
+    url,
+    adminToken,
+    clusterSecret,
+    fetch: edgeFetch,
+    admin(path, init = {}) {
+      const headers = new Headers(init.headers);
+      headers.set('authorization', `Bearer ${adminToken}`);
+      return edgeFetch(path, { ...init, headers });
+    },
+    async scheduled(cron = '* * * * *') {
+      const worker = await mf.getWorker();
+      await worker.scheduled({ cron });
+    },
+    logs: () => lines,
+    stop: () => mf.dispose(),
+  };
+}
+
+/**
+ * Polls `probe` until it returns a truthy value. The cap only turns a hang into a readable
+ * failure; tests assert outcomes, never how fast they came.
+ */
+export async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, what: string, capMs: number = 30_000): Promise<T> {
+  const started = Date.now();
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() - started > capMs) throw new Error(`gave up waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Answers of the edge's public API that are not node messages: /health, /api/v1/status, failover
+ * reports. Typed once here so the CLI, the demo and the status page read what the edge writes,
+ * and /openapi.json describes them from the same schemas.
+ */
+import { z } from 'zod';
+import { GpuTelemetry, NodeHealth, Role } from './schemas.ts';
+
+export const NodeState = z.enum(['up', 'suspect', 'down', 'overloaded', 'starting']);
+export type NodeState = z.infer<typeof NodeState>;
+
+export const EdgeHealth = z.object({
+  status: z.enum(['healthy', 'unhealthy']),
+  role: z.literal('master').optional(),
+  master: z.string().nullable(),
+  epoch: z.number().int(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type EdgeHealth = z.infer<typeof EdgeHealth>;
+
+export const NodeStatus = z.object({
+  id: z.string(),
+  url: z.string(),
+  priority: z.number().int(),
+  role: Role,
+  state: NodeState,
+  applied_seq: z.string().nullable(),
+  lag_entries: z.number().int().nullable(),
+  lag_ms: z.number().nullable(),
+  /** Latency of the newest probe, ms; null before the first answer. */
+  last_probe_ms: z.number().nullable(),
+  last_probe_at: z.number().nullable(),
+  consecutive_failures: z.number().int(),
+  gpu: GpuTelemetry.nullable(),
+});
+export type NodeStatus = z.infer<typeof NodeStatus>;
+
+export const FailoverOutcome = z.enum(['in_progress', 'succeeded', 'rolled_back', 'failed']);
+
+export const FailoverSummary = z.object({
+  id: z.string(),
+  kind: z.enum(['failover', 'switchover', 'election']),
+  outcome: FailoverOutcome,
+  from: z.string().nullable(),
+  to: z.string(),
+  epoch: z.number().int(),
+  started_at: z.number(),
+  finished_at: z.number().nullable(),
+  duration_ms: z.number().nullable(),
+});
+export type FailoverSummary = z.infer<typeof FailoverSummary>;
+
+export const FailoverReport = FailoverSummary.extend({
+  reason: z.string(),
+  tried: z.array(z.string()),
+  steps: z.array(
+    z.object({ step: z.string(), node: z.string().nullable(), epoch: z.number().int(), at: z.number(), ok: z.boolean(), detail: z.string().optional() }),
+  ),
+  trigger: z.array(z.object({ at: z.number(), outcome: z.string(), source: z.string(), status: z.number().optional(), message: z.string().optional() })),
+  old_master_health: NodeHealth.nullable(),
+  diagnostics: z.unknown(),
+});
+export type FailoverReport = z.infer<typeof FailoverReport>;
+
+export const ClusterStatus = z.object({
+  current_master: z.string().nullable(),
+  epoch: z.number().int(),
+  standby_status: z.enum(['synced', 'lagging', 'down', 'none']),
+  nodes: z.array(NodeStatus),
+  last_failover: FailoverSummary.nullable(),
+  failover_in_progress: z.boolean(),
+  /** The probe loop: when the next alarm fires and who armed it last (cron, probe loop, api). */
+  coordinator: z.object({
+    alarm_at: z.number().nullable(),
+    alarm_armed_at: z.number().nullable(),
+    alarm_armed_by: z.string().nullable(),
+    probe_interval_ms: z.number(),
+    note: z.string().nullable(),
+  }),
+});
+export type ClusterStatus = z.infer<typeof ClusterStatus>;
+
+export const SwitchoverAnswer = z.object({ report: FailoverReport });

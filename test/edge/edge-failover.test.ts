@@ -1,0 +1,218 @@
+/**
+ * Routing and failover through real workerd against fake nodes (test/edge/helpers/fake-node.ts):
+ * election of a first master, search routing and its headers, a dead master replaced by the
+ * freshest standby, rejoin as standby without failback, overload shedding reads without
+ * failover, planned switchover ordering, and epoch-fenced writes.
+ * Full-stack tests with real search node processes live with the integration tests.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeNode, type FakeNode } from './helpers/fake-node.ts';
+import { startEdge, waitFor, type EdgeHandle } from './helpers/miniflare.ts';
+
+interface Status {
+  current_master: string | null;
+  epoch: number;
+  standby_status: string;
+  failover_in_progress: boolean;
+  nodes: { id: string; role: string; state: string }[];
+  last_failover: { id: string; kind: string; outcome: string; from: string | null; to: string } | null;
+}
+
+const VARS = { PROBE_INTERVAL_MS: '100', PROBE_TIMEOUT_MS: '300', FAIL_THRESHOLD: '3', ACTIVATE_VERIFY_MS: '2000' };
+
+let edge: EdgeHandle | undefined;
+let nodes: FakeNode[] = [];
+
+afterEach(async () => {
+  await edge?.stop();
+  await Promise.all(nodes.map((n) => n.stop()));
+  edge = undefined;
+  nodes = [];
+});
+
+/**
+ * Fake nodes first, then the edge with the registry seeded from NODES (the fresh-cluster path:
+ * every node is known before the first probe round, so the election sees them all).
+ */
+async function cluster(specs: { id: string; appliedSeq: string; priority?: number }[]): Promise<{ edge: EdgeHandle; byId: Record<string, FakeNode> }> {
+  const clusterSecret = `secret-${crypto.randomUUID()}`;
+  const byId: Record<string, FakeNode> = {};
+  for (const spec of specs) {
+    const node = await startFakeNode({ id: spec.id, secret: clusterSecret, state: { appliedSeq: spec.appliedSeq } });
+    nodes.push(node);
+    byId[spec.id] = node;
+  }
+  const seed = specs.map((spec) => ({ id: spec.id, url: byId[spec.id]!.url, priority: spec.priority ?? 100 }));
+  edge = await startEdge({ clusterSecret, vars: { ...VARS, NODES: JSON.stringify(seed) } });
+  // Nothing arms the probe loop of a seeded cluster but first use (or the cron): use it.
+  expect((await edge.fetch('/health')).status).toBe(503);
+  return { edge, byId };
+}
+
+/** Waits until the master has answered a probe after its activation (so its last health says master). */
+async function masterProbedAfterActivation(node: FakeNode): Promise<void> {
+  const activatedAt = node.callsTo('/api/v1/activate').at(-1)!.at;
+  await waitFor(async () => node.callsTo('/health').filter((c) => c.at > activatedAt).length >= 2, `${node.id} probed as master`);
+}
+
+const status = async (e: EdgeHandle) => (await (await e.fetch('/api/v1/status')).json()) as Status;
+const waitStatus = (e: EdgeHandle, what: string, ok: (s: Status) => boolean) => waitFor(async () => {
+  const s = await status(e);
+  return ok(s) ? s : null;
+}, what);
+const search = (e: EdgeHandle) => e.fetch('/api/v1/search', { method: 'POST', json: { query: 'where is the answer' } });
+
+describe('edge routing and failover (workerd + fake nodes)', () => {
+  it('elects the freshest ready node on a fresh cluster and routes searches to it', async () => {
+    const { edge, byId } = await cluster([
+      { id: 'a', appliedSeq: '5-0' },
+      { id: 'b', appliedSeq: '9-0' },
+    ]);
+    const s = await waitStatus(edge, 'a master', (s) => s.current_master !== null && !s.failover_in_progress);
+    expect(s.current_master).toBe('b');
+    expect(s.epoch).toBe(1);
+    expect(byId.b!.state).toMatchObject({ role: 'master', epoch: 1 });
+    expect(s.last_failover).toMatchObject({ kind: 'election', outcome: 'succeeded', to: 'b' });
+    // the other node is told who the master is and the epoch
+    await waitFor(async () => byId.a!.state.epoch === 1 && byId.a!.state.master === 'b', 'a to follow b');
+
+    await waitFor(async () => (await edge.fetch('/health')).status === 200, 'edge health 200');
+    expect(await (await edge.fetch('/health')).json()).toEqual({ status: 'healthy', role: 'master', master: 'b', epoch: 1 });
+    const res = await search(edge);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-served-by')).toBe('b');
+    expect(res.headers.get('x-gte-epoch')).toBe('1');
+    expect(res.headers.get('x-gte-attempts')).toBe('1');
+    expect(await res.json()).toMatchObject({ results: [{ id: 'doc-1' }], served_by: { node: 'b', role: 'master', epoch: 1 } });
+    // the node got the normalised body: defaults filled in by the edge's validation
+    expect(byId.b!.callsTo('/api/v1/search').at(-1)?.body).toEqual({ query: 'where is the answer', top_k: 5 });
+  });
+
+  it('retries a failing node on the next one and fails over a dead master to the freshest standby', async () => {
+    const { edge, byId } = await cluster([
+      { id: 'm', appliedSeq: '9-0', priority: 100 },
+      { id: 's1', appliedSeq: '8-0', priority: 100 },
+      { id: 's2', appliedSeq: '9-0', priority: 10 },
+    ]);
+    await waitStatus(edge, 'm master', (s) => s.current_master === 'm' && !s.failover_in_progress);
+    await masterProbedAfterActivation(byId.m!);
+    // The Worker caches the routing table up to 1 s: wait until its copy knows the elected master.
+    await waitFor(async () => (await edge.fetch('/health')).status === 200, 'the Worker to see a healthy master');
+
+    // A node whose search breaks while /health stays fine: the request is retried elsewhere.
+    byId.m!.failSearch = true;
+    const retried = await search(edge);
+    expect(retried.status).toBe(200);
+    expect(Number(retried.headers.get('x-gte-attempts'))).toBe(2);
+    expect(retried.headers.get('x-served-by')).toBe('s2'); // freshest standby: 9-0 beats s1's 8-0 despite the lower priority
+    byId.m!.failSearch = false;
+
+    await byId.m!.kill();
+    const s = await waitStatus(edge, 'failover to s2', (s) => s.current_master === 's2' && !s.failover_in_progress);
+    expect(s.epoch).toBe(2);
+    expect(s.last_failover).toMatchObject({ kind: 'failover', outcome: 'succeeded', from: 'm', to: 's2' });
+    expect(byId.s2!.state).toMatchObject({ role: 'master', epoch: 2 });
+
+    const list = (await (await edge.admin('/api/v1/failovers')).json()) as { failovers: { id: string; kind: string }[] };
+    const failover = list.failovers.find((f) => f.kind === 'failover')!;
+    const report = (await (await edge.admin(`/api/v1/failovers/${failover.id}`)).json()) as Record<string, unknown> & { steps: { step: string; ok: boolean }[]; trigger: { outcome: string }[] };
+    expect(report.steps.map((st) => st.step)).toEqual(['fence', 'degrade', 'activate', 'route', 'verify', 'report']);
+    expect(report.steps.find((st) => st.step === 'degrade')?.ok).toBe(false); // m is dead: best effort
+    expect(report.trigger.length).toBeGreaterThanOrEqual(3);
+    expect(report.trigger.every((t) => t.outcome !== 'ok')).toBe(true);
+    expect(report.old_master_health).toMatchObject({ node: 'm', role: 'master' });
+    expect(report.diagnostics).toHaveProperty('unavailable');
+
+    // Within the Worker's ≤ 1 s cache a search may still carry epoch 1 (served by s2 after m fails).
+    const after = await waitFor(async () => {
+      const res = await search(edge);
+      return res.headers.get('x-gte-epoch') === '2' ? res : null;
+    }, 'a search under epoch 2');
+    expect(after.status).toBe(200);
+    expect(after.headers.get('x-served-by')).toBe('s2');
+    expect(after.headers.get('x-gte-attempts')).toBe('1');
+
+    // The old master comes back: it rejoins as a standby of s2, no failback.
+    await byId.m!.revive();
+    await waitFor(async () => byId.m!.state.role === 'standby' && byId.m!.state.epoch === 2 && byId.m!.state.master === 's2', 'm to rejoin as standby');
+    const final = await waitStatus(edge, 'm up as standby', (s) => s.nodes.find((n) => n.id === 'm')?.state === 'up');
+    expect(final.current_master).toBe('s2');
+    expect(byId.m!.callsTo('/api/v1/activate')).toHaveLength(1); // only the first election
+
+    const metrics = await (await edge.fetch('/metrics')).text();
+    expect(metrics).toMatch(/^gte_pro_failover_count_total 1$/m);
+    expect(metrics).toMatch(/^gte_pro_epoch 2$/m);
+  });
+
+  it('an overloaded master sheds reads to standbys and is never failed over for it', async () => {
+    const { edge, byId } = await cluster([
+      { id: 'm', appliedSeq: '9-0' },
+      { id: 's', appliedSeq: '8-0' },
+    ]);
+    await waitStatus(edge, 'm master', (s) => s.current_master === 'm' && !s.failover_in_progress);
+    byId.m!.state.overloaded = true;
+    byId.m!.state.gpuUtil = 100;
+    await waitStatus(edge, 'm overloaded', (s) => s.nodes.find((n) => n.id === 'm')?.state === 'overloaded');
+    // well past FAIL_THRESHOLD probe rounds while overloaded
+    const probesBefore = byId.m!.callsTo('/health').length;
+    await waitFor(async () => byId.m!.callsTo('/health').length > probesBefore + 10, 'ten more probes of m');
+    await waitFor(async () => {
+      const res = await search(edge);
+      return res.headers.get('x-served-by') === 's';
+    }, 'reads shed to the standby');
+    const s = await status(edge);
+    expect(s.current_master).toBe('m');
+    expect(s.epoch).toBe(1);
+    expect(s.last_failover?.kind).toBe('election');
+    expect((await edge.fetch('/health')).status).toBe(200);
+  });
+
+  it('a planned switchover activates the standby before the master steps down, and writes follow the epoch', async () => {
+    const { edge, byId } = await cluster([
+      { id: 'm', appliedSeq: '9-0' },
+      { id: 's', appliedSeq: '9-0', priority: 10 },
+    ]);
+    await waitStatus(edge, 'm master', (s) => s.current_master === 'm' && !s.failover_in_progress);
+
+    const write = await edge.admin('/api/v1/documents', { method: 'POST', json: { documents: [{ id: 'd1', text: 'hello' }] } });
+    expect(write.status).toBe(202);
+    expect(write.headers.get('x-served-by')).toBe('m');
+    expect(byId.m!.callsTo('/api/v1/documents').at(-1)?.epochHeader).toBe('1');
+
+    const res = await edge.admin('/api/v1/admin/switchover', { method: 'POST', json: { to: 's' } });
+    expect(res.status).toBe(200);
+    const { report } = (await res.json()) as { report: { outcome: string; steps: { step: string }[]; epoch: number } };
+    expect(report.outcome).toBe('succeeded');
+    expect(report.steps.map((st) => st.step)).toEqual(['fence', 'activate', 'route', 'verify', 'demote', 'report']);
+    const activatedAt = byId.s!.callsTo('/api/v1/activate').at(-1)!.at;
+    const demotedAt = byId.m!.callsTo('/api/v1/standby').at(-1)!.at;
+    expect(activatedAt).toBeLessThanOrEqual(demotedAt);
+    expect(byId.m!.callsTo('/api/v1/degrade')).toHaveLength(0); // the old master keeps serving reads as a standby
+    expect(byId.m!.state).toMatchObject({ role: 'standby', epoch: 2, master: 's' });
+
+    // A write through an isolate that may still hold the old table: 409 → refresh → retried on the new master.
+    const after = await edge.admin('/api/v1/documents', { method: 'POST', json: { documents: [{ id: 'd2', text: 'again' }] } });
+    expect(after.status).toBe(202);
+    expect(after.headers.get('x-served-by')).toBe('s');
+    expect(after.headers.get('x-gte-epoch')).toBe('2');
+    expect(byId.s!.callsTo('/api/v1/documents').at(-1)?.epochHeader).toBe('2');
+
+    const again = await edge.admin('/api/v1/admin/switchover', { method: 'POST', json: { to: 's' } });
+    expect(again.status).toBe(409);
+  });
+
+  it('rolls back when the chosen standby cannot be activated', async () => {
+    const { edge, byId } = await cluster([
+      { id: 'm', appliedSeq: '9-0', priority: 200 },
+      { id: 'bad', appliedSeq: '9-0', priority: 100 },
+      { id: 'ok', appliedSeq: '8-0', priority: 10 },
+    ]);
+    await waitStatus(edge, 'm master', (s) => s.current_master === 'm' && !s.failover_in_progress);
+    byId.bad!.failActivate = true;
+    await byId.m!.kill();
+    const s = await waitStatus(edge, 'failover to ok', (s) => s.current_master === 'ok' && !s.failover_in_progress);
+    expect(s.last_failover).toMatchObject({ kind: 'failover', outcome: 'rolled_back', to: 'ok' });
+    expect(s.epoch).toBe(3); // 2 for the failed attempt on "bad", 3 for "ok"
+    expect(byId.ok!.state).toMatchObject({ role: 'master', epoch: 3 });
+  });
+});

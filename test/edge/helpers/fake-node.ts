@@ -1,0 +1,206 @@
+/**
+ * A tiny in-process HTTP server that speaks the search node API (ARCHITECTURE.md section 4)
+ * honestly enough to drive the edge's probe loop, routing and failover through real workerd:
+ * /health (NodeHealth), /api/v1/search, signed /api/v1/activate|degrade|standby|diagnostics
+ * (HMAC checked with shared/signing.ts), and epoch-fenced document writes (409 on a stale epoch).
+ *
+ * It is NOT the search node: no model, no index, no Redis. The full-stack tests that start real
+ * worker-node processes live with the integration tests; these fakes only let the edge's own
+ * behaviour be tested before and independently of that.
+ *
+ *   const a = await startFakeNode({ id: 'a', secret: edge.clusterSecret, appliedSeq: '5-0' });
+ *   a.state.overloaded = true;   // change what /health says
+ *   a.mode = 'error';            // 503 to everything; 'hang' never answers
+ *   await a.kill();              // connection refused from now on; a.revive() listens again
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { HEADERS } from '../../../shared/constants.ts';
+import type { NodeHealth, Role } from '../../../shared/schemas.ts';
+import { NonceCache, verifyRequest } from '../../../shared/signing.ts';
+
+export interface FakeNodeState {
+  role: Role;
+  epoch: number;
+  ready: boolean;
+  appliedSeq: string;
+  lagEntries: number;
+  overloaded: boolean;
+  gpuUtil: number | null;
+  /** Who this node follows (set by /api/v1/standby). */
+  master: string | null;
+}
+
+export interface FakeCall {
+  method: string;
+  path: string;
+  body: unknown;
+  epochHeader: string | null;
+  at: number;
+}
+
+export interface FakeNode {
+  id: string;
+  url: string;
+  port: number;
+  state: FakeNodeState;
+  /** ok: normal; error: 503 to every request; hang: accept and never answer. */
+  mode: 'ok' | 'error' | 'hang';
+  /** When true, /api/v1/search answers 500 while /health stays fine (a broken index). */
+  failSearch: boolean;
+  /** When true, /api/v1/activate answers 500. */
+  failActivate: boolean;
+  calls: FakeCall[];
+  callsTo(path: string): FakeCall[];
+  kill(): Promise<void>;
+  revive(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface FakeNodeOptions {
+  id: string;
+  secret: string;
+  port?: number;
+  state?: Partial<FakeNodeState>;
+}
+
+function health(id: string, s: FakeNodeState): NodeHealth {
+  return {
+    status: s.ready ? 'ok' : 'starting',
+    node: id,
+    role: s.role,
+    epoch: s.epoch,
+    ready: s.ready,
+    model: { id: 'fake-model', loaded: true },
+    index: { size: 3, applied_seq: s.appliedSeq },
+    replication: { lag_entries: s.role === 'master' ? 0 : s.lagEntries, lag_ms: s.role === 'master' ? 0 : s.lagEntries * 10, redis: 'up' },
+    gpu: s.gpuUtil === null ? null : { util: s.gpuUtil, mem_used_mb: 1000, mem_total_mb: 8000, temp_c: 60 },
+    load: { inflight: 0, queued: 0, event_loop_lag_ms: 1, overloaded: s.overloaded },
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+const CONTROL = new Set(['/api/v1/activate', '/api/v1/degrade', '/api/v1/standby', '/api/v1/diagnostics']);
+
+export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode> {
+  const nonces = new NonceCache();
+  const sockets = new Set<Socket>();
+  const node: FakeNode = {
+    id: options.id,
+    url: '',
+    port: 0,
+    state: { role: 'standby', epoch: 0, ready: true, appliedSeq: '1-0', lagEntries: 0, overloaded: false, gpuUtil: null, master: null, ...options.state },
+    mode: 'ok',
+    failSearch: false,
+    failActivate: false,
+    calls: [],
+    callsTo: (path) => node.calls.filter((c) => c.path === path),
+    kill: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+    revive: async () => listen(node.port),
+    stop: async () => {
+      if (server.listening) await node.kill();
+    },
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const raw = await readBody(req);
+    let body: unknown = null;
+    try {
+      body = raw ? JSON.parse(raw) : null;
+    } catch {
+      body = raw;
+    }
+    node.calls.push({ method: req.method ?? '', path: url.pathname, body, epochHeader: (req.headers[HEADERS.epoch] as string) ?? null, at: Date.now() });
+    if (node.mode === 'hang') return; // never answers; the socket is destroyed on kill()
+    if (node.mode === 'error') return send(res, 503, { error: { code: 'unavailable', message: 'fake node is failing' } });
+    const s = node.state;
+
+    if (req.method === 'GET' && url.pathname === '/health') return send(res, s.ready ? 200 : 503, health(node.id, s));
+    if (req.method === 'POST' && url.pathname === '/api/v1/search') {
+      if (node.failSearch || !s.ready) return send(res, 500, { error: { code: 'index_error', message: 'fake index failure' } });
+      return send(res, 200, {
+        results: [{ id: 'doc-1', score: 0.9, text: `answer from ${node.id}`, metadata: {} }],
+        took_ms: 1,
+        served_by: { node: node.id, role: s.role, epoch: s.epoch },
+      });
+    }
+    const signed = CONTROL.has(url.pathname) || url.pathname.startsWith('/api/v1/documents') || url.pathname.startsWith('/api/v1/jobs');
+    if (signed) {
+      const verdict = await verifyRequest(options.secret, req.method ?? '', url.pathname, { get: (h) => (req.headers[h] as string) ?? null }, raw, nonces);
+      if (!verdict.ok) return send(res, 401, { error: { code: verdict.code, message: verdict.message } });
+    }
+    const epoch = (body as { epoch?: number } | null)?.epoch ?? 0;
+    switch (url.pathname) {
+      case '/api/v1/activate':
+        if (node.failActivate) return send(res, 500, { error: { code: 'activate_failed', message: 'fake activation failure' } });
+        if (epoch < s.epoch) return send(res, 409, { error: { code: 'stale_epoch', message: `epoch ${epoch} < ${s.epoch}` } });
+        Object.assign(s, { role: 'master', epoch, master: node.id, lagEntries: 0 });
+        return send(res, 200, { node: node.id, role: 'master', epoch, applied_seq: s.appliedSeq, catch_up_ms: 1, replayed: 0 });
+      case '/api/v1/degrade':
+        if (epoch < s.epoch) return send(res, 409, { error: { code: 'stale_epoch', message: `epoch ${epoch} < ${s.epoch}` } });
+        Object.assign(s, { role: 'degraded', epoch });
+        return send(res, 200, { node: node.id, role: 'degraded', epoch });
+      case '/api/v1/standby': {
+        if (epoch < s.epoch) return send(res, 409, { error: { code: 'stale_epoch', message: `epoch ${epoch} < ${s.epoch}` } });
+        Object.assign(s, { role: 'standby', epoch, master: (body as { master?: string }).master ?? null });
+        return send(res, 200, { node: node.id, role: 'standby', epoch });
+      }
+      case '/api/v1/diagnostics':
+        return send(res, 200, { node: node.id, errors: ['fake: nothing went wrong here'], gpu_history: [] });
+    }
+    if (url.pathname.startsWith('/api/v1/documents')) {
+      const stamped = Number(req.headers[HEADERS.epoch]);
+      if (s.role !== 'master' || stamped !== s.epoch) {
+        return send(res, 409, { error: { code: 'stale_epoch', message: `x-gte-epoch ${stamped} is not this master's epoch ${s.epoch}` } });
+      }
+      if (req.method === 'POST') return send(res, 202, { job_id: `job-${node.calls.length}`, accepted: (body as { documents: unknown[] }).documents.length, status: 'queued' });
+      if (req.method === 'DELETE') return send(res, 202, { job_id: `job-${node.calls.length}`, accepted: 1, status: 'queued' });
+    }
+    return send(res, 404, { error: { code: 'not_found', message: `fake node has no ${req.method} ${url.pathname}` } });
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error) => send(res, 500, { error: { code: 'fake_node_bug', message: String(error) } }));
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  async function listen(port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    node.port = (server.address() as AddressInfo).port;
+    node.url = `http://127.0.0.1:${node.port}`;
+  }
+  await listen(options.port ?? 0);
+  return node;
+}
+
+/** A loopback port with nothing listening: connect fails at once. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}

@@ -1,0 +1,170 @@
+/**
+ * The embedder: text → L2-normalised vectors with an ONNX model (the offline GloVe demo model or
+ * any Hugging Face BERT-style export). Concurrent calls are micro-batched (batcher.ts) and run in
+ * a worker thread (session-worker.ts) so the event loop stays free for /health and search.
+ *
+ * @example
+ *   const embedder = await createEmbedder({ modelDir: '.gte/models/glove-100d-demo', device: 'cpu' });
+ *   const [query] = await embedder.embed(['how do I restart the GPU server']);
+ */
+import { MicroBatcher } from './batcher.ts';
+import { EmbedderUnavailableError, QueueFullError } from './errors.ts';
+import { loadModelConfig } from './model-config.ts';
+import type { Device, RunStat } from './protocol.ts';
+import { clipText, estimateTokens } from './tokenizer.ts';
+import { SessionWorker } from './worker-client.ts';
+
+export { EmbedderUnavailableError, QueueFullError };
+export type { RunStat };
+
+export interface EmbedderInfo {
+  id: string;
+  /** sha256 of the ONNX file: nodes whose checksums differ must not share an index. */
+  checksum: string;
+  dimension: number;
+  pooling: 'mean' | 'cls';
+  maxLength: number;
+  /** The device really used: 'cpu' when CUDA was asked for but could not be loaded. */
+  device: Device;
+}
+
+export interface EmbedTimings {
+  /** Waiting for a batch slot. */
+  queueMs: number;
+  /** From dispatch until the last vector came back (tokenization + inference + transfer). */
+  embedMs: number;
+}
+
+export interface EmbedderStats {
+  /** Texts waiting for a dispatch. */
+  queued: number;
+  /** Texts dispatched to the worker and not yet back. */
+  inflight: number;
+  /** Session runs since start (warm-up excluded). */
+  batches: number;
+  lastBatchSize: number;
+  /** Texts per session run, most recent last (up to 128). */
+  batchSizes: number[];
+}
+
+export interface Embedder {
+  readonly info: EmbedderInfo;
+  /** L2-normalised vectors, one per text, in order. Rejects with QueueFullError when the bounded queue is full. */
+  embed(texts: string[], opts?: { signal?: AbortSignal }): Promise<Float32Array[]>;
+  /** embed() plus where the time went, for the metrics histograms. */
+  embedTimed(texts: string[], opts?: { signal?: AbortSignal }): Promise<{ vectors: Float32Array[] } & EmbedTimings>;
+  stats(): EmbedderStats;
+  close(): Promise<void>;
+}
+
+export interface EmbedderOptions {
+  modelDir: string;
+  device: Device;
+  /** ONNX Runtime intra-op threads; ORT's default (all cores) when absent. */
+  threads?: number;
+  /** batch size × padded length of one session run. Default 8192. */
+  maxBatchTokens?: number;
+  /** How long a lone call waits for company before it is dispatched. Default 2 ms. */
+  maxBatchWaitMs?: number;
+  /** Texts that may wait; more is QueueFullError. Default 512. */
+  maxQueue?: number;
+  /** false: each call runs alone (for comparison and debugging). Default true. */
+  batching?: boolean;
+  onLog?: (event: string, fields: Record<string, unknown>) => void;
+  /**
+   * Called once per session run (warm-up excluded), for a batch-size histogram that observes each
+   * run exactly once; stats().batchSizes is a sliding window and would double-count across scrapes.
+   */
+  onBatch?: (run: RunStat) => void;
+}
+
+const RECENT_BATCHES = 128;
+
+export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
+  const started = performance.now();
+  const log = opts.onLog ?? (() => {});
+  const maxBatchTokens = opts.maxBatchTokens ?? 8192;
+  const config = await loadModelConfig(opts.modelDir);
+  if (maxBatchTokens < config.maxLength) {
+    throw new Error(`maxBatchTokens ${maxBatchTokens} is below the model's max length ${config.maxLength}; one long text would not fit a batch`);
+  }
+  const worker = await SessionWorker.start(
+    {
+      onnxPath: config.onnxPath,
+      tokenizerPath: config.tokenizerPath,
+      device: opts.device,
+      ...(opts.threads ? { threads: opts.threads } : {}),
+      pooling: config.pooling,
+      maxLength: config.maxLength,
+      dimension: config.dimension,
+      maxBatchTokens,
+    },
+    log,
+  );
+
+  let batchSizes: number[] = [];
+  let batches = 0;
+  let warm = false;
+  const batcher = new MicroBatcher<Float32Array>({
+    maxBatchTokens,
+    maxBatchWaitMs: opts.maxBatchWaitMs ?? 2,
+    maxQueue: opts.maxQueue ?? 512,
+    batching: opts.batching ?? true,
+    estimateTokens: (text) => estimateTokens(text, config.maxLength),
+    run: async (texts) => {
+      // Clipped here so a 100k-character document is not copied whole into the worker.
+      const reply = await worker.embed(texts.map((text) => clipText(text, config.maxLength)));
+      for (const run of reply.runs) {
+        batchSizes.push(run.size);
+        if (warm) opts.onBatch?.(run);
+      }
+      batches += reply.runs.length;
+      if (batchSizes.length > RECENT_BATCHES) batchSizes = batchSizes.slice(-RECENT_BATCHES);
+      return reply.vectors;
+    },
+  });
+
+  const info: EmbedderInfo = {
+    id: config.id,
+    checksum: config.checksum,
+    dimension: config.dimension,
+    pooling: config.pooling,
+    maxLength: config.maxLength,
+    device: worker.device,
+  };
+
+  const embedTimed: Embedder['embedTimed'] = async (texts, callOpts) => {
+    const timed = await batcher.submit(texts, callOpts?.signal);
+    return { vectors: timed.results, queueMs: timed.queueMs, embedMs: timed.runMs };
+  };
+
+  try {
+    // The first run allocates ORT's arenas and JIT-compiles the tokenizer; pay that before serving.
+    await embedTimed(['warm up the embedding model']);
+  } catch (err) {
+    await batcher.close();
+    await worker.close();
+    throw err;
+  }
+  batchSizes = [];
+  batches = 0;
+  warm = true;
+  log('embedder.ready', { ...info, startupMs: Math.round(performance.now() - started) });
+
+  return {
+    info,
+    embedTimed,
+    embed: async (texts, callOpts) => (await embedTimed(texts, callOpts)).vectors,
+    stats: () => ({
+      queued: batcher.queued,
+      inflight: batcher.inflight,
+      batches,
+      lastBatchSize: batchSizes[batchSizes.length - 1] ?? 0,
+      batchSizes: [...batchSizes],
+    }),
+    close: async () => {
+      await batcher.close();
+      await worker.close();
+    },
+  };
+}

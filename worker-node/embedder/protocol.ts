@@ -1,0 +1,35 @@
+/**
+ * Messages between the embedder (main thread) and its session worker thread, typed once here so
+ * that both ends agree. Vectors travel as one transferred Float32Array per call (no copy).
+ */
+import type { Pooling } from './pooling.ts';
+
+export type Device = 'cpu' | 'cuda';
+
+export interface WorkerInit {
+  onnxPath: string;
+  tokenizerPath: string;
+  device: Device;
+  threads?: number;
+  pooling: Pooling;
+  maxLength: number;
+  dimension: number;
+  maxBatchTokens: number;
+}
+
+/** One ONNX session run. */
+export interface RunStat {
+  size: number;
+  seqLen: number;
+  ms: number;
+}
+
+export type ToWorker = { type: 'embed'; id: number; texts: string[] };
+
+export type FromWorker =
+  | { type: 'ready'; device: Device }
+  | { type: 'init_failed'; message: string }
+  | { type: 'log'; event: string; fields: Record<string, unknown> }
+  /** `vectors` is texts.length × dimension, row i for texts[i]. */
+  | { type: 'embedded'; id: number; vectors: Float32Array; runs: RunStat[]; tokenizeMs: number; inferMs: number }
+  | { type: 'failed'; id: number; message: string };

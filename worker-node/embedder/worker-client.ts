@@ -1,0 +1,112 @@
+/**
+ * Main-thread side of the session worker: starts the thread (with tsx's loader when running from
+ * .ts sources, under tsx and under vitest alike), matches replies to calls, and fails every call
+ * in flight if the thread dies.
+ */
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../util/ts-worker.ts';
+import { EmbedderUnavailableError } from './errors.ts';
+import type { Device, FromWorker, RunStat, ToWorker, WorkerInit } from './protocol.ts';
+
+export interface WorkerReply {
+  vectors: Float32Array[];
+  runs: RunStat[];
+  tokenizeMs: number;
+  inferMs: number;
+}
+
+type LogFn = (event: string, fields: Record<string, unknown>) => void;
+
+interface Pending {
+  size: number;
+  dimension: number;
+  resolve(reply: WorkerReply): void;
+  reject(err: unknown): void;
+}
+
+export class SessionWorker {
+  device: Device = 'cpu';
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private stopped: Error | null = null;
+
+  private constructor(
+    private readonly init: WorkerInit,
+    private readonly onLog: LogFn,
+  ) {
+    this.worker = startTsWorker(new URL('./session-worker.ts', import.meta.url), { workerData: init });
+  }
+
+  /** Resolves once the worker has loaded the tokenizer and opened the session. */
+  static async start(init: WorkerInit, onLog: LogFn): Promise<SessionWorker> {
+    const client = new SessionWorker(init, onLog);
+    try {
+      await client.listen();
+    } catch (err) {
+      await client.worker.terminate();
+      throw err;
+    }
+    return client;
+  }
+
+  embed(texts: string[]): Promise<WorkerReply> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    const id = this.nextId++;
+    return new Promise<WorkerReply>((resolve, reject) => {
+      this.pending.set(id, { size: texts.length, dimension: this.init.dimension, resolve, reject });
+      this.worker.postMessage({ type: 'embed', id, texts } satisfies ToWorker);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.stop(new EmbedderUnavailableError('embedder closed'));
+    await this.worker.terminate();
+  }
+
+  private listen(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.worker.on('message', (msg: FromWorker) => {
+        if (msg.type === 'ready') {
+          this.device = msg.device;
+          resolve();
+        } else if (msg.type === 'init_failed') {
+          reject(new Error(`embedding model failed to load: ${msg.message}`));
+        } else if (msg.type === 'log') {
+          this.onLog(msg.event, msg.fields);
+        } else {
+          this.settle(msg);
+        }
+      });
+      this.worker.on('error', (err) => {
+        this.onLog('embedder.worker_error', { error: err.message });
+        this.stop(new EmbedderUnavailableError(`embedding worker crashed: ${err.message}`));
+        reject(err);
+      });
+      this.worker.on('exit', (code) => {
+        if (!this.stopped) this.onLog('embedder.worker_exit', { code });
+        this.stop(new EmbedderUnavailableError(`embedding worker exited with code ${code}`));
+        reject(this.stopped);
+      });
+    });
+  }
+
+  private settle(msg: Extract<FromWorker, { type: 'embedded' | 'failed' }>): void {
+    const call = this.pending.get(msg.id);
+    if (!call) return;
+    this.pending.delete(msg.id);
+    if (msg.type === 'failed') {
+      call.reject(new Error(`embedding failed: ${msg.message}`));
+      return;
+    }
+    const vectors = Array.from({ length: call.size }, (_, i) => msg.vectors.slice(i * call.dimension, (i + 1) * call.dimension));
+    call.resolve({ vectors, runs: msg.runs, tokenizeMs: msg.tokenizeMs, inferMs: msg.inferMs });
+  }
+
+  private stop(err: Error): void {
+    if (this.stopped) return;
+    this.stopped = err;
+    for (const call of this.pending.values()) call.reject(err);
+    this.pending.clear();
+  }
+}

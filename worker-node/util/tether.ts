@@ -1,0 +1,16 @@
+/**
+ * Tethering for local clusters: when GTE_PARENT_PID names a process, this node exits as soon as
+ * that process is gone, so `kill -9` of the cluster launcher leaves no search node behind.
+ * Production deployments (systemd, Docker) do not set it.
+ */
+export function tetherToParent(parentPid: number, onParentGone: () => void, intervalMs = 500): void {
+  const timer = setInterval(() => {
+    try {
+      process.kill(parentPid, 0);
+    } catch {
+      clearInterval(timer);
+      onParentGone();
+    }
+  }, intervalMs);
+  timer.unref();
+}

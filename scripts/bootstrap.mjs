@@ -53,6 +53,7 @@ const DEBIAN_PACKAGES = [
   { pkg: 'redis-server', present: () => commandExists('redis-server') },
   { pkg: 'g++', present: () => commandExists('g++') },
   { pkg: 'make', present: () => commandExists('make') },
+  { pkg: 'chromium', present: () => commandExists('chromium') },
 ];
 
 function commandExists(name) {
@@ -137,9 +138,21 @@ function buildFaiss() {
   writeFileSync(faissStampPath, faissStamp);
 }
 
-// 5. The default model (skipped when MODEL_DIR points at a real model).
+// 5. The default model (skipped when MODEL_DIR points at a real model). Rebuilt when the builder's
+//    version changed, read from its source so that this check needs no TypeScript loader.
+function modelCurrent() {
+  const manifest = join(defaultModelDir, 'gte-pro-model.json');
+  if (!existsSync(manifest)) return false;
+  const wanted = /const BUILDER_VERSION = (\d+);/.exec(readFileSync(join(root, 'scripts', 'build-demo-model.ts'), 'utf8'))?.[1];
+  try {
+    return String(JSON.parse(readFileSync(manifest, 'utf8')).builder_version) === wanted;
+  } catch {
+    return false;
+  }
+}
+
 const defaultModelDir = join(root, '.gte', 'models', 'glove-100d-demo');
-if (!process.env.MODEL_DIR && !existsSync(join(defaultModelDir, 'gte-pro-model.json'))) {
+if (!process.env.MODEL_DIR && !modelCurrent()) {
   log('building the default embedding model from GloVe vectors (offline, deterministic; about a minute)');
   if (!run(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'build-demo-model.ts'), defaultModelDir])) {
     fail('building the default model failed', 'read the error above; `npm run build-model` retries it alone');

@@ -77,7 +77,6 @@ export function createApp(node: SearchNode, faults?: FaultInjector) {
 
   app.get('/metrics', async (c) => {
     node.refreshGauges();
-    for (const size of node.embedder.stats().batchSizes) m.embedBatchSize.observe(size);
     const counts = await node.ingest.counts().catch(() => null);
     if (counts) for (const [state, n] of Object.entries(counts)) m.ingestJobs.set({ state }, n);
     return c.body(await m.registry.metrics(), 200, { 'content-type': m.registry.contentType });
@@ -125,7 +124,13 @@ export function createApp(node: SearchNode, faults?: FaultInjector) {
     return c.json(out, out.status === 'queued' ? 202 : 200);
   });
 
+  /** While a resync has the engine closed there is no data to read: 503, never a 500. */
+  const checkData = () => {
+    if (node.resynchronising) throw new ApiError(503, 'resynchronising', 'this node is copying a peer\'s data; retry on another node');
+  };
+
   app.get('/api/v1/documents/:id', signed, (c) => {
+    checkData();
     const id = c.req.param('id') ?? '';
     const doc = node.engine.store.getDocument(id);
     if (!doc) throw new ApiError(404, 'not_found', `no document with id ${JSON.stringify(id)}`);
@@ -159,6 +164,7 @@ export function createApp(node: SearchNode, faults?: FaultInjector) {
 
   /** A consistent copy of this node's SQLite database, for a peer that must resynchronise. */
   app.get('/api/v1/snapshot', signed, async (c) => {
+    checkData();
     const dir = mkdtempSync(join(tmpdir(), 'gte-snap-'));
     const file = join(dir, 'metadata.sqlite');
     await node.engine.store.backupTo(file);

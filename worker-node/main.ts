@@ -20,6 +20,7 @@ const logger = createLogger(() => ({ node: config.NODE_ID, epoch: node?.role.epo
 
 async function main() {
   SearchNode.ensureDataDir(config.dataDir);
+  const metrics = createNodeMetrics();
   const embedder = await createEmbedder({
     modelDir: config.modelDir,
     device: config.EMBED_DEVICE,
@@ -28,10 +29,10 @@ async function main() {
     maxBatchTokens: config.EMBED_MAX_BATCH_TOKENS,
     maxQueue: config.EMBED_MAX_QUEUE,
     onLog: (event, fields) => logger.info(event, fields),
+    onBatch: (run) => metrics.embedBatchSize.observe(run.size),
   });
   const model = { id: embedder.info.id, checksum: embedder.info.checksum, dimension: embedder.info.dimension };
   const engine = await SearchEngine.open({ dataDir: config.dataDir, model, factory: config.INDEX_FACTORY, onLog: logger.info });
-  const metrics = createNodeMetrics();
 
   // The URL peers and the coordinator reach us at; the port is known only once we listen.
   // Listen first (PORT=0 picks a free port, and peers need the real URL); until the node is

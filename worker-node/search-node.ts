@@ -48,6 +48,12 @@ export class SearchNode {
   private readonly redis: Redis;
   private blockingRedis: Redis;
   private resyncing = false;
+  /** True once the engine was closed for a resync and not yet reopened on the copied data. */
+  private engineClosed = false;
+  /** False until start() has checked the log: a node whose position was trimmed away is not ready. */
+  private started = false;
+  /** The index as last seen open, for /health while a resync has the engine closed. */
+  private lastIndex = { size: 0, applied_seq: '0-0' };
   private resyncTimer: NodeJS.Timeout | null = null;
   /** Set by fault injection (issue 6): forces `overloaded` in /health. */
   forcedOverload = false;
@@ -88,6 +94,9 @@ export class SearchNode {
     // Give Redis a moment to connect so the first log read does not fail noisily.
     await Promise.race([new Promise((r) => this.redis.once('ready', r)), new Promise((r) => setTimeout(r, 2000))]);
     this.gpu.start();
+    // Before claiming ready: if the log was trimmed past our position while we were down, the
+    // data we hold is stale beyond repair by replay, so resynchronise first (resyncTimer below).
+    if (this.log.connected) await this.applier.checkTrimmed().catch((err: Error) => this.noteError('replication.check_failed', err.message));
     this.applier.start();
     // Register so that trimming waits for this node, even before it applied anything.
     void this.log.registerNode(this.config.NODE_ID, this.publicUrl).catch((err: Error) => this.noteError('register.failed', err.message));
@@ -95,8 +104,16 @@ export class SearchNode {
       if (this.applier.needsResync && !this.resyncing) void this.resync();
     }, 200);
     this.resyncTimer.unref();
-    this.snapshotTimer = setInterval(() => void this.snapshot().catch((err: Error) => this.noteError('snapshot.failed', err.message)), this.config.SNAPSHOT_INTERVAL_MS);
+    this.snapshotTimer = setInterval(() => {
+      if (!this.resyncing) void this.snapshot().catch((err: Error) => this.noteError('snapshot.failed', err.message));
+    }, this.config.SNAPSHOT_INTERVAL_MS);
     this.snapshotTimer.unref();
+    this.started = true;
+  }
+
+  /** Whether a resync is in progress (the engine may be closed: data endpoints answer 503). */
+  get resynchronising(): boolean {
+    return this.resyncing;
   }
 
   /**
@@ -104,27 +121,32 @@ export class SearchNode {
    * engine on it, and follow the log again from the copied position.
    */
   async resync(): Promise<void> {
+    // Stays true until the copied data is open, across retries: the engine is closed meanwhile,
+    // so /health must say not-ready and the data endpoints 503 (not touch a closed database).
     this.resyncing = true;
     try {
-      await this.applier.stop();
-      await this.engine.close();
+      if (!this.engineClosed) {
+        this.lastIndex = { size: this.engine.size, applied_seq: this.engine.appliedSeq };
+        await this.applier.stop();
+        this.engineClosed = true;
+        await this.engine.close();
+      }
       await resyncFromPeer({ nodeId: this.config.NODE_ID, dataDir: this.config.dataDir, secret: this.config.CLUSTER_SECRET, log: this.log, logger: this.logger });
       const model = { id: this.embedder.info.id, checksum: this.embedder.info.checksum, dimension: this.embedder.info.dimension };
       this.engine = await SearchEngine.open({ dataDir: this.config.dataDir, model, factory: this.config.INDEX_FACTORY, onLog: this.logger.info });
+      this.engineClosed = false;
       // The copied database carries the peer's role keys; this node stays what it was.
       this.engine.store.setState('epoch', this.roleState.epoch);
       this.blockingRedis = this.blockingRedis.duplicate();
       this.blockingRedis.on('error', (err: Error) => this.noteError('redis.error', err.message));
       this.applier = new Applier(this.log, this.blockingRedis, this.engine, this.config.NODE_ID, this.logger, this.embedder.info.id);
       this.applier.start();
+      this.resyncing = false;
     } catch (err) {
       this.noteError('resync.failed', (err as Error).message);
       this.logger.error('resync.failed', { error: (err as Error).message });
       // Try again later (a peer may come back); the node stays not-ready meanwhile.
-      setTimeout(() => void this.resync(), 5000).unref();
-      return;
-    } finally {
-      this.resyncing = false;
+      if (!this.stopping) setTimeout(() => void this.resync(), 5000).unref();
     }
   }
 
@@ -262,8 +284,10 @@ export class SearchNode {
   // ---- state -------------------------------------------------------------------------------
 
   health(): NodeHealth {
-    const lag = this.applier.lag();
-    const ready = !this.stopping && !this.resyncing && !this.applier.needsResync;
+    // While a resync has the engine closed, report the index as it was last seen open.
+    if (!this.resyncing) this.lastIndex = { size: this.engine.size, applied_seq: this.engine.appliedSeq };
+    const lag = this.resyncing ? { entries: 0, ms: 0 } : this.applier.lag();
+    const ready = this.started && !this.stopping && !this.resyncing && !this.applier.needsResync;
     return {
       status: this.stopping ? 'stopping' : ready ? (this.roleState.role === 'degraded' ? 'degraded' : 'ok') : 'starting',
       node: this.config.NODE_ID,
@@ -271,7 +295,7 @@ export class SearchNode {
       epoch: this.roleState.epoch,
       ready,
       model: { id: this.embedder.info.id, loaded: true },
-      index: { size: this.engine.size, applied_seq: this.engine.appliedSeq },
+      index: { ...this.lastIndex },
       replication: { lag_entries: lag.entries, lag_ms: lag.ms, redis: this.applier.redisState },
       gpu: this.gpu.latest,
       load: this.load.snapshot(),
@@ -284,7 +308,7 @@ export class SearchNode {
       node: this.config.NODE_ID,
       version: '0.1.0',
       model: { id: e.id, checksum: e.checksum, dimension: e.dimension, pooling: e.pooling, max_length: e.maxLength, device: e.device },
-      index: { type: this.engine.factory, metric: 'inner_product', size: this.engine.size, labels: this.engine.indexSize },
+      index: { type: this.engine.factory, metric: 'inner_product', size: this.resyncing ? this.lastIndex.size : this.engine.size, labels: this.engine.indexSize },
       redis_prefix: this.config.REDIS_PREFIX,
     };
   }
@@ -334,9 +358,9 @@ export class SearchNode {
     this.gpu.stop();
     await this.ingest.close();
     await this.applier.stop();
-    await this.engine.snapshot().catch((err: Error) => this.logger.error('snapshot.failed', { error: err.message }));
+    if (!this.engineClosed) await this.engine.snapshot().catch((err: Error) => this.logger.error('snapshot.failed', { error: err.message }));
     await this.embedder.close();
-    await this.engine.close();
+    if (!this.engineClosed) await this.engine.close();
     this.load.stop();
     this.redis.disconnect();
   }

@@ -91,13 +91,17 @@ export class Applier {
     return replayed;
   }
 
-  private async pullOnce(blockMs: number | undefined): Promise<number> {
+  /** Sets `needsResync` when the log was trimmed past this node's position; returns it. */
+  async checkTrimmed(): Promise<boolean> {
     const after = this.engine.appliedSeq;
     const trimmed = await this.log.trimmedThrough();
-    if (compareSeq(after, trimmed) < 0) {
-      this.needsResync = true;
-      throw new TrimmedPastError(`log trimmed through ${trimmed}, this node has applied only ${after}`);
-    }
+    if (compareSeq(after, trimmed) < 0) this.needsResync = true;
+    return this.needsResync;
+  }
+
+  private async pullOnce(blockMs: number | undefined): Promise<number> {
+    const after = this.engine.appliedSeq;
+    if (await this.checkTrimmed()) throw new TrimmedPastError(`log trimmed through ${await this.log.trimmedThrough()}, this node has applied only ${after}`);
     const entries = blockMs === undefined ? await this.log.readAfter(after, 512) : await this.blockingLog.readAfter(after, 512, blockMs);
     if (entries.length === 0) return 0;
     for (const e of entries) {

@@ -6,7 +6,11 @@
 export interface MetricsSnapshot {
   epoch: number;
   failoverCount: number;
-  nodes: { id: string; up: boolean; lagSeconds: number | null }[];
+  /**
+   * `overloaded` (the detector's load signal: the node's own flag or GPU over the limit for the
+   * window) and `role` feed gte_pro_node_overloaded; optional so older snapshots still render.
+   */
+  nodes: { id: string; up: boolean; lagSeconds: number | null; overloaded?: boolean; role?: string }[];
   probes: { node: string; outcome: string; count: number }[];
 }
 
@@ -29,6 +33,11 @@ export function renderMetrics(m: MetricsSnapshot): string {
     '# HELP gte_pro_replication_lag_seconds Replication lag a node reported in its last health answer.',
     '# TYPE gte_pro_replication_lag_seconds gauge',
     ...m.nodes.filter((n) => n.lagSeconds !== null).map((n) => `gte_pro_replication_lag_seconds{node="${label(n.id)}"} ${n.lagSeconds}`),
+    '# HELP gte_pro_node_overloaded 1 while the node is overloaded (load never fails a master over; reads shed to standbys).',
+    '# TYPE gte_pro_node_overloaded gauge',
+    ...m.nodes
+      .filter((n) => n.overloaded !== undefined)
+      .map((n) => `gte_pro_node_overloaded{node="${label(n.id)}",role="${label(n.role ?? 'unknown')}"} ${n.overloaded ? 1 : 0}`),
     '# HELP gte_pro_probe_total Health probes by node and outcome.',
     '# TYPE gte_pro_probe_total counter',
     ...m.probes.map((p) => `gte_pro_probe_total{node="${label(p.node)}",outcome="${label(p.outcome)}"} ${p.count}`),

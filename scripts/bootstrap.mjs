@@ -81,7 +81,9 @@ if (missing.length > 0) {
 // 3. npm packages, when node_modules does not match the lock file.
 const lockPath = join(root, 'package-lock.json');
 const stampPath = join(root, 'node_modules', '.gte-lock-hash');
-const lockHash = sha256(readFileSync(lockPath, 'utf8') + readFileSync(join(root, 'package.json'), 'utf8'));
+// Only what changes the installed tree counts: editing a script in package.json must not reinstall.
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const lockHash = sha256(readFileSync(lockPath, 'utf8') + JSON.stringify([pkg.dependencies, pkg.devDependencies, pkg.allowScripts]));
 if (!existsSync(stampPath) || readFileSync(stampPath, 'utf8') !== lockHash) {
   log('installing npm packages (npm ci; better-sqlite3 compiles from source, about a minute)');
   if (!run('npm', ['ci', '--no-audit', '--no-fund'])) {

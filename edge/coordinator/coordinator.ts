@@ -153,10 +153,12 @@ export class ClusterCoordinator extends DurableObject<Env> {
     return {
       epoch: this.store.epoch,
       failoverCount: Number(this.store.getMeta('failover_count') ?? 0),
-      nodes: assessNodes(this.state()).map(({ row, assessment }) => ({
+      nodes: assessNodes(this.state()).map(({ row, assessment, role }) => ({
         id: row.id,
         up: assessment.state === 'up' || assessment.state === 'overloaded',
         lagSeconds: assessment.lastHealth?.replication ? assessment.lastHealth.replication.lag_ms / 1000 : null,
+        overloaded: assessment.overloaded,
+        role,
       })),
       probes: this.store.probeCounts(),
     };

@@ -1,0 +1,225 @@
+/**
+ * The status page as hono/jsx components: pure (cluster status and failover reports in, HTML
+ * out), so it renders the same in the Worker and in a test. JSX escapes every text and attribute
+ * value; the only raw insert is the constant stylesheet.
+ */
+import type { ClusterStatus, FailoverReport, FailoverSummary, NodeStatus } from '../../../shared/edge-api.ts';
+import { STATUS_PAGE_CSS } from './styles.ts';
+
+export interface StatusPageData {
+  status: ClusterStatus;
+  /** Newest first; `report` holds the steps for the newest few, null for older ones. */
+  failovers: { summary: FailoverSummary; report: FailoverReport | null }[];
+  now: number;
+  refreshSeconds: number;
+}
+
+export const fmtTime = (ms: number | null) => (ms === null ? '—' : `${new Date(ms).toISOString().replace('T', ' ').slice(0, 19)}Z`);
+
+export function fmtDuration(ms: number | null): string {
+  if (ms === null) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+function fmtAgo(ms: number, now: number): string {
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  return `${(s / 3600).toFixed(1)} h ago`;
+}
+
+const STATE_TONE: Record<NodeStatus['state'], string> = { up: 'b-ok', overloaded: 'b-warn', suspect: 'b-warn', starting: 'b-muted', down: 'b-bad' };
+const ROLE_TONE: Record<NodeStatus['role'], string> = { master: 'b-info', standby: 'b-muted', degraded: 'b-warn' };
+const OUTCOME_TONE: Record<FailoverSummary['outcome'], string> = { succeeded: 'b-ok', in_progress: 'b-info', rolled_back: 'b-warn', failed: 'b-bad' };
+
+function Badge({ tone, children }: { tone: string; children: string }) {
+  return <span class={`badge ${tone}`}>{children}</span>;
+}
+
+function Tile({ label, id, children }: { label: string; id?: string; children: unknown }) {
+  return (
+    <div class="tile">
+      <div class="label">{label}</div>
+      <div class="value" id={id}>
+        {children}
+      </div>
+    </div>
+  );
+}
+
+function NodeRow({ node }: { node: NodeStatus }) {
+  const lag = node.lag_entries === null && node.lag_ms === null ? '—' : `${node.lag_entries ?? '?'} entries / ${fmtDuration(node.lag_ms)}`;
+  const gpu = node.gpu ? `${Math.round(node.gpu.util)}% · ${Math.round(node.gpu.mem_used_mb)}/${Math.round(node.gpu.mem_total_mb)} MB · ${Math.round(node.gpu.temp_c)}°C` : 'no GPU';
+  return (
+    <tr data-node={node.id} data-role={node.role} data-state={node.state}>
+      <td>
+        <strong>{node.id}</strong>
+        <div class="muted small">
+          <code>{node.url}</code>
+        </div>
+      </td>
+      <td>
+        <Badge tone={ROLE_TONE[node.role]}>{node.role}</Badge>
+      </td>
+      <td>
+        <Badge tone={STATE_TONE[node.state]}>{node.state}</Badge>
+        {node.consecutive_failures > 0 ? <div class="muted small">{`${node.consecutive_failures} failed probe(s) in a row`}</div> : ''}
+      </td>
+      <td class="num">
+        <code>{node.applied_seq ?? '—'}</code>
+      </td>
+      <td class="num">{lag}</td>
+      <td class="num">
+        {node.last_probe_ms === null ? '—' : `${Math.round(node.last_probe_ms)} ms`}
+        {node.last_probe_at === null ? '' : <div class="muted small">{fmtTime(node.last_probe_at)}</div>}
+      </td>
+      <td class="num">{gpu}</td>
+    </tr>
+  );
+}
+
+function Steps({ report }: { report: FailoverReport }) {
+  if (report.steps.length === 0) return <p class="muted small">no steps recorded yet</p>;
+  return (
+    <ol class="timeline">
+      {report.steps.map((s) => (
+        <li class={s.ok ? 'ok' : 'fail'} data-step={s.step}>
+          <span class="at">{`+${fmtDuration(s.at - report.started_at)}`}</span>
+          <span class="step">{s.step}</span>
+          {s.node ? <code>{s.node}</code> : ''} <span class="muted small">{`epoch ${s.epoch} · ${fmtTime(s.at)}`}</span>{' '}
+          {s.ok ? <Badge tone="b-ok">ok</Badge> : <Badge tone="b-bad">failed</Badge>}
+          {s.detail ? <div class="muted small">{s.detail}</div> : ''}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function triggerSummary(report: FailoverReport): string {
+  const counts = new Map<string, number>();
+  for (const t of report.trigger) counts.set(`${t.source} ${t.outcome}${t.status ? ` ${t.status}` : ''}`, (counts.get(`${t.source} ${t.outcome}${t.status ? ` ${t.status}` : ''}`) ?? 0) + 1);
+  return [...counts].map(([k, n]) => `${n}× ${k}`).join(', ');
+}
+
+function Failover({ summary, report, now }: { summary: FailoverSummary; report: FailoverReport | null; now: number }) {
+  return (
+    <section class="failover" data-failover={summary.id} data-kind={summary.kind} data-outcome={summary.outcome}>
+      <h3>
+        <Badge tone="b-muted">{summary.kind}</Badge>
+        <span>{`${summary.from ?? '(no master)'} → ${summary.to}`}</span>
+        <span class="muted small">{`epoch ${summary.epoch}`}</span>
+        <Badge tone={OUTCOME_TONE[summary.outcome]}>{summary.outcome.replace('_', ' ')}</Badge>
+        <span class="muted small">{summary.duration_ms === null ? 'running' : `in ${fmtDuration(summary.duration_ms)}`}</span>
+      </h3>
+      <div class="muted small">
+        <code>{summary.id}</code> {`· started ${fmtTime(summary.started_at)} (${fmtAgo(summary.started_at, now)})`}
+      </div>
+      {report ? (
+        <>
+          <div class="small">{`reason: ${report.reason}`}</div>
+          {report.trigger.length > 0 ? <div class="muted small">{`signals: ${triggerSummary(report)}`}</div> : ''}
+          <Steps report={report} />
+        </>
+      ) : (
+        <div class="muted small">older: see GET /api/v1/failovers/{summary.id}</div>
+      )}
+    </section>
+  );
+}
+
+export function StatusPage({ status, failovers, now, refreshSeconds }: StatusPageData) {
+  const master = status.nodes.find((n) => n.id === status.current_master);
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta http-equiv="refresh" content={String(refreshSeconds)} />
+        <title>{`GTE-Pro · ${status.current_master ?? 'no master'} · epoch ${status.epoch}`}</title>
+        <style dangerouslySetInnerHTML={{ __html: STATUS_PAGE_CSS }} />
+      </head>
+      <body>
+        <main>
+          <header>
+            <h1>GTE-Pro cluster</h1>
+            <span class="muted small" id="updated">{`updated ${fmtTime(now)} · refreshes every ${refreshSeconds} s`}</span>
+          </header>
+          <div class="summary">
+            <Tile label="master" id="master">
+              {status.current_master ?? 'none'}
+            </Tile>
+            <Tile label="epoch" id="epoch">
+              {String(status.epoch)}
+            </Tile>
+            <Tile label="standbys" id="standbys">
+              {status.standby_status}
+            </Tile>
+            <Tile label="last failover" id="last-failover">
+              {status.last_failover ? `${status.last_failover.outcome.replace('_', ' ')}, ${fmtAgo(status.last_failover.started_at, now)}` : 'none'}
+            </Tile>
+          </div>
+          {status.failover_in_progress ? <div class="banner warn">failover in progress</div> : ''}
+          {!status.current_master ? <div class="banner bad">no master: searches and writes cannot be served until one is elected</div> : ''}
+          {master && master.state !== 'up' ? <div class="banner warn">{`master ${master.id} is ${master.state}`}</div> : ''}
+          <h2>Nodes</h2>
+          {status.nodes.length === 0 ? (
+            <p class="muted">no search node is registered (POST /api/v1/admin/nodes)</p>
+          ) : (
+            <table id="nodes">
+              <thead>
+                <tr>
+                  <th>node</th>
+                  <th>role</th>
+                  <th>state</th>
+                  <th>applied position</th>
+                  <th>lag</th>
+                  <th>last probe</th>
+                  <th>GPU</th>
+                </tr>
+              </thead>
+              <tbody>
+                {status.nodes.map((n) => (
+                  <NodeRow node={n} />
+                ))}
+              </tbody>
+            </table>
+          )}
+          <h2>Failover history</h2>
+          <div id="failovers">
+            {failovers.length === 0 ? <p class="muted">no failovers yet</p> : failovers.map((f) => <Failover summary={f.summary} report={f.report} now={now} />)}
+          </div>
+          <footer class="muted small">
+            {`probe loop every ${fmtDuration(status.coordinator.probe_interval_ms)}${status.coordinator.alarm_at ? `, next at ${fmtTime(status.coordinator.alarm_at)}` : ', not armed'}${status.coordinator.note ? ` · ${status.coordinator.note}` : ''}`}
+            {' · JSON: '}
+            <a href="/api/v1/status">/api/v1/status</a>
+            {' · '}
+            <a href="/metrics">/metrics</a>
+          </footer>
+        </main>
+      </body>
+    </html>
+  );
+}
+
+/** Shown when the coordinator cannot be reached; it refreshes too, so it recovers by itself. */
+export function StatusPageError({ message, now, refreshSeconds }: { message: string; now: number; refreshSeconds: number }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta http-equiv="refresh" content={String(refreshSeconds)} />
+        <title>GTE-Pro · status unavailable</title>
+        <style dangerouslySetInnerHTML={{ __html: STATUS_PAGE_CSS }} />
+      </head>
+      <body>
+        <main>
+          <h1>GTE-Pro cluster</h1>
+          <div class="banner bad">{`status unavailable: ${message}`}</div>
+          <p class="muted small">{`${fmtTime(now)} · retrying every ${refreshSeconds} s`}</p>
+        </main>
+      </body>
+    </html>
+  );
+}

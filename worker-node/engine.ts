@@ -144,10 +144,12 @@ export class SearchEngine {
         const doc = docs.get(h.label);
         if (!doc || (filter && !matches(doc.metadata, filter))) continue;
         out.push({ doc, score: h.score });
-        if (out.length === k) break;
       }
+      // Equal scores are ordered by id, not by FAISS position: positions differ between nodes
+      // after a compaction or a resync, and every node must give the same answer.
+      out.sort((a, b) => b.score - a.score || (a.doc.id < b.doc.id ? -1 : a.doc.id > b.doc.id ? 1 : 0));
       timings.metadataMs += performance.now() - t;
-      if (out.length === k || fetch >= total) return { hits: out, timings };
+      if (out.length >= k || fetch >= total) return { hits: out.slice(0, k), timings };
       fetch = Math.min(total, fetch * 2);
     }
   }

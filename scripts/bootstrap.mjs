@@ -85,11 +85,46 @@ const stampPath = join(root, 'node_modules', '.gte-lock-hash');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const lockHash = sha256(readFileSync(lockPath, 'utf8') + JSON.stringify([pkg.dependencies, pkg.devDependencies, pkg.allowScripts]));
 if (!existsSync(stampPath) || readFileSync(stampPath, 'utf8') !== lockHash) {
+  // npm ci empties node_modules first: never while another bootstrap (a parallel `npm test`,
+  // `npm run bench`) is using it. Wait for the other one instead, then check again.
+  if (!takeInstallLock()) fail('another bootstrap is installing npm packages', 'wait for it to finish, then run `npm run setup` again');
+}
+if (!existsSync(stampPath) || readFileSync(stampPath, 'utf8') !== lockHash) {
   log('installing npm packages (npm ci; better-sqlite3 compiles from source, about a minute)');
   if (!run('npm', ['ci', '--no-audit', '--no-fund'])) {
     fail('npm ci failed', 'read the npm error above; check that the npm registry is reachable, then run `npm run setup` again');
   }
   writeFileSync(stampPath, lockHash);
+}
+releaseInstallLock();
+
+function takeInstallLock() {
+  const lock = join(root, '.gte', 'bootstrap.lock');
+  mkdirSync(dirname(lock), { recursive: true });
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch {
+      const holder = Number(readFileSync(lock, 'utf8') || 0);
+      let alive = false;
+      try {
+        process.kill(holder, 0);
+        alive = holder > 0;
+      } catch {
+        alive = false;
+      }
+      if (!alive) rmSync(lock, { force: true });
+      else if (Date.now() > deadline) return false;
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    }
+  }
+}
+
+function releaseInstallLock() {
+  const lock = join(root, '.gte', 'bootstrap.lock');
+  if (existsSync(lock) && readFileSync(lock, 'utf8') === String(process.pid)) rmSync(lock, { force: true });
 }
 
 // 4. faiss-node, compiled against Debian's FAISS.

@@ -21,6 +21,7 @@ export interface EngineTimings {
 /** Compaction runs once tombstones exceed both this share of the index and an absolute floor. */
 const COMPACT_RATIO = 0.25;
 const COMPACT_MIN_TOMBSTONES = 1000;
+const HNSW_MIN_FETCH = 64;
 
 export class SearchEngine {
   private labels: (string | null)[] = [];
@@ -131,7 +132,10 @@ export class SearchEngine {
   async search(vector: Float32Array, k: number, filter?: Record<string, unknown>): Promise<{ hits: SearchHitDoc[]; timings: EngineTimings }> {
     const timings: EngineTimings = { searchMs: 0, metadataMs: 0 };
     const total = this.index.size;
-    let fetch = Math.min(total, filter ? Math.max(k * 8, 64) + this.tombstones : k + this.tombstones);
+    // HNSW explores max(efSearch, k) candidates and faiss-node cannot set efSearch (default 16),
+    // so asking it for more neighbours is how recall is bought back on large HNSW indexes.
+    const wanted = filter ? Math.max(k * 8, 64) : this.factory.startsWith('HNSW') ? Math.max(k * 4, HNSW_MIN_FETCH) : k;
+    let fetch = Math.min(total, wanted + this.tombstones);
     for (;;) {
       let t = performance.now();
       const hits = await this.index.search(vector, fetch);

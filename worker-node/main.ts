@@ -14,6 +14,11 @@ import { SearchNode } from './search-node.ts';
 import { createNodeMetrics } from './telemetry/metrics.ts';
 import { tetherToParent } from './util/tether.ts';
 
+// FAISS (OpenMP) and ONNX Runtime would each start a thread per core and fight over them; FAISS
+// runs one search batch at a time in its own worker thread, so one OpenMP thread serves it best
+// (measured: 1.8x queries/s on 2 cores, BENCHMARKS.md notes). libgomp reads this when it loads.
+process.env.OMP_NUM_THREADS ??= '1';
+
 const config = loadConfig();
 let node: SearchNode | null = null;
 const logger = createLogger(() => ({ node: config.NODE_ID, epoch: node?.role.epoch ?? null }), config.LOG_LEVEL);

@@ -1,0 +1,68 @@
+/**
+ * Deterministic synthetic documents and queries for the benchmarks: enterprise-ish sentences built
+ * from word lists by a seeded generator, so every run (and every machine) indexes the same texts.
+ * Every word is common English, so the GloVe demo model knows it and the vectors are distinct.
+ *
+ * @example
+ *   const docs = benchDocs(0, 256);     // ids bench-0000000 .. bench-0000255
+ *   const qs = benchQueries(500);        // 500 short questions in the same vocabulary
+ */
+
+export interface BenchDoc {
+  id: string;
+  text: string;
+  metadata: Record<string, string | number>;
+}
+
+const TEAMS = ['finance', 'legal', 'security', 'sales', 'support', 'engineering', 'marketing', 'operations', 'research', 'procurement', 'compliance', 'infrastructure', 'payroll', 'recruiting', 'logistics', 'quality'];
+const REGIONS = ['europe', 'asia', 'africa', 'america', 'canada', 'germany', 'france', 'japan', 'brazil', 'india', 'australia', 'mexico'];
+const VERBS = ['approved', 'reviewed', 'updated', 'rejected', 'submitted', 'audited', 'migrated', 'restored', 'renewed', 'cancelled', 'escalated', 'archived', 'deployed', 'tested', 'signed', 'scheduled', 'delayed', 'completed', 'requested', 'published'];
+const ADJECTIVES = ['annual', 'quarterly', 'monthly', 'new', 'old', 'critical', 'internal', 'external', 'shared', 'remote', 'secure', 'temporary', 'regional', 'global', 'urgent', 'final', 'draft', 'standard', 'custom', 'legacy'];
+const OBJECTS = [
+  'contract', 'invoice', 'budget', 'policy', 'report', 'license', 'server', 'database', 'password', 'account', 'laptop', 'network', 'firewall', 'backup', 'schedule', 'salary', 'benefit', 'travel',
+  'expense', 'vendor', 'customer', 'order', 'shipment', 'warehouse', 'payment', 'refund', 'ticket', 'incident', 'outage', 'certificate', 'printer', 'email', 'calendar', 'meeting', 'training',
+  'audit', 'forecast', 'proposal', 'agreement', 'insurance', 'pension', 'holiday', 'badge', 'office', 'software', 'hardware', 'storage', 'cluster', 'website', 'application',
+];
+const REASONS = [
+  'after the security review', 'before the end of the quarter', 'because the vendor changed the price', 'following a customer complaint', 'due to a power outage', 'to meet the new regulation',
+  'while the manager was on holiday', 'as part of the cost reduction plan', 'after the system upgrade', 'before the board meeting', 'because of a missing signature', 'to reduce the response time',
+  'after the data center move', 'during the annual audit', 'for the new employees', 'to fix a billing error',
+];
+const QUESTION_STARTS = ['how do i', 'who can', 'when should we', 'please help me', 'what is the process to', 'is it possible to'];
+const QUESTION_VERBS = ['approve', 'review', 'update', 'renew', 'cancel', 'restore', 'submit', 'find', 'reset', 'request'];
+
+/** mulberry32: a tiny seeded generator of floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
+
+/** The document with number `n`: the same text for the same n, always. */
+export function benchDoc(n: number): BenchDoc {
+  const rand = seededRandom(n * 2654435761 + 1);
+  const team = pick(rand, TEAMS);
+  const region = pick(rand, REGIONS);
+  const year = 2015 + Math.floor(rand() * 11);
+  const first = `the ${team} team in ${region} ${pick(rand, VERBS)} the ${pick(rand, ADJECTIVES)} ${pick(rand, OBJECTS)} ${pick(rand, OBJECTS)} ${pick(rand, REASONS)}.`;
+  const second = `the ${pick(rand, ADJECTIVES)} ${pick(rand, OBJECTS)} was ${pick(rand, VERBS)} by ${pick(rand, TEAMS)} and the ${pick(rand, OBJECTS)} ${pick(rand, REASONS)}.`;
+  return { id: `bench-${String(n).padStart(7, '0')}`, text: `${first} ${second} reference ${year}.`, metadata: { team, region, year } };
+}
+
+/** Documents `start` .. `start + count - 1`. */
+export function benchDocs(start: number, count: number): BenchDoc[] {
+  return Array.from({ length: count }, (_, i) => benchDoc(start + i));
+}
+
+/** `count` short questions in the corpus vocabulary (seeded apart from the documents). */
+export function benchQueries(count: number, seed = 7): string[] {
+  const rand = seededRandom(seed);
+  return Array.from({ length: count }, () => `${pick(rand, QUESTION_STARTS)} ${pick(rand, QUESTION_VERBS)} the ${pick(rand, ADJECTIVES)} ${pick(rand, OBJECTS)} for ${pick(rand, TEAMS)} in ${pick(rand, REGIONS)}`);
+}

@@ -1,0 +1,47 @@
+// A /health poller on its own thread (see load.ts pollHealth): GET every intervalMs over one
+// keep-alive connection; on "stop" it posts back every latency. Plain JS: no loader needed.
+import { Agent, get } from 'node:http';
+import { parentPort, workerData } from 'node:worker_threads';
+
+const { url, intervalMs } = workerData;
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+const latenciesMs = [];
+let failures = 0;
+let running = true;
+
+function once() {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const req = get(url, { agent, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        latenciesMs.push(performance.now() - started);
+        if (res.statusCode !== 200) failures++;
+        resolve();
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => {
+      failures++;
+      latenciesMs.push(performance.now() - started);
+      resolve();
+    });
+  });
+}
+
+parentPort.on('message', (m) => {
+  if (m === 'stop') running = false;
+});
+
+(async () => {
+  let next = performance.now();
+  while (running) {
+    await once();
+    next += intervalMs;
+    const wait = next - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    else next = performance.now();
+  }
+  agent.destroy();
+  parentPort.postMessage({ latenciesMs, failures });
+})();

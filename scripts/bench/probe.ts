@@ -1,0 +1,84 @@
+/**
+ * Measuring one search target under closed-loop load: /health polled on the side, the node's stage
+ * histograms scraped before and after, results accumulated over interleaved rounds.
+ */
+import { pollHealth, runLoad } from './load.ts';
+import { addTotals, histogramTotals, meanOf, subtractTotals, type TotalsByLabel } from './prom.ts';
+import { perSecond, summarize, type Summary } from './stats.ts';
+
+export const STAGES = ['queue', 'embed', 'search', 'metadata'] as const;
+
+export interface CellTotals {
+  latenciesMs: number[];
+  tookMs: number[];
+  healthMs: number[];
+  healthFailures: number;
+  failures: number;
+  answered: number;
+  durationMs: number;
+  stages: TotalsByLabel;
+  batchSizes: TotalsByLabel;
+}
+
+export function emptyCell(): CellTotals {
+  return { latenciesMs: [], tookMs: [], healthMs: [], healthFailures: 0, failures: 0, answered: 0, durationMs: 0, stages: new Map(), batchSizes: new Map() };
+}
+
+export interface CellReport {
+  qps: number;
+  latency: Summary;
+  health: Summary;
+  tookMean: number;
+  stageMeans: Record<(typeof STAGES)[number], number>;
+  meanBatch: number;
+  failures: number;
+}
+
+export function reportCell(c: CellTotals): CellReport {
+  const stageMeans = Object.fromEntries(STAGES.map((s) => [s, meanOf(c.stages.get(s))])) as CellReport['stageMeans'];
+  const took = c.tookMs.length > 0 ? c.tookMs.reduce((a, b) => a + b, 0) / c.tookMs.length : NaN;
+  return { qps: perSecond(c.answered, c.durationMs), latency: summarize(c.latenciesMs), health: summarize(c.healthMs), tookMean: took, stageMeans, meanBatch: meanOf(c.batchSizes.get(''), 1), failures: c.failures + c.healthFailures };
+}
+
+async function scrape(metricsUrl: string | null): Promise<string> {
+  if (!metricsUrl) return '';
+  try {
+    const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) });
+    return await res.text();
+  } catch {
+    return '';
+  }
+}
+
+export interface MeasureOptions {
+  /** Where searches go (a node, the edge or a proxy). */
+  searchUrl: string;
+  /** The node whose /health is polled and /metrics scraped (null: neither). */
+  nodeUrl: string | null;
+  concurrency: number;
+  durationMs: number;
+  queries: readonly string[];
+  /** Poll /health this often while the load runs (ms); 0: do not. */
+  healthIntervalMs?: number;
+}
+
+/** Runs one load cell and adds what it measured to `into`. */
+export async function measureInto(into: CellTotals, o: MeasureOptions): Promise<void> {
+  const metricsUrl = o.nodeUrl ? `${o.nodeUrl}/metrics` : null;
+  const before = await scrape(metricsUrl);
+  const poller = o.nodeUrl && (o.healthIntervalMs ?? 50) > 0 ? pollHealth(`${o.nodeUrl}/health`, o.healthIntervalMs ?? 50) : null;
+  const load = await runLoad({ url: o.searchUrl, concurrency: o.concurrency, durationMs: o.durationMs, queries: o.queries });
+  const health = poller ? await poller.stop() : { latenciesMs: [], failures: 0 };
+  const after = await scrape(metricsUrl);
+  into.latenciesMs.push(...load.latenciesMs);
+  into.tookMs.push(...load.tookMs);
+  into.healthMs.push(...health.latenciesMs);
+  into.healthFailures += health.failures;
+  into.failures += Object.values(load.failures).reduce((a, b) => a + b, 0);
+  into.answered += load.latenciesMs.length;
+  into.durationMs += load.durationMs;
+  if (before && after) {
+    into.stages = addTotals(into.stages, subtractTotals(histogramTotals(after, 'gte_node_search_stage_seconds', 'stage'), histogramTotals(before, 'gte_node_search_stage_seconds', 'stage')));
+    into.batchSizes = addTotals(into.batchSizes, subtractTotals(histogramTotals(after, 'gte_node_embed_batch_size'), histogramTotals(before, 'gte_node_embed_batch_size')));
+  }
+}

@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { startCluster, waitFor, type Cluster } from './lib/cluster.ts';
-import { loadCorpus, recallAtK, type LabelledQuery } from './lib/corpus.ts';
+import { loadDocuments, loadQueries, recallAtK, type LabelledQuery } from './lib/corpus.ts';
 import { startSearchLoad } from './lib/search-load.ts';
 import type { FailoverReport } from '../shared/edge-api.ts';
 
@@ -45,12 +45,13 @@ async function runQueries(cluster: Cluster, queries: LabelledQuery[]) {
     const body = (await res.json()) as { results: { id: string; score: number }[] };
     results.push({ query, ids: body.results.map((r) => r.id), scores: body.results.map((r) => r.score) });
   }
-  const byLang = (lang: string) => recallAtK(results.filter((r) => r.query.lang === lang));
-  return { results, recall: { all: recallAtK(results), en: byLang('en'), zh: byLang('zh') } };
+  const recall = (rs: typeof results) => recallAtK(rs.map((r) => r.query), rs.map((r) => r.ids));
+  return { results, recall: { all: recall(results), en: recall(results.filter((r) => r.query.lang === 'en')), zh: recall(results.filter((r) => r.query.lang === 'zh')) } };
 }
 
 async function main(): Promise<number> {
-  const { documents, queries } = loadCorpus();
+  const documents = loadDocuments();
+  const queries = loadQueries();
   step(1, 'Starting a 2-node cluster on loopback');
   const t0 = Date.now();
   const cluster = await startCluster({ nodes: 2, onProgress: (m) => out(`      ${m}`) });

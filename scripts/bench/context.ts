@@ -7,10 +7,9 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { signRequest } from '../../shared/signing.ts';
 import { startNode, type NodeProcess } from '../lib/node-process.ts';
-import { startRedisServer, type RedisServer } from '../lib/redis-server.ts';
+import { dropPrefix, startRedisServer, type RedisServer } from '../lib/redis-server.ts';
 import { benchDocs } from './corpus.ts';
 import { perSecond } from './stats.ts';
 
@@ -190,18 +189,3 @@ async function downloadSnapshot(node: NodeProcess, secret: string, dest: string)
   writeFileSync(join(dest, 'metadata.sqlite'), Buffer.from(await res.arrayBuffer()));
 }
 
-/** Deletes every key under `prefix` (the dataset's log is not needed once the copies exist). */
-export async function dropPrefix(url: string, prefix: string): Promise<void> {
-  const client = new Redis(url, { maxRetriesPerRequest: 1 });
-  client.on('error', () => undefined);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    client.disconnect();
-  }
-}

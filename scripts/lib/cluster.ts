@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { ROOT, startNode, type NodeProcess, type StartNodeOptions } from './node-process.ts';
 import { freePort } from './ports.ts';
-import { startRedisServer, type RedisServer } from './redis-server.ts';
+import { dropPrefix, startRedisServer, type RedisServer } from './redis-server.ts';
 
 export interface ClusterState {
   edge_url: string;
@@ -167,23 +167,6 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   } catch (err) {
     await stopAll();
     throw err;
-  }
-}
-
-async function dropPrefix(url: string, prefix: string): Promise<void> {
-  const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
-  client.on('error', () => undefined);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
-  } catch {
-    /* best effort */
-  } finally {
-    client.disconnect();
   }
 }
 

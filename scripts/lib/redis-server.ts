@@ -75,3 +75,21 @@ async function waitPing(port: number, timeoutMs = 10_000): Promise<void> {
   }
   throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms (is redis-server installed? apt-get install redis-server)`);
 }
+
+/** Deletes every key under `prefix` (a finished cluster or dataset on a shared Redis); best effort. */
+export async function dropPrefix(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await client.del(...keys);
+    } while (cursor !== '0');
+  } catch {
+    /* best effort: a dead Redis has nothing left to clean */
+  } finally {
+    client.disconnect();
+  }
+}

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { startNode, type NodeProcess } from '../../scripts/lib/node-process.ts';
 import { startRedisServer, type RedisServer } from '../../scripts/lib/redis-server.ts';
 import type { NodeHealth } from '../../shared/schemas.ts';
-import { chunks, type CorpusDoc } from './corpus.ts';
+import { chunks, type CorpusDoc } from '../../scripts/lib/corpus.ts';
 import { uniquePrefix } from './redis.ts';
 
 export const TEST_SECRET = 'integration-test-cluster-secret-0123456789';

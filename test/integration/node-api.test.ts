@@ -8,9 +8,9 @@ import type { NodeProcess } from '../../scripts/lib/node-process.ts';
 import { LIMITS } from '../../shared/constants.ts';
 import { signRequest } from '../../shared/signing.ts';
 import { ingest, startCluster, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
-import { loadCorpus } from '../helpers/corpus.ts';
+import { loadDocuments } from '../../scripts/lib/corpus.ts';
 
-const corpus = loadCorpus();
+const corpus = loadDocuments();
 let cluster: TestCluster | undefined;
 let node: NodeProcess;
 

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeProcess } from '../../scripts/lib/node-process.ts';
 import type { SearchHit } from '../../shared/schemas.ts';
 import { ingest, startCluster, waitFor, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
-import { loadCorpus, loadQueries, recallAtK, syntheticDocs, type LabelledQuery } from '../helpers/corpus.ts';
+import { loadDocuments, loadQueries, recallAtK, syntheticDocs, type LabelledQuery } from '../../scripts/lib/corpus.ts';
 
-const corpus = loadCorpus();
+const corpus = loadDocuments();
 const queries = loadQueries();
 let cluster: TestCluster | undefined;
 let node: NodeProcess;

@@ -12,10 +12,10 @@ import { HEADERS, SIGNATURE_MAX_SKEW_MS } from '../../shared/constants.ts';
 import { signRequest } from '../../shared/signing.ts';
 import { encodeVector, ChangeLog, StaleEpochError } from '../../worker-node/replication/change-log.ts';
 import { ingest, startCluster, waitFor, waitInSync, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
-import { loadCorpus, syntheticDocs } from '../helpers/corpus.ts';
+import { loadDocuments, syntheticDocs } from '../../scripts/lib/corpus.ts';
 import { redisClient } from '../helpers/redis.ts';
 
-const corpus = loadCorpus();
+const corpus = loadDocuments();
 let cluster: TestCluster | undefined;
 let redis: Redis | undefined;
 const a = () => cluster!.node('a');

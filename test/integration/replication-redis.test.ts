@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../../scripts/lib/redis-server.ts';
-import { chunks, loadQueries, syntheticDocs, type CorpusDoc } from '../helpers/corpus.ts';
+import { chunks, loadQueries, syntheticDocs, type CorpusDoc } from '../../scripts/lib/corpus.ts';
 import { startCluster, waitFor, waitInSync, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
 import { readDocuments } from '../helpers/node-data.ts';
 

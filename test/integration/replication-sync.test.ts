@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeProcess } from '../../scripts/lib/node-process.ts';
 import { ChangeLog } from '../../worker-node/replication/change-log.ts';
 import { compareSeq } from '../../worker-node/replication/seq.ts';
-import { chunks, loadCorpus, loadQueries, syntheticDocs, type CorpusDoc } from '../helpers/corpus.ts';
+import { chunks, loadDocuments, loadQueries, syntheticDocs, type CorpusDoc } from '../../scripts/lib/corpus.ts';
 import { startCluster, waitFor, waitInSync, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
 import { ExpectedDocs, readDocuments } from '../helpers/node-data.ts';
 import { redisClient } from '../helpers/redis.ts';
 
-const corpus = loadCorpus();
+const corpus = loadDocuments();
 const queries = loadQueries();
 let cluster: TestCluster | undefined;
 let redis: Redis | undefined;

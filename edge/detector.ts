@@ -49,17 +49,35 @@ export interface Assessment {
   lastSignal: Signal | null;
 }
 
-/** How many signals per node are kept: enough for the overload window at the shortest interval. */
+/** How many probe signals per node are kept: enough for the overload window at the shortest interval. */
 export const HISTORY_LIMIT = 64;
+/**
+ * How many request-path reports per node are kept besides the probes. The newest one is all the
+ * state needs (suspect at once); keeping every report would let a busy edge's reports about a
+ * hung node (one per failed request) push its probe results out of the window, and a master whose
+ * probes time out would then never reach the failover threshold.
+ */
+export const REQUEST_HISTORY_LIMIT = 8;
 
 export function isFailure(outcome: ProbeOutcome): boolean {
   return outcome !== 'ok';
 }
 
-/** Appends a signal and keeps the newest HISTORY_LIMIT. Returns a new array. */
+/**
+ * Appends a signal and keeps the newest `limit` probe signals and the newest REQUEST_HISTORY_LIMIT
+ * request reports (never more than `limit` of those), in order. Returns a new array.
+ */
 export function recordSignal(history: readonly Signal[], signal: Signal, limit: number = HISTORY_LIMIT): Signal[] {
   const next = [...history, signal];
-  return next.length > limit ? next.slice(next.length - limit) : next;
+  const requestLimit = Math.min(REQUEST_HISTORY_LIMIT, limit);
+  let probes = 0;
+  let requests = 0;
+  const kept: Signal[] = [];
+  for (let i = next.length - 1; i >= 0; i--) {
+    const s = next[i]!;
+    if (s.source === 'request' ? requests++ < requestLimit : probes++ < limit) kept.push(s);
+  }
+  return kept.reverse();
 }
 
 /** Probe failures since the newest probe success. */

@@ -25,7 +25,7 @@ export const WRITE_TIMEOUT_MS = 30_000;
 
 interface UpstreamCall {
   method: 'GET' | 'POST' | 'DELETE';
-  /** Path on the node, already URL-encoded; signed as is. */
+  /** Path on the node, already URL-encoded, with an optional query; the pathname alone is signed (shared/signing.ts). */
   path: string;
   body?: string;
   signed: boolean;
@@ -38,7 +38,7 @@ async function attempt(c: AppContext, node: RoutedNode, call: UpstreamCall, epoc
   const body = call.body ?? '';
   const headers: Record<string, string> = { [HEADERS.requestId]: requestId, [HEADERS.epoch]: String(epoch) };
   if (call.body !== undefined) headers['content-type'] = 'application/json';
-  if (call.signed) Object.assign(headers, await signRequest(c.env.CLUSTER_SECRET ?? '', call.method, call.path, body));
+  if (call.signed) Object.assign(headers, await signRequest(c.env.CLUSTER_SECRET ?? '', call.method, call.path.split('?')[0]!, body));
   try {
     const response = await fetch(`${node.url}${call.path}`, {
       method: call.method,
@@ -100,13 +100,23 @@ export async function forwardRead(c: AppContext, call: UpstreamCall): Promise<Re
   const deadline = Date.now() + READ_DEADLINE_MS;
   const failures: string[] = [];
   let attempts = 0;
-  for (const node of order) {
+  const queue = [...order];
+  const secondChance = new Set<string>();
+  for (let i = 0; i < queue.length; i++) {
+    const node = queue[i]!;
     const remaining = deadline - Date.now();
     if (remaining < 50) break;
     attempts++;
     const result = await attempt(c, node, call, table.epoch, Math.min(ATTEMPT_TIMEOUT_MS, remaining));
     if (result.kind === 'answer') return relay(result.response, node, table.epoch, attempts);
     failures.push(`${node.id}: ${result.reason}`);
+    // A connect error can be a pooled keep-alive connection the node closed as we reused it (a
+    // live node): such a node gets one more try after the others. Reads are idempotent, and a
+    // dead node fails again at once, so this costs milliseconds.
+    if (result.reason === 'connect error' && !secondChance.has(node.id)) {
+      secondChance.add(node.id);
+      queue.push(node);
+    }
   }
   throw new EdgeError(503, 'no_node_available', `every node tried failed within ${READ_DEADLINE_MS} ms (${failures.join('; ')}); retry shortly`, undefined, {
     [HEADERS.attempts]: String(attempts),

@@ -68,7 +68,7 @@ export function createApp(node: SearchNode, faults?: FaultInjector) {
 
   app.get('/health', (c) => {
     if (faults?.hanging) return new Promise<Response>(() => undefined);
-    if (faults?.failing()) return c.json(errorBody('fault_injected', 'injected failure'), 503);
+    if (faults?.failing('/health')) return c.json(errorBody('fault_injected', 'injected failure'), 503);
     const h = node.health();
     return c.json(h, h.ready ? 200 : 503);
   });

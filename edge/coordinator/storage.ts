@@ -9,7 +9,7 @@
 import type { Signal } from '../detector.ts';
 import type { FailoverRecord } from '../failover.ts';
 import type { SeedNode } from '../config.ts';
-import { HISTORY_LIMIT } from '../detector.ts';
+import { HISTORY_LIMIT, REQUEST_HISTORY_LIMIT } from '../detector.ts';
 
 export interface NodeRow extends SeedNode {
   registeredAt: number;
@@ -100,10 +100,13 @@ export class CoordinatorStore {
         node, signal.outcome,
       );
     }
-    // Keep only the detector's window; older rows are never read again.
+    // Keep only the detector's window (detector.recordSignal: probes and request reports apart);
+    // older rows are never read again.
+    const source = signal.source === 'request' ? 'request' : 'probe';
     this.sql.exec(
-      `DELETE FROM signals WHERE node = ? AND rowid NOT IN (SELECT rowid FROM signals WHERE node = ? ORDER BY at DESC, rowid DESC LIMIT ?)`,
-      node, node, HISTORY_LIMIT,
+      `DELETE FROM signals WHERE node = ? AND json_extract(body, '$.source') = ? AND rowid NOT IN
+         (SELECT rowid FROM signals WHERE node = ? AND json_extract(body, '$.source') = ? ORDER BY at DESC, rowid DESC LIMIT ?)`,
+      node, source, node, source, source === 'request' ? REQUEST_HISTORY_LIMIT : HISTORY_LIMIT,
     );
   }
 

@@ -5,8 +5,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { LIMITS } from '../../shared/constants.ts';
-import { DocumentId, UpsertRequest } from '../../shared/schemas.ts';
-import { pathParam, readJsonBody, requireToken, type AppEnv } from '../http.ts';
+import { DocumentId, UpsertRequest, WaitLevel } from '../../shared/schemas.ts';
+import { ApiError, pathParam, readJsonBody, requireToken, type AppEnv } from '../http.ts';
 import { forwardRead, forwardWrite } from '../upstream.ts';
 
 const JobId = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:\-]+$/, 'job id may hold letters, digits, and . _ : -');
@@ -25,7 +25,10 @@ export const documentRoutes = new Hono<AppEnv>()
   })
   .delete('/api/v1/documents/:id', async (c) => {
     const id = pathParam(c, 'id', DocumentId);
-    return forwardWrite(c, { method: 'DELETE', path: `/api/v1/documents/${encodeURIComponent(id)}`, signed: true });
+    // The wait level travels as a query (a DELETE has no body), like on the node's own API.
+    const wait = WaitLevel.safeParse(c.req.query('wait') ?? 'none');
+    if (!wait.success) throw new ApiError(400, 'invalid_request', 'wait: must be none, applied or replicated', 'wait');
+    return forwardWrite(c, { method: 'DELETE', path: `/api/v1/documents/${encodeURIComponent(id)}?wait=${wait.data}`, signed: true });
   })
   .get('/api/v1/jobs/:id', async (c) => {
     const id = pathParam(c, 'id', JobId);

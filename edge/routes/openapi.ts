@@ -63,7 +63,11 @@ function buildDocument() {
       },
       '/api/v1/documents/{id}': {
         get: { summary: 'One document', security: auth.security, parameters: idParam('id'), responses: { '200': json('StoredDocument', 'the document'), '404': json('Error', 'unknown id'), ...auth.responses401 } },
-        delete: { summary: 'Delete a document (replicated like an upsert)', security: auth.security, parameters: idParam('id'), responses: { '202': json('UpsertAccepted', 'queued'), ...auth.responses401 } },
+        delete: {
+          summary: 'Delete a document (replicated like an upsert)', security: auth.security,
+          parameters: [...idParam('id'), { name: 'wait', in: 'query', required: false, schema: { type: 'string', enum: ['none', 'applied', 'replicated'], default: 'none' } }],
+          responses: { '200': json('UpsertAccepted', 'wait level reached'), '202': json('UpsertAccepted', 'queued'), ...auth.responses401 },
+        },
       },
       '/api/v1/jobs/{id}': { get: { summary: 'Ingest job state', security: auth.security, parameters: idParam('id'), responses: { '200': json('JobState', 'job'), ...auth.responses401 } } },
       '/api/v1/failovers': { get: { summary: 'Failover summaries, newest first', security: auth.security, responses: { '200': { description: '{"failovers": FailoverSummary[]}' }, ...auth.responses401 } } },

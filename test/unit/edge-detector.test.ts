@@ -49,6 +49,19 @@ describe('detector', () => {
     expect(assess(h, config).state).toBe('suspect');
   });
 
+  it('a flood of request-path reports cannot push probe failures out of the window (a hung master under load is still failed over)', () => {
+    const report = (at: number): Signal => ({ at, outcome: 'timeout', source: 'request' });
+    // A hung master at 50 searches/s: ~75 failed requests per 1.5 s probe timeout.
+    let h = history(ok(0));
+    for (let probe = 1; probe <= 3; probe++) {
+      for (let i = 0; i < 75; i++) h = recordSignal(h, report(probe * 1000 + i));
+      h = recordSignal(h, fail(probe * 1000 + 999, 'timeout'));
+    }
+    expect(consecutiveFailures(h)).toBe(3);
+    expect(shouldFailover(h, config)).toBe(true);
+    expect(h.filter((s) => s.source === 'request').length).toBeLessThanOrEqual(8);
+  });
+
   it('request-path reports make a node suspect but do not count toward the threshold', () => {
     const h = history(ok(0), fail(1), fail(2), { at: 3, outcome: 'timeout', source: 'request' });
     expect(consecutiveFailures(h)).toBe(2);

@@ -1,0 +1,168 @@
+/**
+ * Runs one chaos scenario once against a running cluster:
+ *   heal → loads on (search + ingest) → baseline → inject → recover → after-phase → loads off →
+ *   heal → read back every written id (edge and each node), search each node for deleted
+ *   documents, read the change log's epochs → checker report and invariant violations.
+ * Used by `npm run chaos` (scripts/chaos.ts) and by test/fullstack/chaos.test.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FailoverSummary } from '../../shared/edge-api.ts';
+import { startSearchLoad, startWriteLoad } from '../../test/fullstack/helpers/load.ts';
+import type { Cluster } from '../lib/cluster.ts';
+import { ROOT } from '../lib/node-process.ts';
+import { checkRun, violations, type RunReport, type SearchRecord } from './checker.ts';
+import { currentMaster, failoversSince, heal, logEpochs, readBack, searchEveryNode, sleep, watchMasters } from './cluster-ops.ts';
+import type { Scenario, ScenarioContext } from './scenarios.ts';
+
+/**
+ * Edge settings for chaos clusters: fast failure detection (probe every 500 ms, 3 strikes) with a
+ * probe timeout that stays generous, so that a busy 2-core machine does not depose a healthy master.
+ */
+export const CHAOS_EDGE_VARS = { PROBE_INTERVAL_MS: '500', PROBE_TIMEOUT_MS: '1500', FAIL_THRESHOLD: '3', ACTIVATE_VERIFY_MS: '5000' };
+
+export interface RunOptions {
+  searchRate?: number;
+  writeRate?: number;
+  /** Load before the fault. */
+  baselineMs?: number;
+  /** Load after the scenario recovered. */
+  afterMs?: number;
+  /** How long faults that do not end by themselves are held. */
+  holdMs?: number;
+  readGraceMs?: number;
+  log?: (message: string) => void;
+}
+
+export interface RunResult {
+  scenario: string;
+  report: RunReport;
+  violations: string[];
+  failovers: FailoverSummary[];
+  /** Set when the scenario itself could not be carried out (a wait timed out...). */
+  error: string | null;
+  durationMs: number;
+}
+
+export interface ChaosCorpus {
+  /** Document texts of corpus/documents.jsonl (what written documents are made from). */
+  texts: string[];
+  /** The labelled queries of corpus/queries.json. */
+  queries: string[];
+}
+
+let corpus: ChaosCorpus | null = null;
+export function loadCorpus(): ChaosCorpus {
+  corpus ??= {
+    texts: readFileSync(join(ROOT, 'corpus', 'documents.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => (JSON.parse(l) as { text: string }).text),
+    queries: (JSON.parse(readFileSync(join(ROOT, 'corpus', 'queries.json'), 'utf8')) as { query: string }[]).map((q) => q.query),
+  };
+  return corpus;
+}
+
+export async function runScenario(cluster: Cluster, scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
+  const started = Date.now();
+  const log = options.log ?? (() => undefined);
+  const { texts, queries } = loadCorpus();
+  if (cluster.nodes.length < scenario.nodes) throw new Error(`${scenario.name} needs ${scenario.nodes} nodes, the cluster has ${cluster.nodes.length}`);
+  if (scenario.privateRedis && !cluster.redis) throw new Error(`${scenario.name} needs a private redis-server`);
+
+  await heal(cluster);
+  const before = await currentMaster(cluster);
+  const tag = `${scenario.name}-${randomBytes(3).toString('hex')}`;
+  const noHealthyNode: [number, number][] = [];
+  let openOutage: number | null = null;
+  let clearedAt: number | null = null;
+  let faultAt = 0;
+
+  const watch = watchMasters(cluster);
+  const writes = startWriteLoad({ edgeUrl: cluster.state.edge_url, adminToken: cluster.state.admin_token, tag, baseTexts: shuffle(texts, tag), ratePerSec: options.writeRate ?? 5, maxDurationMs: 300_000 });
+  let n = 0;
+  const search = startSearchLoad({
+    edgeUrl: cluster.state.edge_url,
+    ratePerSec: options.searchRate ?? 40,
+    maxDurationMs: 300_000,
+    // One in four searches looks for a document this run wrote (or deleted); the rest are corpus queries.
+    nextQuery: () => {
+      const i = n++;
+      const probe = i % 4 === 0 ? writes.probeQuery() : null;
+      return probe ? { query: probe, topK: 10 } : { query: queries[i % queries.length]!, topK: 5 };
+    },
+  });
+
+  const ctx: ScenarioContext = {
+    cluster,
+    before,
+    holdMs: options.holdMs ?? 5000,
+    noneHealthyFrom: (at = Date.now()) => void (openOutage = at),
+    noneHealthyUntil: (at = Date.now()) => {
+      noHealthyNode.push([openOutage ?? faultAt, at]);
+      openOutage = null;
+    },
+    faultCleared: (at = Date.now()) => void (clearedAt = at),
+    log: (m) => log(`${scenario.name}: ${m}`),
+  };
+
+  let error: string | null = null;
+  let searches: SearchRecord[] = [];
+  try {
+    await sleep(options.baselineMs ?? 2000);
+    faultAt = Date.now();
+    log(`${scenario.name}: inject (master ${before.master}, epoch ${before.epoch})`);
+    await scenario.inject(ctx);
+    await scenario.recover(ctx);
+    log(`${scenario.name}: recovered after ${Date.now() - faultAt} ms`);
+    await sleep(options.afterMs ?? 2000);
+  } catch (err) {
+    error = (err as Error).message;
+    log(`${scenario.name}: ${error}`);
+  } finally {
+    if (openOutage !== null) noHealthyNode.push([openOutage, Date.now()]);
+    searches = await search.stop();
+    await writes.stop();
+    watch.stop();
+  }
+
+  // Whole again before reading back: killed nodes restarted, faults cleared, standbys caught up.
+  await heal(cluster);
+  const ids = [...new Set(writes.records.map((w) => w.id))];
+  const finalReads = await readBack(cluster, ids);
+  const deletedBases = [...new Set(writes.tracked().filter((d) => d.deleted).map((d) => d.base))];
+  const finalNodeSearches = await searchEveryNode(cluster, deletedBases);
+  const report = checkRun(
+    {
+      searches,
+      skippedSearches: search.skipped,
+      writes: writes.records,
+      finalReads,
+      finalNodeSearches,
+      logEpochs: await logEpochs(cluster),
+      masters: watch.samples,
+      faultAt,
+      before,
+      noHealthyNode,
+    },
+    { readGraceMs: options.readGraceMs ?? 500 },
+  );
+  const found = violations(report, { failover: scenario.failover, ...(scenario.minFailovers ? { minFailovers: scenario.minFailovers } : {}) });
+  if (scenario.extraChecks) found.push(...scenario.extraChecks({ searches, report, before, faultAt, clearedAt }));
+  if (error) found.unshift(`scenario did not complete: ${error}`);
+  return { scenario: scenario.name, report, violations: found, failovers: await failoversSince(cluster, faultAt || started), error, durationMs: Date.now() - started };
+}
+
+/** A stable shuffle keyed on `seed`, so each run writes documents made from different texts. */
+function shuffle<T>(items: readonly T[], seed: string): T[] {
+  let h = 2166136261;
+  for (const ch of seed) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    h = Math.imul(h ^ (h >>> 15), 2246822507) >>> 0;
+    const j = h % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

@@ -1,0 +1,53 @@
+/**
+ * One run of each chaos scenario (scripts/chaos/scenarios.ts), as `npm run chaos` runs them but
+ * shorter: a few seconds of search + ingest load around each fault. Every run must hold the
+ * checker's invariants (scripts/chaos/checker.ts): no failed search while a healthy node exists,
+ * no lost acknowledged write, no stale or resurrected document, no duplicate ids, change-log
+ * epochs in order, a failover where the scenario needs one and none under overload.
+ *
+ * Scenarios share a cluster per shape (2 nodes; 3 for two-failovers), each leaving it whole for
+ * the next. Rates are modest so that a busy 2-core machine measures the system, not itself.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { summaryTable } from '../../scripts/chaos/report.ts';
+import { CHAOS_EDGE_VARS, runScenario, type RunOptions, type RunResult } from '../../scripts/chaos/runner.ts';
+import { SCENARIOS, type Scenario } from '../../scripts/chaos/scenarios.ts';
+import { startCluster, type Cluster } from '../../scripts/lib/cluster.ts';
+
+const OPTIONS: RunOptions = { searchRate: 20, writeRate: 4, baselineMs: 1500, afterMs: 1500, holdMs: 4000, log: (m) => console.log(`  ${m}`) };
+const results: RunResult[] = [];
+
+afterAll(() => {
+  if (results.length > 0) console.log(`\n${summaryTable(results)}\n`);
+});
+
+function describeShape(title: string, nodes: number, scenarios: Scenario[]) {
+  describe(title, () => {
+    let cluster: Cluster;
+    beforeAll(async () => {
+      cluster = await startCluster({ nodes, privateRedis: true, edgeVars: CHAOS_EDGE_VARS, nodeEnv: { FAULT_INJECTION: '1' } });
+    }, 180_000);
+    afterAll(async () => {
+      await cluster?.stop();
+    }, 60_000);
+
+    for (const scenario of scenarios) {
+      // Bounded: every wait inside a scenario has its own deadline well inside this one.
+      it(`${scenario.name}: ${scenario.description}`, async () => {
+        const result = await runScenario(cluster, scenario, OPTIONS);
+        results.push(result);
+        const r = result.report;
+        console.log(
+          `[${scenario.name}] ${r.searches} searches (${r.failedSearches} failed, ${r.failedWhileNoneHealthy} during the outage), ${r.ackedWrites} acked writes, ` +
+            `${r.failovers} failover(s), new master after ${r.timeToNewMasterMs ?? '–'} ms, first good answer after ${r.timeToFirstGoodAnswerMs ?? '–'} ms, p99 ${r.latencyMs.p99} ms`,
+        );
+        expect(result.violations, r.examples.join('\n')).toEqual([]);
+        expect(r.searches).toBeGreaterThan(0);
+        expect(r.ackedWrites).toBeGreaterThan(0);
+      }, 150_000);
+    }
+  });
+}
+
+describeShape('chaos scenarios on a 2-node cluster', 2, SCENARIOS.filter((s) => s.nodes === 2));
+describeShape('chaos scenarios on a 3-node cluster', 3, SCENARIOS.filter((s) => s.nodes === 3));

@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import { startCluster, waitFor, type Cluster } from './lib/cluster.ts';
 import { loadDocuments, loadQueries, recallAtK, type LabelledQuery } from './lib/corpus.ts';
-import { startSearchLoad } from './lib/search-load.ts';
+import { startSearchLoad } from './chaos/load.ts';
 import type { FailoverReport } from '../shared/edge-api.ts';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, rate: { type: 'string', default: '50' } } });
@@ -83,7 +83,8 @@ async function main(): Promise<number> {
     step(4, `Failover drill: kill -9 of the master under ${values.rate} searches/s`);
     const oldMaster = status0.current_master;
     const victim = cluster.state.nodes.find((n) => n.id === oldMaster)!;
-    const load = startSearchLoad({ url: cluster.state.edge_url, queries: queries.map((q) => q.query), ratePerSec: Number(values.rate), maxDurationMs: 60_000 });
+    let next = 0;
+    const load = startSearchLoad({ edgeUrl: cluster.state.edge_url, nextQuery: () => ({ query: queries[next++ % queries.length]!.query }), ratePerSec: Number(values.rate), maxDurationMs: 60_000 });
     await new Promise((r) => setTimeout(r, 2000));
     const killedAt = Date.now();
     process.kill(victim.pid, 'SIGKILL');
@@ -92,12 +93,12 @@ async function main(): Promise<number> {
     await waitFor(async () => {
       const s = (await edgeJson<{ current_master: string | null; epoch: number }>(cluster, '/api/v1/status')).body;
       if (s.current_master && s.current_master !== oldMaster) newMaster = s.current_master;
-      return newMaster !== '' && load.samples.some((x) => x.ok && x.servedBy === newMaster && x.at > killedAt);
+      return newMaster !== '' && load.records.some((x) => x.ok && x.servedBy === newMaster && x.startedAt > killedAt);
     }, 30_000, 'a new master to serve searches');
     await new Promise((r) => setTimeout(r, 2000));
     const samples = await load.stop();
     const failed = samples.filter((s) => !s.ok);
-    const firstNew = samples.find((s) => s.ok && s.servedBy === newMaster && s.at > killedAt);
+    const firstNew = samples.find((s) => s.ok && s.servedBy === newMaster && s.startedAt > killedAt);
 
     step(5, 'Timeline and failover report');
     const failovers = (await edgeJson<{ failovers: { id: string; kind: string; from: string | null }[] }>(cluster, '/api/v1/failovers')).body;
@@ -109,14 +110,14 @@ async function main(): Promise<number> {
       kill_ms: 0,
       detection_ms: report ? report.started_at - killedAt : null,
       promotion_ms: promoted ? promoted - killedAt : null,
-      first_answer_from_new_master_ms: firstNew ? firstNew.at + firstNew.latencyMs - killedAt : null,
+      first_answer_from_new_master_ms: firstNew ? firstNew.finishedAt - killedAt : null,
       searches: samples.length,
       failed_searches: failed.length,
     };
     out(`      ${rel(killedAt)}  kill -9 ${oldMaster}`);
     out(`      ${rel(report?.started_at)}  failure detected (${report?.trigger.length ?? 0} signals: ${[...new Set(report?.trigger.map((t) => t.outcome))].join(', ')})`);
     for (const s of report?.steps ?? []) out(`      ${rel(s.at)}  ${s.step}${s.node ? ` ${s.node}` : ''} epoch ${s.epoch} ${s.ok ? 'ok' : 'FAILED'}${s.detail ? ` (${s.detail})` : ''}`);
-    out(`      ${rel(firstNew ? firstNew.at + firstNew.latencyMs : null)}  first answer from the new master ${newMaster}`);
+    out(`      ${rel(firstNew?.finishedAt)}  first answer from the new master ${newMaster}`);
     out(`      searches during the drill: ${samples.length}, failed: ${failed.length}`);
     if (report) out(`      report ${report.id}: outcome ${report.outcome}, ${report.from} -> ${report.to}, epoch ${report.epoch}, ${report.duration_ms} ms`);
 
@@ -133,7 +134,7 @@ async function main(): Promise<number> {
       );
     }
     out(ok ? '\n\x1b[32mDemo passed: 0 failed searches, identical results after the failover.\x1b[0m' : '\n\x1b[31mDemo FAILED: see above.\x1b[0m');
-    for (const f of failed.slice(0, 5)) out(`      failed search at ${rel(f.at)}: ${f.status} ${f.error ?? ''}`);
+    for (const f of failed.slice(0, 5)) out(`      failed search at ${rel(f.startedAt)}: ${f.status} ${f.error ?? ''}`);
     exitCode = ok ? 0 : 1;
   } finally {
     out('\nStopping the cluster');

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FailoverSummary } from '../../shared/edge-api.ts';
-import { startSearchLoad, startWriteLoad } from '../../test/fullstack/helpers/load.ts';
+import { startSearchLoad, startWriteLoad } from './load.ts';
 import type { Cluster } from '../lib/cluster.ts';
 import { ROOT } from '../lib/node-process.ts';
 import { checkRun, violations, type RunReport, type SearchRecord } from './checker.ts';

@@ -28,7 +28,7 @@ import {
   watchMasters,
 } from '../../scripts/chaos/cluster-ops.ts';
 import { startCluster, type Cluster } from '../../scripts/lib/cluster.ts';
-import { searchOnce, startSearchLoad, type SearchRecord } from './helpers/load.ts';
+import { searchOnce, startSearchLoad, type SearchRecord } from '../../scripts/chaos/load.ts';
 
 let cluster: Cluster;
 const { queries } = loadCorpus();

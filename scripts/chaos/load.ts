@@ -13,7 +13,7 @@
  * a client deadline, and both loads stop by themselves after `maxDurationMs`.
  * Records use the checker's types (scripts/chaos/checker.ts), which says what they mean.
  */
-import type { SearchHitRecord, SearchRecord, WriteRecord } from '../../../scripts/chaos/checker.ts';
+import type { SearchHitRecord, SearchRecord, WriteRecord } from './checker.ts';
 
 export type { SearchRecord, WriteRecord };
 

@@ -18,6 +18,7 @@ const edge = await startEdge({
   adminToken: process.env.ADMIN_TOKEN,
   clusterSecret: process.env.CLUSTER_SECRET,
   echoLogs: process.env.GTE_EDGE_ECHO === '1',
+  collectLogs: false,
 });
 process.stdout.write(`${JSON.stringify({ edge_url: edge.url })}\n`);
 

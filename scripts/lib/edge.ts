@@ -34,6 +34,11 @@ export interface StartEdgeOptions {
   port?: number;
   /** Print the Worker's log lines to this process's stdout as they come (debugging). */
   echoLogs?: boolean;
+  /**
+   * Keep the Worker's JSON log lines for `logs()` (default true). The local cluster turns this
+   * off: parsing one access-log line per search costs CPU that the search nodes need.
+   */
+  collectLogs?: boolean;
 }
 
 export interface EdgeFetchInit extends Omit<RequestInit, 'body'> {
@@ -132,8 +137,10 @@ export async function startEdge(options: StartEdgeOptions = {}): Promise<EdgeHan
     bindings: { ...vars, ...options.vars, ADMIN_TOKEN: adminToken, CLUSTER_SECRET: clusterSecret },
     durableObjects: { COORDINATOR: { className: 'ClusterCoordinator', useSQLite: true } },
     handleRuntimeStdio(stdout: Readable, stderr: Readable) {
-      collectLines(stdout, lines, options.echoLogs ?? false);
-      collectLines(stderr, lines, options.echoLogs ?? false);
+      for (const stream of [stdout, stderr]) {
+        if (options.collectLogs === false && !options.echoLogs) stream.resume();
+        else collectLines(stream, lines, options.echoLogs ?? false);
+      }
     },
   });
   const url = (await mf.ready).origin;

@@ -7,6 +7,7 @@
  *   const docs = benchDocs(0, 256);     // ids bench-0000000 .. bench-0000255
  *   const qs = benchQueries(500);        // 500 short questions in the same vocabulary
  */
+import { mulberry32 } from '../lib/random.ts';
 
 export interface BenchDoc {
   id: string;
@@ -31,23 +32,12 @@ const REASONS = [
 const QUESTION_STARTS = ['how do i', 'who can', 'when should we', 'please help me', 'what is the process to', 'is it possible to'];
 const QUESTION_VERBS = ['approve', 'review', 'update', 'renew', 'cancel', 'restore', 'submit', 'find', 'reset', 'request'];
 
-/** mulberry32: a tiny seeded generator of floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
 
 /** The document with number `n`: the same text for the same n, always. */
 export function benchDoc(n: number): BenchDoc {
-  const rand = seededRandom(n * 2654435761 + 1);
+  const rand = mulberry32(n * 2654435761 + 1);
   const team = pick(rand, TEAMS);
   const region = pick(rand, REGIONS);
   const year = 2015 + Math.floor(rand() * 11);
@@ -63,6 +53,6 @@ export function benchDocs(start: number, count: number): BenchDoc[] {
 
 /** `count` short questions in the corpus vocabulary (seeded apart from the documents). */
 export function benchQueries(count: number, seed = 7): string[] {
-  const rand = seededRandom(seed);
+  const rand = mulberry32(seed);
   return Array.from({ length: count }, () => `${pick(rand, QUESTION_STARTS)} ${pick(rand, QUESTION_VERBS)} the ${pick(rand, ADJECTIVES)} ${pick(rand, OBJECTS)} for ${pick(rand, TEAMS)} in ${pick(rand, REGIONS)}`);
 }

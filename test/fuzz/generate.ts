@@ -6,6 +6,7 @@
  * POST /api/v1/admin/nodes with the right token is always invalid, so the fuzzer cannot register
  * a node or move the master's URL (with one node, a switchover has no target and is refused).
  */
+import { mulberry32, type Random } from '../../scripts/lib/random.ts';
 
 export interface FuzzRequest {
   endpoint: string;
@@ -17,19 +18,7 @@ export interface FuzzRequest {
   body?: Buffer;
 }
 
-export type Random = () => number;
-
-/** mulberry32: a tiny seeded PRNG (32-bit state), good enough to pick test cases. */
-export function mulberry32(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32, type Random };
 
 const pick = <T>(r: Random, list: readonly T[]): T => list[Math.floor(r() * list.length)]!;
 

@@ -1,0 +1,15 @@
+/** Seeded randomness for reproducible corpora, fuzz cases and load mixes. */
+
+export type Random = () => number;
+
+/** mulberry32: a tiny seeded generator (32-bit state) of floats in [0, 1). */
+export function mulberry32(seed: number): Random {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

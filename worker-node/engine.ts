@@ -96,13 +96,15 @@ export class SearchEngine {
     const run = this.applying.then(async () => {
       const changes = this.store.applyBatch(entries);
       await this.index.add(changes.added);
-      // Map new labels only once the index holds them, so a search never meets a label without a vector.
+      // Map new labels only once the index holds them, so a search never meets a label without a
+      // vector. The batch itself says which id each label holds; a label it also tombstoned (the
+      // same id upserted or deleted again later in the batch) is dead on arrival.
       const before = this.labels.length;
-      for (const { label } of changes.added) this.labels[label] = null;
-      const live = this.store.documentsByLabels(changes.added.map((a) => a.label));
-      for (const [label, doc] of live) this.labels[label] = doc.id;
-      // Labels added and superseded within this same batch are dead on arrival.
-      this.tombstones += changes.added.length - live.size;
+      const dead = new Set(changes.tombstoned);
+      for (const { label, id } of changes.added) {
+        this.labels[label] = dead.has(label) ? null : id;
+        if (dead.has(label)) this.tombstones++;
+      }
       for (const label of changes.tombstoned) {
         if (label < before && this.labels[label] !== null) {
           this.labels[label] = null;

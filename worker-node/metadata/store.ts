@@ -37,7 +37,8 @@ export type ApplyEntry =
 
 /** What the index must do after a batch was committed. */
 export interface IndexChanges {
-  added: { label: number; vector: Float32Array }[];
+  /** New labels in order, with the document each one holds (it may be superseded within the batch). */
+  added: { label: number; id: string; vector: Float32Array }[];
   tombstoned: number[];
 }
 
@@ -148,7 +149,7 @@ export class MetadataStore {
             seq: entry.seq,
             vector: Buffer.from(entry.vector.buffer, entry.vector.byteOffset, entry.vector.byteLength),
           });
-          changes.added.push({ label, vector: entry.vector });
+          changes.added.push({ label, id: entry.id, vector: entry.vector });
         } else if (previous) {
           this.stmts.remove.run(entry.id);
         }

@@ -11,7 +11,8 @@
  * machine-readable summary instead of the readable report.
  */
 import { parseArgs } from 'node:util';
-import { startCluster, waitFor, type Cluster } from './lib/cluster.ts';
+import { startCluster, type Cluster } from './lib/cluster.ts';
+import { sleep, waitFor } from './lib/wait.ts';
 import { loadDocuments, loadQueries, recallAtK, type LabelledQuery } from './lib/corpus.ts';
 import { startSearchLoad } from './chaos/load.ts';
 import type { FailoverReport } from '../shared/edge-api.ts';
@@ -85,17 +86,17 @@ async function main(): Promise<number> {
     const victim = cluster.state.nodes.find((n) => n.id === oldMaster)!;
     let next = 0;
     const load = startSearchLoad({ edgeUrl: cluster.state.edge_url, nextQuery: () => ({ query: queries[next++ % queries.length]!.query }), ratePerSec: Number(values.rate), maxDurationMs: 60_000 });
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     const killedAt = Date.now();
     process.kill(victim.pid, 'SIGKILL');
     out(`      killed ${oldMaster} (pid ${victim.pid})`);
     let newMaster = '';
-    await waitFor(async () => {
+    await waitFor('a new master to serve searches', async () => {
       const s = (await edgeJson<{ current_master: string | null; epoch: number }>(cluster, '/api/v1/status')).body;
       if (s.current_master && s.current_master !== oldMaster) newMaster = s.current_master;
       return newMaster !== '' && load.records.some((x) => x.ok && x.servedBy === newMaster && x.startedAt > killedAt);
-    }, 30_000, 'a new master to serve searches');
-    await new Promise((r) => setTimeout(r, 2000));
+    }, 30_000);
+    await sleep(2000);
     const samples = await load.stop();
     const failed = samples.filter((s) => !s.ok);
     const firstNew = samples.find((s) => s.ok && s.servedBy === newMaster && s.startedAt > killedAt);

@@ -8,26 +8,9 @@ import { Redis } from 'ioredis';
 import type { ClusterStatus, FailoverReport, FailoverSummary } from '../../shared/edge-api.ts';
 import type { NodeHealth } from '../../shared/schemas.ts';
 import type { Cluster } from '../lib/cluster.ts';
+import { sleep, waitFor as until } from '../lib/wait.ts';
 import type { NodeProcess } from '../lib/node-process.ts';
 import type { FinalRead, MasterSample, SearchHitRecord } from './checker.ts';
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `probe` every `everyMs` until it returns a value that is not null/false; throws after `timeoutMs` naming `what`. */
-export async function until<T>(what: string, probe: () => Promise<T | null | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== null && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 export async function clusterStatus(cluster: Cluster): Promise<ClusterStatus> {
   const res = await fetch(`${cluster.state.edge_url}/api/v1/status`, { signal: AbortSignal.timeout(5000) });
@@ -235,3 +218,5 @@ export async function logEpochs(cluster: Cluster): Promise<number[]> {
     redis.disconnect();
   }
 }
+
+export { sleep, until };

@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { ROOT, startNode, type NodeProcess, type StartNodeOptions } from './node-process.ts';
 import { freePort } from './ports.ts';
+import { waitFor } from './wait.ts';
 import { dropPrefix, startRedisServer, type RedisServer } from './redis-server.ts';
 
 export interface ClusterState {
@@ -128,7 +129,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     });
     started.edge = edge.child;
     progress('waiting for the coordinator to elect a master');
-    await waitFor(async () => (await fetch(`${edge.url}/health`, { signal: AbortSignal.timeout(2000) })).status === 200, 60_000, 'the edge to report a healthy master (GET /health)');
+    await waitFor('the edge to report a healthy master (GET /health)', async () => (await fetch(`${edge.url}/health`, { signal: AbortSignal.timeout(2000) })).status === 200, 60_000);
 
     const state: ClusterState = {
       edge_url: edge.url,
@@ -168,20 +169,6 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await stopAll();
     throw err;
   }
-}
-
-export async function waitFor(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await probe()) return;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
 }
 
 /** Writes the state file atomically, so a reader never sees half of it. */

@@ -11,6 +11,7 @@
  * The control calls are made here exactly as the coordinator makes them (signed, with epochs),
  * so the tests exercise the nodes' real API.
  */
+import { waitFor } from '../../scripts/lib/wait.ts';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,22 +137,6 @@ export async function ingest(master: NodeProcess, docs: readonly CorpusDoc[], ep
   }
 }
 
-/** Polls `check` every `everyMs` until it returns a truthy value; throws with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 60_000, everyMs = 100): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown = null;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
-}
-
 export async function health(node: NodeProcess): Promise<NodeHealth> {
   return (await node.client.health()).body;
 }
@@ -172,3 +157,5 @@ export async function waitInSync(leader: NodeProcess, followers: readonly NodePr
     200,
   );
 }
+
+export { waitFor };

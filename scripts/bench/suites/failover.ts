@@ -8,7 +8,8 @@
  */
 import { join } from 'node:path';
 import { Agent } from 'node:http';
-import { startCluster, waitFor, type Cluster } from '../../lib/cluster.ts';
+import { startCluster, type Cluster } from '../../lib/cluster.ts';
+import { waitFor } from '../../lib/wait.ts';
 import { UPSERT_BATCH, type BenchContext } from '../context.ts';
 import { benchDocs, benchQueries } from '../corpus.ts';
 import { postJson } from '../load.ts';
@@ -134,10 +135,10 @@ async function status(cluster: Cluster): Promise<ClusterStatusBody> {
 }
 
 async function waitSynced(cluster: Cluster, timeoutMs: number): Promise<void> {
-  await waitFor(async () => {
+  await waitFor('a master and a synced standby (GET /api/v1/status)', async () => {
     const s = await status(cluster);
     return s.current_master !== null && s.standby_status === 'synced' && s.nodes.every((n) => n.state === 'up' && (n.id === s.current_master ? n.role === 'master' : n.role === 'standby'));
-  }, timeoutMs, 'a master and a synced standby (GET /api/v1/status)');
+  }, timeoutMs);
 }
 
 const queries = benchQueries(1000, 41);

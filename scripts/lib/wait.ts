@@ -1,0 +1,26 @@
+/**
+ * Polling with a readable failure: every "wait until the cluster says X" in the scripts and
+ * tests goes through here. The cap only turns a hang into an error that names what was awaited;
+ * callers assert outcomes, never how fast they came.
+ */
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Calls `probe` every `everyMs` until it returns something other than null, undefined or false,
+ * and returns that; throws after `timeoutMs` naming `what` (and the probe's last error, if any).
+ */
+export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== null && value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+}

@@ -64,10 +64,13 @@ lines.forEach((line, i) => {
   }
 
   if (typeof d.text !== 'string' || d.text.trim().length < 1 || d.text.length > 2000) {
-    fail(`${where}: text must be a string of 1..2000 chars (got ${typeof d.text === 'string' ? d.text.length : typeof d.text})`);
+    fail(
+      `${where}: text must be a string of 1..2000 chars (got ${typeof d.text === 'string' ? d.text.length : typeof d.text})`,
+    );
     ok = false;
   } else {
-    if (d.text.length < 40 || d.text.length > 400) warn(`${where}: text length ${d.text.length} outside the intended 40..400`);
+    if (d.text.length < 40 || d.text.length > 400)
+      warn(`${where}: text length ${d.text.length} outside the intended 40..400`);
     if (texts.has(d.text)) fail(`${where}: same text as ${texts.get(d.text)}`);
     else texts.set(d.text, d.id);
   }
@@ -82,7 +85,9 @@ lines.forEach((line, i) => {
       ok = false;
     }
     if (!DEPARTMENTS.includes(m.department)) {
-      fail(`${where}: metadata.department must be one of ${DEPARTMENTS.join('|')} (got ${JSON.stringify(m.department)})`);
+      fail(
+        `${where}: metadata.department must be one of ${DEPARTMENTS.join('|')} (got ${JSON.stringify(m.department)})`,
+      );
       ok = false;
     }
     if (typeof m.title !== 'string' || m.title.trim() === '') {
@@ -111,7 +116,8 @@ const enShare = docs.length ? enDocs / docs.length : 0;
 if (docs.length < MIN_DOCS) fail(`only ${docs.length} valid documents, need >= ${MIN_DOCS}`);
 if (enShare < EN_SHARE[0] || enShare > EN_SHARE[1])
   fail(`English share ${enShare.toFixed(3)} outside ${EN_SHARE[0]}..${EN_SHARE[1]}`);
-for (const dep of DEPARTMENTS) if (!docs.some((d) => d.metadata.department === dep)) fail(`no documents for department ${dep}`);
+for (const dep of DEPARTMENTS)
+  if (!docs.some((d) => d.metadata.department === dep)) fail(`no documents for department ${dep}`);
 
 // ---------- queries ----------
 let queries = [];
@@ -163,7 +169,8 @@ queries.forEach((q, i) => {
 });
 const enQ = count(goodQueries, (q) => q.lang === 'en');
 const zhQ = count(goodQueries, (q) => q.lang === 'zh');
-if (goodQueries.length < MIN_QUERIES) fail(`only ${goodQueries.length} valid queries, need >= ${MIN_QUERIES}`);
+if (goodQueries.length < MIN_QUERIES)
+  fail(`only ${goodQueries.length} valid queries, need >= ${MIN_QUERIES}`);
 if (enQ < MIN_EN_QUERIES) fail(`only ${enQ} English queries, need >= ${MIN_EN_QUERIES}`);
 if (zhQ < MIN_ZH_QUERIES) fail(`only ${zhQ} Chinese queries, need >= ${MIN_ZH_QUERIES}`);
 
@@ -175,9 +182,14 @@ const multi = count(goodQueries, (q) => q.relevant.length > 1);
 
 console.log(`documents: ${docs.length} valid of ${lines.filter((l) => l.trim()).length} lines (${docsPath})`);
 console.log(`  en ${enDocs} / zh ${zhDocs}  (en share ${(enShare * 100).toFixed(1)}%)`);
-for (const dep of DEPARTMENTS) console.log(`  ${dep.padEnd(8)} en ${String(table[dep].en).padStart(3)}  zh ${String(table[dep].zh).padStart(3)}`);
+for (const dep of DEPARTMENTS)
+  console.log(
+    `  ${dep.padEnd(8)} en ${String(table[dep].en).padStart(3)}  zh ${String(table[dep].zh).padStart(3)}`,
+  );
 console.log(`queries: ${goodQueries.length} valid of ${queries.length} (${queriesPath})`);
-console.log(`  en ${enQ} / zh ${zhQ}; ${multi} with more than one relevant id; ${relevantIds.size} distinct relevant docs`);
+console.log(
+  `  en ${enQ} / zh ${zhQ}; ${multi} with more than one relevant id; ${relevantIds.size} distinct relevant docs`,
+);
 if (warnings.length) {
   console.log(`warnings (${warnings.length}):`);
   for (const w of warnings) console.log(`  - ${w}`);

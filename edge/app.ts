@@ -43,9 +43,21 @@ export const app = new Hono<AppEnv>()
   .route('/', metricsRoutes)
   .route('/', openapiRoutes)
   .route('/', statusPageRoutes)
-  .notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}; see GET /openapi.json`), 404))
+  .notFound((c) =>
+    c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}; see GET /openapi.json`), 404),
+  )
   .onError((error, c) => {
     if (error instanceof ApiError) return errorResponse(error);
-    log('error', 'worker', 'unhandled error', { request_id: c.get('requestId'), error: String(error), stack: error instanceof Error ? error.stack : undefined });
-    return c.json(errorBody('internal_error', `unexpected error (request id ${c.get('requestId') ?? 'unknown'}); it has been logged`), 500);
+    log('error', 'worker', 'unhandled error', {
+      request_id: c.get('requestId'),
+      error: String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+    return c.json(
+      errorBody(
+        'internal_error',
+        `unexpected error (request id ${c.get('requestId') ?? 'unknown'}); it has been logged`,
+      ),
+      500,
+    );
   });

@@ -42,7 +42,9 @@ export function readConfig(env: Record<string, unknown>): EdgeConfig {
     if (raw === undefined || raw === null || raw === '') continue;
     const value = Number(raw);
     if (!Number.isFinite(value) || value < min || value > max) {
-      throw new Error(`${name}=${JSON.stringify(raw)} is invalid: expected a number from ${min} to ${max} (set it in wrangler.toml [vars])`);
+      throw new Error(
+        `${name}=${JSON.stringify(raw)} is invalid: expected a number from ${min} to ${max} (set it in wrangler.toml [vars])`,
+      );
     }
     config[key] = value;
   }
@@ -62,7 +64,9 @@ export function parseSeedNodes(raw: unknown): SeedNode[] {
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new Error('NODES must be a JSON list like [{"id":"n1","url":"http://10.0.0.5:8080","priority":100}]');
+    throw new Error(
+      'NODES must be a JSON list like [{"id":"n1","url":"http://10.0.0.5:8080","priority":100}]',
+    );
   }
   if (!Array.isArray(parsed)) throw new Error('NODES must be a JSON list of {id,url,priority}');
   return parsed.map((n, i) => {
@@ -70,6 +74,10 @@ export function parseSeedNodes(raw: unknown): SeedNode[] {
     if (typeof node?.id !== 'string' || typeof node.url !== 'string') {
       throw new Error(`NODES[${i}] needs string "id" and "url"`);
     }
-    return { id: node.id, url: node.url.replace(/\/+$/, ''), priority: typeof node.priority === 'number' ? node.priority : 100 };
+    return {
+      id: node.id,
+      url: node.url.replace(/\/+$/, ''),
+      priority: typeof node.priority === 'number' ? node.priority : 100,
+    };
   });
 }

@@ -67,7 +67,11 @@ export function isFailure(outcome: ProbeOutcome): boolean {
  * Appends a signal and keeps the newest `limit` probe signals and the newest REQUEST_HISTORY_LIMIT
  * request reports (never more than `limit` of those), in order. Returns a new array.
  */
-export function recordSignal(history: readonly Signal[], signal: Signal, limit: number = HISTORY_LIMIT): Signal[] {
+export function recordSignal(
+  history: readonly Signal[],
+  signal: Signal,
+  limit: number = HISTORY_LIMIT,
+): Signal[] {
   const next = [...history, signal];
   const requestLimit = Math.min(REQUEST_HISTORY_LIMIT, limit);
   let probes = 0;
@@ -97,7 +101,10 @@ export function consecutiveFailures(history: readonly Signal[]): number {
  * walking back, all read over the limit, and that run covers at least `overloadWindowMs`.
  * A node without a GPU (gpu: null) is never GPU-overloaded.
  */
-export function gpuOverloaded(history: readonly Signal[], config: Pick<EdgeConfig, 'overloadGpuUtil' | 'overloadWindowMs'>): boolean {
+export function gpuOverloaded(
+  history: readonly Signal[],
+  config: Pick<EdgeConfig, 'overloadGpuUtil' | 'overloadWindowMs'>,
+): boolean {
   let newest: number | null = null;
   let runStart: number | null = null;
   for (let i = history.length - 1; i >= 0; i--) {
@@ -123,10 +130,12 @@ export function assess(history: readonly Signal[], config: EdgeConfig): Assessme
   }
   const failures = consecutiveFailures(history);
   const newestOk = lastSignal?.outcome === 'ok' ? lastSignal : null;
-  const overloaded = newestOk !== null && (newestOk.health?.load.overloaded === true || gpuOverloaded(history, config));
+  const overloaded =
+    newestOk !== null && (newestOk.health?.load.overloaded === true || gpuOverloaded(history, config));
 
   let state: NodeState;
-  if (!lastSignal) state = 'suspect'; // never probed: not known to be up
+  if (!lastSignal)
+    state = 'suspect'; // never probed: not known to be up
   else if (lastSignal.outcome === 'ok') state = overloaded ? 'overloaded' : 'up';
   else if (lastSignal.outcome === 'not_ready') state = 'starting';
   else if (failures >= config.failThreshold) state = 'down';
@@ -135,7 +144,10 @@ export function assess(history: readonly Signal[], config: EdgeConfig): Assessme
 }
 
 /** A master is failed over only after `failThreshold` consecutive probe failures; load never counts. */
-export function shouldFailover(masterHistory: readonly Signal[], config: Pick<EdgeConfig, 'failThreshold'>): boolean {
+export function shouldFailover(
+  masterHistory: readonly Signal[],
+  config: Pick<EdgeConfig, 'failThreshold'>,
+): boolean {
   return consecutiveFailures(masterHistory) >= config.failThreshold;
 }
 
@@ -146,5 +158,7 @@ export function isRoutable(state: NodeState): boolean {
 
 /** Nodes that may become master: answered their last probe, ready. Overloaded still counts (load is not death). */
 export function isElectable(assessment: Assessment): boolean {
-  return (assessment.state === 'up' || assessment.state === 'overloaded') && assessment.lastHealth?.ready === true;
+  return (
+    (assessment.state === 'up' || assessment.state === 'overloaded') && assessment.lastHealth?.ready === true
+  );
 }

@@ -23,7 +23,9 @@ export const COORDINATOR_NAME = 'cluster';
 
 export function coordinator(env: Env): DurableObjectStub<ClusterCoordinator> {
   if (!env.COORDINATOR) {
-    throw new Error('COORDINATOR binding missing: add [[durable_objects.bindings]] name="COORDINATOR" class_name="ClusterCoordinator" to wrangler.toml');
+    throw new Error(
+      'COORDINATOR binding missing: add [[durable_objects.bindings]] name="COORDINATOR" class_name="ClusterCoordinator" to wrangler.toml',
+    );
   }
   return env.COORDINATOR.getByName(COORDINATOR_NAME);
 }

@@ -111,13 +111,25 @@ export interface PlanInput {
 
 export type PlanResult =
   | ({ ok: true } & Transition)
-  | { ok: false; code: 'no_candidate' | 'unknown_target' | 'target_not_healthy' | 'already_master'; message: string };
+  | {
+      ok: false;
+      code: 'no_candidate' | 'unknown_target' | 'target_not_healthy' | 'already_master';
+      message: string;
+    };
 
 /** Healthy candidates, best first: highest applied position, then priority, then id (stable). */
-export function rankCandidates(nodes: readonly Candidate[], exclude: readonly (string | null)[]): Candidate[] {
+export function rankCandidates(
+  nodes: readonly Candidate[],
+  exclude: readonly (string | null)[],
+): Candidate[] {
   return nodes
     .filter((n) => n.healthy && !exclude.includes(n.id))
-    .sort((a, b) => compareSeq(b.appliedSeq, a.appliedSeq) || b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    .sort(
+      (a, b) =>
+        compareSeq(b.appliedSeq, a.appliedSeq) ||
+        b.priority - a.priority ||
+        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    );
 }
 
 function nextEpoch(view: ClusterView, floor: number = 0): number {
@@ -126,7 +138,8 @@ function nextEpoch(view: ClusterView, floor: number = 0): number {
 
 function firstPlan(kind: FailoverKind, from: string | null): Step[] {
   if (kind === 'switchover') return ['fence', 'activate', 'route', 'verify', 'demote', 'report', 'done'];
-  if (kind === 'failover' && from) return ['fence', 'degrade', 'activate', 'route', 'verify', 'report', 'done'];
+  if (kind === 'failover' && from)
+    return ['fence', 'degrade', 'activate', 'route', 'verify', 'report', 'done'];
   return ['fence', 'activate', 'route', 'verify', 'report', 'done'];
 }
 
@@ -135,15 +148,26 @@ export function planFailover(input: PlanInput, view: ClusterView): PlanResult {
   let candidate: Candidate | undefined;
   if (input.to !== undefined) {
     const target = view.nodes.find((n) => n.id === input.to);
-    if (!target) return { ok: false, code: 'unknown_target', message: `node "${input.to}" is not registered` };
-    if (target.id === input.master) return { ok: false, code: 'already_master', message: `node "${input.to}" is already the master` };
-    if (!target.healthy) return { ok: false, code: 'target_not_healthy', message: `node "${input.to}" is not up and ready; pick another or wait` };
+    if (!target)
+      return { ok: false, code: 'unknown_target', message: `node "${input.to}" is not registered` };
+    if (target.id === input.master)
+      return { ok: false, code: 'already_master', message: `node "${input.to}" is already the master` };
+    if (!target.healthy)
+      return {
+        ok: false,
+        code: 'target_not_healthy',
+        message: `node "${input.to}" is not up and ready; pick another or wait`,
+      };
     candidate = target;
   } else {
     candidate = rankCandidates(view.nodes, [input.master])[0];
   }
   if (!candidate) {
-    return { ok: false, code: 'no_candidate', message: 'no healthy, ready standby to promote; bring a standby up (see /api/v1/status)' };
+    return {
+      ok: false,
+      code: 'no_candidate',
+      message: 'no healthy, ready standby to promote; bring a standby up (see /api/v1/status)',
+    };
   }
   const plan = firstPlan(input.kind, input.master);
   const record: FailoverRecord = {
@@ -183,9 +207,18 @@ export function effectsFor(record: FailoverRecord): Effect[] {
     case 'route':
       return [{ type: 'route', master: record.to, epoch: record.epoch }];
     case 'verify':
-      return [{ type: 'canary', node: record.to, deadlineAt: record.verifyDeadline ?? 0, attempt: record.canaryTries }];
+      return [
+        {
+          type: 'canary',
+          node: record.to,
+          deadlineAt: record.verifyDeadline ?? 0,
+          attempt: record.canaryTries,
+        },
+      ];
     case 'demote':
-      return record.from ? [{ type: 'standby', node: record.from, epoch: record.epoch, master: record.to }] : [];
+      return record.from
+        ? [{ type: 'standby', node: record.from, epoch: record.epoch, master: record.to }]
+        : [];
     case 'report':
       return [{ type: 'write_report' }];
     case 'done':
@@ -221,10 +254,17 @@ function advance(record: FailoverRecord, at: number, view: ClusterView): Failove
 
 /** A failed activation or canary: try the old master (if healthy) or the next standby under a newer epoch. */
 function rollback(record: FailoverRecord, at: number, view: ClusterView, why: string): FailoverRecord {
-  const oldMaster = record.from ? view.nodes.find((n) => n.id === record.from && n.healthy && !record.tried.includes(n.id)) : undefined;
+  const oldMaster = record.from
+    ? view.nodes.find((n) => n.id === record.from && n.healthy && !record.tried.includes(n.id))
+    : undefined;
   const next = oldMaster ?? rankCandidates(view.nodes, [...record.tried, record.from])[0];
   if (!next) {
-    return { ...record, step: 'report', outcome: 'failed', reason: `${record.reason}; ${why}; no other healthy node to roll back to` };
+    return {
+      ...record,
+      step: 'report',
+      outcome: 'failed',
+      reason: `${record.reason}; ${why}; no other healthy node to roll back to`,
+    };
   }
   return {
     ...record,
@@ -250,7 +290,13 @@ export function transition(record: FailoverRecord, event: FailoverEvent, view: C
   if (event.type === 'tick') return { record, effects: effectsFor(record) };
   if (event.step !== record.step || event.epoch !== record.epoch) return { record, effects: [] };
 
-  const entry: StepLog = { step: event.step, node: nodeOf(record, event.step), epoch: record.epoch, at: event.at, ok: event.ok };
+  const entry: StepLog = {
+    step: event.step,
+    node: nodeOf(record, event.step),
+    epoch: record.epoch,
+    at: event.at,
+    ok: event.ok,
+  };
   if (event.detail) entry.detail = event.detail;
   const logged: FailoverRecord = { ...record, log: [...record.log, entry] };
 

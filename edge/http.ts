@@ -32,7 +32,10 @@ export class EdgeError extends ApiError {
 }
 
 export function errorResponse(error: ApiError): Response {
-  return Response.json(error.toBody(), { status: error.status, headers: error instanceof EdgeError ? error.headers : {} });
+  return Response.json(error.toBody(), {
+    status: error.status,
+    headers: error instanceof EdgeError ? error.headers : {},
+  });
 }
 
 /**
@@ -40,14 +43,19 @@ export function errorResponse(error: ApiError): Response {
  * node refuse the same bodies with the same codes): 415 wrong content type, 413 too big (counted
  * while reading), 400 invalid UTF-8 / JSON / schema, unknown fields included.
  */
-export async function readJsonBody<T extends z.ZodType>(c: AppContext, schema: T, maxBytes: number): Promise<{ value: z.output<T> }> {
+export async function readJsonBody<T extends z.ZodType>(
+  c: AppContext,
+  schema: T,
+  maxBytes: number,
+): Promise<{ value: z.output<T> }> {
   return { value: await readJson(c.req.raw, schema, maxBytes) };
 }
 
 /** Validates a path parameter with a zod schema (400 naming the parameter). */
 export function pathParam<T extends z.ZodType>(c: AppContext, name: string, schema: T): z.infer<T> {
   const parsed = schema.safeParse(c.req.param(name));
-  if (!parsed.success) throw new ApiError(400, 'invalid_request', `${name}: ${describeZodError(parsed.error).message}`, name);
+  if (!parsed.success)
+    throw new ApiError(400, 'invalid_request', `${name}: ${describeZodError(parsed.error).message}`, name);
   return parsed.data;
 }
 
@@ -55,7 +63,10 @@ const encoder = new TextEncoder();
 
 /** Compares SHA-256 digests with crypto.subtle.timingSafeEqual: constant time and equal lengths whatever was sent. */
 async function tokenMatches(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([crypto.subtle.digest('SHA-256', encoder.encode(given)), crypto.subtle.digest('SHA-256', encoder.encode(expected))]);
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest('SHA-256', encoder.encode(given)),
+    crypto.subtle.digest('SHA-256', encoder.encode(expected)),
+  ]);
   return crypto.subtle.timingSafeEqual(a, b);
 }
 
@@ -63,11 +74,17 @@ async function tokenMatches(given: string, expected: string): Promise<boolean> {
 export const requireToken: MiddlewareHandler<AppEnv> = async (c, next) => {
   const expected = c.env.ADMIN_TOKEN;
   if (!expected) {
-    throw new EdgeError(503, 'not_configured', 'ADMIN_TOKEN is not set on the edge; run `wrangler secret put ADMIN_TOKEN` (or put it in .dev.vars locally)');
+    throw new EdgeError(
+      503,
+      'not_configured',
+      'ADMIN_TOKEN is not set on the edge; run `wrangler secret put ADMIN_TOKEN` (or put it in .dev.vars locally)',
+    );
   }
   const match = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
   if (!match || !(await tokenMatches(match[1]!.trim(), expected))) {
-    throw new EdgeError(401, 'unauthorized', 'send "Authorization: Bearer <ADMIN_TOKEN>"', undefined, { 'www-authenticate': 'Bearer' });
+    throw new EdgeError(401, 'unauthorized', 'send "Authorization: Bearer <ADMIN_TOKEN>"', undefined, {
+      'www-authenticate': 'Bearer',
+    });
   }
   await next();
 };

@@ -15,8 +15,17 @@ export default {
     ctx.waitUntil(
       coordinator(env)
         .ensureAlarm('cron')
-        .then((r) => log(r.already_armed ? 'debug' : 'warn', 'worker', r.already_armed ? 'probe loop armed' : 'probe loop was not armed: re-armed', { cron: controller.cron, ...r }))
-        .catch((error: unknown) => log('error', 'worker', 'cron could not reach the coordinator', { error: String(error) })),
+        .then((r) =>
+          log(
+            r.already_armed ? 'debug' : 'warn',
+            'worker',
+            r.already_armed ? 'probe loop armed' : 'probe loop was not armed: re-armed',
+            { cron: controller.cron, ...r },
+          ),
+        )
+        .catch((error: unknown) =>
+          log('error', 'worker', 'cron could not reach the coordinator', { error: String(error) }),
+        ),
     );
   },
 } satisfies ExportedHandler<Env>;

@@ -11,7 +11,12 @@ export interface LogFields {
   [key: string]: unknown;
 }
 
-export function log(level: LogLevel, component: 'worker' | 'coordinator', msg: string, fields: LogFields = {}): void {
+export function log(
+  level: LogLevel,
+  component: 'worker' | 'coordinator',
+  msg: string,
+  fields: LogFields = {},
+): void {
   const line = JSON.stringify({ ts: new Date().toISOString(), level, component, msg, ...fields });
   if (level === 'error') console.error(line);
   else console.log(line);

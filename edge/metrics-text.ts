@@ -32,15 +32,22 @@ export function renderMetrics(m: MetricsSnapshot): string {
     ...m.nodes.map((n) => `gte_pro_node_up{node="${label(n.id)}"} ${n.up ? 1 : 0}`),
     '# HELP gte_pro_replication_lag_seconds Replication lag a node reported in its last health answer.',
     '# TYPE gte_pro_replication_lag_seconds gauge',
-    ...m.nodes.filter((n) => n.lagSeconds !== null).map((n) => `gte_pro_replication_lag_seconds{node="${label(n.id)}"} ${n.lagSeconds}`),
+    ...m.nodes
+      .filter((n) => n.lagSeconds !== null)
+      .map((n) => `gte_pro_replication_lag_seconds{node="${label(n.id)}"} ${n.lagSeconds}`),
     '# HELP gte_pro_node_overloaded 1 while the node is overloaded (load never fails a master over; reads shed to standbys).',
     '# TYPE gte_pro_node_overloaded gauge',
     ...m.nodes
       .filter((n) => n.overloaded !== undefined)
-      .map((n) => `gte_pro_node_overloaded{node="${label(n.id)}",role="${label(n.role ?? 'unknown')}"} ${n.overloaded ? 1 : 0}`),
+      .map(
+        (n) =>
+          `gte_pro_node_overloaded{node="${label(n.id)}",role="${label(n.role ?? 'unknown')}"} ${n.overloaded ? 1 : 0}`,
+      ),
     '# HELP gte_pro_probe_total Health probes by node and outcome.',
     '# TYPE gte_pro_probe_total counter',
-    ...m.probes.map((p) => `gte_pro_probe_total{node="${label(p.node)}",outcome="${label(p.outcome)}"} ${p.count}`),
+    ...m.probes.map(
+      (p) => `gte_pro_probe_total{node="${label(p.node)}",outcome="${label(p.outcome)}"} ${p.count}`,
+    ),
   ];
   return `${lines.join('\n')}\n`;
 }

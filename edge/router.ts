@@ -69,7 +69,9 @@ export function searchOrder(table: RoutingTable): RoutedNode[] {
     else if (master.state === 'overloaded') fallback.push(master);
   }
   const upStandbys = others.filter((n) => n.state === 'up').sort(byFreshness);
-  const lastResort = others.filter((n) => n.state === 'overloaded' || n.state === 'suspect').sort(byFreshness);
+  const lastResort = others
+    .filter((n) => n.state === 'overloaded' || n.state === 'suspect')
+    .sort(byFreshness);
   // Within the last resort, overloaded (answered its last probe) before suspect (missed it).
   lastResort.sort((a, b) => Number(a.state === 'suspect') - Number(b.state === 'suspect'));
   return [...first, ...upStandbys, ...fallback, ...lastResort];

@@ -23,7 +23,11 @@ export async function getRoutingTable(env: Env, options: { fresh?: boolean } = {
     return table;
   } catch (error) {
     log('error', 'worker', 'coordinator unreachable', { error: String(error) });
-    throw new ApiError(503, 'coordinator_unavailable', 'the cluster coordinator did not answer; retry in a moment');
+    throw new ApiError(
+      503,
+      'coordinator_unavailable',
+      'the cluster coordinator did not answer; retry in a moment',
+    );
   }
 }
 

@@ -33,12 +33,22 @@ interface UpstreamCall {
 
 type Attempt = { kind: 'answer'; response: Response } | { kind: 'failure'; reason: string; status?: number };
 
-async function attempt(c: AppContext, node: RoutedNode, call: UpstreamCall, epoch: number, timeoutMs: number): Promise<Attempt> {
+async function attempt(
+  c: AppContext,
+  node: RoutedNode,
+  call: UpstreamCall,
+  epoch: number,
+  timeoutMs: number,
+): Promise<Attempt> {
   const requestId = c.get('requestId');
   const body = call.body ?? '';
   const headers: Record<string, string> = { [HEADERS.requestId]: requestId, [HEADERS.epoch]: String(epoch) };
   if (call.body !== undefined) headers['content-type'] = 'application/json';
-  if (call.signed) Object.assign(headers, await signRequest(c.env.CLUSTER_SECRET ?? '', call.method, call.path.split('?')[0]!, body));
+  if (call.signed)
+    Object.assign(
+      headers,
+      await signRequest(c.env.CLUSTER_SECRET ?? '', call.method, call.path.split('?')[0]!, body),
+    );
   try {
     const response = await fetch(`${node.url}${call.path}`, {
       method: call.method,
@@ -62,14 +72,22 @@ async function attempt(c: AppContext, node: RoutedNode, call: UpstreamCall, epoc
 }
 
 /** Tells the coordinator after the answer is sent; never delays or fails the request. */
-function report(c: AppContext, node: RoutedNode, outcome: 'http_error' | 'timeout' | 'connect_error', message: string, status?: number): void {
+function report(
+  c: AppContext,
+  node: RoutedNode,
+  outcome: 'http_error' | 'timeout' | 'connect_error',
+  message: string,
+  status?: number,
+): void {
   const requestId = c.get('requestId');
   // The next request in this isolate asks the coordinator again instead of trusting a table that just failed.
   invalidateRoutingTable();
   log('warn', 'worker', 'upstream failure', { node: node.id, outcome, message, request_id: requestId });
   const send = coordinator(c.env)
     .reportFailure(node.id, { outcome, message, requestId, ...(status !== undefined ? { status } : {}) })
-    .catch((error: unknown) => log('error', 'worker', 'reportFailure failed', { error: String(error), request_id: requestId }));
+    .catch((error: unknown) =>
+      log('error', 'worker', 'reportFailure failed', { error: String(error), request_id: requestId }),
+    );
   try {
     c.executionCtx.waitUntil(send);
   } catch {
@@ -92,10 +110,16 @@ export async function forwardRead(c: AppContext, call: UpstreamCall): Promise<Re
   const table = await getRoutingTable(c.env);
   const order = searchOrder(table);
   if (order.length === 0) {
-    throw new EdgeError(503, 'no_node_available', `no search node can serve: ${table.nodes.length} registered, none up (see GET /api/v1/status)`, undefined, {
-      [HEADERS.attempts]: '0',
-      'retry-after': '2',
-    });
+    throw new EdgeError(
+      503,
+      'no_node_available',
+      `no search node can serve: ${table.nodes.length} registered, none up (see GET /api/v1/status)`,
+      undefined,
+      {
+        [HEADERS.attempts]: '0',
+        'retry-after': '2',
+      },
+    );
   }
   const deadline = Date.now() + READ_DEADLINE_MS;
   const failures: string[] = [];
@@ -118,10 +142,16 @@ export async function forwardRead(c: AppContext, call: UpstreamCall): Promise<Re
       queue.push(node);
     }
   }
-  throw new EdgeError(503, 'no_node_available', `every node tried failed within ${READ_DEADLINE_MS} ms (${failures.join('; ')}); retry shortly`, undefined, {
-    [HEADERS.attempts]: String(attempts),
-    'retry-after': '2',
-  });
+  throw new EdgeError(
+    503,
+    'no_node_available',
+    `every node tried failed within ${READ_DEADLINE_MS} ms (${failures.join('; ')}); retry shortly`,
+    undefined,
+    {
+      [HEADERS.attempts]: String(attempts),
+      'retry-after': '2',
+    },
+  );
 }
 
 /** A write: the master only, stamped with the epoch; one retry after refreshing the routing table. */
@@ -148,7 +178,13 @@ export async function forwardWrite(c: AppContext, call: UpstreamCall): Promise<R
     failures.push(`${target.node.id}: ${result.reason}`);
     invalidateRoutingTable();
   }
-  throw new EdgeError(503, 'no_master_available', `no master could take the write (${failures.join('; ')}); a failover may be in progress, retry shortly`, undefined, {
-    'retry-after': '2',
-  });
+  throw new EdgeError(
+    503,
+    'no_master_available',
+    `no master could take the write (${failures.join('; ')}); a failover may be in progress, retry shortly`,
+    undefined,
+    {
+      'retry-after': '2',
+    },
+  );
 }

@@ -45,11 +45,18 @@ function sha256(text) {
 
 // 1. Node itself.
 const [major] = process.versions.node.split('.').map(Number);
-if (major < 20) fail(`Node ${process.versions.node} is too old`, 'install Node.js 20 or later (Debian: the nodesource or official binaries)');
+if (major < 20)
+  fail(
+    `Node ${process.versions.node} is too old`,
+    'install Node.js 20 or later (Debian: the nodesource or official binaries)',
+  );
 
 // 2. Debian packages.
 const DEBIAN_PACKAGES = [
-  { pkg: 'libfaiss-dev', present: () => existsSync('/usr/include/faiss/Index.h') && libfaissArchive() !== null },
+  {
+    pkg: 'libfaiss-dev',
+    present: () => existsSync('/usr/include/faiss/Index.h') && libfaissArchive() !== null,
+  },
   // FAISS's multi-query search goes through BLAS sgemm; Debian's reference BLAS makes that slower
   // than one query at a time, OpenBLAS makes a batch of 32 queries ~10x cheaper (BENCHMARKS.md).
   { pkg: 'libopenblas0-pthread', present: () => debInstalled('libopenblas0-pthread') },
@@ -69,7 +76,12 @@ function commandExists(name) {
 }
 
 function libfaissArchive() {
-  for (const p of ['/usr/lib/x86_64-linux-gnu/libfaiss.a', '/usr/lib/aarch64-linux-gnu/libfaiss.a', '/usr/lib/libfaiss.a', '/usr/local/lib/libfaiss.a']) {
+  for (const p of [
+    '/usr/lib/x86_64-linux-gnu/libfaiss.a',
+    '/usr/lib/aarch64-linux-gnu/libfaiss.a',
+    '/usr/lib/libfaiss.a',
+    '/usr/local/lib/libfaiss.a',
+  ]) {
     if (existsSync(p)) return p;
   }
   return null;
@@ -78,11 +90,18 @@ function libfaissArchive() {
 const missing = DEBIAN_PACKAGES.filter((p) => !p.present()).map((p) => p.pkg);
 if (missing.length > 0) {
   const cmd = `apt-get update && apt-get install -y ${missing.join(' ')}`;
-  if (process.getuid?.() !== 0) fail(`Debian packages missing: ${missing.join(', ')}`, `run as root: sudo sh -c '${cmd}'`);
+  if (process.getuid?.() !== 0)
+    fail(`Debian packages missing: ${missing.join(', ')}`, `run as root: sudo sh -c '${cmd}'`);
   log(`installing Debian packages: ${missing.join(', ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if (!run('apt-get', ['update', '-qq'], { env }) || !run('apt-get', ['install', '-y', '-qq', ...missing], { env })) {
-    fail('apt-get could not install the packages', `run: ${cmd}  (and check that Debian's package mirrors are reachable)`);
+  if (
+    !run('apt-get', ['update', '-qq'], { env }) ||
+    !run('apt-get', ['install', '-y', '-qq', ...missing], { env })
+  ) {
+    fail(
+      'apt-get could not install the packages',
+      `run: ${cmd}  (and check that Debian's package mirrors are reachable)`,
+    );
   }
 }
 
@@ -91,16 +110,25 @@ const lockPath = join(root, 'package-lock.json');
 const stampPath = join(root, 'node_modules', '.gte-lock-hash');
 // Only what changes the installed tree counts: editing a script in package.json must not reinstall.
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const lockHash = sha256(readFileSync(lockPath, 'utf8') + JSON.stringify([pkg.dependencies, pkg.devDependencies, pkg.allowScripts]));
+const lockHash = sha256(
+  readFileSync(lockPath, 'utf8') + JSON.stringify([pkg.dependencies, pkg.devDependencies, pkg.allowScripts]),
+);
 if (!existsSync(stampPath) || readFileSync(stampPath, 'utf8') !== lockHash) {
   // npm ci empties node_modules first: never while another bootstrap (a parallel `npm test`,
   // `npm run bench`) is using it. Wait for the other one instead, then check again.
-  if (!takeInstallLock()) fail('another bootstrap is installing npm packages', 'wait for it to finish, then run `npm run setup` again');
+  if (!takeInstallLock())
+    fail(
+      'another bootstrap is installing npm packages',
+      'wait for it to finish, then run `npm run setup` again',
+    );
 }
 if (!existsSync(stampPath) || readFileSync(stampPath, 'utf8') !== lockHash) {
   log('installing npm packages (npm ci; better-sqlite3 compiles from source, about a minute)');
   if (!run('npm', ['ci', '--no-audit', '--no-fund'])) {
-    fail('npm ci failed', 'read the npm error above; check that the npm registry is reachable, then run `npm run setup` again');
+    fail(
+      'npm ci failed',
+      'read the npm error above; check that the npm registry is reachable, then run `npm run setup` again',
+    );
   }
   writeFileSync(stampPath, lockHash);
 }
@@ -140,21 +168,37 @@ const faissDir = join(root, 'node_modules', 'faiss-node');
 const faissOut = join(faissDir, 'build', 'Release', 'faiss-node.node');
 const faissStampPath = join(faissDir, 'build', '.gte-build-stamp');
 const nodeInclude = join(dirname(dirname(process.execPath)), 'include', 'node');
-const addonApi = [join(faissDir, 'node_modules', 'node-addon-api'), join(root, 'node_modules', 'node-addon-api')].find((p) => existsSync(join(p, 'napi.h')));
-const faissStamp = sha256([process.version, libfaissArchive(), readFileSync(join(faissDir, 'src', 'faiss.cc'), 'utf8').length].join('|'));
-if (!existsSync(faissOut) || !existsSync(faissStampPath) || readFileSync(faissStampPath, 'utf8') !== faissStamp || !faissLoads()) {
+const addonApi = [
+  join(faissDir, 'node_modules', 'node-addon-api'),
+  join(root, 'node_modules', 'node-addon-api'),
+].find((p) => existsSync(join(p, 'napi.h')));
+const faissStamp = sha256(
+  [process.version, libfaissArchive(), readFileSync(join(faissDir, 'src', 'faiss.cc'), 'utf8').length].join(
+    '|',
+  ),
+);
+if (
+  !existsSync(faissOut) ||
+  !existsSync(faissStampPath) ||
+  readFileSync(faissStampPath, 'utf8') !== faissStamp ||
+  !faissLoads()
+) {
   buildFaiss();
 }
 
 function faissLoads() {
-  const probe = "const f=require('faiss-node');const i=new f.IndexFlatIP(2);i.add([1,0,0,1]);const r=i.search([0,1],1);process.exit(r.labels[0]===1?0:3)";
+  const probe =
+    "const f=require('faiss-node');const i=new f.IndexFlatIP(2);i.add([1,0,0,1]);const r=i.search([0,1],1);process.exit(r.labels[0]===1?0:3)";
   return spawnSync(process.execPath, ['-e', probe], { cwd: root, stdio: 'ignore' }).status === 0;
 }
 
 function buildFaiss() {
   const archive = libfaissArchive();
   if (!existsSync(join(nodeInclude, 'node_api.h'))) {
-    fail(`Node's headers are missing (${nodeInclude}/node_api.h)`, 'install Node.js from a distribution that ships include/node (the official tarball or nodesource), or apt-get install nodejs-dev');
+    fail(
+      `Node's headers are missing (${nodeInclude}/node_api.h)`,
+      'install Node.js from a distribution that ships include/node (the official tarball or nodesource), or apt-get install nodejs-dev',
+    );
   }
   if (!addonApi) fail('node-addon-api headers are missing', 'run `npm ci` again');
   log('building faiss-node against Debian libfaiss-dev (a few seconds)');
@@ -165,20 +209,49 @@ function buildFaiss() {
   writeFileSync(compat, '#include <faiss/Index.h>\nnamespace faiss { using idx_t = Index::idx_t; }\n');
   const tmpOut = `${faissOut}.tmp`;
   const args = [
-    '-shared', '-fPIC', '-O2', '-std=c++17', '-fopenmp', '-fexceptions', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS',
-    `-I${nodeInclude}`, `-I${addonApi}`, '-include', compat,
-    join(faissDir, 'src', 'faiss.cc'), '-o', tmpOut,
-    '-Wl,--whole-archive', archive, '-Wl,--no-whole-archive', '-lblas', '-llapack', '-lgomp',
+    '-shared',
+    '-fPIC',
+    '-O2',
+    '-std=c++17',
+    '-fopenmp',
+    '-fexceptions',
+    '-DNAPI_VERSION=8',
+    '-DNAPI_CPP_EXCEPTIONS',
+    `-I${nodeInclude}`,
+    `-I${addonApi}`,
+    '-include',
+    compat,
+    join(faissDir, 'src', 'faiss.cc'),
+    '-o',
+    tmpOut,
+    '-Wl,--whole-archive',
+    archive,
+    '-Wl,--no-whole-archive',
+    '-lblas',
+    '-llapack',
+    '-lgomp',
   ];
   const r = spawnSync('g++', args, { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) {
-    process.stderr.write(r.stderr.split('\n').filter((l) => !l.includes('warning')).slice(0, 40).join('\n'));
-    fail('compiling faiss-node failed', 'check that libfaiss-dev, libblas-dev and liblapack-dev are installed (apt-get install -y libfaiss-dev), then run `npm run setup`');
+    process.stderr.write(
+      r.stderr
+        .split('\n')
+        .filter((l) => !l.includes('warning'))
+        .slice(0, 40)
+        .join('\n'),
+    );
+    fail(
+      'compiling faiss-node failed',
+      'check that libfaiss-dev, libblas-dev and liblapack-dev are installed (apt-get install -y libfaiss-dev), then run `npm run setup`',
+    );
   }
   renameSync(tmpOut, faissOut);
   if (!faissLoads()) {
     rmSync(faissOut, { force: true });
-    fail('faiss-node compiled but does not load or search correctly', 'run `node -e "require(\'faiss-node\')"` to see the loader error');
+    fail(
+      'faiss-node compiled but does not load or search correctly',
+      'run `node -e "require(\'faiss-node\')"` to see the loader error',
+    );
   }
   writeFileSync(faissStampPath, faissStamp);
 }
@@ -188,7 +261,9 @@ function buildFaiss() {
 function modelCurrent() {
   const manifest = join(defaultModelDir, 'gte-pro-model.json');
   if (!existsSync(manifest)) return false;
-  const wanted = /const BUILDER_VERSION = (\d+);/.exec(readFileSync(join(root, 'scripts', 'build-demo-model.ts'), 'utf8'))?.[1];
+  const wanted = /const BUILDER_VERSION = (\d+);/.exec(
+    readFileSync(join(root, 'scripts', 'build-demo-model.ts'), 'utf8'),
+  )?.[1];
   try {
     return String(JSON.parse(readFileSync(manifest, 'utf8')).builder_version) === wanted;
   } catch {
@@ -199,7 +274,9 @@ function modelCurrent() {
 const defaultModelDir = join(root, '.gte', 'models', 'glove-100d-demo');
 if (!process.env.MODEL_DIR && !modelCurrent()) {
   log('building the default embedding model from GloVe vectors (offline, deterministic; about a minute)');
-  if (!run(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'build-demo-model.ts'), defaultModelDir])) {
+  if (
+    !run(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'build-demo-model.ts'), defaultModelDir])
+  ) {
     fail('building the default model failed', 'read the error above; `npm run build-model` retries it alone');
   }
 }

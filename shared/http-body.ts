@@ -55,9 +55,17 @@ export async function readBodyBytes(req: Request, maxBytes: number): Promise<Uin
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /** Decodes and parses JSON bytes, then validates them; each step's failure is a 4xx ApiError. */
-export function parseJsonBody<S extends z.ZodType>(contentType: string | null, bytes: Uint8Array, schema: S): z.output<S> {
+export function parseJsonBody<S extends z.ZodType>(
+  contentType: string | null,
+  bytes: Uint8Array,
+  schema: S,
+): z.output<S> {
   if (!contentType || !/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType.trim())) {
-    throw new ApiError(415, 'unsupported_media_type', `content-type must be application/json (got ${contentType ? JSON.stringify(contentType.slice(0, 80)) : 'none'})`);
+    throw new ApiError(
+      415,
+      'unsupported_media_type',
+      `content-type must be application/json (got ${contentType ? JSON.stringify(contentType.slice(0, 80)) : 'none'})`,
+    );
   }
   let text: string;
   try {
@@ -69,7 +77,11 @@ export function parseJsonBody<S extends z.ZodType>(contentType: string | null, b
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ApiError(400, 'invalid_json', `request body is not valid JSON: ${(err as Error).message.slice(0, 200)}`);
+    throw new ApiError(
+      400,
+      'invalid_json',
+      `request body is not valid JSON: ${(err as Error).message.slice(0, 200)}`,
+    );
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
@@ -80,6 +92,10 @@ export function parseJsonBody<S extends z.ZodType>(contentType: string | null, b
 }
 
 /** Both steps at once: the usual way a handler reads its body. */
-export async function readJson<S extends z.ZodType>(req: Request, schema: S, maxBytes: number): Promise<z.output<S>> {
+export async function readJson<S extends z.ZodType>(
+  req: Request,
+  schema: S,
+  maxBytes: number,
+): Promise<z.output<S>> {
   return parseJsonBody(req.headers.get('content-type'), await readBodyBytes(req, maxBytes), schema);
 }

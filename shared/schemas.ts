@@ -21,7 +21,10 @@ export const SearchFilter = z
 
 export const SearchRequest = z
   .object({
-    query: z.string().min(1, 'query must not be empty').max(LIMITS.queryMaxChars, `query must be at most ${LIMITS.queryMaxChars} characters`),
+    query: z
+      .string()
+      .min(1, 'query must not be empty')
+      .max(LIMITS.queryMaxChars, `query must be at most ${LIMITS.queryMaxChars} characters`),
     top_k: z.number().int('top_k must be an integer').min(1).max(LIMITS.topKMax).default(5),
     filter: SearchFilter.optional(),
   })
@@ -58,7 +61,10 @@ export const DocumentId = z
 export const DocumentInput = z
   .object({
     id: DocumentId,
-    text: z.string().min(1, 'text must not be empty').max(LIMITS.docTextMaxChars, `text must be at most ${LIMITS.docTextMaxChars} characters`),
+    text: z
+      .string()
+      .min(1, 'text must not be empty')
+      .max(LIMITS.docTextMaxChars, `text must be at most ${LIMITS.docTextMaxChars} characters`),
     metadata: z.record(z.string().min(1).max(64), scalar).optional(),
   })
   .strict();
@@ -135,7 +141,9 @@ export type NodeHealth = z.infer<typeof NodeHealth>;
 
 /** Control calls from the coordinator to a node (all signed). */
 export const EpochBody = z.object({ epoch: z.number().int().min(1) }).strict();
-export const StandbyBody = z.object({ epoch: z.number().int().min(1), master: z.string().min(1).max(64).nullable() }).strict();
+export const StandbyBody = z
+  .object({ epoch: z.number().int().min(1), master: z.string().min(1).max(64).nullable() })
+  .strict();
 export const ActivateResult = z.object({
   node: z.string(),
   role: Role,
@@ -148,7 +156,11 @@ export type ActivateResult = z.infer<typeof ActivateResult>;
 
 export const RegisterNode = z
   .object({
-    id: z.string().min(1).max(64).regex(/^[A-Za-z0-9._\-]+$/, 'node id may hold letters, digits, and . _ -'),
+    id: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9._\-]+$/, 'node id may hold letters, digits, and . _ -'),
     url: z.string().url().max(512),
     priority: z.number().int().min(0).max(1000).default(100),
   })

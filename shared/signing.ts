@@ -19,7 +19,9 @@ const keyCache = new Map<string, Promise<HmacKey>>();
 function hmacKey(secret: string): Promise<HmacKey> {
   let key = keyCache.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+    ]);
     keyCache.set(secret, key);
   }
   return key;
@@ -34,7 +36,14 @@ async function sha256Hex(body: string | Uint8Array): Promise<string> {
   return toHex(await crypto.subtle.digest('SHA-256', bytes));
 }
 
-async function signature(secret: string, method: string, path: string, timestamp: string, nonce: string, body: string | Uint8Array): Promise<string> {
+async function signature(
+  secret: string,
+  method: string,
+  path: string,
+  timestamp: string,
+  nonce: string,
+  body: string | Uint8Array,
+): Promise<string> {
   const canonical = `${method.toUpperCase()}\n${path}\n${timestamp}\n${nonce}\n${await sha256Hex(body)}`;
   return toHex(await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(canonical)));
 }
@@ -75,7 +84,9 @@ export class NonceCache {
   }
 }
 
-export type VerifyResult = { ok: true } | { ok: false; code: 'unsigned' | 'bad_signature' | 'expired' | 'replayed'; message: string };
+export type VerifyResult =
+  | { ok: true }
+  | { ok: false; code: 'unsigned' | 'bad_signature' | 'expired' | 'replayed'; message: string };
 
 /** Checks a signed call. Constant-time comparison; the nonce is claimed only once the signature is good. */
 export async function verifyRequest(
@@ -91,17 +102,30 @@ export async function verifyRequest(
   const nonce = headers.get(HEADERS.nonce);
   const given = headers.get(HEADERS.signature);
   if (!timestamp || !nonce || !given) {
-    return { ok: false, code: 'unsigned', message: `signed call needs ${HEADERS.timestamp}, ${HEADERS.nonce} and ${HEADERS.signature} headers` };
+    return {
+      ok: false,
+      code: 'unsigned',
+      message: `signed call needs ${HEADERS.timestamp}, ${HEADERS.nonce} and ${HEADERS.signature} headers`,
+    };
   }
   const ts = Number(timestamp);
   if (!Number.isFinite(ts) || Math.abs(now - ts) > SIGNATURE_MAX_SKEW_MS) {
-    return { ok: false, code: 'expired', message: `timestamp is more than ${SIGNATURE_MAX_SKEW_MS / 1000}s from this node's clock; check clock sync` };
+    return {
+      ok: false,
+      code: 'expired',
+      message: `timestamp is more than ${SIGNATURE_MAX_SKEW_MS / 1000}s from this node's clock; check clock sync`,
+    };
   }
   const expected = await signature(secret, method, path, timestamp, nonce, body);
   if (!timingSafeEqual(expected, given)) {
-    return { ok: false, code: 'bad_signature', message: 'signature does not match; are CLUSTER_SECRET values the same on the edge and the node?' };
+    return {
+      ok: false,
+      code: 'bad_signature',
+      message: 'signature does not match; are CLUSTER_SECRET values the same on the edge and the node?',
+    };
   }
-  if (!nonces.claim(nonce, now)) return { ok: false, code: 'replayed', message: 'nonce already used: replayed call refused' };
+  if (!nonces.claim(nonce, now))
+    return { ok: false, code: 'replayed', message: 'nonce already used: replayed call refused' };
   return { ok: true };
 }
 

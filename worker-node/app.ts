@@ -34,7 +34,8 @@ export function createApp(node: SearchNode, faults?: FaultInjector) {
     if (err instanceof ControlError) return c.json(errorBody(err.code, err.message), err.status);
     if (err instanceof QueueFullError) return c.json(errorBody('overloaded', err.message), 429);
     if (err instanceof RedisUnavailableError) return c.json(errorBody('redis_unavailable', err.message), 503);
-    if (err instanceof EmbedderUnavailableError) return c.json(errorBody('embedder_unavailable', err.message), 503);
+    if (err instanceof EmbedderUnavailableError)
+      return c.json(errorBody('embedder_unavailable', err.message), 503);
     node.noteError('http.error', `${c.req.method} ${c.req.path}: ${(err as Error).stack ?? err}`);
     node.logger.error('http.error', { path: c.req.path, error: (err as Error).message });
     return c.json(errorBody('internal', 'internal error; see the node log'), 500);
@@ -59,12 +60,20 @@ export function createApp(node: SearchNode, faults?: FaultInjector) {
   /** Signed routes: HMAC over method, path, timestamp, nonce and body (replay-proof). */
   const signed = async (c: Context<Env>, next: () => Promise<void>) => {
     const body = await readBodyBytes(c.req.raw, LIMITS.maxBodyBytes);
-    const v = await verifyRequest(node.config.CLUSTER_SECRET, c.req.method, c.req.path, c.req.raw.headers, body, nonces);
+    const v = await verifyRequest(
+      node.config.CLUSTER_SECRET,
+      c.req.method,
+      c.req.path,
+      c.req.raw.headers,
+      body,
+      nonces,
+    );
     if (!v.ok) throw new ApiError(401, v.code, v.message);
     c.set('rawBody', body);
     await next();
   };
-  const signedJson = <S extends z.ZodType>(c: Context<Env>, schema: S) => parseJsonBody(c.req.header('content-type') ?? null, c.get('rawBody'), schema);
+  const signedJson = <S extends z.ZodType>(c: Context<Env>, schema: S) =>
+    parseJsonBody(c.req.header('content-type') ?? null, c.get('rawBody'), schema);
 
   app.get('/health', (c) => {
     if (faults?.hanging) return new Promise<Response>(() => undefined);
@@ -84,14 +93,19 @@ export function createApp(node: SearchNode, faults?: FaultInjector) {
 
   app.post('/api/v1/search', async (c) => {
     const req = await readJson(c.req.raw, SearchRequest, LIMITS.maxSearchBodyBytes);
-    if (node.health().status === 'stopping') throw new ApiError(503, 'stopping', 'this node is shutting down; retry on another node');
+    if (node.health().status === 'stopping')
+      throw new ApiError(503, 'stopping', 'this node is shutting down; retry on another node');
     const started = performance.now();
     const { results, timings } = await node.search(req);
     for (const [stage, ms] of Object.entries(timings)) m.stageSeconds.observe({ stage }, ms / 1000);
     const role = node.role;
     c.header(HEADERS.servedBy, node.config.NODE_ID);
     c.header(HEADERS.epoch, String(role.epoch));
-    return c.json({ results, took_ms: Math.round((performance.now() - started) * 100) / 100, served_by: { node: node.config.NODE_ID, role: role.role, epoch: role.epoch } });
+    return c.json({
+      results,
+      took_ms: Math.round((performance.now() - started) * 100) / 100,
+      served_by: { node: node.config.NODE_ID, role: role.role, epoch: role.epoch },
+    });
   });
 
   // ---- writes: master only, stamped with the epoch ----
@@ -107,10 +121,24 @@ export function createApp(node: SearchNode, faults?: FaultInjector) {
     checkWrite(c);
     const seen = new Set<string>();
     for (const d of req.documents) {
-      if (seen.has(d.id)) throw new ApiError(400, 'duplicate_id', `documents: id ${JSON.stringify(d.id)} appears twice in one request`, 'documents');
+      if (seen.has(d.id))
+        throw new ApiError(
+          400,
+          'duplicate_id',
+          `documents: id ${JSON.stringify(d.id)} appears twice in one request`,
+          'documents',
+        );
       seen.add(d.id);
     }
-    const out = await node.write(req.documents.map((d) => ({ op: 'upsert' as const, id: d.id, text: d.text, metadata: d.metadata ?? {} })), req.wait);
+    const out = await node.write(
+      req.documents.map((d) => ({
+        op: 'upsert' as const,
+        id: d.id,
+        text: d.text,
+        metadata: d.metadata ?? {},
+      })),
+      req.wait,
+    );
     return c.json(out, out.status === 'queued' ? 202 : 200);
   });
 
@@ -119,14 +147,16 @@ export function createApp(node: SearchNode, faults?: FaultInjector) {
     if (!id.success) throw new ApiError(400, 'invalid_request', `id: ${id.error.issues[0]?.message}`, 'id');
     checkWrite(c);
     const wait = z.enum(['none', 'applied', 'replicated']).safeParse(c.req.query('wait') ?? 'none');
-    if (!wait.success) throw new ApiError(400, 'invalid_request', 'wait: must be none, applied or replicated', 'wait');
+    if (!wait.success)
+      throw new ApiError(400, 'invalid_request', 'wait: must be none, applied or replicated', 'wait');
     const out = await node.write([{ op: 'delete', id: id.data }], wait.data);
     return c.json(out, out.status === 'queued' ? 202 : 200);
   });
 
   /** While a resync has the engine closed there is no data to read: 503, never a 500. */
   const checkData = () => {
-    if (node.resynchronising) throw new ApiError(503, 'resynchronising', 'this node is copying a peer\'s data; retry on another node');
+    if (node.resynchronising)
+      throw new ApiError(503, 'resynchronising', "this node is copying a peer's data; retry on another node");
   };
 
   app.get('/api/v1/documents/:id', signed, (c) => {
@@ -134,18 +164,34 @@ export function createApp(node: SearchNode, faults?: FaultInjector) {
     const id = c.req.param('id') ?? '';
     const doc = node.engine.store.getDocument(id);
     if (!doc) throw new ApiError(404, 'not_found', `no document with id ${JSON.stringify(id)}`);
-    return c.json({ id: doc.id, text: doc.text, metadata: doc.metadata, version: doc.version, updated_seq: doc.updated_seq });
+    return c.json({
+      id: doc.id,
+      text: doc.text,
+      metadata: doc.metadata,
+      version: doc.version,
+      updated_seq: doc.updated_seq,
+    });
   });
 
   app.get('/api/v1/jobs/:id', signed, async (c) => {
-    if (!node.ingest.connected) throw new ApiError(503, 'redis_unavailable', 'Redis is unreachable; job state lives there');
+    if (!node.ingest.connected)
+      throw new ApiError(503, 'redis_unavailable', 'Redis is unreachable; job state lives there');
     const id = c.req.param('id') ?? '';
     const job = await node.ingest.getJob(id);
-    if (!job) throw new ApiError(404, 'not_found', `no job ${JSON.stringify(id)} (finished jobs are kept for an hour)`);
+    if (!job)
+      throw new ApiError(
+        404,
+        'not_found',
+        `no job ${JSON.stringify(id)} (finished jobs are kept for an hour)`,
+      );
     const state = await job.getState();
     return c.json({
       job_id: String(job.id),
-      state: ['waiting', 'active', 'completed', 'failed', 'delayed'].includes(state) ? state : state === 'prioritized' || state === 'waiting-children' ? 'waiting' : 'unknown',
+      state: ['waiting', 'active', 'completed', 'failed', 'delayed'].includes(state)
+        ? state
+        : state === 'prioritized' || state === 'waiting-children'
+          ? 'waiting'
+          : 'unknown',
       progress: typeof job.progress === 'number' ? job.progress : 0,
       accepted: job.data.ops.length,
       seq: job.returnvalue?.seq ?? null,
@@ -154,8 +200,12 @@ export function createApp(node: SearchNode, faults?: FaultInjector) {
   });
 
   // ---- control calls from the coordinator ----
-  app.post('/api/v1/activate', signed, async (c) => c.json(await node.activate(signedJson(c, EpochBody).epoch)));
-  app.post('/api/v1/degrade', signed, async (c) => c.json(await node.degrade(signedJson(c, EpochBody).epoch)));
+  app.post('/api/v1/activate', signed, async (c) =>
+    c.json(await node.activate(signedJson(c, EpochBody).epoch)),
+  );
+  app.post('/api/v1/degrade', signed, async (c) =>
+    c.json(await node.degrade(signedJson(c, EpochBody).epoch)),
+  );
   app.post('/api/v1/standby', signed, async (c) => {
     const body = signedJson(c, StandbyBody);
     return c.json(await node.standby(body.epoch, body.master));
@@ -171,7 +221,11 @@ export function createApp(node: SearchNode, faults?: FaultInjector) {
     const stream = createReadStream(file);
     stream.on('close', () => rmSync(dir, { recursive: true, force: true }));
     return new Response(Readable.toWeb(stream) as ReadableStream, {
-      headers: { 'content-type': 'application/vnd.sqlite3', 'content-length': String(statSync(file).size), 'x-gte-applied-seq': node.engine.appliedSeq },
+      headers: {
+        'content-type': 'application/vnd.sqlite3',
+        'content-length': String(statSync(file).size),
+        'x-gte-applied-seq': node.engine.appliedSeq,
+      },
     });
   });
 

@@ -9,7 +9,10 @@ const bool = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const EnvSchema = z.object({
-  NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (1..64)').default('node-1'),
+  NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (1..64)')
+    .default('node-1'),
   HOST: z.string().default('127.0.0.1'),
   PORT: int(0, 65535).default(8081),
   DATA_DIR: z.string().min(1).default('.gte/data/node-1'),
@@ -19,10 +22,22 @@ const EnvSchema = z.object({
   EMBED_BATCHING: bool.default(true),
   EMBED_MAX_BATCH_TOKENS: int(64, 1_000_000).default(8192),
   EMBED_MAX_QUEUE: int(1, 100_000).default(512),
-  INDEX_FACTORY: z.string().regex(/^(Flat|HNSW\d+)$/, '"Flat" or "HNSW<M>", e.g. HNSW32').default('Flat'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ -').default('gte'),
-  CLUSTER_SECRET: z.string().min(16, 'at least 16 characters (generate one with `openssl rand -hex 32`)').default('dev-cluster-secret-change-me'),
+  INDEX_FACTORY: z
+    .string()
+    .regex(/^(Flat|HNSW\d+)$/, '"Flat" or "HNSW<M>", e.g. HNSW32')
+    .default('Flat'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ -')
+    .default('gte'),
+  CLUSTER_SECRET: z
+    .string()
+    .min(16, 'at least 16 characters (generate one with `openssl rand -hex 32`)')
+    .default('dev-cluster-secret-change-me'),
   SNAPSHOT_INTERVAL_MS: int(1000, 86_400_000).default(30_000),
   OVERLOAD_INFLIGHT: int(1, 100_000).default(256),
   OVERLOAD_LOOP_LAG_MS: int(1, 60_000).default(200),
@@ -47,11 +62,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
   }
   const cfg = parsed.data;
   if (cfg.FAULT_INJECTION && cfg.NODE_ENV === 'production') {
-    process.stderr.write('invalid setting FAULT_INJECTION=1: fault injection is refused when NODE_ENV=production\n');
+    process.stderr.write(
+      'invalid setting FAULT_INJECTION=1: fault injection is refused when NODE_ENV=production\n',
+    );
     process.exit(2);
   }
   if (cfg.NODE_ENV === 'production' && cfg.CLUSTER_SECRET === 'dev-cluster-secret-change-me') {
-    process.stderr.write('invalid setting CLUSTER_SECRET: set a real secret in production (openssl rand -hex 32)\n');
+    process.stderr.write(
+      'invalid setting CLUSTER_SECRET: set a real secret in production (openssl rand -hex 32)\n',
+    );
     process.exit(2);
   }
   return { ...cfg, dataDir: resolve(cfg.DATA_DIR), modelDir: resolve(cfg.MODEL_DIR) };

@@ -40,14 +40,26 @@ export class SearchEngine {
    * label generation, topped up with any vectors applied after it was written; otherwise the
    * index is rebuilt from the stored vectors (after a compaction, so labels are dense).
    */
-  static async open(opts: { dataDir: string; model: ModelIdentity; factory: string; onLog?: (event: string, f: Record<string, unknown>) => void }) {
+  static async open(opts: {
+    dataDir: string;
+    model: ModelIdentity;
+    factory: string;
+    onLog?: (event: string, f: Record<string, unknown>) => void;
+  }) {
     const store = new MetadataStore(join(opts.dataDir, 'metadata.sqlite'));
     store.bindModel(opts.model);
     const snapshotPath = join(opts.dataDir, 'index.faiss');
     const snapGen = store.getState('snapshot_generation');
-    const usable = existsSync(snapshotPath) && snapGen === String(store.generation) && store.getState('snapshot_factory') === opts.factory;
+    const usable =
+      existsSync(snapshotPath) &&
+      snapGen === String(store.generation) &&
+      store.getState('snapshot_factory') === opts.factory;
     const started = Date.now();
-    const { index, fromSnapshot } = await VectorIndex.open({ dimension: opts.model.dimension, factory: opts.factory, snapshotPath: usable ? snapshotPath : undefined });
+    const { index, fromSnapshot } = await VectorIndex.open({
+      dimension: opts.model.dimension,
+      factory: opts.factory,
+      snapshotPath: usable ? snapshotPath : undefined,
+    });
     const engine = new SearchEngine(store, index, opts.dataDir, opts.factory);
     if (!fromSnapshot || index.size > store.nextLabel) {
       await index.reset();
@@ -56,7 +68,13 @@ export class SearchEngine {
     const toppedUp = await engine.addFromStore(index.size);
     engine.labels = store.labelMap();
     engine.tombstones = engine.labels.filter((l) => l === null).length;
-    opts.onLog?.('index.loaded', { from_snapshot: fromSnapshot, size: index.size, added_from_store: toppedUp, documents: store.documentCount, ms: Date.now() - started });
+    opts.onLog?.('index.loaded', {
+      from_snapshot: fromSnapshot,
+      size: index.size,
+      added_from_store: toppedUp,
+      documents: store.documentCount,
+      ms: Date.now() - started,
+    });
     return engine;
   }
 
@@ -111,7 +129,8 @@ export class SearchEngine {
           this.tombstones++;
         }
       }
-      if (this.tombstones > COMPACT_MIN_TOMBSTONES && this.tombstones > this.index.size * COMPACT_RATIO) await this.compact();
+      if (this.tombstones > COMPACT_MIN_TOMBSTONES && this.tombstones > this.index.size * COMPACT_RATIO)
+        await this.compact();
     });
     this.applying = run.catch(() => undefined);
     return run;
@@ -131,12 +150,20 @@ export class SearchEngine {
    * Tombstones and filtered-out documents are skipped by over-fetching, doubling until k live
    * matches are found or the whole index was scanned.
    */
-  async search(vector: Float32Array, k: number, filter?: Record<string, unknown>): Promise<{ hits: SearchHitDoc[]; timings: EngineTimings }> {
+  async search(
+    vector: Float32Array,
+    k: number,
+    filter?: Record<string, unknown>,
+  ): Promise<{ hits: SearchHitDoc[]; timings: EngineTimings }> {
     const timings: EngineTimings = { searchMs: 0, metadataMs: 0 };
     const total = this.index.size;
     // HNSW explores max(efSearch, k) candidates and faiss-node cannot set efSearch (default 16),
     // so asking it for more neighbours is how recall is bought back on large HNSW indexes.
-    const wanted = filter ? Math.max(k * 8, 64) : this.factory.startsWith('HNSW') ? Math.max(k * 4, HNSW_MIN_FETCH) : k;
+    const wanted = filter
+      ? Math.max(k * 8, 64)
+      : this.factory.startsWith('HNSW')
+        ? Math.max(k * 4, HNSW_MIN_FETCH)
+        : k;
     let fetch = Math.min(total, wanted + this.tombstones);
     for (;;) {
       let t = performance.now();

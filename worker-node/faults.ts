@@ -30,7 +30,8 @@ export class FaultInjector {
 
   /** Whether this request to `path` fails (fail_rate, limited to fail_paths when set). */
   failing(path: string): boolean {
-    if (this.failPaths && !this.failPaths.some((p) => path === p || (p.endsWith('/') && path.startsWith(p)))) return false;
+    if (this.failPaths && !this.failPaths.some((p) => path === p || (p.endsWith('/') && path.startsWith(p))))
+      return false;
     return this.failRate > 0 && Math.random() < this.failRate;
   }
 
@@ -61,7 +62,12 @@ export class FaultInjector {
     return new Hono<{ Variables: { rawBody: Uint8Array } }>().post('/api/v1/faults', signed, (c) => {
       const settings = parseJsonBody(c.req.header('content-type') ?? null, c.get('rawBody'), FaultSettings);
       this.apply(settings);
-      return c.json({ latency_ms: this.latencyMs, fail_rate: this.failRate, fail_paths: this.failPaths, hang: this.hanging });
+      return c.json({
+        latency_ms: this.latencyMs,
+        fail_rate: this.failRate,
+        fail_paths: this.failPaths,
+        hang: this.hanging,
+      });
     });
   }
 }

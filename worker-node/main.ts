@@ -21,7 +21,10 @@ process.env.OMP_NUM_THREADS ??= '1';
 
 const config = loadConfig();
 let node: SearchNode | null = null;
-const logger = createLogger(() => ({ node: config.NODE_ID, epoch: node?.role.epoch ?? null }), config.LOG_LEVEL);
+const logger = createLogger(
+  () => ({ node: config.NODE_ID, epoch: node?.role.epoch ?? null }),
+  config.LOG_LEVEL,
+);
 
 async function main() {
   SearchNode.ensureDataDir(config.dataDir);
@@ -36,8 +39,17 @@ async function main() {
     onLog: (event, fields) => logger.info(event, fields),
     onBatch: (run) => metrics.embedBatchSize.observe(run.size),
   });
-  const model = { id: embedder.info.id, checksum: embedder.info.checksum, dimension: embedder.info.dimension };
-  const engine = await SearchEngine.open({ dataDir: config.dataDir, model, factory: config.INDEX_FACTORY, onLog: logger.info });
+  const model = {
+    id: embedder.info.id,
+    checksum: embedder.info.checksum,
+    dimension: embedder.info.dimension,
+  };
+  const engine = await SearchEngine.open({
+    dataDir: config.dataDir,
+    model,
+    factory: config.INDEX_FACTORY,
+    onLog: logger.info,
+  });
 
   // The URL peers and the coordinator reach us at; the port is known only once we listen.
   // Listen first (PORT=0 picks a free port, and peers need the real URL); until the node is
@@ -45,7 +57,9 @@ async function main() {
   let handle = (_req: Request): Response | Promise<Response> =>
     Response.json({ error: { code: 'starting', message: 'node is starting' } }, { status: 503 });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: (req) => handle(req), hostname: config.HOST, port: config.PORT }, () => resolve(s));
+    const s = serve({ fetch: (req) => handle(req), hostname: config.HOST, port: config.PORT }, () =>
+      resolve(s),
+    );
   });
   const addr = server.address();
   const publicUrl = `http://${config.HOST}:${typeof addr === 'object' && addr ? addr.port : config.PORT}`;
@@ -55,7 +69,13 @@ async function main() {
   handle = (req) => app.fetch(req);
   await node.start();
   node.startTrimming();
-  logger.info('node.listening', { url: publicUrl, model: model.id, device: embedder.info.device, documents: engine.size, applied_seq: engine.appliedSeq });
+  logger.info('node.listening', {
+    url: publicUrl,
+    model: model.id,
+    device: embedder.info.device,
+    documents: engine.size,
+    applied_seq: engine.appliedSeq,
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -72,7 +92,8 @@ async function main() {
     logger.info('node.stopped', {});
     process.exit(0);
   };
-  if (process.env.GTE_PARENT_PID) tetherToParent(Number(process.env.GTE_PARENT_PID), () => void shutdown('parent-gone'));
+  if (process.env.GTE_PARENT_PID)
+    tetherToParent(Number(process.env.GTE_PARENT_PID), () => void shutdown('parent-gone'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }

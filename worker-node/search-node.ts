@@ -9,7 +9,12 @@ import type { Job } from 'bullmq';
 import type { NodeConfig } from './config.ts';
 import type { Embedder } from './embedder/index.ts';
 import { SearchEngine } from './engine.ts';
-import { IngestQueue, type IngestJobData, type IngestJobResult, type IngestOp } from './ingest/ingest-queue.ts';
+import {
+  IngestQueue,
+  type IngestJobData,
+  type IngestJobResult,
+  type IngestOp,
+} from './ingest/ingest-queue.ts';
 import type { NodeLogger } from './log.ts';
 import { Applier } from './replication/applier.ts';
 import { ChangeLog, StaleEpochError, type LogOp } from './replication/change-log.ts';
@@ -68,9 +73,17 @@ export class SearchNode {
   ) {
     this.redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false });
     this.blockingRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-    for (const r of [this.redis, this.blockingRedis]) r.on('error', (err: Error) => this.noteError('redis.error', err.message));
+    for (const r of [this.redis, this.blockingRedis])
+      r.on('error', (err: Error) => this.noteError('redis.error', err.message));
     this.log = new ChangeLog(this.redis, config.REDIS_PREFIX);
-    this.applier = new Applier(this.log, this.blockingRedis, engine, config.NODE_ID, logger, embedder.info.id);
+    this.applier = new Applier(
+      this.log,
+      this.blockingRedis,
+      engine,
+      config.NODE_ID,
+      logger,
+      embedder.info.id,
+    );
     this.ingest = new IngestQueue(config.REDIS_URL, config.REDIS_PREFIX);
     this.load = new LoadMonitor(
       { inflight: config.OVERLOAD_INFLIGHT, loopLagMs: config.OVERLOAD_LOOP_LAG_MS },
@@ -78,7 +91,11 @@ export class SearchNode {
       () => this.forcedOverload,
     );
     const store = engine.store;
-    this.roleState = { role: 'standby', epoch: Number(store.getState('epoch') ?? 0), master: store.getState('master') ?? null };
+    this.roleState = {
+      role: 'standby',
+      epoch: Number(store.getState('epoch') ?? 0),
+      master: store.getState('master') ?? null,
+    };
   }
 
   get role(): RoleState {
@@ -92,20 +109,29 @@ export class SearchNode {
 
   async start(): Promise<void> {
     // Give Redis a moment to connect so the first log read does not fail noisily.
-    await Promise.race([new Promise((r) => this.redis.once('ready', r)), new Promise((r) => setTimeout(r, 2000))]);
+    await Promise.race([
+      new Promise((r) => this.redis.once('ready', r)),
+      new Promise((r) => setTimeout(r, 2000)),
+    ]);
     this.gpu.start();
     // Before claiming ready: if the log was trimmed past our position while we were down, the
     // data we hold is stale beyond repair by replay, so resynchronise first (resyncTimer below).
-    if (this.log.connected) await this.applier.checkTrimmed().catch((err: Error) => this.noteError('replication.check_failed', err.message));
+    if (this.log.connected)
+      await this.applier
+        .checkTrimmed()
+        .catch((err: Error) => this.noteError('replication.check_failed', err.message));
     this.applier.start();
     // Register so that trimming waits for this node, even before it applied anything.
-    void this.log.registerNode(this.config.NODE_ID, this.publicUrl).catch((err: Error) => this.noteError('register.failed', err.message));
+    void this.log
+      .registerNode(this.config.NODE_ID, this.publicUrl)
+      .catch((err: Error) => this.noteError('register.failed', err.message));
     this.resyncTimer = setInterval(() => {
       if (this.applier.needsResync && !this.resyncing) void this.resync();
     }, 200);
     this.resyncTimer.unref();
     this.snapshotTimer = setInterval(() => {
-      if (!this.resyncing) void this.snapshot().catch((err: Error) => this.noteError('snapshot.failed', err.message));
+      if (!this.resyncing)
+        void this.snapshot().catch((err: Error) => this.noteError('snapshot.failed', err.message));
     }, this.config.SNAPSHOT_INTERVAL_MS);
     this.snapshotTimer.unref();
     this.started = true;
@@ -131,15 +157,37 @@ export class SearchNode {
         this.engineClosed = true;
         await this.engine.close();
       }
-      await resyncFromPeer({ nodeId: this.config.NODE_ID, dataDir: this.config.dataDir, secret: this.config.CLUSTER_SECRET, log: this.log, logger: this.logger });
-      const model = { id: this.embedder.info.id, checksum: this.embedder.info.checksum, dimension: this.embedder.info.dimension };
-      this.engine = await SearchEngine.open({ dataDir: this.config.dataDir, model, factory: this.config.INDEX_FACTORY, onLog: this.logger.info });
+      await resyncFromPeer({
+        nodeId: this.config.NODE_ID,
+        dataDir: this.config.dataDir,
+        secret: this.config.CLUSTER_SECRET,
+        log: this.log,
+        logger: this.logger,
+      });
+      const model = {
+        id: this.embedder.info.id,
+        checksum: this.embedder.info.checksum,
+        dimension: this.embedder.info.dimension,
+      };
+      this.engine = await SearchEngine.open({
+        dataDir: this.config.dataDir,
+        model,
+        factory: this.config.INDEX_FACTORY,
+        onLog: this.logger.info,
+      });
       this.engineClosed = false;
       // The copied database carries the peer's role keys; this node stays what it was.
       this.engine.store.setState('epoch', this.roleState.epoch);
       this.blockingRedis = this.blockingRedis.duplicate();
       this.blockingRedis.on('error', (err: Error) => this.noteError('redis.error', err.message));
-      this.applier = new Applier(this.log, this.blockingRedis, this.engine, this.config.NODE_ID, this.logger, this.embedder.info.id);
+      this.applier = new Applier(
+        this.log,
+        this.blockingRedis,
+        this.engine,
+        this.config.NODE_ID,
+        this.logger,
+        this.embedder.info.id,
+      );
       this.applier.start();
       this.resyncing = false;
     } catch (err) {
@@ -152,23 +200,53 @@ export class SearchNode {
 
   // ---- search ------------------------------------------------------------------------------
 
-  async search(req: SearchRequest): Promise<{ results: SearchHit[]; timings: Record<'queue' | 'embed' | 'search' | 'metadata', number> }> {
-    if (this.resyncing) throw new ControlError(503, 'resynchronising', 'this node is copying a peer\'s data; retry on another node');
+  async search(
+    req: SearchRequest,
+  ): Promise<{ results: SearchHit[]; timings: Record<'queue' | 'embed' | 'search' | 'metadata', number> }> {
+    if (this.resyncing)
+      throw new ControlError(
+        503,
+        'resynchronising',
+        "this node is copying a peer's data; retry on another node",
+      );
     const embedded = await this.embedder.embedTimed([req.query]);
     const { hits, timings } = await this.engine.search(embedded.vectors[0]!, req.top_k, req.filter?.metadata);
     return {
-      results: hits.map((h) => ({ id: h.doc.id, score: h.score, text: h.doc.text, metadata: h.doc.metadata })),
-      timings: { queue: embedded.queueMs, embed: embedded.embedMs, search: timings.searchMs, metadata: timings.metadataMs },
+      results: hits.map((h) => ({
+        id: h.doc.id,
+        score: h.score,
+        text: h.doc.text,
+        metadata: h.doc.metadata,
+      })),
+      timings: {
+        queue: embedded.queueMs,
+        embed: embedded.embedMs,
+        search: timings.searchMs,
+        metadata: timings.metadataMs,
+      },
     };
   }
 
   // ---- writes (master only) ----------------------------------------------------------------
 
   /** Enqueues upserts/deletes; with a wait level, answers once that level is reached. */
-  async write(ops: IngestOp[], wait: WaitLevel, timeoutMs = 30_000): Promise<{ job_id: string; accepted: number; status: 'queued' | 'applied' | 'replicated'; seq?: string }> {
+  async write(
+    ops: IngestOp[],
+    wait: WaitLevel,
+    timeoutMs = 30_000,
+  ): Promise<{
+    job_id: string;
+    accepted: number;
+    status: 'queued' | 'applied' | 'replicated';
+    seq?: string;
+  }> {
     // A master that was deposed without hearing of it learns it here: the fence moved on.
     const fence = await this.log.fence().catch(() => {
-      throw new ControlError(503, 'redis_unavailable', 'Redis is unreachable: writes are refused until it is back (searches still work)');
+      throw new ControlError(
+        503,
+        'redis_unavailable',
+        'Redis is unreachable: writes are refused until it is back (searches still work)',
+      );
     });
     if (fence !== this.roleState.epoch) {
       const err = new StaleEpochError(this.roleState.epoch, fence);
@@ -183,10 +261,18 @@ export class SearchNode {
     try {
       result = await this.ingest.waitFinished(job, timeoutMs);
     } catch (err) {
-      throw new ControlError(504, 'wait_timeout', `job ${job.id} accepted but not finished within ${timeoutMs} ms (${(err as Error).message}); poll /api/v1/jobs/${job.id}`);
+      throw new ControlError(
+        504,
+        'wait_timeout',
+        `job ${job.id} accepted but not finished within ${timeoutMs} ms (${(err as Error).message}); poll /api/v1/jobs/${job.id}`,
+      );
     }
     await this.applier.waitForApplied(result.seq, Math.max(1, deadline - Date.now())).catch(() => {
-      throw new ControlError(504, 'wait_timeout', `job ${job.id} appended at ${result.seq} but not applied here in time; poll /api/v1/jobs/${job.id}`);
+      throw new ControlError(
+        504,
+        'wait_timeout',
+        `job ${job.id} appended at ${result.seq} but not applied here in time; poll /api/v1/jobs/${job.id}`,
+      );
     });
     if (wait === 'applied') return { ...base, status: 'applied', seq: result.seq };
     await this.waitReplicated(result.seq, deadline, String(job.id));
@@ -197,14 +283,25 @@ export class SearchNode {
   private async waitReplicated(seq: string, deadline: number, jobId: string): Promise<void> {
     while (Date.now() < deadline) {
       const applied = await this.log.appliedPositions();
-      if (Object.entries(applied).some(([node, pos]) => node !== this.config.NODE_ID && compareSeq(pos, seq) >= 0)) return;
+      if (
+        Object.entries(applied).some(
+          ([node, pos]) => node !== this.config.NODE_ID && compareSeq(pos, seq) >= 0,
+        )
+      )
+        return;
       await new Promise((r) => setTimeout(r, 10));
     }
-    throw new ControlError(504, 'not_replicated', `job ${jobId} applied on the master at ${seq} but no standby applied it in time; is a standby running?`);
+    throw new ControlError(
+      504,
+      'not_replicated',
+      `job ${jobId} applied on the master at ${seq} but no standby applied it in time; is a standby running?`,
+    );
   }
 
   /** The BullMQ processor: embed in batches, append under this node's epoch. */
-  private readonly processJob = async (job: Job<IngestJobData, IngestJobResult>): Promise<IngestJobResult> => {
+  private readonly processJob = async (
+    job: Job<IngestJobData, IngestJobResult>,
+  ): Promise<IngestJobResult> => {
     const { ops } = job.data;
     let seq = this.engine.appliedSeq;
     for (let i = 0; i < ops.length; i += EMBED_BATCH) {
@@ -214,7 +311,10 @@ export class SearchNode {
       let v = 0;
       const logOps: LogOp[] = chunk.map((o) => (o.op === 'upsert' ? { ...o, vector: vectors[v++]! } : o));
       const epoch = this.roleState.epoch;
-      if (this.roleState.role !== 'master') throw new Error(`node ${this.config.NODE_ID} is no longer master; the job is retried by the next master`);
+      if (this.roleState.role !== 'master')
+        throw new Error(
+          `node ${this.config.NODE_ID} is no longer master; the job is retried by the next master`,
+        );
       try {
         const ids = await this.log.append(epoch, this.embedder.info.id, logOps);
         seq = ids[ids.length - 1] ?? seq;
@@ -250,32 +350,78 @@ export class SearchNode {
   /** Catch up to the log tail, take the fence, become master. Idempotent per epoch. */
   async activate(epoch: number): Promise<ActivateResult> {
     const decision = decideTransition(this.roleState, { to: 'master', epoch, self: this.config.NODE_ID });
-    if (decision.kind === 'stale') throw new ControlError(409, 'stale_epoch', `activate with epoch ${epoch}, this node is already at epoch ${decision.current}`);
+    if (decision.kind === 'stale')
+      throw new ControlError(
+        409,
+        'stale_epoch',
+        `activate with epoch ${epoch}, this node is already at epoch ${decision.current}`,
+      );
     const started = Date.now();
-    if (!this.log.connected) throw new ControlError(503, 'redis_unavailable', 'cannot activate while Redis is unreachable: the fence lives there');
+    if (!this.log.connected)
+      throw new ControlError(
+        503,
+        'redis_unavailable',
+        'cannot activate while Redis is unreachable: the fence lives there',
+      );
     const replayed = await this.applier.catchUp();
     const fence = await this.log.takeFence(epoch);
-    if (fence > epoch) throw new ControlError(409, 'stale_epoch', `the fence is already at epoch ${fence}; activate with ${epoch} refused`);
+    if (fence > epoch)
+      throw new ControlError(
+        409,
+        'stale_epoch',
+        `the fence is already at epoch ${fence}; activate with ${epoch} refused`,
+      );
     // Entries the old master appended between our catch-up and the fence are applied by the
     // applier like any other; writes from us follow them in the log.
     if (decision.kind === 'apply') this.setRole(decision.next);
     this.ingest.startWorker(this.processJob);
     const catchUpMs = Date.now() - started;
-    this.logger.info('role.activated', { catch_up_ms: catchUpMs, replayed, applied_seq: this.engine.appliedSeq });
-    return { node: this.config.NODE_ID, role: 'master', epoch, applied_seq: this.engine.appliedSeq, catch_up_ms: catchUpMs, replayed };
+    this.logger.info('role.activated', {
+      catch_up_ms: catchUpMs,
+      replayed,
+      applied_seq: this.engine.appliedSeq,
+    });
+    return {
+      node: this.config.NODE_ID,
+      role: 'master',
+      epoch,
+      applied_seq: this.engine.appliedSeq,
+      catch_up_ms: catchUpMs,
+      replayed,
+    };
   }
 
   async degrade(epoch: number): Promise<RoleState> {
-    const decision = decideTransition(this.roleState, { to: 'degraded', epoch, self: this.config.NODE_ID, master: null });
-    if (decision.kind === 'stale') throw new ControlError(409, 'stale_epoch', `degrade with epoch ${epoch}, this node is at epoch ${decision.current}`);
+    const decision = decideTransition(this.roleState, {
+      to: 'degraded',
+      epoch,
+      self: this.config.NODE_ID,
+      master: null,
+    });
+    if (decision.kind === 'stale')
+      throw new ControlError(
+        409,
+        'stale_epoch',
+        `degrade with epoch ${epoch}, this node is at epoch ${decision.current}`,
+      );
     await this.ingest.stopWorker();
     if (decision.kind === 'apply') this.setRole(decision.next);
     return this.role;
   }
 
   async standby(epoch: number, master: string | null): Promise<RoleState> {
-    const decision = decideTransition(this.roleState, { to: 'standby', epoch, self: this.config.NODE_ID, master });
-    if (decision.kind === 'stale') throw new ControlError(409, 'stale_epoch', `standby with epoch ${epoch}, this node is at epoch ${decision.current}`);
+    const decision = decideTransition(this.roleState, {
+      to: 'standby',
+      epoch,
+      self: this.config.NODE_ID,
+      master,
+    });
+    if (decision.kind === 'stale')
+      throw new ControlError(
+        409,
+        'stale_epoch',
+        `standby with epoch ${epoch}, this node is at epoch ${decision.current}`,
+      );
     await this.ingest.stopWorker();
     if (decision.kind === 'apply') this.setRole(decision.next);
     return this.role;
@@ -289,7 +435,13 @@ export class SearchNode {
     const lag = this.resyncing ? { entries: 0, ms: 0 } : this.applier.lag();
     const ready = this.started && !this.stopping && !this.resyncing && !this.applier.needsResync;
     return {
-      status: this.stopping ? 'stopping' : ready ? (this.roleState.role === 'degraded' ? 'degraded' : 'ok') : 'starting',
+      status: this.stopping
+        ? 'stopping'
+        : ready
+          ? this.roleState.role === 'degraded'
+            ? 'degraded'
+            : 'ok'
+          : 'starting',
       node: this.config.NODE_ID,
       role: this.roleState.role,
       epoch: this.roleState.epoch,
@@ -307,8 +459,20 @@ export class SearchNode {
     return {
       node: this.config.NODE_ID,
       version: '0.1.0',
-      model: { id: e.id, checksum: e.checksum, dimension: e.dimension, pooling: e.pooling, max_length: e.maxLength, device: e.device },
-      index: { type: this.engine.factory, metric: 'inner_product', size: this.resyncing ? this.lastIndex.size : this.engine.size, labels: this.engine.indexSize },
+      model: {
+        id: e.id,
+        checksum: e.checksum,
+        dimension: e.dimension,
+        pooling: e.pooling,
+        max_length: e.maxLength,
+        device: e.device,
+      },
+      index: {
+        type: this.engine.factory,
+        metric: 'inner_product',
+        size: this.resyncing ? this.lastIndex.size : this.engine.size,
+        labels: this.engine.indexSize,
+      },
       redis_prefix: this.config.REDIS_PREFIX,
     };
   }
@@ -319,7 +483,9 @@ export class SearchNode {
       role: this.role,
       health: this.health(),
       recent_errors: this.recentErrors.slice(-30),
-      oom_or_cuda_errors: this.recentErrors.filter((e) => /out of memory|CUDA|cudnn|OOM/i.test(e.detail)).slice(-10),
+      oom_or_cuda_errors: this.recentErrors
+        .filter((e) => /out of memory|CUDA|cudnn|OOM/i.test(e.detail))
+        .slice(-10),
       gpu_history: this.gpu.history.slice(-60),
       memory: process.memoryUsage(),
       uptime_s: Math.round(process.uptime()),
@@ -358,7 +524,10 @@ export class SearchNode {
     this.gpu.stop();
     await this.ingest.close();
     await this.applier.stop();
-    if (!this.engineClosed) await this.engine.snapshot().catch((err: Error) => this.logger.error('snapshot.failed', { error: err.message }));
+    if (!this.engineClosed)
+      await this.engine
+        .snapshot()
+        .catch((err: Error) => this.logger.error('snapshot.failed', { error: err.message }));
     await this.embedder.close();
     if (!this.engineClosed) await this.engine.close();
     this.load.stop();

@@ -11,13 +11,27 @@ import { RegisterNode } from '../../shared/schemas.ts';
 import { parseSeedNodes, readConfig, type EdgeConfig } from '../config.ts';
 import { isElectable, recordSignal, shouldFailover, type ProbeOutcome, type Signal } from '../detector.ts';
 import type { Env } from '../env.ts';
-import { planFailover, transition, type ClusterView, type FailoverKind, type FailoverRecord } from '../failover.ts';
+import {
+  planFailover,
+  transition,
+  type ClusterView,
+  type FailoverKind,
+  type FailoverRecord,
+} from '../failover.ts';
 import { log } from '../log.ts';
 import type { RoutingTable } from '../router.ts';
 import { performEffect } from './effects.ts';
 import { callNode, probeNode } from './node-client.ts';
 import { CoordinatorStore } from './storage.ts';
-import { assessNodes, failoverReport, failoverSummary, nodeStatus, routingTable, standbyStatus, type MetricsSnapshot } from './views.ts';
+import {
+  assessNodes,
+  failoverReport,
+  failoverSummary,
+  nodeStatus,
+  routingTable,
+  standbyStatus,
+  type MetricsSnapshot,
+} from './views.ts';
 
 export type RpcError = { ok: false; code: string; message: string };
 
@@ -64,10 +78,17 @@ export class ClusterCoordinator extends DurableObject<Env> {
     if (report.status !== undefined) signal.status = report.status;
     if (report.message !== undefined) signal.message = report.message;
     this.record(nodeId, signal);
-    log('warn', 'coordinator', 'request failure reported', { node: nodeId, epoch: this.store.epoch, request_id: report.requestId, outcome: report.outcome });
+    log('warn', 'coordinator', 'request failure reported', {
+      node: nodeId,
+      epoch: this.store.epoch,
+      request_id: report.requestId,
+      outcome: report.outcome,
+    });
     await this.probeOne(nodeId);
     // Not awaited: a failover may take seconds and the caller's request is already answered.
-    this.ctx.waitUntil(this.reconcile().catch((e) => log('error', 'coordinator', 'reconcile failed', { error: String(e) })));
+    this.ctx.waitUntil(
+      this.reconcile().catch((e) => log('error', 'coordinator', 'reconcile failed', { error: String(e) })),
+    );
   }
 
   /** Called by the cron every minute: the probe loop must always be armed. */
@@ -82,24 +103,43 @@ export class ClusterCoordinator extends DurableObject<Env> {
 
   async registerNode(input: unknown): Promise<{ ok: true; created: boolean; node: NodeStatus } | RpcError> {
     const parsed = RegisterNode.safeParse(input);
-    if (!parsed.success) return { ok: false, code: 'invalid_request', message: parsed.error.issues[0]?.message ?? 'invalid node' };
+    if (!parsed.success)
+      return {
+        ok: false,
+        code: 'invalid_request',
+        message: parsed.error.issues[0]?.message ?? 'invalid node',
+      };
     const node = { ...parsed.data, url: parsed.data.url.replace(/\/+$/, '') };
     const created = this.store.upsertNode(node, Date.now());
-    log('info', 'coordinator', created ? 'node registered' : 'node updated', { node: node.id, url: node.url, epoch: this.store.epoch });
+    log('info', 'coordinator', created ? 'node registered' : 'node updated', {
+      node: node.id,
+      url: node.url,
+      epoch: this.store.epoch,
+    });
     await this.armIfIdle('api');
     await this.probeOne(node.id);
-    this.ctx.waitUntil(this.reconcile().catch((e) => log('error', 'coordinator', 'reconcile failed', { error: String(e) })));
+    this.ctx.waitUntil(
+      this.reconcile().catch((e) => log('error', 'coordinator', 'reconcile failed', { error: String(e) })),
+    );
     const status = assessNodes(this.state()).find((n) => n.row.id === node.id)!;
     return { ok: true, created, node: nodeStatus(status) };
   }
 
   async removeNode(id: string): Promise<{ ok: true; removed: boolean } | RpcError> {
     if (id === this.store.master) {
-      return { ok: false, code: 'is_master', message: `node "${id}" is the master; move it first with POST /api/v1/admin/switchover` };
+      return {
+        ok: false,
+        code: 'is_master',
+        message: `node "${id}" is the master; move it first with POST /api/v1/admin/switchover`,
+      };
     }
     const active = this.store.activeFailover();
     if (active && (active.to === id || active.demote === id)) {
-      return { ok: false, code: 'failover_in_progress', message: `node "${id}" takes part in failover ${active.id}; retry when it is done` };
+      return {
+        ok: false,
+        code: 'failover_in_progress',
+        message: `node "${id}" takes part in failover ${active.id}; retry when it is done`,
+      };
     }
     const removed = this.store.removeNode(id);
     this.history.delete(id);
@@ -109,9 +149,19 @@ export class ClusterCoordinator extends DurableObject<Env> {
 
   /** Planned hand-over: the standby is activated before the master steps down. Runs to the end. */
   async switchover(to?: string): Promise<{ ok: true; report: FailoverReport } | RpcError> {
-    if (this.driving || this.store.activeFailover()) return { ok: false, code: 'failover_in_progress', message: 'a failover is in progress; retry when it is done' };
+    if (this.driving || this.store.activeFailover())
+      return {
+        ok: false,
+        code: 'failover_in_progress',
+        message: 'a failover is in progress; retry when it is done',
+      };
     const master = this.store.master;
-    if (!master) return { ok: false, code: 'no_master', message: 'the cluster has no master yet; nothing to switch over from' };
+    if (!master)
+      return {
+        ok: false,
+        code: 'no_master',
+        message: 'the cluster has no master yet; nothing to switch over from',
+      };
     await this.probeAll(); // decide on fresh health, not on a probe up to one interval old
     const record = this.start('switchover', master, 'planned switchover (admin)', to);
     if ('code' in record) return record;
@@ -156,7 +206,9 @@ export class ClusterCoordinator extends DurableObject<Env> {
       nodes: assessNodes(this.state()).map(({ row, assessment, role }) => ({
         id: row.id,
         up: assessment.state === 'up' || assessment.state === 'overloaded',
-        lagSeconds: assessment.lastHealth?.replication ? assessment.lastHealth.replication.lag_ms / 1000 : null,
+        lagSeconds: assessment.lastHealth?.replication
+          ? assessment.lastHealth.replication.lag_ms / 1000
+          : null,
         overloaded: assessment.overloaded,
         role,
       })),
@@ -171,7 +223,10 @@ export class ClusterCoordinator extends DurableObject<Env> {
       await this.probeAll();
       await this.reconcile();
     } catch (error) {
-      log('error', 'coordinator', 'probe loop iteration failed', { error: String(error), epoch: this.store.epoch });
+      log('error', 'coordinator', 'probe loop iteration failed', {
+        error: String(error),
+        epoch: this.store.epoch,
+      });
     } finally {
       // Re-armed whatever happened above: a thrown probe must not stop the loop (cron is the backstop).
       await this.ctx.storage.setAlarm(Date.now() + this.config.probeIntervalMs);
@@ -224,7 +279,13 @@ export class ClusterCoordinator extends DurableObject<Env> {
   // ---- decisions -----------------------------------------------------------------------------
 
   private state() {
-    return { nodes: this.store.nodes(), history: this.history, master: this.store.master, epoch: this.store.epoch, config: this.config };
+    return {
+      nodes: this.store.nodes(),
+      history: this.history,
+      master: this.store.master,
+      epoch: this.store.epoch,
+      config: this.config,
+    };
   }
 
   private view(): ClusterView {
@@ -275,29 +336,55 @@ export class ClusterCoordinator extends DurableObject<Env> {
       .filter((n) => isElectable(n.assessment) && n.assessment.lastHealth?.role === 'master')
       .sort((a, b) => b.assessment.lastHealth!.epoch - a.assessment.lastHealth!.epoch)[0];
     const claimedEpoch = claimed?.assessment.lastHealth?.epoch ?? 0;
-    if (!claimed || claimedEpoch < this.store.epoch || assessed.some((n) => (n.assessment.lastHealth?.epoch ?? 0) > claimedEpoch)) return false;
+    if (
+      !claimed ||
+      claimedEpoch < this.store.epoch ||
+      assessed.some((n) => (n.assessment.lastHealth?.epoch ?? 0) > claimedEpoch)
+    )
+      return false;
     this.store.raiseEpoch(claimedEpoch);
     this.store.setMaster(claimed.row.id);
     log('info', 'coordinator', 'adopted running master', { node: claimed.row.id, epoch: claimedEpoch });
     return true;
   }
 
-  private start(kind: FailoverKind, master: string | null, reason: string, to?: string, trigger: Signal[] = []): FailoverRecord | RpcError {
+  private start(
+    kind: FailoverKind,
+    master: string | null,
+    reason: string,
+    to?: string,
+    trigger: Signal[] = [],
+  ): FailoverRecord | RpcError {
     const now = Date.now();
-    const oldMasterHealth = master ? assessNodes(this.state()).find((n) => n.row.id === master)?.assessment.lastHealth ?? null : null;
+    const oldMasterHealth = master
+      ? (assessNodes(this.state()).find((n) => n.row.id === master)?.assessment.lastHealth ?? null)
+      : null;
     const id = `${kind === 'election' ? 'el' : kind === 'switchover' ? 'so' : 'fo'}-${now.toString(36)}-${crypto.randomUUID().slice(0, 6)}`;
-    const plan = planFailover({ kind, id, at: now, master, reason, trigger, oldMasterHealth, ...(to !== undefined ? { to } : {}) }, this.view());
+    const plan = planFailover(
+      { kind, id, at: now, master, reason, trigger, oldMasterHealth, ...(to !== undefined ? { to } : {}) },
+      this.view(),
+    );
     if (!plan.ok) {
       if (now - this.lastBlockedLog > 30_000 || kind === 'switchover') {
         this.lastBlockedLog = now;
-        log('warn', 'coordinator', `${kind} not possible`, { code: plan.code, reason: plan.message, epoch: this.store.epoch });
+        log('warn', 'coordinator', `${kind} not possible`, {
+          code: plan.code,
+          reason: plan.message,
+          epoch: this.store.epoch,
+        });
       }
       if (kind !== 'switchover') this.store.setMeta('note', `${kind} blocked: ${plan.message}`);
       return { ok: false, code: plan.code, message: plan.message };
     }
     this.store.setMeta('note', null);
     this.store.saveFailover(plan.record);
-    log('warn', 'coordinator', `${kind} started`, { id, from: master, to: plan.record.to, epoch: plan.record.epoch, reason });
+    log('warn', 'coordinator', `${kind} started`, {
+      id,
+      from: master,
+      to: plan.record.to,
+      epoch: plan.record.epoch,
+      reason,
+    });
     return plan.record;
   }
 
@@ -311,23 +398,47 @@ export class ClusterCoordinator extends DurableObject<Env> {
 
   private async runMachine(initial: FailoverRecord): Promise<void> {
     const secret = this.env.CLUSTER_SECRET ?? '';
-    const effectCtx = { store: this.store, config: this.config, secret, urlOf: (id: string) => this.store.nodes().find((n) => n.id === id)?.url ?? null };
+    const effectCtx = {
+      store: this.store,
+      config: this.config,
+      secret,
+      urlOf: (id: string) => this.store.nodes().find((n) => n.id === id)?.url ?? null,
+    };
     let t = transition(initial, { type: 'tick', at: Date.now() }, this.view());
     while (t.effects.length > 0) {
       const effect = t.effects[0]!;
       const result = await performEffect(effect, t.record, effectCtx);
       const record = result.patch ? { ...t.record, ...result.patch } : t.record;
-      log(result.ok ? 'info' : 'warn', 'coordinator', `failover step ${record.step}`, { id: record.id, epoch: record.epoch, ok: result.ok, detail: result.detail });
+      log(result.ok ? 'info' : 'warn', 'coordinator', `failover step ${record.step}`, {
+        id: record.id,
+        epoch: record.epoch,
+        ok: result.ok,
+        detail: result.detail,
+      });
       if (effect.type === 'canary' && !result.ok) await this.probeOne(effect.node);
-      t = transition(record, { type: 'result', step: record.step, epoch: record.epoch, ok: result.ok, at: Date.now(), detail: result.detail }, this.view());
+      t = transition(
+        record,
+        {
+          type: 'result',
+          step: record.step,
+          epoch: record.epoch,
+          ok: result.ok,
+          at: Date.now(),
+          detail: result.detail,
+        },
+        this.view(),
+      );
       this.store.saveFailover(t.record);
       // A canary that failed inside the verify window is retried after a short pause, not in a hot loop.
       if (effect.type === 'canary' && !result.ok && t.record.step === 'verify') await sleep(250);
     }
     if (t.record.step === 'done') {
-      if (t.record.kind !== 'election') this.store.setMeta('failover_count', String(Number(this.store.getMeta('failover_count') ?? 0) + 1));
+      if (t.record.kind !== 'election')
+        this.store.setMeta('failover_count', String(Number(this.store.getMeta('failover_count') ?? 0) + 1));
       const summary = failoverSummary(t.record);
-      log(t.record.outcome === 'failed' ? 'error' : 'info', 'coordinator', `${t.record.kind} finished`, { ...summary });
+      log(t.record.outcome === 'failed' ? 'error' : 'info', 'coordinator', `${t.record.kind} finished`, {
+        ...summary,
+      });
     }
   }
 
@@ -342,13 +453,30 @@ export class ClusterCoordinator extends DurableObject<Env> {
       const health = assessment.lastSignal?.health; // only a node that answered just now
       if (!health) continue;
       const isMaster = row.id === master;
-      const wrong = isMaster ? health.ready && (health.role !== 'master' || health.epoch !== epoch) : health.role !== 'standby' || health.epoch < epoch;
+      const wrong = isMaster
+        ? health.ready && (health.role !== 'master' || health.epoch !== epoch)
+        : health.role !== 'standby' || health.epoch < epoch;
       if (!wrong || now - (this.nudged.get(row.id) ?? 0) < throttleMs) continue;
       this.nudged.set(row.id, now);
       const path = isMaster ? '/api/v1/activate' : '/api/v1/standby';
       const body = isMaster ? { epoch } : { epoch, master };
-      log('info', 'coordinator', isMaster ? 're-activating master' : 'telling node to follow as standby', { node: row.id, epoch, reported_role: health.role, reported_epoch: health.epoch });
-      calls.push(callNode({ url: row.url, method: 'POST', path, body, epoch, secret, timeoutMs: Math.max(1000, this.config.probeTimeoutMs * 2) }));
+      log('info', 'coordinator', isMaster ? 're-activating master' : 'telling node to follow as standby', {
+        node: row.id,
+        epoch,
+        reported_role: health.role,
+        reported_epoch: health.epoch,
+      });
+      calls.push(
+        callNode({
+          url: row.url,
+          method: 'POST',
+          path,
+          body,
+          epoch,
+          secret,
+          timeoutMs: Math.max(1000, this.config.probeTimeoutMs * 2),
+        }),
+      );
     }
     await Promise.all(calls);
   }

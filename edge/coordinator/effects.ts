@@ -26,7 +26,11 @@ export interface EffectContext {
 
 const CANARY_QUERY = { query: 'gte-pro canary', top_k: 1 };
 
-export async function performEffect(effect: Effect, record: FailoverRecord, ctx: EffectContext): Promise<EffectResult> {
+export async function performEffect(
+  effect: Effect,
+  record: FailoverRecord,
+  ctx: EffectContext,
+): Promise<EffectResult> {
   const { store, config, secret } = ctx;
   switch (effect.type) {
     case 'set_epoch':
@@ -41,14 +45,27 @@ export async function performEffect(effect: Effect, record: FailoverRecord, ctx:
     case 'standby': {
       const url = ctx.urlOf(effect.node);
       if (!url) return { ok: false, detail: `node ${effect.node} is no longer registered` };
-      const body = effect.type === 'standby' ? { epoch: effect.epoch, master: effect.master } : { epoch: effect.epoch };
+      const body =
+        effect.type === 'standby' ? { epoch: effect.epoch, master: effect.master } : { epoch: effect.epoch };
       // Activation catches up to the log tail first, so it gets the whole verify window.
-      const timeoutMs = effect.type === 'activate' ? config.activateVerifyMs : Math.max(1000, config.probeTimeoutMs * 2);
-      const result = await callNode({ url, method: 'POST', path: `/api/v1/${effect.type}`, body, epoch: effect.epoch, timeoutMs, secret });
+      const timeoutMs =
+        effect.type === 'activate' ? config.activateVerifyMs : Math.max(1000, config.probeTimeoutMs * 2);
+      const result = await callNode({
+        url,
+        method: 'POST',
+        path: `/api/v1/${effect.type}`,
+        body,
+        epoch: effect.epoch,
+        timeoutMs,
+        secret,
+      });
       if (effect.type === 'activate' && result.ok) {
         const parsed = ActivateResult.safeParse(result.body);
         if (parsed.success) {
-          return { ok: true, detail: `active at ${parsed.data.applied_seq}, caught up in ${parsed.data.catch_up_ms} ms (${parsed.data.replayed} replayed)` };
+          return {
+            ok: true,
+            detail: `active at ${parsed.data.applied_seq}, caught up in ${parsed.data.catch_up_ms} ms (${parsed.data.replayed} replayed)`,
+          };
         }
       }
       return { ok: result.ok, detail: result.detail };
@@ -57,18 +74,37 @@ export async function performEffect(effect: Effect, record: FailoverRecord, ctx:
       const url = ctx.urlOf(effect.node);
       if (!url) return { ok: false, detail: `node ${effect.node} is no longer registered` };
       const timeoutMs = Math.min(2000, Math.max(100, effect.deadlineAt - Date.now()));
-      const result = await callNode({ url, method: 'POST', path: '/api/v1/search', body: CANARY_QUERY, timeoutMs, secret, signed: false });
+      const result = await callNode({
+        url,
+        method: 'POST',
+        path: '/api/v1/search',
+        body: CANARY_QUERY,
+        timeoutMs,
+        secret,
+        signed: false,
+      });
       const answered = result.ok && Array.isArray((result.body as { results?: unknown } | null)?.results);
-      return { ok: answered, detail: answered ? 'canary search answered' : `canary search failed: ${result.detail}` };
+      return {
+        ok: answered,
+        detail: answered ? 'canary search answered' : `canary search failed: ${result.detail}`,
+      };
     }
     case 'write_report': {
       // The old master's diagnostics: best effort, it is often the dead one.
       if (!record.from) return { ok: true, detail: 'report written', patch: { diagnostics: null } };
       const url = ctx.urlOf(record.from);
       const result = url
-        ? await callNode({ url, method: 'GET', path: '/api/v1/diagnostics', timeoutMs: Math.max(1000, config.probeTimeoutMs * 2), secret })
+        ? await callNode({
+            url,
+            method: 'GET',
+            path: '/api/v1/diagnostics',
+            timeoutMs: Math.max(1000, config.probeTimeoutMs * 2),
+            secret,
+          })
         : null;
-      const diagnostics = result?.ok ? result.body : { unavailable: result?.detail ?? 'node no longer registered' };
+      const diagnostics = result?.ok
+        ? result.body
+        : { unavailable: result?.detail ?? 'node no longer registered' };
       return { ok: true, detail: 'report written', patch: { diagnostics } };
     }
   }

@@ -40,7 +40,11 @@ async function readJson(response: Response): Promise<unknown> {
 }
 
 /** GET /health with a deadline; turns the answer into one detector signal. */
-export async function probeNode(url: string, timeoutMs: number, now: () => number = Date.now): Promise<Signal> {
+export async function probeNode(
+  url: string,
+  timeoutMs: number,
+  now: () => number = Date.now,
+): Promise<Signal> {
   const started = now();
   try {
     const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(timeoutMs) });
@@ -48,14 +52,24 @@ export async function probeNode(url: string, timeoutMs: number, now: () => numbe
     const latencyMs = now() - started;
     const parsed = NodeHealth.safeParse(body);
     const base = { at: now(), source: 'probe' as const, status: response.status, latencyMs };
-    if (response.ok && parsed.success && parsed.data.ready) return { ...base, outcome: 'ok', health: parsed.data };
+    if (response.ok && parsed.success && parsed.data.ready)
+      return { ...base, outcome: 'ok', health: parsed.data };
     // A valid health body that says "not ready" (200 or 503): alive but not routable (see detector.ts).
-    if (parsed.success && !parsed.data.ready) return { ...base, outcome: 'not_ready', health: parsed.data, message: `not ready (${parsed.data.status})` };
-    const message = parsed.success ? `HTTP ${response.status}` : `HTTP ${response.status}, /health body is not NodeHealth`;
+    if (parsed.success && !parsed.data.ready)
+      return {
+        ...base,
+        outcome: 'not_ready',
+        health: parsed.data,
+        message: `not ready (${parsed.data.status})`,
+      };
+    const message = parsed.success
+      ? `HTTP ${response.status}`
+      : `HTTP ${response.status}, /health body is not NodeHealth`;
     return { ...base, outcome: 'http_error', message };
   } catch (error) {
     const outcome: ProbeOutcome = failureOutcome(error);
-    const message = outcome === 'timeout' ? `timeout after ${timeoutMs} ms` : `connect error: ${errorText(error)}`;
+    const message =
+      outcome === 'timeout' ? `timeout after ${timeoutMs} ms` : `connect error: ${errorText(error)}`;
     return { at: now(), source: 'probe', outcome, latencyMs: now() - started, message };
   }
 }
@@ -76,7 +90,8 @@ export interface ControlCall {
 export async function callNode(call: ControlCall): Promise<CallResult> {
   const payload = call.body === undefined ? '' : JSON.stringify(call.body);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (call.signed !== false) Object.assign(headers, await signRequest(call.secret, call.method, call.path, payload));
+  if (call.signed !== false)
+    Object.assign(headers, await signRequest(call.secret, call.method, call.path, payload));
   if (call.epoch !== undefined) headers[HEADERS.epoch] = String(call.epoch);
   if (call.requestId) headers[HEADERS.requestId] = call.requestId;
   try {
@@ -92,10 +107,18 @@ export async function callNode(call: ControlCall): Promise<CallResult> {
       ok: response.ok,
       status: response.status,
       body,
-      detail: response.ok ? `HTTP ${response.status}` : `HTTP ${response.status}${message ? `: ${message}` : ''}`,
+      detail: response.ok
+        ? `HTTP ${response.status}`
+        : `HTTP ${response.status}${message ? `: ${message}` : ''}`,
     };
   } catch (error) {
     const outcome = failureOutcome(error);
-    return { ok: false, status: null, body: null, detail: outcome === 'timeout' ? `timeout after ${call.timeoutMs} ms` : `connect error: ${errorText(error)}` };
+    return {
+      ok: false,
+      status: null,
+      body: null,
+      detail:
+        outcome === 'timeout' ? `timeout after ${call.timeoutMs} ms` : `connect error: ${errorText(error)}`,
+    };
   }
 }

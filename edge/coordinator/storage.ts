@@ -19,12 +19,20 @@ type Meta = 'epoch' | 'master' | 'seeded' | 'alarm_armed_at' | 'alarm_armed_by' 
 
 export class CoordinatorStore {
   constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, url TEXT NOT NULL, priority INTEGER NOT NULL, registered_at INTEGER NOT NULL)`);
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, url TEXT NOT NULL, priority INTEGER NOT NULL, registered_at INTEGER NOT NULL)`,
+    );
     sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS signals (node TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL)`);
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS signals (node TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL)`,
+    );
     sql.exec(`CREATE INDEX IF NOT EXISTS signals_node_at ON signals (node, at)`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS probe_counts (node TEXT NOT NULL, outcome TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (node, outcome))`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS failovers (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, done INTEGER NOT NULL, body TEXT NOT NULL)`);
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS probe_counts (node TEXT NOT NULL, outcome TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (node, outcome))`,
+    );
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS failovers (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, done INTEGER NOT NULL, body TEXT NOT NULL)`,
+    );
   }
 
   getMeta(key: Meta): string | null {
@@ -34,7 +42,12 @@ export class CoordinatorStore {
 
   setMeta(key: Meta, value: string | null): void {
     if (value === null) this.sql.exec(`DELETE FROM meta WHERE key = ?`, key);
-    else this.sql.exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value);
+    else
+      this.sql.exec(
+        `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+        key,
+        value,
+      );
   }
 
   get epoch(): number {
@@ -58,7 +71,9 @@ export class CoordinatorStore {
 
   nodes(): NodeRow[] {
     return this.sql
-      .exec<{ id: string; url: string; priority: number; registered_at: number }>(`SELECT id, url, priority, registered_at FROM nodes ORDER BY id`)
+      .exec<{ id: string; url: string; priority: number; registered_at: number }>(
+        `SELECT id, url, priority, registered_at FROM nodes ORDER BY id`,
+      )
       .toArray()
       .map((r) => ({ id: r.id, url: r.url, priority: r.priority, registeredAt: r.registered_at }));
   }
@@ -69,7 +84,10 @@ export class CoordinatorStore {
     this.sql.exec(
       `INSERT INTO nodes (id, url, priority, registered_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET url = excluded.url, priority = excluded.priority`,
-      node.id, node.url, node.priority, now,
+      node.id,
+      node.url,
+      node.priority,
+      now,
     );
     return !existed;
   }
@@ -84,7 +102,9 @@ export class CoordinatorStore {
   /** Signals per node, oldest first, as the detector wants them. */
   loadSignals(): Map<string, Signal[]> {
     const history = new Map<string, Signal[]>();
-    for (const row of this.sql.exec<{ node: string; body: string }>(`SELECT node, body FROM signals ORDER BY at, rowid`)) {
+    for (const row of this.sql.exec<{ node: string; body: string }>(
+      `SELECT node, body FROM signals ORDER BY at, rowid`,
+    )) {
       const list = history.get(row.node) ?? [];
       list.push(JSON.parse(row.body) as Signal);
       history.set(row.node, list);
@@ -93,11 +113,17 @@ export class CoordinatorStore {
   }
 
   appendSignal(node: string, signal: Signal): void {
-    this.sql.exec(`INSERT INTO signals (node, at, body) VALUES (?, ?, ?)`, node, signal.at, JSON.stringify(signal));
+    this.sql.exec(
+      `INSERT INTO signals (node, at, body) VALUES (?, ?, ?)`,
+      node,
+      signal.at,
+      JSON.stringify(signal),
+    );
     if (signal.source === 'probe') {
       this.sql.exec(
         `INSERT INTO probe_counts (node, outcome, count) VALUES (?, ?, 1) ON CONFLICT(node, outcome) DO UPDATE SET count = count + 1`,
-        node, signal.outcome,
+        node,
+        signal.outcome,
       );
     }
     // Keep only the detector's window (detector.recordSignal: probes and request reports apart);
@@ -106,24 +132,37 @@ export class CoordinatorStore {
     this.sql.exec(
       `DELETE FROM signals WHERE node = ? AND json_extract(body, '$.source') = ? AND rowid NOT IN
          (SELECT rowid FROM signals WHERE node = ? AND json_extract(body, '$.source') = ? ORDER BY at DESC, rowid DESC LIMIT ?)`,
-      node, source, node, source, source === 'request' ? REQUEST_HISTORY_LIMIT : HISTORY_LIMIT,
+      node,
+      source,
+      node,
+      source,
+      source === 'request' ? REQUEST_HISTORY_LIMIT : HISTORY_LIMIT,
     );
   }
 
   probeCounts(): { node: string; outcome: string; count: number }[] {
-    return this.sql.exec<{ node: string; outcome: string; count: number }>(`SELECT node, outcome, count FROM probe_counts ORDER BY node, outcome`).toArray();
+    return this.sql
+      .exec<{ node: string; outcome: string; count: number }>(
+        `SELECT node, outcome, count FROM probe_counts ORDER BY node, outcome`,
+      )
+      .toArray();
   }
 
   saveFailover(record: FailoverRecord): void {
     this.sql.exec(
       `INSERT INTO failovers (id, started_at, done, body) VALUES (?, ?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET done = excluded.done, body = excluded.body`,
-      record.id, record.startedAt, record.step === 'done' ? 1 : 0, JSON.stringify(record),
+      record.id,
+      record.startedAt,
+      record.step === 'done' ? 1 : 0,
+      JSON.stringify(record),
     );
   }
 
   activeFailover(): FailoverRecord | null {
-    const row = this.sql.exec<{ body: string }>(`SELECT body FROM failovers WHERE done = 0 ORDER BY started_at LIMIT 1`).toArray()[0];
+    const row = this.sql
+      .exec<{ body: string }>(`SELECT body FROM failovers WHERE done = 0 ORDER BY started_at LIMIT 1`)
+      .toArray()[0];
     return row ? (JSON.parse(row.body) as FailoverRecord) : null;
   }
 
@@ -134,7 +173,10 @@ export class CoordinatorStore {
 
   listFailovers(limit: number): FailoverRecord[] {
     return this.sql
-      .exec<{ body: string }>(`SELECT body FROM failovers ORDER BY started_at DESC, rowid DESC LIMIT ?`, limit)
+      .exec<{ body: string }>(
+        `SELECT body FROM failovers ORDER BY started_at DESC, rowid DESC LIMIT ?`,
+        limit,
+      )
       .toArray()
       .map((r) => JSON.parse(r.body) as FailoverRecord);
   }

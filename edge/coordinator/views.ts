@@ -100,7 +100,9 @@ export function failoverReport(record: FailoverRecord): FailoverReport {
     tried: record.tried,
     steps: record.log.map((l) => ({ ...l })),
     trigger: record.trigger.map(({ at, outcome, source, status, message }) => ({
-      at, outcome, source,
+      at,
+      outcome,
+      source,
       ...(status !== undefined ? { status } : {}),
       ...(message !== undefined ? { message } : {}),
     })),

@@ -8,7 +8,11 @@ import { ApiError, pathParam, readJsonBody, requireToken, type AppEnv } from '..
 import { invalidateRoutingTable } from '../routing-cache.ts';
 
 const NodeId = RegisterNode.shape.id;
-const FailoverId = z.string().min(1).max(64).regex(/^[a-z0-9-]+$/, 'failover id looks like fo-…, so-… or el-…');
+const FailoverId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9-]+$/, 'failover id looks like fo-…, so-… or el-…');
 
 const RPC_STATUS: Record<string, 400 | 404 | 409 | 503> = {
   invalid_request: 400,
@@ -47,14 +51,17 @@ export const adminRoutes = new Hono<AppEnv>()
   .post('/api/v1/admin/switchover', async (c) => {
     const { value } = await readJsonBody(c, SwitchoverRequest, 16 * 1024);
     // The RPC stub's mapped type loses the union's narrowing on `diagnostics: unknown`; restore it.
-    const result = (await coordinator(c.env).switchover(value.to)) as Awaited<ReturnType<ClusterCoordinator['switchover']>>;
+    const result = (await coordinator(c.env).switchover(value.to)) as Awaited<
+      ReturnType<ClusterCoordinator['switchover']>
+    >;
     if (!result.ok) throw rpcError(result);
     invalidateRoutingTable();
     return c.json({ report: result.report }, result.report.outcome === 'failed' ? 502 : 200);
   })
   .get('/api/v1/failovers', async (c) => {
     const limit = Number(c.req.query('limit') ?? 50);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new ApiError(400, 'invalid_request', 'limit: expected an integer from 1 to 500', 'limit');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+      throw new ApiError(400, 'invalid_request', 'limit: expected an integer from 1 to 500', 'limit');
     return c.json({ failovers: await coordinator(c.env).listFailovers(limit) });
   })
   .get('/api/v1/failovers/:id', async (c) => {

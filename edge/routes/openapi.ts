@@ -5,7 +5,17 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { ClusterStatus, EdgeHealth, FailoverReport, FailoverSummary } from '../../shared/edge-api.ts';
-import { ErrorBody, JobState, RegisterNode, SearchRequest, SearchResponse, StoredDocument, SwitchoverRequest, UpsertAccepted, UpsertRequest } from '../../shared/schemas.ts';
+import {
+  ErrorBody,
+  JobState,
+  RegisterNode,
+  SearchRequest,
+  SearchResponse,
+  StoredDocument,
+  SwitchoverRequest,
+  UpsertAccepted,
+  UpsertRequest,
+} from '../../shared/schemas.ts';
 import type { AppEnv } from '../http.ts';
 
 const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
@@ -25,74 +35,192 @@ const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (name: string, description: string) => ({ description, content: { 'application/json': { schema: ref(name) } } });
+const json = (name: string, description: string) => ({
+  description,
+  content: { 'application/json': { schema: ref(name) } },
+});
 const errors = {
   '400': json('Error', 'invalid JSON or a field out of range (the error names it)'),
   '413': json('Error', 'body too large'),
   '415': json('Error', 'content-type is not application/json'),
 };
-const auth = { security: [{ bearer: [] }], responses401: { '401': json('Error', 'missing or wrong Bearer token') } };
+const auth = {
+  security: [{ bearer: [] }],
+  responses401: { '401': json('Error', 'missing or wrong Bearer token') },
+};
 const idParam = (name: string) => [{ name, in: 'path', required: true, schema: { type: 'string' } }];
 
 function buildDocument() {
   const components: Record<string, unknown> = {};
   for (const [name, { schema, io }] of Object.entries(SCHEMAS)) {
-    const { $schema: _ignored, ...jsonSchema } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+    const { $schema: _ignored, ...jsonSchema } = z.toJSONSchema(schema, {
+      io,
+      unrepresentable: 'any',
+    }) as Record<string, unknown>;
     components[name] = jsonSchema;
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'GTE-Pro edge API', version: '0.1.0', description: 'Semantic search that keeps answering when a GPU node dies.' },
+    info: {
+      title: 'GTE-Pro edge API',
+      version: '0.1.0',
+      description: 'Semantic search that keeps answering when a GPU node dies.',
+    },
     components: { schemas: components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     paths: {
       '/api/v1/search': {
         post: {
           summary: 'Semantic search (master first, standbys on failure)',
           requestBody: { required: true, content: { 'application/json': { schema: ref('SearchRequest') } } },
-          responses: { '200': json('SearchResponse', 'results; headers x-served-by, x-gte-epoch, x-gte-attempts'), ...errors, '503': json('Error', 'no node can serve') },
+          responses: {
+            '200': json('SearchResponse', 'results; headers x-served-by, x-gte-epoch, x-gte-attempts'),
+            ...errors,
+            '503': json('Error', 'no node can serve'),
+          },
         },
       },
-      '/health': { get: { summary: 'Edge health', responses: { '200': json('EdgeHealth', 'a healthy master serves'), '503': json('EdgeHealth', 'no healthy master') } } },
-      '/api/v1/status': { get: { summary: 'Cluster status', responses: { '200': json('ClusterStatus', 'nodes, roles, lag, last failover') } } },
+      '/health': {
+        get: {
+          summary: 'Edge health',
+          responses: {
+            '200': json('EdgeHealth', 'a healthy master serves'),
+            '503': json('EdgeHealth', 'no healthy master'),
+          },
+        },
+      },
+      '/api/v1/status': {
+        get: {
+          summary: 'Cluster status',
+          responses: { '200': json('ClusterStatus', 'nodes, roles, lag, last failover') },
+        },
+      },
       '/api/v1/documents': {
         post: {
-          summary: 'Upsert documents (master only)', security: auth.security,
+          summary: 'Upsert documents (master only)',
+          security: auth.security,
           requestBody: { required: true, content: { 'application/json': { schema: ref('UpsertRequest') } } },
-          responses: { '200': json('UpsertAccepted', 'wait level reached'), '202': json('UpsertAccepted', 'queued'), ...errors, ...auth.responses401, '503': json('Error', 'no master') },
+          responses: {
+            '200': json('UpsertAccepted', 'wait level reached'),
+            '202': json('UpsertAccepted', 'queued'),
+            ...errors,
+            ...auth.responses401,
+            '503': json('Error', 'no master'),
+          },
         },
       },
       '/api/v1/documents/{id}': {
-        get: { summary: 'One document', security: auth.security, parameters: idParam('id'), responses: { '200': json('StoredDocument', 'the document'), '404': json('Error', 'unknown id'), ...auth.responses401 } },
+        get: {
+          summary: 'One document',
+          security: auth.security,
+          parameters: idParam('id'),
+          responses: {
+            '200': json('StoredDocument', 'the document'),
+            '404': json('Error', 'unknown id'),
+            ...auth.responses401,
+          },
+        },
         delete: {
-          summary: 'Delete a document (replicated like an upsert)', security: auth.security,
-          parameters: [...idParam('id'), { name: 'wait', in: 'query', required: false, schema: { type: 'string', enum: ['none', 'applied', 'replicated'], default: 'none' } }],
-          responses: { '200': json('UpsertAccepted', 'wait level reached'), '202': json('UpsertAccepted', 'queued'), ...auth.responses401 },
+          summary: 'Delete a document (replicated like an upsert)',
+          security: auth.security,
+          parameters: [
+            ...idParam('id'),
+            {
+              name: 'wait',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', enum: ['none', 'applied', 'replicated'], default: 'none' },
+            },
+          ],
+          responses: {
+            '200': json('UpsertAccepted', 'wait level reached'),
+            '202': json('UpsertAccepted', 'queued'),
+            ...auth.responses401,
+          },
         },
       },
-      '/api/v1/jobs/{id}': { get: { summary: 'Ingest job state', security: auth.security, parameters: idParam('id'), responses: { '200': json('JobState', 'job'), ...auth.responses401 } } },
-      '/api/v1/failovers': { get: { summary: 'Failover summaries, newest first', security: auth.security, responses: { '200': { description: '{"failovers": FailoverSummary[]}' }, ...auth.responses401 } } },
-      '/api/v1/failovers/{id}': { get: { summary: 'One failover report', security: auth.security, parameters: idParam('id'), responses: { '200': json('FailoverReport', 'report'), '404': json('Error', 'unknown id'), ...auth.responses401 } } },
+      '/api/v1/jobs/{id}': {
+        get: {
+          summary: 'Ingest job state',
+          security: auth.security,
+          parameters: idParam('id'),
+          responses: { '200': json('JobState', 'job'), ...auth.responses401 },
+        },
+      },
+      '/api/v1/failovers': {
+        get: {
+          summary: 'Failover summaries, newest first',
+          security: auth.security,
+          responses: { '200': { description: '{"failovers": FailoverSummary[]}' }, ...auth.responses401 },
+        },
+      },
+      '/api/v1/failovers/{id}': {
+        get: {
+          summary: 'One failover report',
+          security: auth.security,
+          parameters: idParam('id'),
+          responses: {
+            '200': json('FailoverReport', 'report'),
+            '404': json('Error', 'unknown id'),
+            ...auth.responses401,
+          },
+        },
+      },
       '/api/v1/admin/switchover': {
         post: {
-          summary: 'Planned, zero-error hand-over', security: auth.security,
-          requestBody: { required: true, content: { 'application/json': { schema: ref('SwitchoverRequest') } } },
-          responses: { '200': { description: '{"report": FailoverReport}' }, '409': json('Error', 'not possible now (reason given)'), ...auth.responses401 },
+          summary: 'Planned, zero-error hand-over',
+          security: auth.security,
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: ref('SwitchoverRequest') } },
+          },
+          responses: {
+            '200': { description: '{"report": FailoverReport}' },
+            '409': json('Error', 'not possible now (reason given)'),
+            ...auth.responses401,
+          },
         },
       },
       '/api/v1/admin/nodes': {
         post: {
-          summary: 'Register or update a node', security: auth.security,
+          summary: 'Register or update a node',
+          security: auth.security,
           requestBody: { required: true, content: { 'application/json': { schema: ref('RegisterNode') } } },
-          responses: { '201': { description: 'registered' }, '200': { description: 'updated' }, ...errors, ...auth.responses401 },
+          responses: {
+            '201': { description: 'registered' },
+            '200': { description: 'updated' },
+            ...errors,
+            ...auth.responses401,
+          },
         },
       },
-      '/api/v1/admin/nodes/{id}': { delete: { summary: 'Remove a node (not the master)', security: auth.security, parameters: idParam('id'), responses: { '200': { description: 'removed' }, '404': json('Error', 'unknown'), '409': json('Error', 'is the master'), ...auth.responses401 } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain; version=0.0.4' } } } },
-      '/status': { get: { summary: 'Human status page', responses: { '200': { description: 'text/html' } } } },
+      '/api/v1/admin/nodes/{id}': {
+        delete: {
+          summary: 'Remove a node (not the master)',
+          security: auth.security,
+          parameters: idParam('id'),
+          responses: {
+            '200': { description: 'removed' },
+            '404': json('Error', 'unknown'),
+            '409': json('Error', 'is the master'),
+            ...auth.responses401,
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: { '200': { description: 'text/plain; version=0.0.4' } },
+        },
+      },
+      '/status': {
+        get: { summary: 'Human status page', responses: { '200': { description: 'text/html' } } },
+      },
     },
   };
 }
 
 let document: ReturnType<typeof buildDocument> | null = null;
 
-export const openapiRoutes = new Hono<AppEnv>().get('/openapi.json', (c) => c.json((document ??= buildDocument())));
+export const openapiRoutes = new Hono<AppEnv>().get('/openapi.json', (c) =>
+  c.json((document ??= buildDocument())),
+);

@@ -8,5 +8,10 @@ import { forwardRead } from '../upstream.ts';
 export const searchRoutes = new Hono<AppEnv>().post('/api/v1/search', async (c) => {
   const { value } = await readJsonBody(c, SearchRequest, LIMITS.maxSearchBodyBytes);
   // The node gets the normalised body (defaults filled in), never the caller's raw bytes.
-  return forwardRead(c, { method: 'POST', path: '/api/v1/search', body: JSON.stringify(value), signed: false });
+  return forwardRead(c, {
+    method: 'POST',
+    path: '/api/v1/search',
+    body: JSON.stringify(value),
+    signed: false,
+  });
 });

@@ -22,13 +22,23 @@ export const statusPageRoutes = new Hono<AppEnv>().get('/status', async (c) => {
     const stub = coordinator(c.env);
     const [status, summaries] = await Promise.all([stub.status(), stub.listFailovers(LISTED)]);
     // The RPC stub's mapped type loses `diagnostics: unknown`; the value is the coordinator's FailoverReport.
-    const reports = (await Promise.all(summaries.slice(0, DETAILED).map((s) => stub.getFailover(s.id)))) as (FailoverReport | null)[];
+    const reports = (await Promise.all(
+      summaries.slice(0, DETAILED).map((s) => stub.getFailover(s.id)),
+    )) as (FailoverReport | null)[];
     const failovers = summaries.map((summary, i) => ({ summary, report: reports[i] ?? null }));
-    const page = <StatusPage status={status} failovers={failovers} now={Date.now()} refreshSeconds={REFRESH_SECONDS} />;
+    const page = (
+      <StatusPage status={status} failovers={failovers} now={Date.now()} refreshSeconds={REFRESH_SECONDS} />
+    );
     return c.html(`<!doctype html>${page.toString()}`, 200, headers);
   } catch (error) {
     log('error', 'worker', 'status page failed', { request_id: c.get('requestId'), error: String(error) });
-    const page = <StatusPageError message="the coordinator did not answer; see the edge log" now={Date.now()} refreshSeconds={REFRESH_SECONDS} />;
+    const page = (
+      <StatusPageError
+        message="the coordinator did not answer; see the edge log"
+        now={Date.now()}
+        refreshSeconds={REFRESH_SECONDS}
+      />
+    );
     return c.html(`<!doctype html>${page.toString()}`, 503, headers);
   }
 });

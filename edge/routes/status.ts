@@ -18,7 +18,12 @@ export const statusRoutes = new Hono<AppEnv>()
         ? 'no search node is registered (POST /api/v1/admin/nodes)'
         : 'no master elected yet: no node is up and ready'
       : `master ${table.master} is ${master?.state ?? 'not registered'}`;
-    const body: EdgeHealth = { status: 'unhealthy', master: table.master, epoch: table.epoch, error: { code: 'no_healthy_master', message } };
+    const body: EdgeHealth = {
+      status: 'unhealthy',
+      master: table.master,
+      epoch: table.epoch,
+      error: { code: 'no_healthy_master', message },
+    };
     return c.json(body, 503);
   })
   .get('/api/v1/status', async (c) => c.json(await coordinator(c.env).status()));

@@ -30,8 +30,24 @@ export interface BenchSizes {
   clusterDocs: number;
 }
 
-export const FULL: BenchSizes = { datasets: [1000, 10_000, 100_000], cellSeconds: 6, rounds: 2, kills: 20, lagSamples: 200, replicationDocs: 10_240, clusterDocs: 2048 };
-export const QUICK: BenchSizes = { datasets: [500, 1000, 3000], cellSeconds: 2, rounds: 1, kills: 3, lagSamples: 40, replicationDocs: 1024, clusterDocs: 512 };
+export const FULL: BenchSizes = {
+  datasets: [1000, 10_000, 100_000],
+  cellSeconds: 6,
+  rounds: 2,
+  kills: 20,
+  lagSamples: 200,
+  replicationDocs: 10_240,
+  clusterDocs: 2048,
+};
+export const QUICK: BenchSizes = {
+  datasets: [500, 1000, 3000],
+  cellSeconds: 2,
+  rounds: 1,
+  kills: 3,
+  lagSamples: 40,
+  replicationDocs: 1024,
+  clusterDocs: 512,
+};
 
 export interface DatasetBuild {
   /** size → a data directory template holding that many documents (copy it before use). */
@@ -52,7 +68,13 @@ export interface BenchContext {
   secret: string;
   progress(msg: string): void;
   /** A node process on a fresh Redis prefix (unless given), stopped by cleanup() if still running. */
-  startNode(opts: { id: string; dataDir: string; prefix?: string; env?: Record<string, string>; readyTimeoutMs?: number }): Promise<NodeProcess>;
+  startNode(opts: {
+    id: string;
+    dataDir: string;
+    prefix?: string;
+    env?: Record<string, string>;
+    readyTimeoutMs?: number;
+  }): Promise<NodeProcess>;
   /** The datasets, built once per run (the first caller pays). */
   datasets(): Promise<DatasetBuild>;
   /** A fresh copy of the `size` dataset at `dest`. */
@@ -64,7 +86,10 @@ export const UPSERT_BATCH = 256;
 /** Upserts in flight while ingesting: enough to keep the node's queue busy between requests. */
 const INGEST_INFLIGHT = 4;
 
-export async function createContext(opts: { quick: boolean; progress: (msg: string) => void }): Promise<BenchContext> {
+export async function createContext(opts: {
+  quick: boolean;
+  progress: (msg: string) => void;
+}): Promise<BenchContext> {
   const dir = mkdtempSync(join(tmpdir(), 'gte-bench-'));
   const logDir = join(dir, 'logs');
   mkdirSync(logDir, { recursive: true });
@@ -101,7 +126,8 @@ export async function createContext(opts: { quick: boolean; progress: (msg: stri
     async copyDataset(size, dest) {
       const { templates } = await ctx.datasets();
       const from = templates.get(size);
-      if (!from) throw new Error(`no dataset of ${size} documents (have ${[...templates.keys()].join(', ')})`);
+      if (!from)
+        throw new Error(`no dataset of ${size} documents (have ${[...templates.keys()].join(', ')})`);
       rmSync(dest, { recursive: true, force: true });
       cpSync(from, dest, { recursive: true });
     },
@@ -132,7 +158,8 @@ async function buildDatasets(ctx: BenchContext): Promise<DatasetBuild> {
   const prefix = uniquePrefix();
   const master = await ctx.startNode({ id: 'ingest', dataDir: join(root, 'ingest'), prefix });
   const act = await master.client.activate(1);
-  if (act.status !== 200) throw new Error(`activate the ingest node: ${act.status} ${JSON.stringify(act.body)}`);
+  if (act.status !== 200)
+    throw new Error(`activate the ingest node: ${act.status} ${JSON.stringify(act.body)}`);
   const templates = new Map<number, string>();
   const started = performance.now();
   let sent = 0;
@@ -155,7 +182,8 @@ async function buildDatasets(ctx: BenchContext): Promise<DatasetBuild> {
       let release: (() => void) | null = null;
       if (start + count === cp) holding = new Promise<void>((r) => (release = r));
       const res = await master.client.upsert(benchDocs(start, count), 1, 'applied');
-      if (res.status !== 200) throw new Error(`ingest batch at ${start}: ${res.status} ${JSON.stringify(res.body)}`);
+      if (res.status !== 200)
+        throw new Error(`ingest batch at ${start}: ${res.status} ${JSON.stringify(res.body)}`);
       done += count;
       if (release && cp !== undefined) {
         while (done < sent) await new Promise((r) => setTimeout(r, 10));
@@ -169,7 +197,9 @@ async function buildDatasets(ctx: BenchContext): Promise<DatasetBuild> {
       }
       if (performance.now() - lastReport > 5000) {
         lastReport = performance.now();
-        ctx.progress(`  ingested ${done.toLocaleString('en-US')} / ${largest.toLocaleString('en-US')} documents (${Math.round(perSecond(done, performance.now() - started))} docs/s)`);
+        ctx.progress(
+          `  ingested ${done.toLocaleString('en-US')} / ${largest.toLocaleString('en-US')} documents (${Math.round(perSecond(done, performance.now() - started))} docs/s)`,
+        );
       }
     }
   };
@@ -183,9 +213,11 @@ async function buildDatasets(ctx: BenchContext): Promise<DatasetBuild> {
 
 async function downloadSnapshot(node: NodeProcess, secret: string, dest: string): Promise<void> {
   const path = '/api/v1/snapshot';
-  const res = await fetch(`${node.url}${path}`, { headers: await signRequest(secret, 'GET', path), signal: AbortSignal.timeout(120_000) });
+  const res = await fetch(`${node.url}${path}`, {
+    headers: await signRequest(secret, 'GET', path),
+    signal: AbortSignal.timeout(120_000),
+  });
   if (!res.ok) throw new Error(`snapshot from ${node.id}: HTTP ${res.status}`);
   mkdirSync(dest, { recursive: true });
   writeFileSync(join(dest, 'metadata.sqlite'), Buffer.from(await res.arrayBuffer()));
 }
-

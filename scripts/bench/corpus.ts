@@ -15,23 +15,172 @@ export interface BenchDoc {
   metadata: Record<string, string | number>;
 }
 
-const TEAMS = ['finance', 'legal', 'security', 'sales', 'support', 'engineering', 'marketing', 'operations', 'research', 'procurement', 'compliance', 'infrastructure', 'payroll', 'recruiting', 'logistics', 'quality'];
-const REGIONS = ['europe', 'asia', 'africa', 'america', 'canada', 'germany', 'france', 'japan', 'brazil', 'india', 'australia', 'mexico'];
-const VERBS = ['approved', 'reviewed', 'updated', 'rejected', 'submitted', 'audited', 'migrated', 'restored', 'renewed', 'cancelled', 'escalated', 'archived', 'deployed', 'tested', 'signed', 'scheduled', 'delayed', 'completed', 'requested', 'published'];
-const ADJECTIVES = ['annual', 'quarterly', 'monthly', 'new', 'old', 'critical', 'internal', 'external', 'shared', 'remote', 'secure', 'temporary', 'regional', 'global', 'urgent', 'final', 'draft', 'standard', 'custom', 'legacy'];
+const TEAMS = [
+  'finance',
+  'legal',
+  'security',
+  'sales',
+  'support',
+  'engineering',
+  'marketing',
+  'operations',
+  'research',
+  'procurement',
+  'compliance',
+  'infrastructure',
+  'payroll',
+  'recruiting',
+  'logistics',
+  'quality',
+];
+const REGIONS = [
+  'europe',
+  'asia',
+  'africa',
+  'america',
+  'canada',
+  'germany',
+  'france',
+  'japan',
+  'brazil',
+  'india',
+  'australia',
+  'mexico',
+];
+const VERBS = [
+  'approved',
+  'reviewed',
+  'updated',
+  'rejected',
+  'submitted',
+  'audited',
+  'migrated',
+  'restored',
+  'renewed',
+  'cancelled',
+  'escalated',
+  'archived',
+  'deployed',
+  'tested',
+  'signed',
+  'scheduled',
+  'delayed',
+  'completed',
+  'requested',
+  'published',
+];
+const ADJECTIVES = [
+  'annual',
+  'quarterly',
+  'monthly',
+  'new',
+  'old',
+  'critical',
+  'internal',
+  'external',
+  'shared',
+  'remote',
+  'secure',
+  'temporary',
+  'regional',
+  'global',
+  'urgent',
+  'final',
+  'draft',
+  'standard',
+  'custom',
+  'legacy',
+];
 const OBJECTS = [
-  'contract', 'invoice', 'budget', 'policy', 'report', 'license', 'server', 'database', 'password', 'account', 'laptop', 'network', 'firewall', 'backup', 'schedule', 'salary', 'benefit', 'travel',
-  'expense', 'vendor', 'customer', 'order', 'shipment', 'warehouse', 'payment', 'refund', 'ticket', 'incident', 'outage', 'certificate', 'printer', 'email', 'calendar', 'meeting', 'training',
-  'audit', 'forecast', 'proposal', 'agreement', 'insurance', 'pension', 'holiday', 'badge', 'office', 'software', 'hardware', 'storage', 'cluster', 'website', 'application',
+  'contract',
+  'invoice',
+  'budget',
+  'policy',
+  'report',
+  'license',
+  'server',
+  'database',
+  'password',
+  'account',
+  'laptop',
+  'network',
+  'firewall',
+  'backup',
+  'schedule',
+  'salary',
+  'benefit',
+  'travel',
+  'expense',
+  'vendor',
+  'customer',
+  'order',
+  'shipment',
+  'warehouse',
+  'payment',
+  'refund',
+  'ticket',
+  'incident',
+  'outage',
+  'certificate',
+  'printer',
+  'email',
+  'calendar',
+  'meeting',
+  'training',
+  'audit',
+  'forecast',
+  'proposal',
+  'agreement',
+  'insurance',
+  'pension',
+  'holiday',
+  'badge',
+  'office',
+  'software',
+  'hardware',
+  'storage',
+  'cluster',
+  'website',
+  'application',
 ];
 const REASONS = [
-  'after the security review', 'before the end of the quarter', 'because the vendor changed the price', 'following a customer complaint', 'due to a power outage', 'to meet the new regulation',
-  'while the manager was on holiday', 'as part of the cost reduction plan', 'after the system upgrade', 'before the board meeting', 'because of a missing signature', 'to reduce the response time',
-  'after the data center move', 'during the annual audit', 'for the new employees', 'to fix a billing error',
+  'after the security review',
+  'before the end of the quarter',
+  'because the vendor changed the price',
+  'following a customer complaint',
+  'due to a power outage',
+  'to meet the new regulation',
+  'while the manager was on holiday',
+  'as part of the cost reduction plan',
+  'after the system upgrade',
+  'before the board meeting',
+  'because of a missing signature',
+  'to reduce the response time',
+  'after the data center move',
+  'during the annual audit',
+  'for the new employees',
+  'to fix a billing error',
 ];
-const QUESTION_STARTS = ['how do i', 'who can', 'when should we', 'please help me', 'what is the process to', 'is it possible to'];
-const QUESTION_VERBS = ['approve', 'review', 'update', 'renew', 'cancel', 'restore', 'submit', 'find', 'reset', 'request'];
-
+const QUESTION_STARTS = [
+  'how do i',
+  'who can',
+  'when should we',
+  'please help me',
+  'what is the process to',
+  'is it possible to',
+];
+const QUESTION_VERBS = [
+  'approve',
+  'review',
+  'update',
+  'renew',
+  'cancel',
+  'restore',
+  'submit',
+  'find',
+  'reset',
+  'request',
+];
 
 const pick = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
 
@@ -43,7 +192,11 @@ export function benchDoc(n: number): BenchDoc {
   const year = 2015 + Math.floor(rand() * 11);
   const first = `the ${team} team in ${region} ${pick(rand, VERBS)} the ${pick(rand, ADJECTIVES)} ${pick(rand, OBJECTS)} ${pick(rand, OBJECTS)} ${pick(rand, REASONS)}.`;
   const second = `the ${pick(rand, ADJECTIVES)} ${pick(rand, OBJECTS)} was ${pick(rand, VERBS)} by ${pick(rand, TEAMS)} and the ${pick(rand, OBJECTS)} ${pick(rand, REASONS)}.`;
-  return { id: `bench-${String(n).padStart(7, '0')}`, text: `${first} ${second} reference ${year}.`, metadata: { team, region, year } };
+  return {
+    id: `bench-${String(n).padStart(7, '0')}`,
+    text: `${first} ${second} reference ${year}.`,
+    metadata: { team, region, year },
+  };
 }
 
 /** Documents `start` .. `start + count - 1`. */
@@ -54,5 +207,9 @@ export function benchDocs(start: number, count: number): BenchDoc[] {
 /** `count` short questions in the corpus vocabulary (seeded apart from the documents). */
 export function benchQueries(count: number, seed = 7): string[] {
   const rand = mulberry32(seed);
-  return Array.from({ length: count }, () => `${pick(rand, QUESTION_STARTS)} ${pick(rand, QUESTION_VERBS)} the ${pick(rand, ADJECTIVES)} ${pick(rand, OBJECTS)} for ${pick(rand, TEAMS)} in ${pick(rand, REGIONS)}`);
+  return Array.from(
+    { length: count },
+    () =>
+      `${pick(rand, QUESTION_STARTS)} ${pick(rand, QUESTION_VERBS)} the ${pick(rand, ADJECTIVES)} ${pick(rand, OBJECTS)} for ${pick(rand, TEAMS)} in ${pick(rand, REGIONS)}`,
+  );
 }

@@ -34,7 +34,13 @@ function progress(msg: string): void {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { suite: { type: 'string', multiple: true }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, 'no-write': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+    options: {
+      suite: { type: 'string', multiple: true },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'no-write': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
     strict: true,
   });
   if (values.help) {
@@ -52,7 +58,9 @@ async function main(): Promise<number> {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const runStarted = Date.now();
   const machine = machineInfo();
-  progress(`${quick ? 'quick' : 'full'} run of ${chosen.map((s) => s.name).join(', ')} on ${machine.nproc} cores (${machine.cpuModel}), load ${formatLoad(machine.loadAverage)}`);
+  progress(
+    `${quick ? 'quick' : 'full'} run of ${chosen.map((s) => s.name).join(', ')} on ${machine.nproc} cores (${machine.cpuModel}), load ${formatLoad(machine.loadAverage)}`,
+  );
 
   const ctx = await createContext({ quick, progress });
   let failed = 0;
@@ -83,7 +91,9 @@ async function main(): Promise<number> {
       ].join('\n');
       process.stdout.write(`\n${section}\n`);
       if (!values['no-write']) writeSections(out, [{ key: suite.name, body: section }]);
-      progress(`suite ${suite.name} done in ${((Date.now() - started) / 1000).toFixed(0)} s${values['no-write'] ? '' : `; section written to ${out}`}`);
+      progress(
+        `suite ${suite.name} done in ${((Date.now() - started) / 1000).toFixed(0)} s${values['no-write'] ? '' : `; section written to ${out}`}`,
+      );
     }
   } finally {
     await ctx.cleanup();

@@ -17,21 +17,30 @@ export function postJson(agent: Agent, url: string, body: unknown, timeoutMs = 1
   const payload = JSON.stringify(body);
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          /* not JSON */
-        }
-        resolve({ status: res.statusCode ?? 0, body: parsed, ms: performance.now() - started });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, ms: performance.now() - started });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(payload);
@@ -98,7 +107,8 @@ export async function warmUp(url: string, queries: readonly string[], count: num
   let i = 0;
   await Promise.all(
     Array.from({ length: 4 }, async () => {
-      while (i < count) await postJson(agent, url, { query: queries[i++ % queries.length], top_k: 5 }).catch(() => undefined);
+      while (i < count)
+        await postJson(agent, url, { query: queries[i++ % queries.length], top_k: 5 }).catch(() => undefined);
     }),
   );
   agent.destroy();
@@ -111,7 +121,9 @@ export interface HealthPoller {
 
 /** Polls `url` (GET) every `intervalMs` from a worker thread until stopped. */
 export function pollHealth(url: string, intervalMs = 50): HealthPoller {
-  const worker = new Worker(new URL('./health-poller.mjs', import.meta.url), { workerData: { url, intervalMs } });
+  const worker = new Worker(new URL('./health-poller.mjs', import.meta.url), {
+    workerData: { url, intervalMs },
+  });
   return {
     stop: () =>
       new Promise((resolve, reject) => {

@@ -21,7 +21,13 @@ export function machineInfo(): MachineInfo {
     /* not Linux: os.cpus() it is */
   }
   const [a, b, c] = loadavg();
-  return { nproc: availableParallelism(), memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, cpuModel, node: process.version, loadAverage: [a!, b!, c!] };
+  return {
+    nproc: availableParallelism(),
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    cpuModel,
+    node: process.version,
+    loadAverage: [a!, b!, c!],
+  };
 }
 
 export function formatLoad(l: readonly number[]): string {

@@ -8,11 +8,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../lib/ports.ts';
 
-export const NGINX_HINT = 'nginx is not installed; for the nginx comparison run `apt-get install -y nginx` (the system service need not run)';
+export const NGINX_HINT =
+  'nginx is not installed; for the nginx comparison run `apt-get install -y nginx` (the system service need not run)';
 
 /** The nginx binary, or null when there is none. */
 export function findNginx(): string | null {
-  for (const candidate of ['nginx', '/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx']) {
+  for (const candidate of [
+    'nginx',
+    '/usr/sbin/nginx',
+    '/usr/local/sbin/nginx',
+    '/usr/local/nginx/sbin/nginx',
+  ]) {
     const r = spawnSync(candidate, ['-v'], { stdio: 'ignore' });
     if (!r.error && r.status === 0) return candidate;
   }
@@ -58,14 +64,19 @@ http {
   writeFileSync(confPath, conf);
   // Tethered (scripts/lib/tether.mjs): nginx goes when this process goes, even after kill -9.
   const args = ['-e', join(dir, 'logs', 'error.log'), '-c', confPath, '-p', dir, '-g', 'daemon off;'];
-  const child: ChildProcess = spawn(process.execPath, [join(import.meta.dirname, '..', 'lib', 'tether.mjs'), String(process.pid), bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(import.meta.dirname, '..', 'lib', 'tether.mjs'), String(process.pid), bin, ...args],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with code ${child.exitCode}: ${stderr.trim()}`);
+    if (child.exitCode !== null)
+      throw new Error(`nginx exited with code ${child.exitCode}: ${stderr.trim()}`);
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
       if (res.status < 500 || res.status === 503) break;

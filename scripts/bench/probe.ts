@@ -21,7 +21,17 @@ export interface CellTotals {
 }
 
 export function emptyCell(): CellTotals {
-  return { latenciesMs: [], tookMs: [], healthMs: [], healthFailures: 0, failures: 0, answered: 0, durationMs: 0, stages: new Map(), batchSizes: new Map() };
+  return {
+    latenciesMs: [],
+    tookMs: [],
+    healthMs: [],
+    healthFailures: 0,
+    failures: 0,
+    answered: 0,
+    durationMs: 0,
+    stages: new Map(),
+    batchSizes: new Map(),
+  };
 }
 
 export interface CellReport {
@@ -35,9 +45,19 @@ export interface CellReport {
 }
 
 export function reportCell(c: CellTotals): CellReport {
-  const stageMeans = Object.fromEntries(STAGES.map((s) => [s, meanOf(c.stages.get(s))])) as CellReport['stageMeans'];
+  const stageMeans = Object.fromEntries(
+    STAGES.map((s) => [s, meanOf(c.stages.get(s))]),
+  ) as CellReport['stageMeans'];
   const took = c.tookMs.length > 0 ? c.tookMs.reduce((a, b) => a + b, 0) / c.tookMs.length : NaN;
-  return { qps: perSecond(c.answered, c.durationMs), latency: summarize(c.latenciesMs), health: summarize(c.healthMs), tookMean: took, stageMeans, meanBatch: meanOf(c.batchSizes.get(''), 1), failures: c.failures + c.healthFailures };
+  return {
+    qps: perSecond(c.answered, c.durationMs),
+    latency: summarize(c.latenciesMs),
+    health: summarize(c.healthMs),
+    tookMean: took,
+    stageMeans,
+    meanBatch: meanOf(c.batchSizes.get(''), 1),
+    failures: c.failures + c.healthFailures,
+  };
 }
 
 async function scrape(metricsUrl: string | null): Promise<string> {
@@ -66,8 +86,16 @@ export interface MeasureOptions {
 export async function measureInto(into: CellTotals, o: MeasureOptions): Promise<void> {
   const metricsUrl = o.nodeUrl ? `${o.nodeUrl}/metrics` : null;
   const before = await scrape(metricsUrl);
-  const poller = o.nodeUrl && (o.healthIntervalMs ?? 50) > 0 ? pollHealth(`${o.nodeUrl}/health`, o.healthIntervalMs ?? 50) : null;
-  const load = await runLoad({ url: o.searchUrl, concurrency: o.concurrency, durationMs: o.durationMs, queries: o.queries });
+  const poller =
+    o.nodeUrl && (o.healthIntervalMs ?? 50) > 0
+      ? pollHealth(`${o.nodeUrl}/health`, o.healthIntervalMs ?? 50)
+      : null;
+  const load = await runLoad({
+    url: o.searchUrl,
+    concurrency: o.concurrency,
+    durationMs: o.durationMs,
+    queries: o.queries,
+  });
   const health = poller ? await poller.stop() : { latenciesMs: [], failures: 0 };
   const after = await scrape(metricsUrl);
   into.latenciesMs.push(...load.latenciesMs);
@@ -78,7 +106,19 @@ export async function measureInto(into: CellTotals, o: MeasureOptions): Promise<
   into.answered += load.latenciesMs.length;
   into.durationMs += load.durationMs;
   if (before && after) {
-    into.stages = addTotals(into.stages, subtractTotals(histogramTotals(after, 'gte_node_search_stage_seconds', 'stage'), histogramTotals(before, 'gte_node_search_stage_seconds', 'stage')));
-    into.batchSizes = addTotals(into.batchSizes, subtractTotals(histogramTotals(after, 'gte_node_embed_batch_size'), histogramTotals(before, 'gte_node_embed_batch_size')));
+    into.stages = addTotals(
+      into.stages,
+      subtractTotals(
+        histogramTotals(after, 'gte_node_search_stage_seconds', 'stage'),
+        histogramTotals(before, 'gte_node_search_stage_seconds', 'stage'),
+      ),
+    );
+    into.batchSizes = addTotals(
+      into.batchSizes,
+      subtractTotals(
+        histogramTotals(after, 'gte_node_embed_batch_size'),
+        histogramTotals(before, 'gte_node_embed_batch_size'),
+      ),
+    );
   }
 }

@@ -17,7 +17,8 @@ const end = (key: string) => `<!-- bench:${key}:end -->`;
 
 /** `doc` with the section `key` set to `body` (replaced where present, else appended). Pure. */
 export function replaceSection(doc: string, key: string, body: string): string {
-  if (!/^[a-z0-9-]+$/.test(key)) throw new Error(`section key must be lowercase letters, digits and - (got ${JSON.stringify(key)})`);
+  if (!/^[a-z0-9-]+$/.test(key))
+    throw new Error(`section key must be lowercase letters, digits and - (got ${JSON.stringify(key)})`);
   const block = `${begin(key)}\n${body.trim()}\n${end(key)}`;
   const from = doc.indexOf(begin(key));
   const to = doc.indexOf(end(key));

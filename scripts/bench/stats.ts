@@ -47,7 +47,15 @@ export function summarize(values: readonly number[]): Summary {
     if (v > max) max = v;
   }
   const sorted = Float64Array.from(values).sort();
-  return { n: values.length, mean: sum / values.length, min, p50: fromSorted(sorted, 50), p90: fromSorted(sorted, 90), p99: fromSorted(sorted, 99), max };
+  return {
+    n: values.length,
+    mean: sum / values.length,
+    min,
+    p50: fromSorted(sorted, 50),
+    p90: fromSorted(sorted, 90),
+    p99: fromSorted(sorted, 99),
+    max,
+  };
 }
 
 export function mean(values: readonly number[]): number {
@@ -93,9 +101,18 @@ export type Cell = string | number;
  * left-aligned; a `|` inside a cell is escaped.
  */
 export function markdownTable(headers: readonly string[], rows: readonly (readonly Cell[])[]): string {
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || /^[-+]?[\d,.]+(×|%| ms| s)?$|^–$/.test(String(r[i] ?? ''))));
+  const numeric = headers.map(
+    (_, i) =>
+      rows.length > 0 &&
+      rows.every(
+        (r) => typeof r[i] === 'number' || /^[-+]?[\d,.]+(×|%| ms| s)?$|^–$/.test(String(r[i] ?? '')),
+      ),
+  );
   const esc = (c: Cell | undefined) => String(c ?? '').replace(/\|/g, '\\|');
-  const lines = [`| ${headers.map(esc).join(' | ')} |`, `| ${headers.map((_, i) => (numeric[i] ? '---:' : '---')).join(' | ')} |`];
+  const lines = [
+    `| ${headers.map(esc).join(' | ')} |`,
+    `| ${headers.map((_, i) => (numeric[i] ? '---:' : '---')).join(' | ')} |`,
+  ];
   for (const row of rows) lines.push(`| ${headers.map((_, i) => esc(row[i])).join(' | ')} |`);
   return lines.join('\n');
 }

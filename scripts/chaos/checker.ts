@@ -168,13 +168,20 @@ export interface Acceptable {
  * before it settle the state; ops started before `until` may already show), or after the run
  * (`at` = Infinity: every acknowledged op settles).
  */
-export function acceptableStates(ops: readonly WriteRecord[], at: number = Infinity, graceMs: number = 0, until: number = Infinity): Acceptable {
+export function acceptableStates(
+  ops: readonly WriteRecord[],
+  at: number = Infinity,
+  graceMs: number = 0,
+  until: number = Infinity,
+): Acceptable {
   let settledIndex = -1;
-  for (let i = 0; i < ops.length; i++) if (ops[i]!.acked && ops[i]!.finishedAt + graceMs <= at) settledIndex = i;
+  for (let i = 0; i < ops.length; i++)
+    if (ops[i]!.acked && ops[i]!.finishedAt + graceMs <= at) settledIndex = i;
   const settledBy = settledIndex >= 0 ? ops[settledIndex]! : null;
   const settled = settledBy ? stateAfter(settledBy) : ABSENT;
   const states: DocState[] = [settled];
-  for (let i = settledIndex + 1; i < ops.length; i++) if (ops[i]!.startedAt <= until) states.push(stateAfter(ops[i]!));
+  for (let i = settledIndex + 1; i < ops.length; i++)
+    if (ops[i]!.startedAt <= until) states.push(stateAfter(ops[i]!));
   return { settled, settledBy, states };
 }
 
@@ -182,7 +189,10 @@ function isAcceptable(seen: DocState, acceptable: Acceptable): boolean {
   return acceptable.states.some((s) => sameState(s, seen));
 }
 
-function overlaps(record: { startedAt: number; finishedAt: number }, windows: readonly [number, number][]): boolean {
+function overlaps(
+  record: { startedAt: number; finishedAt: number },
+  windows: readonly [number, number][],
+): boolean {
   return windows.some(([from, to]) => record.startedAt <= to && record.finishedAt >= from);
 }
 
@@ -199,7 +209,11 @@ export function epochOrderViolations(epochs: readonly number[]): number {
 }
 
 /** Master changes after the fault: each first sighting of a higher epoch with a master. */
-export function masterChanges(masters: readonly MasterSample[], faultAt: number, before: { master: string | null; epoch: number }): MasterSample[] {
+export function masterChanges(
+  masters: readonly MasterSample[],
+  faultAt: number,
+  before: { master: string | null; epoch: number },
+): MasterSample[] {
   const changes: MasterSample[] = [];
   let epoch = before.epoch;
   for (const m of [...masters].sort((a, b) => a.at - b.at)) {
@@ -233,7 +247,9 @@ export function checkRun(records: RunRecords, options: CheckOptions = {}): RunRe
       if (overlaps(s, records.noHealthyNode)) failedWhileNoneHealthy++;
       else {
         failedSearches++;
-        note(`failed search at +${s.startedAt - records.faultAt} ms: ${s.status ?? 'no answer'} ${s.error ?? ''}`.trim());
+        note(
+          `failed search at +${s.startedAt - records.faultAt} ms: ${s.status ?? 'no answer'} ${s.error ?? ''}`.trim(),
+        );
       }
       continue;
     }
@@ -251,10 +267,14 @@ export function checkRun(records: RunRecords, options: CheckOptions = {}): RunRe
       if (isAcceptable({ kind: 'present', text: hit.text }, acceptable)) continue;
       if (acceptable.settled.kind === 'absent' && acceptable.settledBy) {
         deletedAnswers++;
-        note(`search served by ${s.servedBy} at +${s.startedAt - records.faultAt} ms returned ${hit.id}, deleted (acknowledged ${s.startedAt - acceptable.settledBy.finishedAt} ms before)`);
+        note(
+          `search served by ${s.servedBy} at +${s.startedAt - records.faultAt} ms returned ${hit.id}, deleted (acknowledged ${s.startedAt - acceptable.settledBy.finishedAt} ms before)`,
+        );
       } else {
         staleAnswers++;
-        note(`search served by ${s.servedBy} at +${s.startedAt - records.faultAt} ms returned a superseded version of ${hit.id}`);
+        note(
+          `search served by ${s.servedBy} at +${s.startedAt - records.faultAt} ms returned a superseded version of ${hit.id}`,
+        );
       }
     }
   }
@@ -282,13 +302,17 @@ export function checkRun(records: RunRecords, options: CheckOptions = {}): RunRe
     if (isAcceptable(seen, acceptable)) continue;
     if (read.node !== null) {
       nodeDivergence++;
-      note(`node ${read.node} disagrees on ${read.id}: ${seen.kind === 'absent' ? 'absent' : 'other text'}, expected ${acceptable.settled.kind}`);
+      note(
+        `node ${read.node} disagrees on ${read.id}: ${seen.kind === 'absent' ? 'absent' : 'other text'}, expected ${acceptable.settled.kind}`,
+      );
     } else if (acceptable.settled.kind === 'absent' && acceptable.settledBy) {
       resurrected++;
       note(`${read.id} was deleted (acknowledged) but reads back`);
     } else if (acceptable.settledBy) {
       lostWrites++;
-      note(`acknowledged ${read.id} ${seen.kind === 'absent' ? 'is missing' : 'reads back an older version'}`);
+      note(
+        `acknowledged ${read.id} ${seen.kind === 'absent' ? 'is missing' : 'reads back an older version'}`,
+      );
     }
   }
   for (const search of records.finalNodeSearches ?? []) {
@@ -298,7 +322,9 @@ export function checkRun(records: RunRecords, options: CheckOptions = {}): RunRe
       const acceptable = acceptableStates(ops);
       if (isAcceptable({ kind: 'present', text: hit.text }, acceptable)) continue;
       resurrected++;
-      note(`node ${search.node} still finds ${hit.id} by search after the run (${acceptable.settled.kind === 'absent' ? 'deleted' : 'superseded'})`);
+      note(
+        `node ${search.node} still finds ${hit.id} by search after the run (${acceptable.settled.kind === 'absent' ? 'deleted' : 'superseded'})`,
+      );
     }
   }
 
@@ -327,7 +353,11 @@ export function checkRun(records: RunRecords, options: CheckOptions = {}): RunRe
     failovers: changes.length,
     timeToNewMasterMs: changes[0] ? changes[0].at - records.faultAt : null,
     timeToFirstGoodAnswerMs: firstGood === null ? null : firstGood - records.faultAt,
-    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? null },
+    latencyMs: {
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      max: latencies.at(-1) ?? null,
+    },
     servedBy,
     examples,
   };
@@ -341,20 +371,28 @@ export type FailoverExpectation = 'required' | 'forbidden' | 'any';
  * stale or deleted document in an answer, no duplicate ids, epochs in order in the log, and a
  * failover when the scenario needs one and none when it must not (overload is not death).
  */
-export function violations(report: RunReport, expect: { failover: FailoverExpectation; minFailovers?: number }): string[] {
+export function violations(
+  report: RunReport,
+  expect: { failover: FailoverExpectation; minFailovers?: number },
+): string[] {
   const out: string[] = [];
-  if (report.failedSearches > 0) out.push(`${report.failedSearches} search(es) failed while a healthy node existed`);
+  if (report.failedSearches > 0)
+    out.push(`${report.failedSearches} search(es) failed while a healthy node existed`);
   if (report.lostWrites > 0) out.push(`${report.lostWrites} acknowledged write(s) lost`);
-  if (report.resurrected > 0) out.push(`${report.resurrected} acknowledged delete(s) undone (document found again)`);
+  if (report.resurrected > 0)
+    out.push(`${report.resurrected} acknowledged delete(s) undone (document found again)`);
   if (report.deletedAnswers > 0) out.push(`${report.deletedAnswers} answer(s) returned a deleted document`);
   if (report.staleAnswers > 0) out.push(`${report.staleAnswers} answer(s) returned a superseded version`);
   if (report.duplicateAnswers > 0) out.push(`${report.duplicateAnswers} answer(s) listed an id twice`);
-  if (report.nodeDivergence > 0) out.push(`${report.nodeDivergence} per-node read(s) disagree with the acknowledged state`);
-  if (report.epochOrderViolations > 0) out.push(`${report.epochOrderViolations} change-log entr(ies) with an epoch lower than the one before`);
+  if (report.nodeDivergence > 0)
+    out.push(`${report.nodeDivergence} per-node read(s) disagree with the acknowledged state`);
+  if (report.epochOrderViolations > 0)
+    out.push(`${report.epochOrderViolations} change-log entr(ies) with an epoch lower than the one before`);
   if (report.unverified > 0) out.push(`${report.unverified} acknowledged write(s) could not be read back`);
   if (expect.failover === 'required' && report.failovers < (expect.minFailovers ?? 1)) {
     out.push(`expected ${expect.minFailovers ?? 1} failover(s), saw ${report.failovers}`);
   }
-  if (expect.failover === 'forbidden' && report.failovers > 0) out.push(`expected no failover, saw ${report.failovers}`);
+  if (expect.failover === 'forbidden' && report.failovers > 0)
+    out.push(`expected no failover, saw ${report.failovers}`);
   return out;
 }

@@ -29,7 +29,10 @@ export function isRunning(node: NodeProcess): boolean {
 }
 
 /** The coordinator's view of the master, sampled every `everyMs` until stopped. */
-export function watchMasters(cluster: Cluster, everyMs = 100): { samples: MasterSample[]; stop(): MasterSample[] } {
+export function watchMasters(
+  cluster: Cluster,
+  everyMs = 100,
+): { samples: MasterSample[]; stop(): MasterSample[] } {
   const samples: MasterSample[] = [];
   let running = true;
   void (async () => {
@@ -63,12 +66,21 @@ export async function currentMaster(cluster: Cluster): Promise<{ master: string;
 }
 
 /** Waits for a master other than `old` at an epoch above `epoch`, and no failover in progress. */
-export async function waitNewMaster(cluster: Cluster, old: { master: string | null; epoch: number }, timeoutMs = 30_000): Promise<{ master: string; epoch: number; at: number }> {
+export async function waitNewMaster(
+  cluster: Cluster,
+  old: { master: string | null; epoch: number },
+  timeoutMs = 30_000,
+): Promise<{ master: string; epoch: number; at: number }> {
   const s = await until(
     `a new master (was ${old.master} at epoch ${old.epoch})`,
     async () => {
       const status = await clusterStatus(cluster);
-      return status.current_master && status.current_master !== old.master && status.epoch > old.epoch && !status.failover_in_progress ? status : null;
+      return status.current_master &&
+        status.current_master !== old.master &&
+        status.epoch > old.epoch &&
+        !status.failover_in_progress
+        ? status
+        : null;
     },
     timeoutMs,
   );
@@ -88,12 +100,22 @@ export async function failoverReport(cluster: Cluster, id: string): Promise<Fail
   return (await res.json()) as FailoverReport;
 }
 
-export type FaultSettings = { latency_ms?: number; fail_rate?: number; fail_paths?: string[]; overload?: boolean; hang?: boolean; clear?: boolean };
+export type FaultSettings = {
+  latency_ms?: number;
+  fail_rate?: number;
+  fail_paths?: string[];
+  overload?: boolean;
+  hang?: boolean;
+  clear?: boolean;
+};
 
 /** Signed POST /api/v1/faults (the node must run with FAULT_INJECTION=1). */
 export async function injectFault(node: NodeProcess, settings: FaultSettings): Promise<void> {
   const res = await node.client.signed('POST', '/api/v1/faults', settings, { timeoutMs: 5000 });
-  if (res.status !== 200) throw new Error(`fault injection on ${node.id} answered ${res.status}: ${JSON.stringify(res.body)} (start the cluster with nodeEnv {FAULT_INJECTION: '1'})`);
+  if (res.status !== 200)
+    throw new Error(
+      `fault injection on ${node.id} answered ${res.status}: ${JSON.stringify(res.body)} (start the cluster with nodeEnv {FAULT_INJECTION: '1'})`,
+    );
 }
 
 export function kill9(node: NodeProcess): Promise<number | null> {
@@ -110,11 +132,21 @@ export function sigcont(node: NodeProcess): void {
 }
 
 /** Waits until node `id` says, on its own /health, that it is a standby at `epoch` or later. */
-export async function waitStandby(cluster: Cluster, id: string, epoch: number, timeoutMs = 30_000): Promise<void> {
-  await until(`${id} to rejoin as a standby (epoch ≥ ${epoch})`, async () => {
-    const h = await nodeById(cluster, id).client.health();
-    return h.status === 200 && h.body.role === 'standby' && h.body.epoch >= epoch;
-  }, timeoutMs, 200);
+export async function waitStandby(
+  cluster: Cluster,
+  id: string,
+  epoch: number,
+  timeoutMs = 30_000,
+): Promise<void> {
+  await until(
+    `${id} to rejoin as a standby (epoch ≥ ${epoch})`,
+    async () => {
+      const h = await nodeById(cluster, id).client.health();
+      return h.status === 200 && h.body.role === 'standby' && h.body.epoch >= epoch;
+    },
+    timeoutMs,
+    200,
+  );
 }
 
 async function health(node: NodeProcess): Promise<NodeHealth | null> {
@@ -131,12 +163,16 @@ async function health(node: NodeProcess): Promise<NodeHealth | null> {
  * injected faults; the edge sees a master and every node up; every node at the master's epoch in
  * the right role, and caught up with the log.
  */
-export async function heal(cluster: Cluster, opts: { faults?: boolean; timeoutMs?: number } = {}): Promise<void> {
+export async function heal(
+  cluster: Cluster,
+  opts: { faults?: boolean; timeoutMs?: number } = {},
+): Promise<void> {
   for (const node of [...cluster.nodes]) {
     if (!isRunning(node)) await cluster.restartNode(node.id);
     else sigcont(node);
   }
-  if (opts.faults !== false) await Promise.all(cluster.nodes.map((n) => injectFault(n, { clear: true }).catch(() => undefined)));
+  if (opts.faults !== false)
+    await Promise.all(cluster.nodes.map((n) => injectFault(n, { clear: true }).catch(() => undefined)));
   await waitConverged(cluster, opts.timeoutMs ?? 45_000);
 }
 
@@ -161,11 +197,17 @@ export async function waitConverged(cluster: Cluster, timeoutMs = 45_000): Promi
 }
 
 /** GET each id through the edge (token) and, when `direct`, on every node (signed). */
-export async function readBack(cluster: Cluster, ids: readonly string[], direct = true): Promise<FinalRead[]> {
+export async function readBack(
+  cluster: Cluster,
+  ids: readonly string[],
+  direct = true,
+): Promise<FinalRead[]> {
   const reads: FinalRead[] = [];
   const one = async (id: string) => {
     try {
-      const res = await cluster.adminFetch(`/api/v1/documents/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(10_000) });
+      const res = await cluster.adminFetch(`/api/v1/documents/${encodeURIComponent(id)}`, {
+        signal: AbortSignal.timeout(10_000),
+      });
       const body = (await res.json()) as { text?: string };
       reads.push({ id, node: null, status: res.status, text: body.text ?? null });
     } catch {
@@ -174,7 +216,12 @@ export async function readBack(cluster: Cluster, ids: readonly string[], direct 
     if (!direct) return;
     for (const node of cluster.nodes) {
       try {
-        const res = await node.client.signed<{ text?: string }>('GET', `/api/v1/documents/${encodeURIComponent(id)}`, undefined, { timeoutMs: 10_000 });
+        const res = await node.client.signed<{ text?: string }>(
+          'GET',
+          `/api/v1/documents/${encodeURIComponent(id)}`,
+          undefined,
+          { timeoutMs: 10_000 },
+        );
         reads.push({ id, node: node.id, status: res.status, text: res.body?.text ?? null });
       } catch {
         reads.push({ id, node: node.id, status: null, text: null });
@@ -187,12 +234,21 @@ export async function readBack(cluster: Cluster, ids: readonly string[], direct 
 }
 
 /** Searches every node directly for each query (the texts of deleted documents). */
-export async function searchEveryNode(cluster: Cluster, queries: readonly string[], topK = 20): Promise<{ node: string; query: string; results: SearchHitRecord[] }[]> {
+export async function searchEveryNode(
+  cluster: Cluster,
+  queries: readonly string[],
+  topK = 20,
+): Promise<{ node: string; query: string; results: SearchHitRecord[] }[]> {
   const out: { node: string; query: string; results: SearchHitRecord[] }[] = [];
   for (const query of queries) {
     for (const node of cluster.nodes) {
       const res = await node.client.search(query, topK);
-      if (res.status === 200) out.push({ node: node.id, query, results: res.body.results.map((r) => ({ id: r.id, text: r.text })) });
+      if (res.status === 200)
+        out.push({
+          node: node.id,
+          query,
+          results: res.body.results.map((r) => ({ id: r.id, text: r.text })),
+        });
     }
   }
   return out;

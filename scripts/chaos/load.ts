@@ -51,7 +51,12 @@ function errorCode(body: unknown): string | null {
 }
 
 /** One search through the edge, as a record. Never throws. */
-export async function searchOnce(edgeUrl: string, query: string, topK = 5, timeoutMs = 15_000): Promise<SearchRecord> {
+export async function searchOnce(
+  edgeUrl: string,
+  query: string,
+  topK = 5,
+  timeoutMs = 15_000,
+): Promise<SearchRecord> {
   const startedAt = Date.now();
   const base = { startedAt, query, servedBy: null, role: null, epoch: null, results: null };
   try {
@@ -61,10 +66,19 @@ export async function searchOnce(edgeUrl: string, query: string, topK = 5, timeo
       body: JSON.stringify({ query, top_k: topK }),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const body = (await readBody(res)) as { results?: SearchHitRecord[]; served_by?: { node: string; role: string; epoch: number } };
+    const body = (await readBody(res)) as {
+      results?: SearchHitRecord[];
+      served_by?: { node: string; role: string; epoch: number };
+    };
     const finishedAt = Date.now();
     if (res.status !== 200 || !Array.isArray(body?.results)) {
-      return { ...base, finishedAt, ok: false, status: res.status, error: errorCode(body) ?? `HTTP ${res.status}` };
+      return {
+        ...base,
+        finishedAt,
+        ok: false,
+        status: res.status,
+        error: errorCode(body) ?? `HTTP ${res.status}`,
+      };
     }
     return {
       ...base,
@@ -78,7 +92,14 @@ export async function searchOnce(edgeUrl: string, query: string, topK = 5, timeo
       results: body.results.map((r) => ({ id: r.id, text: r.text })),
     };
   } catch (error) {
-    return { ...base, finishedAt: Date.now(), ok: false, status: null, error: (error as Error).name === 'TimeoutError' ? 'client_timeout' : `client: ${(error as Error).message}` };
+    return {
+      ...base,
+      finishedAt: Date.now(),
+      ok: false,
+      status: null,
+      error:
+        (error as Error).name === 'TimeoutError' ? 'client_timeout' : `client: ${(error as Error).message}`,
+    };
   }
 }
 
@@ -159,21 +180,56 @@ export interface WriteLoad {
 }
 
 /** One write through the edge, as a record. Never throws. */
-async function writeOnce(opts: WriteLoadOptions, op: 'upsert' | 'delete', id: string, text: string | null): Promise<WriteRecord> {
+async function writeOnce(
+  opts: WriteLoadOptions,
+  op: 'upsert' | 'delete',
+  id: string,
+  text: string | null,
+): Promise<WriteRecord> {
   const startedAt = Date.now();
   const headers: Record<string, string> = { authorization: `Bearer ${opts.adminToken}` };
   try {
     const init: RequestInit =
       op === 'upsert'
-        ? { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ documents: [{ id, text, metadata: { chaos: opts.tag } }], wait: 'applied' }) }
+        ? {
+            method: 'POST',
+            headers: { ...headers, 'content-type': 'application/json' },
+            body: JSON.stringify({
+              documents: [{ id, text, metadata: { chaos: opts.tag } }],
+              wait: 'applied',
+            }),
+          }
         : { method: 'DELETE', headers };
-    const path = op === 'upsert' ? '/api/v1/documents' : `/api/v1/documents/${encodeURIComponent(id)}?wait=applied`;
-    const res = await fetch(`${opts.edgeUrl}${path}`, { ...init, signal: AbortSignal.timeout(opts.timeoutMs ?? 40_000) });
+    const path =
+      op === 'upsert' ? '/api/v1/documents' : `/api/v1/documents/${encodeURIComponent(id)}?wait=applied`;
+    const res = await fetch(`${opts.edgeUrl}${path}`, {
+      ...init,
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 40_000),
+    });
     const body = (await readBody(res)) as { status?: string };
     const acked = res.status === 200 && body?.status === 'applied';
-    return { id, op, text, startedAt, finishedAt: Date.now(), acked, status: res.status, error: acked ? null : (errorCode(body) ?? `HTTP ${res.status} ${body?.status ?? ''}`.trim()) };
+    return {
+      id,
+      op,
+      text,
+      startedAt,
+      finishedAt: Date.now(),
+      acked,
+      status: res.status,
+      error: acked ? null : (errorCode(body) ?? `HTTP ${res.status} ${body?.status ?? ''}`.trim()),
+    };
   } catch (error) {
-    return { id, op, text, startedAt, finishedAt: Date.now(), acked: false, status: null, error: (error as Error).name === 'TimeoutError' ? 'client_timeout' : `client: ${(error as Error).message}` };
+    return {
+      id,
+      op,
+      text,
+      startedAt,
+      finishedAt: Date.now(),
+      acked: false,
+      status: null,
+      error:
+        (error as Error).name === 'TimeoutError' ? 'client_timeout' : `client: ${(error as Error).message}`,
+    };
   }
 }
 
@@ -192,13 +248,21 @@ export function startWriteLoad(opts: WriteLoadOptions): WriteLoad {
   const one = async () => {
     const live = [...docs.values()].filter((d) => !d.deleted && !d.tainted && !d.busy);
     const roll = random();
-    let op: 'insert' | 'update' | 'delete' = roll < mix.insert ? 'insert' : roll < mix.insert + mix.update ? 'update' : 'delete';
+    let op: 'insert' | 'update' | 'delete' =
+      roll < mix.insert ? 'insert' : roll < mix.insert + mix.update ? 'update' : 'delete';
     if (op !== 'insert' && live.length === 0) op = 'insert';
     let doc: TrackedDocument & { tainted: boolean; busy: boolean };
     if (op === 'insert') {
       const n = next++;
       const base = opts.baseTexts[n % opts.baseTexts.length]!;
-      doc = { id: `${opts.tag}-${String(n).padStart(5, '0')}`, base, deleted: false, version: 0, tainted: false, busy: false };
+      doc = {
+        id: `${opts.tag}-${String(n).padStart(5, '0')}`,
+        base,
+        deleted: false,
+        version: 0,
+        tainted: false,
+        busy: false,
+      };
       docs.set(doc.id, doc);
     } else {
       doc = pick(live)!;
@@ -209,7 +273,8 @@ export function startWriteLoad(opts: WriteLoadOptions): WriteLoad {
     const record = await writeOnce(opts, op === 'delete' ? 'delete' : 'upsert', doc.id, text);
     records.push(record);
     doc.busy = false;
-    if (!record.acked) doc.tainted = true; // never touched again: its state is ambiguous (see checker.ts)
+    if (!record.acked)
+      doc.tainted = true; // never touched again: its state is ambiguous (see checker.ts)
     else if (op === 'delete') doc.deleted = true;
     else doc.version = version;
   };
@@ -226,7 +291,10 @@ export function startWriteLoad(opts: WriteLoadOptions): WriteLoad {
 
   return {
     records,
-    tracked: () => [...docs.values()].filter((d) => !d.tainted && (d.version > 0 || d.deleted)).map(({ id, base, deleted, version }) => ({ id, base, deleted, version })),
+    tracked: () =>
+      [...docs.values()]
+        .filter((d) => !d.tainted && (d.version > 0 || d.deleted))
+        .map(({ id, base, deleted, version }) => ({ id, base, deleted, version })),
     probeQuery() {
       const candidates = [...docs.values()].filter((d) => d.version > 0);
       return pick(candidates)?.base ?? null;

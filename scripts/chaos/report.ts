@@ -14,7 +14,12 @@ export interface MachineInfo {
 
 export function machineInfo(): MachineInfo {
   const cpu = cpus();
-  return { nproc: cpu.length, memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10, cpuModel: cpu[0]?.model.trim() ?? 'unknown', node: process.version };
+  return {
+    nproc: cpu.length,
+    memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    cpuModel: cpu[0]?.model.trim() ?? 'unknown',
+    node: process.version,
+  };
 }
 
 function stats(values: (number | null)[]): string {
@@ -24,7 +29,8 @@ function stats(values: (number | null)[]): string {
   return v.length === 1 ? `${median}` : `${median} / ${v.at(-1)}`;
 }
 
-const sum = (results: RunResult[], pick: (r: RunResult) => number) => results.reduce((s, r) => s + pick(r), 0);
+const sum = (results: RunResult[], pick: (r: RunResult) => number) =>
+  results.reduce((s, r) => s + pick(r), 0);
 
 export function summaryTable(results: RunResult[]): string {
   const byScenario = new Map<string, RunResult[]>();
@@ -42,7 +48,14 @@ export function summaryTable(results: RunResult[]): string {
   return rows.join('\n');
 }
 
-export function chaosMarkdown(input: { command: string; machine: MachineInfo; date: Date; settings: Record<string, unknown>; results: RunResult[]; wallMs: number }): string {
+export function chaosMarkdown(input: {
+  command: string;
+  machine: MachineInfo;
+  date: Date;
+  settings: Record<string, unknown>;
+  results: RunResult[];
+  wallMs: number;
+}): string {
   const { machine, results } = input;
   const failedRuns = results.filter((r) => r.violations.length > 0);
   const lines = [
@@ -55,7 +68,9 @@ export function chaosMarkdown(input: { command: string; machine: MachineInfo; da
     `- command: \`${input.command}\``,
     `- date: ${input.date.toISOString()}`,
     `- machine: ${machine.nproc} CPU(s) (${machine.cpuModel}), ${machine.memoryGiB} GiB memory, Node ${machine.node}`,
-    `- settings: ${Object.entries(input.settings).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ')}`,
+    `- settings: ${Object.entries(input.settings)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(', ')}`,
     `- wall time: ${Math.round(input.wallMs / 1000)} s; ${results.length} run(s), ${failedRuns.length} with violations`,
     '',
     summaryTable(results),

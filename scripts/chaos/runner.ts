@@ -13,14 +13,28 @@ import { startSearchLoad, startWriteLoad } from './load.ts';
 import type { Cluster } from '../lib/cluster.ts';
 import { ROOT } from '../lib/node-process.ts';
 import { checkRun, violations, type RunReport, type SearchRecord } from './checker.ts';
-import { currentMaster, failoversSince, heal, logEpochs, readBack, searchEveryNode, sleep, watchMasters } from './cluster-ops.ts';
+import {
+  currentMaster,
+  failoversSince,
+  heal,
+  logEpochs,
+  readBack,
+  searchEveryNode,
+  sleep,
+  watchMasters,
+} from './cluster-ops.ts';
 import type { Scenario, ScenarioContext } from './scenarios.ts';
 
 /**
  * Edge settings for chaos clusters: fast failure detection (probe every 500 ms, 3 strikes) with a
  * probe timeout that stays generous, so that a busy 2-core machine does not depose a healthy master.
  */
-export const CHAOS_EDGE_VARS = { PROBE_INTERVAL_MS: '500', PROBE_TIMEOUT_MS: '1500', FAIL_THRESHOLD: '3', ACTIVATE_VERIFY_MS: '5000' };
+export const CHAOS_EDGE_VARS = {
+  PROBE_INTERVAL_MS: '500',
+  PROBE_TIMEOUT_MS: '1500',
+  FAIL_THRESHOLD: '3',
+  ACTIVATE_VERIFY_MS: '5000',
+};
 
 export interface RunOptions {
   searchRate?: number;
@@ -59,17 +73,27 @@ export function loadCorpus(): ChaosCorpus {
       .split('\n')
       .filter((l) => l.trim() !== '')
       .map((l) => (JSON.parse(l) as { text: string }).text),
-    queries: (JSON.parse(readFileSync(join(ROOT, 'corpus', 'queries.json'), 'utf8')) as { query: string }[]).map((q) => q.query),
+    queries: (
+      JSON.parse(readFileSync(join(ROOT, 'corpus', 'queries.json'), 'utf8')) as { query: string }[]
+    ).map((q) => q.query),
   };
   return corpus;
 }
 
-export async function runScenario(cluster: Cluster, scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
+export async function runScenario(
+  cluster: Cluster,
+  scenario: Scenario,
+  options: RunOptions = {},
+): Promise<RunResult> {
   const started = Date.now();
   const log = options.log ?? (() => undefined);
   const { texts, queries } = loadCorpus();
-  if (cluster.nodes.length < scenario.nodes) throw new Error(`${scenario.name} needs ${scenario.nodes} nodes, the cluster has ${cluster.nodes.length}`);
-  if (scenario.privateRedis && !cluster.redis) throw new Error(`${scenario.name} needs a private redis-server`);
+  if (cluster.nodes.length < scenario.nodes)
+    throw new Error(
+      `${scenario.name} needs ${scenario.nodes} nodes, the cluster has ${cluster.nodes.length}`,
+    );
+  if (scenario.privateRedis && !cluster.redis)
+    throw new Error(`${scenario.name} needs a private redis-server`);
 
   await heal(cluster);
   const before = await currentMaster(cluster);
@@ -80,7 +104,14 @@ export async function runScenario(cluster: Cluster, scenario: Scenario, options:
   let faultAt = 0;
 
   const watch = watchMasters(cluster);
-  const writes = startWriteLoad({ edgeUrl: cluster.state.edge_url, adminToken: cluster.state.admin_token, tag, baseTexts: shuffle(texts, tag), ratePerSec: options.writeRate ?? 5, maxDurationMs: 300_000 });
+  const writes = startWriteLoad({
+    edgeUrl: cluster.state.edge_url,
+    adminToken: cluster.state.admin_token,
+    tag,
+    baseTexts: shuffle(texts, tag),
+    ratePerSec: options.writeRate ?? 5,
+    maxDurationMs: 300_000,
+  });
   let n = 0;
   const search = startSearchLoad({
     edgeUrl: cluster.state.edge_url,
@@ -131,7 +162,14 @@ export async function runScenario(cluster: Cluster, scenario: Scenario, options:
   await heal(cluster);
   const ids = [...new Set(writes.records.map((w) => w.id))];
   const finalReads = await readBack(cluster, ids);
-  const deletedBases = [...new Set(writes.tracked().filter((d) => d.deleted).map((d) => d.base))];
+  const deletedBases = [
+    ...new Set(
+      writes
+        .tracked()
+        .filter((d) => d.deleted)
+        .map((d) => d.base),
+    ),
+  ];
   const finalNodeSearches = await searchEveryNode(cluster, deletedBases);
   const report = checkRun(
     {
@@ -148,10 +186,21 @@ export async function runScenario(cluster: Cluster, scenario: Scenario, options:
     },
     { readGraceMs: options.readGraceMs ?? 500 },
   );
-  const found = violations(report, { failover: scenario.failover, ...(scenario.minFailovers ? { minFailovers: scenario.minFailovers } : {}) });
-  if (scenario.extraChecks) found.push(...scenario.extraChecks({ searches, report, before, faultAt, clearedAt }));
+  const found = violations(report, {
+    failover: scenario.failover,
+    ...(scenario.minFailovers ? { minFailovers: scenario.minFailovers } : {}),
+  });
+  if (scenario.extraChecks)
+    found.push(...scenario.extraChecks({ searches, report, before, faultAt, clearedAt }));
   if (error) found.unshift(`scenario did not complete: ${error}`);
-  return { scenario: scenario.name, report, violations: found, failovers: await failoversSince(cluster, faultAt || started), error, durationMs: Date.now() - started };
+  return {
+    scenario: scenario.name,
+    report,
+    violations: found,
+    failovers: await failoversSince(cluster, faultAt || started),
+    error,
+    durationMs: Date.now() - started,
+  };
 }
 
 /** A stable shuffle keyed on `seed`, so each run writes documents made from different texts. */

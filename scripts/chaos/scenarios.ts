@@ -6,7 +6,19 @@
  */
 import type { Cluster } from '../lib/cluster.ts';
 import type { FailoverExpectation, RunReport, SearchRecord } from './checker.ts';
-import { clusterStatus, injectFault, isRunning, kill9, nodeById, sigcont, sigstop, sleep, until, waitNewMaster, waitStandby } from './cluster-ops.ts';
+import {
+  clusterStatus,
+  injectFault,
+  isRunning,
+  kill9,
+  nodeById,
+  sigcont,
+  sigstop,
+  sleep,
+  until,
+  waitNewMaster,
+  waitStandby,
+} from './cluster-ops.ts';
 
 /** How long the edge may route by a table older than what its status shows (edge/routing-cache.ts). */
 const ROUTING_TTL_MS = 1000;
@@ -37,14 +49,26 @@ export interface Scenario {
   /** Waits for the cluster's reaction, holds the fault if it needs holding, then undoes it. */
   recover(ctx: ScenarioContext): Promise<void>;
   /** Scenario-specific invariants over the records (empty = held). */
-  extraChecks?(input: { searches: SearchRecord[]; report: RunReport; before: { master: string }; faultAt: number; clearedAt: number | null }): string[];
+  extraChecks?(input: {
+    searches: SearchRecord[];
+    report: RunReport;
+    before: { master: string };
+    faultAt: number;
+    clearedAt: number | null;
+  }): string[];
 }
 
 const otherThan = (cluster: Cluster, id: string) => cluster.nodes.filter((n) => n.id !== id);
 
 /** Waits until the edge's status shows some node up; returns when (the routing TTL added by the caller). */
 async function waitSomeNodeUp(cluster: Cluster, timeoutMs = 60_000): Promise<number> {
-  await until('the edge to see a node up', async () => (await clusterStatus(cluster)).nodes.some((n) => n.state === 'up' || n.state === 'overloaded'), timeoutMs, 100);
+  await until(
+    'the edge to see a node up',
+    async () =>
+      (await clusterStatus(cluster)).nodes.some((n) => n.state === 'up' || n.state === 'overloaded'),
+    timeoutMs,
+    100,
+  );
   return Date.now();
 }
 
@@ -130,10 +154,16 @@ export const SCENARIOS: Scenario[] = [
     extraChecks({ searches, before, faultAt, clearedAt }) {
       // Give the coordinator two probe rounds and the edge its routing TTL to notice the overload.
       const from = faultAt + 2000;
-      const during = searches.filter((s) => s.ok && s.startedAt >= from && s.startedAt < (clearedAt ?? Infinity));
+      const during = searches.filter(
+        (s) => s.ok && s.startedAt >= from && s.startedAt < (clearedAt ?? Infinity),
+      );
       if (during.length === 0) return ['no search answered while the master was overloaded'];
       const onMaster = during.filter((s) => s.servedBy === before.master).length;
-      return onMaster / during.length > 0.2 ? [`${onMaster} of ${during.length} reads during the overload were still served by the overloaded master`] : [];
+      return onMaster / during.length > 0.2
+        ? [
+            `${onMaster} of ${during.length} reads during the overload were still served by the overloaded master`,
+          ]
+        : [];
     },
   },
   {
@@ -159,7 +189,8 @@ export const SCENARIOS: Scenario[] = [
     privateRedis: true,
     failover: 'forbidden',
     async inject({ cluster }) {
-      if (!cluster.redis) throw new Error('redis-restart needs a private redis-server (startCluster({privateRedis: true}))');
+      if (!cluster.redis)
+        throw new Error('redis-restart needs a private redis-server (startCluster({privateRedis: true}))');
       await cluster.redis.kill();
     },
     async recover({ cluster, holdMs, faultCleared }) {
@@ -167,10 +198,18 @@ export const SCENARIOS: Scenario[] = [
       await cluster.redis!.restart();
       faultCleared();
       // Writes work again once the master's connections are back: a write through the edge answers.
-      await until('writes to work again after the Redis restart', async () => {
-        const res = await cluster.adminFetch('/api/v1/documents', { method: 'POST', json: { documents: [{ id: 'chaos-redis-probe', text: 'redis is back' }], wait: 'applied' } });
-        return res.status === 200;
-      }, 30_000, 250);
+      await until(
+        'writes to work again after the Redis restart',
+        async () => {
+          const res = await cluster.adminFetch('/api/v1/documents', {
+            method: 'POST',
+            json: { documents: [{ id: 'chaos-redis-probe', text: 'redis is back' }], wait: 'applied' },
+          });
+          return res.status === 200;
+        },
+        30_000,
+        250,
+      );
     },
   },
   {
@@ -191,12 +230,16 @@ export const SCENARIOS: Scenario[] = [
       const third = await waitNewMaster(cluster, second, 30_000);
       log(`new master ${third.master} at epoch ${third.epoch}`);
       await Promise.all([cluster.restartNode(before.master), cluster.restartNode(second.master)]);
-      await Promise.all([waitStandby(cluster, before.master, third.epoch), waitStandby(cluster, second.master, third.epoch)]);
+      await Promise.all([
+        waitStandby(cluster, before.master, third.epoch),
+        waitStandby(cluster, second.master, third.epoch),
+      ]);
     },
   },
   {
     name: 'all-down-then-back',
-    description: 'kill -9 of every node: searches answer 503, the edge stays up; the standby comes back first and becomes master, the old master rejoins as standby',
+    description:
+      'kill -9 of every node: searches answer 503, the edge stays up; the standby comes back first and becomes master, the old master rejoins as standby',
     nodes: 2,
     privateRedis: true,
     failover: 'required',
@@ -221,6 +264,7 @@ export const SCENARIOS: Scenario[] = [
 
 export function scenarioByName(name: string): Scenario {
   const found = SCENARIOS.find((s) => s.name === name);
-  if (!found) throw new Error(`unknown scenario "${name}"; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  if (!found)
+    throw new Error(`unknown scenario "${name}"; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
   return found;
 }

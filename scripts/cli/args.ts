@@ -8,7 +8,10 @@
 import { parseArgs } from 'node:util';
 
 export class UsageError extends Error {
-  constructor(message: string, readonly help: string) {
+  constructor(
+    message: string,
+    readonly help: string,
+  ) {
     super(message);
     this.name = 'UsageError';
   }
@@ -32,8 +35,16 @@ export type CommandName = 'status' | 'search' | 'ingest' | 'switchover' | 'failo
 /** Options every command takes: where the edge is and how to authenticate. */
 export const CONNECTION_OPTIONS: Record<string, OptionSpec> = {
   url: { type: 'string', arg: 'URL', help: 'edge URL (else --state-file, $GTE_URL, $GTE_STATE_FILE)' },
-  token: { type: 'string', arg: 'TOKEN', help: 'admin token (else --state-file, $GTE_ADMIN_TOKEN, $GTE_STATE_FILE)' },
-  'state-file': { type: 'string', arg: 'PATH', help: 'the state file `npm run cluster -- --state-file PATH` writes: edge URL and token' },
+  token: {
+    type: 'string',
+    arg: 'TOKEN',
+    help: 'admin token (else --state-file, $GTE_ADMIN_TOKEN, $GTE_STATE_FILE)',
+  },
+  'state-file': {
+    type: 'string',
+    arg: 'PATH',
+    help: 'the state file `npm run cluster -- --state-file PATH` writes: edge URL and token',
+  },
   help: { type: 'boolean', help: 'show this help' },
 };
 
@@ -63,7 +74,11 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     positionals: { min: 1, max: 1 },
     options: {
       'batch-size': { type: 'string', arg: 'N', help: 'documents per request, 1..256 (default 256)' },
-      wait: { type: 'string', arg: 'LEVEL', help: 'none | applied | replicated: when a batch counts as committed (default applied)' },
+      wait: {
+        type: 'string',
+        arg: 'LEVEL',
+        help: 'none | applied | replicated: when a batch counts as committed (default applied)',
+      },
       restart: { type: 'boolean', help: 'ignore the checkpoint and start from line 1' },
     },
     notes: `Each line is one document: {"id": "...", "text": "...", "metadata": {...}}. Blank lines are skipped.
@@ -77,7 +92,11 @@ the same command again after an interruption to resume, or when lines were appen
     usage: 'switchover',
     positionals: { min: 0, max: 0 },
     options: {
-      to: { type: 'string', arg: 'NODE', help: 'the standby to promote (default: the most caught-up healthy standby)' },
+      to: {
+        type: 'string',
+        arg: 'NODE',
+        help: 'the standby to promote (default: the most caught-up healthy standby)',
+      },
       json: { type: 'boolean', help: 'print the report as JSON' },
     },
   },
@@ -101,7 +120,11 @@ the same command again after an interruption to resume, or when lines were appen
       concurrency: { type: 'string', arg: 'N', help: 'parallel search loops, 1..16 (default 2)' },
       'warmup-ms': { type: 'string', arg: 'MS', help: 'load before the switchover (default 2000)' },
       'settle-ms': { type: 'string', arg: 'MS', help: 'load after the new master serves (default 2000)' },
-      'timeout-ms': { type: 'string', arg: 'MS', help: 'give up waiting for the new master after this (default 30000)' },
+      'timeout-ms': {
+        type: 'string',
+        arg: 'MS',
+        help: 'give up waiting for the new master after this (default 30000)',
+      },
       json: { type: 'boolean', help: 'print the result as JSON' },
     },
     notes: 'Exit code 0 only when the switchover succeeded and no search failed.',
@@ -110,10 +133,17 @@ the same command again after an interruption to resume, or when lines were appen
 
 export type ParsedCli =
   | { kind: 'help'; text: string }
-  | { kind: 'run'; command: CommandName; positionals: string[]; values: Record<string, string | boolean | string[] | undefined> };
+  | {
+      kind: 'run';
+      command: CommandName;
+      positionals: string[];
+      values: Record<string, string | boolean | string[] | undefined>;
+    };
 
 function optionLines(options: Record<string, OptionSpec>): string {
-  const rows = Object.entries(options).map(([name, o]) => [`--${name}${o.arg ? ` ${o.arg}` : ''}`, o.help] as const);
+  const rows = Object.entries(options).map(
+    ([name, o]) => [`--${name}${o.arg ? ` ${o.arg}` : ''}`, o.help] as const,
+  );
   const width = Math.max(...rows.map(([flag]) => flag.length));
   return rows.map(([flag, help]) => `  ${flag.padEnd(width)}  ${help}`).join('\n');
 }
@@ -160,12 +190,18 @@ export function parseCli(argv: readonly string[]): ParsedCli {
     return { kind: 'help', text: globalHelp() };
   }
   if (!isCommand(first)) {
-    throw new UsageError(`unknown command "${first}"; commands: ${Object.keys(COMMANDS).join(', ')}`, globalHelp());
+    throw new UsageError(
+      `unknown command "${first}"; commands: ${Object.keys(COMMANDS).join(', ')}`,
+      globalHelp(),
+    );
   }
   const spec = COMMANDS[first];
   const help = commandHelp(spec);
   const options = Object.fromEntries(
-    Object.entries({ ...CONNECTION_OPTIONS, ...spec.options }).map(([name, o]) => [name, { type: o.type, ...(name === 'filter' ? { multiple: true } : {}) }]),
+    Object.entries({ ...CONNECTION_OPTIONS, ...spec.options }).map(([name, o]) => [
+      name,
+      { type: o.type, ...(name === 'filter' ? { multiple: true } : {}) },
+    ]),
   );
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -180,24 +216,49 @@ export function parseCli(argv: readonly string[]): ParsedCli {
   const got = parsed.positionals.length;
   if (got < min || got > max) {
     const expected = min === max ? `${min}` : `${min} to ${max}`;
-    throw new UsageError(`${first}: expected ${expected} argument(s) (${spec.usage}), got ${got}${got > 0 ? `: ${parsed.positionals.map((p) => JSON.stringify(p)).join(' ')}` : ''}`, help);
+    throw new UsageError(
+      `${first}: expected ${expected} argument(s) (${spec.usage}), got ${got}${got > 0 ? `: ${parsed.positionals.map((p) => JSON.stringify(p)).join(' ')}` : ''}`,
+      help,
+    );
   }
-  return { kind: 'run', command: first, positionals: parsed.positionals, values: parsed.values as Record<string, string | boolean | string[] | undefined> };
+  return {
+    kind: 'run',
+    command: first,
+    positionals: parsed.positionals,
+    values: parsed.values as Record<string, string | boolean | string[] | undefined>,
+  };
 }
 
 /** An integer option within [min, max], or the default when absent. */
-export function intOption(values: Record<string, unknown>, name: string, min: number, max: number, fallback: number): number {
+export function intOption(
+  values: Record<string, unknown>,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`, '');
+  if (
+    typeof raw !== 'string' ||
+    !/^-?\d+$/.test(raw.trim()) ||
+    !Number.isSafeInteger(n) ||
+    n < min ||
+    n > max
+  ) {
+    throw new UsageError(
+      `--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+      '',
+    );
   }
   return n;
 }
 
 /** `--filter KEY=VALUE` (repeatable) → `{metadata: {KEY: VALUE}}`; `true`/`false`/numbers keep their type. */
-export function parseFilters(raw: readonly string[] | undefined): { metadata: Record<string, string | number | boolean> } | undefined {
+export function parseFilters(
+  raw: readonly string[] | undefined,
+): { metadata: Record<string, string | number | boolean> } | undefined {
   if (!raw || raw.length === 0) return undefined;
   const metadata: Record<string, string | number | boolean> = {};
   for (const item of raw) {
@@ -205,7 +266,14 @@ export function parseFilters(raw: readonly string[] | undefined): { metadata: Re
     if (eq < 1) throw new UsageError(`--filter: expected KEY=VALUE, got ${JSON.stringify(item)}`, '');
     const key = item.slice(0, eq);
     const value = item.slice(eq + 1);
-    metadata[key] = value === 'true' ? true : value === 'false' ? false : value !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+    metadata[key] =
+      value === 'true'
+        ? true
+        : value === 'false'
+          ? false
+          : value !== '' && Number.isFinite(Number(value))
+            ? Number(value)
+            : value;
   }
   return { metadata };
 }

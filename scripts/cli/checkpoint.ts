@@ -52,7 +52,14 @@ export function hashLines(lines: readonly string[]): string {
 }
 
 export function emptyCheckpoint(): Checkpoint {
-  return { version: 1, committed_line: 0, prefix_sha256: hashLines([]), failed: [], documents: 0, updated_at: new Date(0).toISOString() };
+  return {
+    version: 1,
+    committed_line: 0,
+    prefix_sha256: hashLines([]),
+    failed: [],
+    documents: 0,
+    updated_at: new Date(0).toISOString(),
+  };
 }
 
 /** The checkpoint at `path`, or null when there is none. A corrupt one is an error that says what to do. */
@@ -71,7 +78,10 @@ export function readCheckpoint(path: string): Checkpoint | null {
     json = undefined;
   }
   const parsed = Checkpoint.safeParse(json);
-  if (!parsed.success) throw new CliError(`the checkpoint ${path} is unreadable; delete it, or run with --restart to ingest from line 1`);
+  if (!parsed.success)
+    throw new CliError(
+      `the checkpoint ${path} is unreadable; delete it, or run with --restart to ingest from line 1`,
+    );
   return parsed.data;
 }
 
@@ -88,7 +98,12 @@ export function removeCheckpoint(path: string): void {
  * After reading lines 1..checkpoint.committed_line of the file again: null when they are the
  * lines the checkpoint was written for, else why the run must not resume.
  */
-export function resumeMismatch(checkpoint: Checkpoint, linesRead: number, prefixSha256: string, file: string): string | null {
+export function resumeMismatch(
+  checkpoint: Checkpoint,
+  linesRead: number,
+  prefixSha256: string,
+  file: string,
+): string | null {
   if (linesRead < checkpoint.committed_line) {
     return `${file} has ${linesRead} lines but its checkpoint says ${checkpoint.committed_line} were committed: the file changed; run with --restart to ingest it from line 1`;
   }
@@ -99,8 +114,13 @@ export function resumeMismatch(checkpoint: Checkpoint, linesRead: number, prefix
 }
 
 /** The checkpoint after a committed batch: new position and hash, earlier failures plus new ones, sorted by line. */
-export function advanceCheckpoint(previous: Checkpoint, update: { throughLine: number; prefixSha256: string; failed: LineFailure[]; documents: number }, now: Date = new Date()): Checkpoint {
-  if (update.throughLine < previous.committed_line) throw new RangeError(`checkpoint cannot move back (${previous.committed_line} → ${update.throughLine})`);
+export function advanceCheckpoint(
+  previous: Checkpoint,
+  update: { throughLine: number; prefixSha256: string; failed: LineFailure[]; documents: number },
+  now: Date = new Date(),
+): Checkpoint {
+  if (update.throughLine < previous.committed_line)
+    throw new RangeError(`checkpoint cannot move back (${previous.committed_line} → ${update.throughLine})`);
   const failed = new Map(previous.failed.map((f) => [f.line, f]));
   for (const f of update.failed) failed.set(f.line, f);
   return {

@@ -23,7 +23,8 @@ export interface TargetInputs {
   readFile?: (path: string) => string;
 }
 
-const HOW = 'pass --url URL (and --token TOKEN), set GTE_URL and GTE_ADMIN_TOKEN, or pass --state-file PATH from `npm run cluster -- --state-file PATH`';
+const HOW =
+  'pass --url URL (and --token TOKEN), set GTE_URL and GTE_ADMIN_TOKEN, or pass --state-file PATH from `npm run cluster -- --state-file PATH`';
 
 function readStateFile(path: string, readFile: (path: string) => string): z.infer<typeof StateFile> {
   let text: string;
@@ -31,21 +32,33 @@ function readStateFile(path: string, readFile: (path: string) => string): z.infe
     text = readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new CliError(`no state file at ${path}: start a cluster with \`npm run cluster -- --state-file ${path}\` (it writes the file once the cluster is ready)`);
+    if (code === 'ENOENT')
+      throw new CliError(
+        `no state file at ${path}: start a cluster with \`npm run cluster -- --state-file ${path}\` (it writes the file once the cluster is ready)`,
+      );
     throw new CliError(`cannot read the state file ${path}: ${(err as Error).message}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new CliError(`the state file ${path} is not JSON; it should be the file \`npm run cluster -- --state-file PATH\` writes`);
+    throw new CliError(
+      `the state file ${path} is not JSON; it should be the file \`npm run cluster -- --state-file PATH\` writes`,
+    );
   }
   const parsed = StateFile.safeParse(json);
-  if (!parsed.success) throw new CliError(`the state file ${path} has no edge_url / admin_token; it should be the file \`npm run cluster -- --state-file PATH\` writes`);
+  if (!parsed.success)
+    throw new CliError(
+      `the state file ${path} has no edge_url / admin_token; it should be the file \`npm run cluster -- --state-file PATH\` writes`,
+    );
   return parsed.data;
 }
 
-export function resolveTarget({ flags, env, readFile = (p) => readFileSync(p, 'utf8') }: TargetInputs): Target {
+export function resolveTarget({
+  flags,
+  env,
+  readFile = (p) => readFileSync(p, 'utf8'),
+}: TargetInputs): Target {
   // Explicit beats ambient: flags, then the --state-file, then GTE_URL / GTE_ADMIN_TOKEN, then $GTE_STATE_FILE.
   const flagState = flags['state-file'] ? readStateFile(flags['state-file'], readFile) : null;
   const envStatePath = env.GTE_STATE_FILE;
@@ -55,21 +68,32 @@ export function resolveTarget({ flags, env, readFile = (p) => readFileSync(p, 'u
   if (flags.url) [url, source] = [flags.url, '--url'];
   else if (flagState) [url, source] = [flagState.edge_url, `state file ${flags['state-file']}`];
   else if (env.GTE_URL) [url, source] = [env.GTE_URL, 'GTE_URL'];
-  else if (envStatePath) [url, source] = [envState()!.edge_url, `state file ${envStatePath} (GTE_STATE_FILE)`];
+  else if (envStatePath)
+    [url, source] = [envState()!.edge_url, `state file ${envStatePath} (GTE_STATE_FILE)`];
   if (!url) throw new CliError(`no edge URL: ${HOW}`);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new CliError(`${source}: ${JSON.stringify(url)} is not a URL (expected e.g. http://127.0.0.1:8787)`);
+    throw new CliError(
+      `${source}: ${JSON.stringify(url)} is not a URL (expected e.g. http://127.0.0.1:8787)`,
+    );
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new CliError(`${source}: expected an http(s) URL, got ${url}`);
-  const token = flags.token || flagState?.admin_token || env.GTE_ADMIN_TOKEN || (envStatePath && !flags.url ? envState()?.admin_token : undefined) || null;
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new CliError(`${source}: expected an http(s) URL, got ${url}`);
+  const token =
+    flags.token ||
+    flagState?.admin_token ||
+    env.GTE_ADMIN_TOKEN ||
+    (envStatePath && !flags.url ? envState()?.admin_token : undefined) ||
+    null;
   return { url: url.replace(/\/+$/, ''), token, source };
 }
 
 /** The token, or an error that says how to give one. */
 export function requireAdminToken(target: Target, command: string): string {
   if (target.token) return target.token;
-  throw new CliError(`${command} needs the admin token: pass --token TOKEN, set GTE_ADMIN_TOKEN, or pass --state-file PATH (its admin_token)`);
+  throw new CliError(
+    `${command} needs the admin token: pass --token TOKEN, set GTE_ADMIN_TOKEN, or pass --state-file PATH (its admin_token)`,
+  );
 }

@@ -5,7 +5,13 @@
  */
 import { z } from 'zod';
 import { ClusterStatus, FailoverReport, FailoverSummary, SwitchoverAnswer } from '../../shared/edge-api.ts';
-import { SearchResponse, UpsertAccepted, type DocumentInput, type SearchRequest, type WaitLevel } from '../../shared/schemas.ts';
+import {
+  SearchResponse,
+  UpsertAccepted,
+  type DocumentInput,
+  type SearchRequest,
+  type WaitLevel,
+} from '../../shared/schemas.ts';
 import type { Target } from './config.ts';
 import { CliError } from './errors.ts';
 
@@ -55,7 +61,10 @@ export class EdgeClient {
     const method = opts.method ?? 'GET';
     const headers: Record<string, string> = { accept: 'application/json' };
     if (opts.auth) {
-      if (!this.target.token) throw new CliError(`${method} ${path} needs the admin token: pass --token, set GTE_ADMIN_TOKEN, or pass --state-file PATH`);
+      if (!this.target.token)
+        throw new CliError(
+          `${method} ${path} needs the admin token: pass --token, set GTE_ADMIN_TOKEN, or pass --state-file PATH`,
+        );
       headers.authorization = `Bearer ${this.target.token}`;
     }
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
@@ -70,7 +79,11 @@ export class EdgeClient {
       });
     } catch (err) {
       if ((err as Error).name === 'TimeoutError') {
-        throw new EdgeCallError(`the edge at ${this.url} did not answer ${method} ${path} within ${timeoutMs / 1000} s; check it with \`gte-pro status\``, 0, 'timeout');
+        throw new EdgeCallError(
+          `the edge at ${this.url} did not answer ${method} ${path} within ${timeoutMs / 1000} s; check it with \`gte-pro status\``,
+          0,
+          'timeout',
+        );
       }
       throw new EdgeCallError(
         `no edge at ${this.url} (${networkReason(err)}; from ${this.target.source}): start one with \`npm run cluster -- --state-file PATH\`, or point --url / GTE_URL at a running edge`,
@@ -95,12 +108,26 @@ export class EdgeClient {
           : response.status === 404 && (!error || error.message?.startsWith('no route'))
             ? `; is ${this.url} a GTE-Pro edge, as new as this CLI?`
             : '';
-      throw new EdgeCallError(`${method} ${path}: HTTP ${response.status} ${code}: ${detail}${hint}`, response.status, code, json);
+      throw new EdgeCallError(
+        `${method} ${path}: HTTP ${response.status} ${code}: ${detail}${hint}`,
+        response.status,
+        code,
+        json,
+      );
     }
-    if (json === undefined) throw new EdgeCallError(`${method} ${path}: the edge answered ${response.status} without a JSON body; is ${this.url} a GTE-Pro edge?`, response.status, 'bad_answer');
+    if (json === undefined)
+      throw new EdgeCallError(
+        `${method} ${path}: the edge answered ${response.status} without a JSON body; is ${this.url} a GTE-Pro edge?`,
+        response.status,
+        'bad_answer',
+      );
     const parsed = opts.schema.safeParse(json);
     if (!parsed.success) {
-      throw new EdgeCallError(`${method} ${path}: unexpected answer shape (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}); is the CLI as new as the edge?`, response.status, 'bad_answer');
+      throw new EdgeCallError(
+        `${method} ${path}: unexpected answer shape (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}); is the CLI as new as the edge?`,
+        response.status,
+        'bad_answer',
+      );
     }
     return parsed.data;
   }
@@ -109,30 +136,49 @@ export class EdgeClient {
     return this.call('/api/v1/status', { schema: ClusterStatus });
   }
 
-  search(body: Partial<SearchRequest> & { query: string }, timeoutMs?: number): Promise<z.output<typeof SearchResponse>> {
+  search(
+    body: Partial<SearchRequest> & { query: string },
+    timeoutMs?: number,
+  ): Promise<z.output<typeof SearchResponse>> {
     return this.call('/api/v1/search', { method: 'POST', body, schema: SearchResponse, timeoutMs });
   }
 
   upsert(documents: DocumentInput[], wait: WaitLevel): Promise<z.output<typeof UpsertAccepted>> {
     // wait=applied can take a while on a CPU node embedding 256 texts; the edge allows 30 s.
-    return this.call('/api/v1/documents', { method: 'POST', auth: true, body: { documents, wait }, schema: UpsertAccepted, timeoutMs: 45_000 });
+    return this.call('/api/v1/documents', {
+      method: 'POST',
+      auth: true,
+      body: { documents, wait },
+      schema: UpsertAccepted,
+      timeoutMs: 45_000,
+    });
   }
 
   /** The report, also when the switchover failed (the edge answers 502 with the report then). */
   async switchover(to?: string): Promise<FailoverReport> {
     try {
       // The edge runs the whole switchover (activate, verify with a canary, demote) before answering.
-      const answer = await this.call('/api/v1/admin/switchover', { method: 'POST', auth: true, body: to ? { to } : {}, schema: SwitchoverAnswer, timeoutMs: 60_000 });
+      const answer = await this.call('/api/v1/admin/switchover', {
+        method: 'POST',
+        auth: true,
+        body: to ? { to } : {},
+        schema: SwitchoverAnswer,
+        timeoutMs: 60_000,
+      });
       return answer.report;
     } catch (err) {
-      const failed = err instanceof EdgeCallError && err.status === 502 ? SwitchoverAnswer.safeParse(err.body) : null;
+      const failed =
+        err instanceof EdgeCallError && err.status === 502 ? SwitchoverAnswer.safeParse(err.body) : null;
       if (failed?.success) return failed.data.report;
       throw err;
     }
   }
 
   async failovers(limit: number): Promise<FailoverSummary[]> {
-    const answer = await this.call(`/api/v1/failovers?limit=${limit}`, { auth: true, schema: z.object({ failovers: z.array(FailoverSummary) }) });
+    const answer = await this.call(`/api/v1/failovers?limit=${limit}`, {
+      auth: true,
+      schema: z.object({ failovers: z.array(FailoverSummary) }),
+    });
     return answer.failovers;
   }
 

@@ -8,7 +8,14 @@ import type { ClusterStatus, FailoverReport, FailoverSummary, NodeStatus } from 
 export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatDuration(ms: number | null): string {
@@ -60,7 +67,9 @@ export function renderStatus(status: ClusterStatus, edgeUrl: string, now: number
     ...status.nodes.map((n) => [
       n.id,
       n.role,
-      n.consecutive_failures > 0 && n.state !== 'down' ? `${n.state} (${n.consecutive_failures} failed probes)` : n.state,
+      n.consecutive_failures > 0 && n.state !== 'down'
+        ? `${n.state} (${n.consecutive_failures} failed probes)`
+        : n.state,
       n.applied_seq ?? '—',
       formatLag(n),
       n.last_probe_ms === null ? '—' : `${Math.round(n.last_probe_ms)} ms`,
@@ -68,7 +77,8 @@ export function renderStatus(status: ClusterStatus, edgeUrl: string, now: number
       n.url,
     ]),
   ];
-  const nodes = status.nodes.length === 0 ? 'no search node is registered (POST /api/v1/admin/nodes)' : table(rows);
+  const nodes =
+    status.nodes.length === 0 ? 'no search node is registered (POST /api/v1/admin/nodes)' : table(rows);
   const last = status.last_failover ? summaryLine(status.last_failover, now) : 'none';
   return `${head}\n\n${nodes}\n\nlast failover: ${last}\n`;
 }
@@ -77,7 +87,16 @@ export function renderFailoverList(failovers: FailoverSummary[], now: number = D
   if (failovers.length === 0) return 'no failovers yet\n';
   const rows = [
     ['ID', 'KIND', 'FROM', 'TO', 'EPOCH', 'OUTCOME', 'STARTED', 'DURATION'],
-    ...failovers.map((f) => [f.id, f.kind, f.from ?? '—', f.to, String(f.epoch), f.outcome, `${formatTime(f.started_at)} (${formatAgo(f.started_at, now)})`, formatDuration(f.duration_ms)]),
+    ...failovers.map((f) => [
+      f.id,
+      f.kind,
+      f.from ?? '—',
+      f.to,
+      String(f.epoch),
+      f.outcome,
+      `${formatTime(f.started_at)} (${formatAgo(f.started_at, now)})`,
+      formatDuration(f.duration_ms),
+    ]),
   ];
   return `${table(rows)}\n\n\`gte-pro failovers ID\` shows one report with its timeline.\n`;
 }
@@ -99,13 +118,17 @@ export function renderReport(r: FailoverReport): string {
   if (r.trigger.length > 0) {
     lines.push('', 'signals that triggered it:');
     for (const t of r.trigger) {
-      lines.push(`  ${offset(t.at, r.started_at).padStart(10)}  ${t.source} ${t.outcome}${t.status !== undefined ? ` HTTP ${t.status}` : ''}${t.message ? `: ${t.message}` : ''}`);
+      lines.push(
+        `  ${offset(t.at, r.started_at).padStart(10)}  ${t.source} ${t.outcome}${t.status !== undefined ? ` HTTP ${t.status}` : ''}${t.message ? `: ${t.message}` : ''}`,
+      );
     }
   }
   lines.push('', 'timeline:');
   if (r.steps.length === 0) lines.push('  (no steps recorded)');
   for (const s of r.steps) {
-    lines.push(`  ${offset(s.at, r.started_at).padStart(10)}  ${s.ok ? 'ok  ' : 'FAIL'}  ${s.step.padEnd(8)} ${s.node ?? ''}${s.node ? ' ' : ''}(epoch ${s.epoch})${s.detail ? `: ${s.detail}` : ''}`);
+    lines.push(
+      `  ${offset(s.at, r.started_at).padStart(10)}  ${s.ok ? 'ok  ' : 'FAIL'}  ${s.step.padEnd(8)} ${s.node ?? ''}${s.node ? ' ' : ''}(epoch ${s.epoch})${s.detail ? `: ${s.detail}` : ''}`,
+    );
   }
   const h = r.old_master_health;
   if (h) {

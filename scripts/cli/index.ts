@@ -21,7 +21,12 @@ const COMMANDS: Record<CommandName, Command> = {
   drill: drillCommand,
 };
 
-const defaultIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+const defaultIo = (): CliIo => ({
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+});
 
 export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
   const err = (text: string) => io.stderr.write(text);
@@ -32,7 +37,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       return 0;
     }
     const v = parsed.values as { url?: string; token?: string; 'state-file'?: string };
-    const target = resolveTarget({ flags: { url: v.url, token: v.token, 'state-file': v['state-file'] }, env: io.env });
+    const target = resolveTarget({
+      flags: { url: v.url, token: v.token, 'state-file': v['state-file'] },
+      env: io.env,
+    });
     return await COMMANDS[parsed.command]({
       client: new EdgeClient(target),
       positionals: parsed.positionals,

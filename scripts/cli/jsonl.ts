@@ -9,7 +9,10 @@ import { describeZodError } from '../../shared/errors.ts';
 import { LIMITS } from '../../shared/constants.ts';
 import { DocumentInput } from '../../shared/schemas.ts';
 
-export type ParsedLine = { kind: 'blank' } | { kind: 'document'; document: DocumentInput } | { kind: 'error'; reason: string };
+export type ParsedLine =
+  | { kind: 'blank' }
+  | { kind: 'document'; document: DocumentInput }
+  | { kind: 'error'; reason: string };
 
 /** One line of the file (without its newline). A leading BOM and a trailing CR are ignored. */
 export function parseJsonlLine(raw: string): ParsedLine {
@@ -22,7 +25,10 @@ export function parseJsonlLine(raw: string): ParsedLine {
     return { kind: 'error', reason: `not valid JSON (${(err as Error).message})` };
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return { kind: 'error', reason: `expected a JSON object {"id", "text", "metadata"?}, got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}` };
+    return {
+      kind: 'error',
+      reason: `expected a JSON object {"id", "text", "metadata"?}, got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}`,
+    };
   }
   const parsed = DocumentInput.safeParse(json);
   if (!parsed.success) return { kind: 'error', reason: describeZodError(parsed.error).message };
@@ -59,14 +65,16 @@ export class Batcher {
   private closedThrough = 0;
 
   constructor(private readonly maxSize: number = LIMITS.docsPerRequest) {
-    if (!Number.isInteger(maxSize) || maxSize < 1 || maxSize > LIMITS.docsPerRequest) throw new RangeError(`batch size must be 1..${LIMITS.docsPerRequest}`);
+    if (!Number.isInteger(maxSize) || maxSize < 1 || maxSize > LIMITS.docsPerRequest)
+      throw new RangeError(`batch size must be 1..${LIMITS.docsPerRequest}`);
   }
 
   /** Adds line `line` (lines in increasing order); returns a batch to send when this line closed one. */
   add(line: number, parsed: ParsedLine): Batch | null {
     // A repeated id closes the batch before this line, which then opens the next one. At most one
     // batch closes per call: with maxSize 1 every batch closes on its own line, so no id repeats.
-    const closed = parsed.kind === 'document' && this.ids.has(parsed.document.id) ? this.close(this.lastLine) : null;
+    const closed =
+      parsed.kind === 'document' && this.ids.has(parsed.document.id) ? this.close(this.lastLine) : null;
     this.lastLine = line;
     if (parsed.kind !== 'document') return closed;
     this.items.push({ line, document: parsed.document });

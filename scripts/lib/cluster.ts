@@ -52,7 +52,12 @@ export interface Cluster {
 }
 
 async function redisAnswers(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -75,15 +80,23 @@ function startEdgeHost(env: Record<string, string>): Promise<{ child: ChildProce
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
-      if (line.startsWith('{"edge_url"')) resolve({ child, url: (JSON.parse(line) as { edge_url: string }).edge_url });
+      if (line.startsWith('{"edge_url"'))
+        resolve({ child, url: (JSON.parse(line) as { edge_url: string }).edge_url });
     });
-    child.once('exit', (code) => reject(new Error(`the edge (workerd via miniflare) exited with code ${code} before it was ready:\n${stderr}`)));
+    child.once('exit', (code) =>
+      reject(
+        new Error(
+          `the edge (workerd via miniflare) exited with code ${code} before it was ready:\n${stderr}`,
+        ),
+      ),
+    );
   });
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const progress = opts.onProgress ?? (() => undefined);
-  if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 5) throw new Error(`--nodes must be 1..5 (got ${opts.nodes})`);
+  if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 5)
+    throw new Error(`--nodes must be 1..5 (got ${opts.nodes})`);
   const ownDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'gte-cluster-'));
   mkdirSync(dataDir, { recursive: true });
@@ -91,11 +104,16 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const adminToken = randomBytes(24).toString('hex');
   const prefix = `gte-${randomBytes(4).toString('hex')}`;
 
-  const started: { nodes: NodeProcess[]; redis: RedisServer | null; edge: ChildProcess | null } = { nodes: [], redis: null, edge: null };
+  const started: { nodes: NodeProcess[]; redis: RedisServer | null; edge: ChildProcess | null } = {
+    nodes: [],
+    redis: null,
+    edge: null,
+  };
   const stopAll = async () => {
     started.edge?.kill('SIGTERM');
     await Promise.allSettled(started.nodes.map((n) => n.stop(10_000)));
-    if (started.edge && started.edge.exitCode === null) await new Promise((r) => started.edge!.once('exit', r));
+    if (started.edge && started.edge.exitCode === null)
+      await new Promise((r) => started.edge!.once('exit', r));
     if (started.redis) await started.redis.stop();
     else if (!opts.privateRedis) await dropPrefix(redisUrl, prefix);
     if (ownDir) rmSync(dataDir, { recursive: true, force: true });
@@ -104,7 +122,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   let redisUrl = opts.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   try {
     if (opts.privateRedis || !(await redisAnswers(redisUrl))) {
-      progress(opts.privateRedis ? 'starting a private redis-server' : `no Redis at ${redisUrl}; starting a private redis-server`);
+      progress(
+        opts.privateRedis
+          ? 'starting a private redis-server'
+          : `no Redis at ${redisUrl}; starting a private redis-server`,
+      );
       started.redis = await startRedisServer({ dir: join(dataDir, 'redis'), tether: process.pid });
       redisUrl = started.redis.url;
     }
@@ -129,7 +151,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     });
     started.edge = edge.child;
     progress('waiting for the coordinator to elect a master');
-    await waitFor('the edge to report a healthy master (GET /health)', async () => (await fetch(`${edge.url}/health`, { signal: AbortSignal.timeout(2000) })).status === 200, 60_000);
+    await waitFor(
+      'the edge to report a healthy master (GET /health)',
+      async () => (await fetch(`${edge.url}/health`, { signal: AbortSignal.timeout(2000) })).status === 200,
+      60_000,
+    );
 
     const state: ClusterState = {
       edge_url: edge.url,
@@ -160,7 +186,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         const headers = new Headers(rest.headers);
         headers.set('authorization', `Bearer ${adminToken}`);
         if (json !== undefined) headers.set('content-type', 'application/json');
-        return fetch(`${edge.url}${path}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+        return fetch(`${edge.url}${path}`, {
+          ...rest,
+          headers,
+          ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+        });
       },
       stop: stopAll,
     };

@@ -77,7 +77,6 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-
 /**
  * recall@k: for each query the share of its relevant ids found among the first `k` result ids,
  * averaged over the queries (`resultIds[i]` answers `queries[i]`).

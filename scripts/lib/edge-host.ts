@@ -10,7 +10,8 @@ import { startEdge, readWranglerConfig } from './edge.ts';
 
 const { vars: fileVars } = readWranglerConfig();
 const vars: Record<string, string> = {};
-for (const name of Object.keys(fileVars)) if (process.env[name] !== undefined) vars[name] = process.env[name]!;
+for (const name of Object.keys(fileVars))
+  if (process.env[name] !== undefined) vars[name] = process.env[name]!;
 
 const edge = await startEdge({
   vars,

@@ -64,7 +64,10 @@ export interface EdgeHandle {
 }
 
 /** wrangler.toml's compatibility_date and [vars] (flat string values; all this file uses). */
-export function readWranglerConfig(path: string = join(REPO_ROOT, 'wrangler.toml')): { compatibilityDate: string; vars: Record<string, string> } {
+export function readWranglerConfig(path: string = join(REPO_ROOT, 'wrangler.toml')): {
+  compatibilityDate: string;
+  vars: Record<string, string>;
+} {
   const text = readFileSync(path, 'utf8');
   const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(text)?.[1];
   if (!compatibilityDate) throw new Error(`no compatibility_date in ${path}`);
@@ -180,7 +183,11 @@ export async function startEdge(options: StartEdgeOptions = {}): Promise<EdgeHan
  * Polls `probe` until it returns a truthy value. The cap only turns a hang into a readable
  * failure; tests assert outcomes, never how fast they came.
  */
-export async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, what: string, capMs: number = 30_000): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  what: string,
+  capMs: number = 30_000,
+): Promise<T> {
   const started = Date.now();
   let last: unknown;
   for (;;) {
@@ -190,7 +197,8 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | null | fal
     } catch (error) {
       last = error;
     }
-    if (Date.now() - started > capMs) throw new Error(`gave up waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() - started > capMs)
+      throw new Error(`gave up waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

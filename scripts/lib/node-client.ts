@@ -19,7 +19,12 @@ export class NodeClient {
   ) {}
 
   /** An unsigned call (search, health, info, metrics). */
-  async call<T = any>(method: string, path: string, body?: unknown, init: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<NodeCallResult<T>> {
+  async call<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    init: { timeoutMs?: number; headers?: Record<string, string> } = {},
+  ): Promise<NodeCallResult<T>> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const res = await fetch(`${this.url}${path}`, {
       method,
@@ -38,24 +43,42 @@ export class NodeClient {
   }
 
   /** A call signed with the cluster secret (documents, control calls, diagnostics). */
-  async signed<T = any>(method: string, path: string, body?: unknown, opts: { epoch?: number; timeoutMs?: number } = {}): Promise<NodeCallResult<T>> {
+  async signed<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { epoch?: number; timeoutMs?: number } = {},
+  ): Promise<NodeCallResult<T>> {
     const payload = body === undefined ? '' : JSON.stringify(body);
     const pathname = path.split('?')[0]!;
-    const headers: Record<string, string> = { ...(await signRequest(this.secret, method, pathname, payload)) };
+    const headers: Record<string, string> = {
+      ...(await signRequest(this.secret, method, pathname, payload)),
+    };
     if (opts.epoch !== undefined) headers[HEADERS.epoch] = String(opts.epoch);
-    return this.call<T>(method, path, body === undefined ? undefined : payload, { headers, timeoutMs: opts.timeoutMs });
+    return this.call<T>(method, path, body === undefined ? undefined : payload, {
+      headers,
+      timeoutMs: opts.timeoutMs,
+    });
   }
 
   health() {
-    return this.call<import('../../shared/schemas.ts').NodeHealth>('GET', '/health', undefined, { timeoutMs: 2000 });
+    return this.call<import('../../shared/schemas.ts').NodeHealth>('GET', '/health', undefined, {
+      timeoutMs: 2000,
+    });
   }
 
   search(query: string, topK = 5, filter?: Record<string, unknown>) {
-    return this.call<import('../../shared/schemas.ts').SearchResponse>('POST', '/api/v1/search', { query, top_k: topK, ...(filter ? { filter: { metadata: filter } } : {}) });
+    return this.call<import('../../shared/schemas.ts').SearchResponse>('POST', '/api/v1/search', {
+      query,
+      top_k: topK,
+      ...(filter ? { filter: { metadata: filter } } : {}),
+    });
   }
 
   activate(epoch: number) {
-    return this.signed<import('../../shared/schemas.ts').ActivateResult>('POST', '/api/v1/activate', { epoch });
+    return this.signed<import('../../shared/schemas.ts').ActivateResult>('POST', '/api/v1/activate', {
+      epoch,
+    });
   }
 
   standby(epoch: number, master: string | null) {
@@ -66,11 +89,17 @@ export class NodeClient {
     return this.signed('POST', '/api/v1/degrade', { epoch });
   }
 
-  upsert(documents: { id: string; text: string; metadata?: Record<string, unknown> }[], epoch: number, wait: 'none' | 'applied' | 'replicated' = 'applied') {
+  upsert(
+    documents: { id: string; text: string; metadata?: Record<string, unknown> }[],
+    epoch: number,
+    wait: 'none' | 'applied' | 'replicated' = 'applied',
+  ) {
     return this.signed('POST', '/api/v1/documents', { documents, wait }, { epoch, timeoutMs: 120_000 });
   }
 
   remove(id: string, epoch: number, wait: 'none' | 'applied' | 'replicated' = 'applied') {
-    return this.signed('DELETE', `/api/v1/documents/${encodeURIComponent(id)}?wait=${wait}`, undefined, { epoch });
+    return this.signed('DELETE', `/api/v1/documents/${encodeURIComponent(id)}?wait=${wait}`, undefined, {
+      epoch,
+    });
   }
 }

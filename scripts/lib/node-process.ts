@@ -91,7 +91,10 @@ async function waitReady(proc: NodeProcess, timeoutMs: number): Promise<void> {
   let exitCode: number | null | undefined;
   void proc.exited.then((c) => (exitCode = c));
   while (Date.now() < deadline) {
-    if (exitCode !== undefined) throw new Error(`search node ${proc.id} exited with code ${exitCode} before it was ready; see ${proc.logPath}`);
+    if (exitCode !== undefined)
+      throw new Error(
+        `search node ${proc.id} exited with code ${exitCode} before it was ready; see ${proc.logPath}`,
+      );
     try {
       const h = await proc.client.health();
       if (h.status === 200 && (h.body as { ready?: boolean }).ready) return;

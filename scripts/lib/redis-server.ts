@@ -22,15 +22,36 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedisServer(opts: { port?: number; dir?: string; tether?: number } = {}): Promise<RedisServer> {
+export async function startRedisServer(
+  opts: { port?: number; dir?: string; tether?: number } = {},
+): Promise<RedisServer> {
   const port = opts.port ?? (await freePort());
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gte-redis-'));
   mkdirSync(dir, { recursive: true });
   const launch = async (): Promise<ChildProcess> => {
-    const redisArgs = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction'];
+    const redisArgs = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--save',
+      '',
+      '--maxmemory-policy',
+      'noeviction',
+    ];
     // Tethered: the redis-server dies with the process that asked for it, even after kill -9.
     const child = opts.tether
-      ? spawn(process.execPath, [join(import.meta.dirname, 'tether.mjs'), String(opts.tether), 'redis-server', ...redisArgs], { stdio: 'ignore' })
+      ? spawn(
+          process.execPath,
+          [join(import.meta.dirname, 'tether.mjs'), String(opts.tether), 'redis-server', ...redisArgs],
+          { stdio: 'ignore' },
+        )
       : spawn('redis-server', redisArgs, { stdio: 'ignore' });
     child.on('error', () => undefined);
     await waitPing(port);
@@ -61,7 +82,13 @@ export async function startRedisServer(opts: { port?: number; dir?: string; teth
 async function waitPing(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const client = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -73,7 +100,9 @@ async function waitPing(port: number, timeoutMs = 10_000): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms (is redis-server installed? apt-get install redis-server)`);
+  throw new Error(
+    `redis-server on port ${port} did not answer within ${timeoutMs} ms (is redis-server installed? apt-get install redis-server)`,
+  );
 }
 
 /** Deletes every key under `prefix` (a finished cluster or dataset on a shared Redis); best effort. */

@@ -10,7 +10,12 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * Calls `probe` every `everyMs` until it returns something other than null, undefined or false,
  * and returns that; throws after `timeoutMs` naming `what` (and the probe's last error, if any).
  */
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = null;
   while (Date.now() < deadline) {
@@ -22,5 +27,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
     }
     await sleep(everyMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+  );
 }

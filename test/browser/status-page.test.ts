@@ -23,7 +23,11 @@ let cluster: Cluster | undefined;
 let browser: Browser | undefined;
 
 /** Polls `probe` until it returns a value; errors count as "not yet" (the page may be mid-reload). */
-async function until<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+async function until<T>(
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -35,7 +39,9 @@ async function until<T>(probe: () => Promise<T | null | undefined | false>, time
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+  );
 }
 
 /** Text of a selector on the current document, or null while the page is reloading. */
@@ -45,9 +51,14 @@ async function text(page: Page, selector: string): Promise<string | null> {
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`no browser at ${CHROMIUM}: run \`npm run setup\` (it installs Debian's chromium) or \`apt-get install -y chromium\``);
+    throw new Error(
+      `no browser at ${CHROMIUM}: run \`npm run setup\` (it installs Debian's chromium) or \`apt-get install -y chromium\``,
+    );
   }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
 });
 
 afterAll(async () => {
@@ -88,12 +99,26 @@ describe('GET /status in chromium', () => {
     );
     expect(['node-1', 'node-2']).toContain(newMaster);
     const failover = page.locator('#failovers section[data-kind="failover"]').first();
-    await until(async () => (await failover.getAttribute('data-outcome', { timeout: 1000 })) === 'succeeded', 30_000, 'the failover to show as succeeded');
-    const steps = await failover.locator('li[data-step]').evaluateAll((els) => els.map((e) => e.getAttribute('data-step')));
-    expect(steps).toEqual(expect.arrayContaining(['fence', 'degrade', 'activate', 'route', 'verify', 'report']));
+    await until(
+      async () => (await failover.getAttribute('data-outcome', { timeout: 1000 })) === 'succeeded',
+      30_000,
+      'the failover to show as succeeded',
+    );
+    const steps = await failover
+      .locator('li[data-step]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-step')));
+    expect(steps).toEqual(
+      expect.arrayContaining(['fence', 'degrade', 'activate', 'route', 'verify', 'report']),
+    );
     expect(await failover.textContent()).toContain(`${oldMaster} → ${newMaster}`);
     expect(Number(await text(page, '#epoch'))).toBeGreaterThan(epochBefore);
-    await until(async () => (await page.locator(`tr[data-node="${oldMaster}"]`).getAttribute('data-state', { timeout: 1000 })) === 'down', 30_000, 'the killed node to show as down');
+    await until(
+      async () =>
+        (await page.locator(`tr[data-node="${oldMaster}"]`).getAttribute('data-state', { timeout: 1000 })) ===
+        'down',
+      30_000,
+      'the killed node to show as down',
+    );
     expect(await page.locator(`tr[data-node="${newMaster}"]`).getAttribute('data-role')).toBe('master');
 
     mkdirSync(join(ROOT, 'artifacts'), { recursive: true });
@@ -112,16 +137,46 @@ describe('GET /status in chromium', () => {
       standby_status: 'down',
       failover_in_progress: false,
       last_failover: null,
-      coordinator: { alarm_at: null, alarm_armed_at: null, alarm_armed_by: null, probe_interval_ms: 2000, note: evil },
+      coordinator: {
+        alarm_at: null,
+        alarm_armed_at: null,
+        alarm_armed_by: null,
+        probe_interval_ms: 2000,
+        note: evil,
+      },
       nodes: [
-        { id: 'node-1', url: `http://a/?q=${evil}`, priority: 100, role: 'master', state: 'up', applied_seq: evil, lag_entries: 0, lag_ms: 0, last_probe_ms: 3, last_probe_at: 1, consecutive_failures: 0, gpu: null },
+        {
+          id: 'node-1',
+          url: `http://a/?q=${evil}`,
+          priority: 100,
+          role: 'master',
+          state: 'up',
+          applied_seq: evil,
+          lag_entries: 0,
+          lag_ms: 0,
+          last_probe_ms: 3,
+          last_probe_at: 1,
+          consecutive_failures: 0,
+          gpu: null,
+        },
       ],
     };
     const report: FailoverReport = {
-      id: 'fo-1', kind: 'failover', outcome: 'succeeded', from: 'node-0', to: 'node-1', epoch: 2, started_at: 1000, finished_at: 2000, duration_ms: 1000,
-      reason: evil, tried: ['node-1'], trigger: [{ at: 900, outcome: 'connect_error', source: 'probe', message: evil }],
+      id: 'fo-1',
+      kind: 'failover',
+      outcome: 'succeeded',
+      from: 'node-0',
+      to: 'node-1',
+      epoch: 2,
+      started_at: 1000,
+      finished_at: 2000,
+      duration_ms: 1000,
+      reason: evil,
+      tried: ['node-1'],
+      trigger: [{ at: 900, outcome: 'connect_error', source: 'probe', message: evil }],
       steps: [{ step: 'activate', node: 'node-1', epoch: 2, at: 1500, ok: false, detail: evil }],
-      old_master_health: null, diagnostics: null,
+      old_master_health: null,
+      diagnostics: null,
     };
     const html = `<!doctype html>${StatusPage({ status, failovers: [{ summary: report, report }], now: 5000, refreshSeconds: 3600 }).toString()}`;
     expect(html).not.toContain('<script>window.pwned');

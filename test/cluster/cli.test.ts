@@ -22,9 +22,16 @@ let dir: string;
 let statePath: string;
 
 /** Runs `gte-pro ARGS`; never throws on a non-zero exit (the exit code is part of what is tested). */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, GTE_URL: '', GTE_ADMIN_TOKEN: '', GTE_STATE_FILE: '', ...env }, timeout: 90_000 });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      cwd: dir,
+      env: { ...process.env, GTE_URL: '', GTE_ADMIN_TOKEN: '', GTE_STATE_FILE: '', ...env },
+      timeout: 90_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -68,8 +75,16 @@ describe('gte-pro against a real cluster', () => {
     expect(first.stderr).toMatch(/ingest \[#+\] 100% 13\/13 lines/);
     expect(first.stdout).toContain(`ingested ${DOCS.length} document(s) from lines 1..13`);
     expect(first.stdout).toContain(`line ${BAD_LINE}: text: text must not be empty`);
-    const checkpoint = JSON.parse(readFileSync(`${file}.gte-progress`, 'utf8')) as { committed_line: number; failed: { line: number }[]; documents: number };
-    expect(checkpoint).toMatchObject({ committed_line: 13, failed: [{ line: BAD_LINE }], documents: DOCS.length });
+    const checkpoint = JSON.parse(readFileSync(`${file}.gte-progress`, 'utf8')) as {
+      committed_line: number;
+      failed: { line: number }[];
+      documents: number;
+    };
+    expect(checkpoint).toMatchObject({
+      committed_line: 13,
+      failed: [{ line: BAD_LINE }],
+      documents: DOCS.length,
+    });
 
     // wait=applied (the default): each batch is applied on the master before the CLI moves on.
     for (const d of DOCS) {
@@ -79,13 +94,23 @@ describe('gte-pro against a real cluster', () => {
     }
     expect((await cluster!.adminFetch('/api/v1/documents/cli-doc-bad')).status).toBe(404);
 
-    const found = await cli(['search', 'sourdough starter recipe 4', '--top-k', '3', '--json', '--state-file', statePath]);
+    const found = await cli([
+      'search',
+      'sourdough starter recipe 4',
+      '--top-k',
+      '3',
+      '--json',
+      '--state-file',
+      statePath,
+    ]);
     expect(found.code, found.stderr).toBe(0);
     const answer = JSON.parse(found.stdout) as { results: { id: string }[]; served_by: { node: string } };
     expect(answer.results.map((r) => r.id)).toContain('cli-doc-5');
     const text = await cli(['search', 'tax form deadline', '--state-file', statePath]);
     expect(text.stdout).toMatch(/1 +\d\.\d{4} +cli-doc-\d+ +tax form deadline/);
-    expect(text.stdout).toMatch(/result\(s\) in [\d.]+ ms, served by node-[12] \((master|standby), epoch \d+\)/);
+    expect(text.stdout).toMatch(
+      /result\(s\) in [\d.]+ ms, served by node-[12] \((master|standby), epoch \d+\)/,
+    );
   }, 120_000);
 
   it('ingest again: resumes from the checkpoint, sends only appended lines, keeps reporting the old failure', async () => {
@@ -104,7 +129,9 @@ describe('gte-pro against a real cluster', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('volcanic basalt ridge 0', 'changed'));
     const changed = await cli(['ingest', file, '--state-file', statePath]);
     expect(changed.code).toBe(1);
-    expect(changed.stderr).toMatch(/changed in lines 1\.\.14 since its checkpoint was written; run with --restart/);
+    expect(changed.stderr).toMatch(
+      /changed in lines 1\.\.14 since its checkpoint was written; run with --restart/,
+    );
   }, 120_000);
 
   it('status: a table with both nodes, their roles, the epoch; --json is the edge answer', async () => {
@@ -115,7 +142,10 @@ describe('gte-pro against a real cluster', () => {
     for (const n of status.nodes) expect(table.stdout).toMatch(new RegExp(`${n.id} +${n.role} +up`));
     expect(table.stdout).toMatch(/last failover: el-\S+ election \(none\) → node-[12]/);
     const json = await cli(['status', '--json', '--state-file', statePath]);
-    expect((JSON.parse(json.stdout) as ClusterStatus).nodes.map((n) => n.id).sort()).toEqual(['node-1', 'node-2']);
+    expect((JSON.parse(json.stdout) as ClusterStatus).nodes.map((n) => n.id).sort()).toEqual([
+      'node-1',
+      'node-2',
+    ]);
 
     const list = await cli(['failovers', '--state-file', statePath]);
     expect(list.stdout).toMatch(/el-\S+ +election/);

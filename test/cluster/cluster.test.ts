@@ -31,7 +31,12 @@ function readProc(pid: number): Proc | null {
     const fields = stat.slice(close + 2).split(' ');
     // fields[0] is the state: a zombie has exited and only waits for its parent to reap it.
     if (fields[0] === 'Z') return null;
-    return { pid, ppid: Number(fields[1]), start: fields[19]!, comm: stat.slice(stat.indexOf('(') + 1, close) };
+    return {
+      pid,
+      ppid: Number(fields[1]),
+      start: fields[19]!,
+      comm: stat.slice(stat.indexOf('(') + 1, close),
+    };
   } catch {
     return null;
   }
@@ -70,14 +75,20 @@ function alive(p: Proc): boolean {
 function tetheredTo(launcher: number): Proc[] {
   return allProcs().filter((p) => {
     try {
-      return readFileSync(`/proc/${p.pid}/environ`, 'utf8').split('\0').includes(`GTE_PARENT_PID=${launcher}`);
+      return readFileSync(`/proc/${p.pid}/environ`, 'utf8')
+        .split('\0')
+        .includes(`GTE_PARENT_PID=${launcher}`);
     } catch {
       return false;
     }
   });
 }
 
-async function until<T>(probe: () => Promise<T | null | false> | T | null | false, timeoutMs: number, what: string | (() => string)): Promise<T> {
+async function until<T>(
+  probe: () => Promise<T | null | false> | T | null | false,
+  timeoutMs: number,
+  what: string | (() => string),
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -89,7 +100,9 @@ async function until<T>(probe: () => Promise<T | null | false> | T | null | fals
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+  );
 }
 
 interface Launched {
@@ -108,15 +121,34 @@ function launch(nodes: number): Launched {
   const statePath = join(dir, 'state.json');
   // A private redis-server, so that its cleanup is checked too; fast probes, so a dead node shows soon.
   // The data directory is ours (removed in afterAll): after kill -9 the launcher cannot remove its own.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'cluster.ts'), '--nodes', String(nodes), '--state-file', statePath, '--data-dir', join(dir, 'data'), '--private-redis', '--probe-interval-ms', '500'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'scripts', 'cluster.ts'),
+      '--nodes',
+      String(nodes),
+      '--state-file',
+      statePath,
+      '--data-dir',
+      join(dir, 'data'),
+      '--private-redis',
+      '--probe-interval-ms',
+      '500',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-8000));
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   const l = { child, statePath, dir, output: () => output, exited };
   launched.push(l);
   return l;
@@ -127,8 +159,11 @@ async function readState(l: Launched): Promise<Record<string, unknown>> {
   // starts of the nodes and workerd take tens of seconds on a 2-core machine.
   return until(
     () => {
-      if (l.child.exitCode !== null) throw new Error(`the cluster exited with ${l.child.exitCode}:\n${l.output()}`);
-      return existsSync(l.statePath) ? (JSON.parse(readFileSync(l.statePath, 'utf8')) as Record<string, unknown>) : null;
+      if (l.child.exitCode !== null)
+        throw new Error(`the cluster exited with ${l.child.exitCode}:\n${l.output()}`);
+      return existsSync(l.statePath)
+        ? (JSON.parse(readFileSync(l.statePath, 'utf8')) as Record<string, unknown>)
+        : null;
     },
     120_000,
     'the state file',
@@ -137,7 +172,8 @@ async function readState(l: Launched): Promise<Record<string, unknown>> {
 
 afterAll(async () => {
   // Whatever a failed test left behind.
-  for (const l of launched) if (l.child.exitCode === null && l.child.signalCode === null) l.child.kill('SIGKILL');
+  for (const l of launched)
+    if (l.child.exitCode === null && l.child.signalCode === null) l.child.kill('SIGKILL');
   for (const p of recorded) if (alive(p)) process.kill(p.pid, 'SIGKILL');
   for (const l of launched) rmSync(l.dir, { recursive: true, force: true });
 });
@@ -147,9 +183,17 @@ describe('npm run cluster (scripts/cluster.ts) as a process', () => {
     const l = launch(2);
     const state = await readState(l);
 
-    expect(Object.keys(state).sort()).toEqual(['admin_token', 'cluster_secret', 'edge_url', 'nodes', 'redis_prefix', 'redis_url']);
+    expect(Object.keys(state).sort()).toEqual([
+      'admin_token',
+      'cluster_secret',
+      'edge_url',
+      'nodes',
+      'redis_prefix',
+      'redis_url',
+    ]);
     expect(state.edge_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    for (const k of ['admin_token', 'cluster_secret', 'redis_prefix'] as const) expect(typeof state[k] === 'string' && (state[k] as string).length > 0, k).toBe(true);
+    for (const k of ['admin_token', 'cluster_secret', 'redis_prefix'] as const)
+      expect(typeof state[k] === 'string' && (state[k] as string).length > 0, k).toBe(true);
     expect(state.redis_url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+/);
     const nodes = state.nodes as { id: string; url: string; pid: number; data_dir: string }[];
     expect(nodes).toHaveLength(2);
@@ -170,18 +214,34 @@ describe('npm run cluster (scripts/cluster.ts) as a process', () => {
     expect(tetheredTo(l.child.pid!).length).toBeGreaterThanOrEqual(3); // both nodes and the edge host at least
 
     const edge = state.edge_url as string;
-    const status = async () => (await fetch(`${edge}/api/v1/status`, { signal: AbortSignal.timeout(5000) })).json() as Promise<{ current_master: string; nodes: { id: string; state: string }[] }>;
+    const status = async () =>
+      (await fetch(`${edge}/api/v1/status`, { signal: AbortSignal.timeout(5000) })).json() as Promise<{
+        current_master: string;
+        nodes: { id: string; state: string }[];
+      }>;
     const master = (await status()).current_master;
     const victim = nodes.find((n) => n.id !== master)!;
     process.kill(victim.pid, 'SIGKILL');
-    await until(async () => (await status()).nodes.find((n) => n.id === victim.id)?.state === 'down', 30_000, `the edge to report ${victim.id} down`);
+    await until(
+      async () => (await status()).nodes.find((n) => n.id === victim.id)?.state === 'down',
+      30_000,
+      `the edge to report ${victim.id} down`,
+    );
 
     l.child.kill('SIGTERM');
     const exit = await l.exited;
     expect(exit, l.output()).toEqual({ code: 0, signal: null });
     expect(existsSync(l.statePath)).toBe(false);
     // SIGTERM waits for its children before exiting; the poll covers a grandchild still on its way out.
-    const left = await until(() => (tree.every((p) => !alive(p)) ? 'none' : null), 30_000, () => `these to exit: ${tree.filter(alive).map((p) => `${p.pid} ${p.comm}`).join(', ')}`);
+    const left = await until(
+      () => (tree.every((p) => !alive(p)) ? 'none' : null),
+      30_000,
+      () =>
+        `these to exit: ${tree
+          .filter(alive)
+          .map((p) => `${p.pid} ${p.comm}`)
+          .join(', ')}`,
+    );
     expect(left).toBe('none');
     expect(tetheredTo(l.child.pid!)).toEqual([]);
   }, 180_000);
@@ -198,7 +258,15 @@ describe('npm run cluster (scripts/cluster.ts) as a process', () => {
     l.child.kill('SIGKILL');
     await l.exited;
     // Tethers poll their parent every 500 ms, then stop their child (SIGKILL 3 s after SIGTERM at worst).
-    await until(() => (tree.every((p) => !alive(p)) ? true : null), 30_000, () => `the launcher's children to exit: ${tree.filter(alive).map((p) => `${p.pid} ${p.comm}`).join(', ')}`);
+    await until(
+      () => (tree.every((p) => !alive(p)) ? true : null),
+      30_000,
+      () =>
+        `the launcher's children to exit: ${tree
+          .filter(alive)
+          .map((p) => `${p.pid} ${p.comm}`)
+          .join(', ')}`,
+    );
     expect(tetheredTo(l.child.pid!)).toEqual([]);
   }, 180_000);
 });

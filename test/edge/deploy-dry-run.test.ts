@@ -18,11 +18,15 @@ describe('wrangler deploy --dry-run', () => {
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   it('bundles the Worker with the Durable Object class and the cron', async () => {
-    const { stdout, stderr } = await run(join(REPO_ROOT, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
-      timeout: 120_000,
-    });
+    const { stdout, stderr } = await run(
+      join(REPO_ROOT, 'node_modules', '.bin', 'wrangler'),
+      ['deploy', '--dry-run', '--outdir', outdir],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+        timeout: 120_000,
+      },
+    );
     const output = stdout + stderr;
     expect(output).toMatch(/--dry-run: exiting now/);
     expect(output).toMatch(/COORDINATOR/);

@@ -24,23 +24,35 @@ async function errorOf(res: Response): Promise<{ code: string; message: string; 
   return body.error;
 }
 
-const search = (init: Parameters<EdgeHandle['fetch']>[1]) => edge.fetch('/api/v1/search', { method: 'POST', ...init });
+const search = (init: Parameters<EdgeHandle['fetch']>[1]) =>
+  edge.fetch('/api/v1/search', { method: 'POST', ...init });
 
 describe('edge API without nodes', () => {
   it('the cron handler re-arms a missing probe alarm', async () => {
     // A fresh cluster with no node: nothing has armed the loop yet.
-    const before = (await (await edge.fetch('/api/v1/status')).json()) as { coordinator: { alarm_at: number | null; alarm_armed_by: string | null } };
+    const before = (await (await edge.fetch('/api/v1/status')).json()) as {
+      coordinator: { alarm_at: number | null; alarm_armed_by: string | null };
+    };
     expect(before.coordinator.alarm_at).toBeNull();
     await edge.scheduled();
     const after = await waitFor(async () => {
-      const s = (await (await edge.fetch('/api/v1/status')).json()) as { coordinator: { alarm_at: number | null; alarm_armed_by: string | null; alarm_armed_at: number | null } };
+      const s = (await (await edge.fetch('/api/v1/status')).json()) as {
+        coordinator: {
+          alarm_at: number | null;
+          alarm_armed_by: string | null;
+          alarm_armed_at: number | null;
+        };
+      };
       return s.coordinator.alarm_armed_by === 'cron' ? s : null;
     }, 'cron to arm the alarm');
     expect(after.coordinator.alarm_armed_at).not.toBeNull();
     expect(after.coordinator.alarm_at).not.toBeNull();
     // a second cron run finds it armed and leaves it alone
     await edge.scheduled();
-    const line = await waitFor(async () => edge.logs().find((l) => l.msg === 'probe loop armed' && l.already_armed === true), 'second cron log');
+    const line = await waitFor(
+      async () => edge.logs().find((l) => l.msg === 'probe loop armed' && l.already_armed === true),
+      'second cron log',
+    );
     expect(line).toMatchObject({ component: 'worker', cron: '* * * * *' });
   });
 
@@ -79,7 +91,11 @@ describe('edge API without nodes', () => {
     expect(error.message).toMatch(/0 registered/);
     const health = await edge.fetch('/health');
     expect(health.status).toBe(503);
-    expect(await health.json()).toMatchObject({ status: 'unhealthy', master: null, error: { code: 'no_healthy_master' } });
+    expect(await health.json()).toMatchObject({
+      status: 'unhealthy',
+      master: null,
+      error: { code: 'no_healthy_master' },
+    });
   });
 
   it('refuses token routes without, or with a wrong, Bearer token', async () => {
@@ -95,8 +111,17 @@ describe('edge API without nodes', () => {
       ['DELETE', '/api/v1/admin/nodes/x'],
     ];
     for (const [method, path, json] of routes) {
-      for (const authorization of [undefined, 'Bearer wrong-token', `Basic ${edge.adminToken}`, `Bearer ${edge.adminToken}x`]) {
-        const res = await edge.fetch(path, { method, ...(json ? { json } : {}), headers: authorization ? { authorization } : {} });
+      for (const authorization of [
+        undefined,
+        'Bearer wrong-token',
+        `Basic ${edge.adminToken}`,
+        `Bearer ${edge.adminToken}x`,
+      ]) {
+        const res = await edge.fetch(path, {
+          method,
+          ...(json ? { json } : {}),
+          headers: authorization ? { authorization } : {},
+        });
         expect(res.status, `${method} ${path} with ${authorization}`).toBe(401);
         expect((await errorOf(res)).code).toBe('unauthorized');
       }
@@ -104,10 +129,16 @@ describe('edge API without nodes', () => {
   });
 
   it('validates admin and document bodies', async () => {
-    const bad = await edge.admin('/api/v1/admin/nodes', { method: 'POST', json: { id: 'bad id!', url: 'http://127.0.0.1:1' } });
+    const bad = await edge.admin('/api/v1/admin/nodes', {
+      method: 'POST',
+      json: { id: 'bad id!', url: 'http://127.0.0.1:1' },
+    });
     expect(bad.status).toBe(400);
     expect((await errorOf(bad)).field).toBe('id');
-    const badUrl = await edge.admin('/api/v1/admin/nodes', { method: 'POST', json: { id: 'n', url: 'not a url' } });
+    const badUrl = await edge.admin('/api/v1/admin/nodes', {
+      method: 'POST',
+      json: { id: 'n', url: 'not a url' },
+    });
     expect(badUrl.status).toBe(400);
     const docs = await edge.admin('/api/v1/documents', { method: 'POST', json: { documents: [] } });
     expect(docs.status).toBe(400);
@@ -132,23 +163,47 @@ describe('edge API without nodes', () => {
   it('describes the API at /openapi.json from the zod schemas', async () => {
     const res = await edge.fetch('/openapi.json');
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, { properties?: Record<string, { maximum?: number }> }> } };
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, { properties?: Record<string, { maximum?: number }> }> };
+    };
     expect(doc.openapi).toBe('3.1.0');
-    for (const path of ['/api/v1/search', '/health', '/api/v1/status', '/api/v1/documents', '/api/v1/admin/switchover', '/metrics']) expect(doc.paths).toHaveProperty([path]);
+    for (const path of [
+      '/api/v1/search',
+      '/health',
+      '/api/v1/status',
+      '/api/v1/documents',
+      '/api/v1/admin/switchover',
+      '/metrics',
+    ])
+      expect(doc.paths).toHaveProperty([path]);
     expect(doc.components.schemas.SearchRequest?.properties?.top_k?.maximum).toBe(100);
     expect(doc.components.schemas.ClusterStatus?.properties).toHaveProperty('standby_status');
   });
 
   it('registers a node through the admin API; a node at a closed port ends up down and search says so', async () => {
     const port = await closedPort();
-    const res = await edge.admin('/api/v1/admin/nodes', { method: 'POST', json: { id: 'dead-1', url: `http://127.0.0.1:${port}/`, priority: 10 } });
+    const res = await edge.admin('/api/v1/admin/nodes', {
+      method: 'POST',
+      json: { id: 'dead-1', url: `http://127.0.0.1:${port}/`, priority: 10 },
+    });
     expect(res.status).toBe(201);
-    expect(await res.json()).toMatchObject({ created: true, node: { id: 'dead-1', url: `http://127.0.0.1:${port}` } });
-    const again = await edge.admin('/api/v1/admin/nodes', { method: 'POST', json: { id: 'dead-1', url: `http://127.0.0.1:${port}`, priority: 20 } });
+    expect(await res.json()).toMatchObject({
+      created: true,
+      node: { id: 'dead-1', url: `http://127.0.0.1:${port}` },
+    });
+    const again = await edge.admin('/api/v1/admin/nodes', {
+      method: 'POST',
+      json: { id: 'dead-1', url: `http://127.0.0.1:${port}`, priority: 20 },
+    });
     expect(again.status).toBe(200);
 
     const status = await waitFor(async () => {
-      const s = (await (await edge.fetch('/api/v1/status')).json()) as { current_master: string | null; nodes: { id: string; state: string; priority: number }[] };
+      const s = (await (await edge.fetch('/api/v1/status')).json()) as {
+        current_master: string | null;
+        nodes: { id: string; state: string; priority: number }[];
+      };
       return s.nodes[0]?.state === 'down' ? s : null;
     }, 'the dead node to be marked down');
     expect(status.current_master).toBeNull();
@@ -158,7 +213,10 @@ describe('edge API without nodes', () => {
     expect(searchRes.status).toBe(503);
     expect((await errorOf(searchRes)).message).toMatch(/1 registered, none up/);
     expect((await edge.fetch('/health')).status).toBe(503);
-    const write = await edge.admin('/api/v1/documents', { method: 'POST', json: { documents: [{ id: 'a', text: 'b' }] } });
+    const write = await edge.admin('/api/v1/documents', {
+      method: 'POST',
+      json: { documents: [{ id: 'a', text: 'b' }] },
+    });
     expect(write.status).toBe(503);
     expect((await errorOf(write)).code).toBe('no_master_available');
   });
@@ -174,7 +232,8 @@ describe('edge API without nodes', () => {
     expect(text).toMatch(/^gte_pro_node_up\{node="dead-1"\} 0$/m);
     expect(text).toMatch(/^gte_pro_probe_total\{node="dead-1",outcome="connect_error"\} \d+$/m);
     // every sample line is `name{labels} number`
-    for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? -?\d+(\.\d+)?$/);
+    for (const line of text.split('\n').filter((l) => l && !l.startsWith('#')))
+      expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? -?\d+(\.\d+)?$/);
   });
 
   it('serves the HTML status page', async () => {
@@ -189,14 +248,20 @@ describe('edge API without nodes', () => {
 
   it('logs structured JSON lines with the request id', async () => {
     await edge.fetch('/openapi.json', { headers: { 'x-request-id': 'req-abc-123' } });
-    const line = await waitFor(async () => edge.logs().find((l) => l.msg === 'request' && l.request_id === 'req-abc-123'), 'the access log line');
+    const line = await waitFor(
+      async () => edge.logs().find((l) => l.msg === 'request' && l.request_id === 'req-abc-123'),
+      'the access log line',
+    );
     expect(line).toMatchObject({ component: 'worker', method: 'GET', path: '/openapi.json', status: 200 });
   });
 
   it('removes a node that is not the master', async () => {
     const res = await edge.admin('/api/v1/admin/nodes/dead-1', { method: 'DELETE' });
     expect(res.status).toBe(200);
-    const s = (await (await edge.fetch('/api/v1/status')).json()) as { nodes: unknown[]; standby_status: string };
+    const s = (await (await edge.fetch('/api/v1/status')).json()) as {
+      nodes: unknown[];
+      standby_status: string;
+    };
     expect(s.nodes).toEqual([]);
     expect(s.standby_status).toBe('none');
   });

@@ -18,7 +18,12 @@ interface Status {
   last_failover: { id: string; kind: string; outcome: string; from: string | null; to: string } | null;
 }
 
-const VARS = { PROBE_INTERVAL_MS: '100', PROBE_TIMEOUT_MS: '300', FAIL_THRESHOLD: '3', ACTIVATE_VERIFY_MS: '2000' };
+const VARS = {
+  PROBE_INTERVAL_MS: '100',
+  PROBE_TIMEOUT_MS: '300',
+  FAIL_THRESHOLD: '3',
+  ACTIVATE_VERIFY_MS: '2000',
+};
 
 let edge: EdgeHandle | undefined;
 let nodes: FakeNode[] = [];
@@ -34,15 +39,25 @@ afterEach(async () => {
  * Fake nodes first, then the edge with the registry seeded from NODES (the fresh-cluster path:
  * every node is known before the first probe round, so the election sees them all).
  */
-async function cluster(specs: { id: string; appliedSeq: string; priority?: number }[]): Promise<{ edge: EdgeHandle; byId: Record<string, FakeNode> }> {
+async function cluster(
+  specs: { id: string; appliedSeq: string; priority?: number }[],
+): Promise<{ edge: EdgeHandle; byId: Record<string, FakeNode> }> {
   const clusterSecret = `secret-${crypto.randomUUID()}`;
   const byId: Record<string, FakeNode> = {};
   for (const spec of specs) {
-    const node = await startFakeNode({ id: spec.id, secret: clusterSecret, state: { appliedSeq: spec.appliedSeq } });
+    const node = await startFakeNode({
+      id: spec.id,
+      secret: clusterSecret,
+      state: { appliedSeq: spec.appliedSeq },
+    });
     nodes.push(node);
     byId[spec.id] = node;
   }
-  const seed = specs.map((spec) => ({ id: spec.id, url: byId[spec.id]!.url, priority: spec.priority ?? 100 }));
+  const seed = specs.map((spec) => ({
+    id: spec.id,
+    url: byId[spec.id]!.url,
+    priority: spec.priority ?? 100,
+  }));
   edge = await startEdge({ clusterSecret, vars: { ...VARS, NODES: JSON.stringify(seed) } });
   // Nothing arms the probe loop of a seeded cluster but first use (or the cron): use it.
   expect((await edge.fetch('/health')).status).toBe(503);
@@ -52,15 +67,20 @@ async function cluster(specs: { id: string; appliedSeq: string; priority?: numbe
 /** Waits until the master has answered a probe after its activation (so its last health says master). */
 async function masterProbedAfterActivation(node: FakeNode): Promise<void> {
   const activatedAt = node.callsTo('/api/v1/activate').at(-1)!.at;
-  await waitFor(async () => node.callsTo('/health').filter((c) => c.at > activatedAt).length >= 2, `${node.id} probed as master`);
+  await waitFor(
+    async () => node.callsTo('/health').filter((c) => c.at > activatedAt).length >= 2,
+    `${node.id} probed as master`,
+  );
 }
 
 const status = async (e: EdgeHandle) => (await (await e.fetch('/api/v1/status')).json()) as Status;
-const waitStatus = (e: EdgeHandle, what: string, ok: (s: Status) => boolean) => waitFor(async () => {
-  const s = await status(e);
-  return ok(s) ? s : null;
-}, what);
-const search = (e: EdgeHandle) => e.fetch('/api/v1/search', { method: 'POST', json: { query: 'where is the answer' } });
+const waitStatus = (e: EdgeHandle, what: string, ok: (s: Status) => boolean) =>
+  waitFor(async () => {
+    const s = await status(e);
+    return ok(s) ? s : null;
+  }, what);
+const search = (e: EdgeHandle) =>
+  e.fetch('/api/v1/search', { method: 'POST', json: { query: 'where is the answer' } });
 
 describe('edge routing and failover (workerd + fake nodes)', () => {
   it('elects the freshest ready node on a fresh cluster and routes searches to it', async () => {
@@ -77,15 +97,26 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
     await waitFor(async () => byId.a!.state.epoch === 1 && byId.a!.state.master === 'b', 'a to follow b');
 
     await waitFor(async () => (await edge.fetch('/health')).status === 200, 'edge health 200');
-    expect(await (await edge.fetch('/health')).json()).toEqual({ status: 'healthy', role: 'master', master: 'b', epoch: 1 });
+    expect(await (await edge.fetch('/health')).json()).toEqual({
+      status: 'healthy',
+      role: 'master',
+      master: 'b',
+      epoch: 1,
+    });
     const res = await search(edge);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-served-by')).toBe('b');
     expect(res.headers.get('x-gte-epoch')).toBe('1');
     expect(res.headers.get('x-gte-attempts')).toBe('1');
-    expect(await res.json()).toMatchObject({ results: [{ id: 'doc-1' }], served_by: { node: 'b', role: 'master', epoch: 1 } });
+    expect(await res.json()).toMatchObject({
+      results: [{ id: 'doc-1' }],
+      served_by: { node: 'b', role: 'master', epoch: 1 },
+    });
     // the node got the normalised body: defaults filled in by the edge's validation
-    expect(byId.b!.callsTo('/api/v1/search').at(-1)?.body).toEqual({ query: 'where is the answer', top_k: 5 });
+    expect(byId.b!.callsTo('/api/v1/search').at(-1)?.body).toEqual({
+      query: 'where is the answer',
+      top_k: 5,
+    });
   });
 
   it('retries a failing node on the next one and fails over a dead master to the freshest standby', async () => {
@@ -97,7 +128,10 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
     await waitStatus(edge, 'm master', (s) => s.current_master === 'm' && !s.failover_in_progress);
     await masterProbedAfterActivation(byId.m!);
     // The Worker caches the routing table up to 1 s: wait until its copy knows the elected master.
-    await waitFor(async () => (await edge.fetch('/health')).status === 200, 'the Worker to see a healthy master');
+    await waitFor(
+      async () => (await edge.fetch('/health')).status === 200,
+      'the Worker to see a healthy master',
+    );
 
     // A node whose search breaks while /health stays fine: the request is retried elsewhere.
     byId.m!.failSearch = true;
@@ -108,15 +142,31 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
     byId.m!.failSearch = false;
 
     await byId.m!.kill();
-    const s = await waitStatus(edge, 'failover to s2', (s) => s.current_master === 's2' && !s.failover_in_progress);
+    const s = await waitStatus(
+      edge,
+      'failover to s2',
+      (s) => s.current_master === 's2' && !s.failover_in_progress,
+    );
     expect(s.epoch).toBe(2);
     expect(s.last_failover).toMatchObject({ kind: 'failover', outcome: 'succeeded', from: 'm', to: 's2' });
     expect(byId.s2!.state).toMatchObject({ role: 'master', epoch: 2 });
 
-    const list = (await (await edge.admin('/api/v1/failovers')).json()) as { failovers: { id: string; kind: string }[] };
+    const list = (await (await edge.admin('/api/v1/failovers')).json()) as {
+      failovers: { id: string; kind: string }[];
+    };
     const failover = list.failovers.find((f) => f.kind === 'failover')!;
-    const report = (await (await edge.admin(`/api/v1/failovers/${failover.id}`)).json()) as Record<string, unknown> & { steps: { step: string; ok: boolean }[]; trigger: { outcome: string }[] };
-    expect(report.steps.map((st) => st.step)).toEqual(['fence', 'degrade', 'activate', 'route', 'verify', 'report']);
+    const report = (await (await edge.admin(`/api/v1/failovers/${failover.id}`)).json()) as Record<
+      string,
+      unknown
+    > & { steps: { step: string; ok: boolean }[]; trigger: { outcome: string }[] };
+    expect(report.steps.map((st) => st.step)).toEqual([
+      'fence',
+      'degrade',
+      'activate',
+      'route',
+      'verify',
+      'report',
+    ]);
     expect(report.steps.find((st) => st.step === 'degrade')?.ok).toBe(false); // m is dead: best effort
     expect(report.trigger.length).toBeGreaterThanOrEqual(3);
     expect(report.trigger.every((t) => t.outcome !== 'ok')).toBe(true);
@@ -134,8 +184,16 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
 
     // The old master comes back: it rejoins as a standby of s2, no failback.
     await byId.m!.revive();
-    await waitFor(async () => byId.m!.state.role === 'standby' && byId.m!.state.epoch === 2 && byId.m!.state.master === 's2', 'm to rejoin as standby');
-    const final = await waitStatus(edge, 'm up as standby', (s) => s.nodes.find((n) => n.id === 'm')?.state === 'up');
+    await waitFor(
+      async () =>
+        byId.m!.state.role === 'standby' && byId.m!.state.epoch === 2 && byId.m!.state.master === 's2',
+      'm to rejoin as standby',
+    );
+    const final = await waitStatus(
+      edge,
+      'm up as standby',
+      (s) => s.nodes.find((n) => n.id === 'm')?.state === 'up',
+    );
     expect(final.current_master).toBe('s2');
     expect(byId.m!.callsTo('/api/v1/activate')).toHaveLength(1); // only the first election
 
@@ -174,16 +232,28 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
     ]);
     await waitStatus(edge, 'm master', (s) => s.current_master === 'm' && !s.failover_in_progress);
 
-    const write = await edge.admin('/api/v1/documents', { method: 'POST', json: { documents: [{ id: 'd1', text: 'hello' }] } });
+    const write = await edge.admin('/api/v1/documents', {
+      method: 'POST',
+      json: { documents: [{ id: 'd1', text: 'hello' }] },
+    });
     expect(write.status).toBe(202);
     expect(write.headers.get('x-served-by')).toBe('m');
     expect(byId.m!.callsTo('/api/v1/documents').at(-1)?.epochHeader).toBe('1');
 
     const res = await edge.admin('/api/v1/admin/switchover', { method: 'POST', json: { to: 's' } });
     expect(res.status).toBe(200);
-    const { report } = (await res.json()) as { report: { outcome: string; steps: { step: string }[]; epoch: number } };
+    const { report } = (await res.json()) as {
+      report: { outcome: string; steps: { step: string }[]; epoch: number };
+    };
     expect(report.outcome).toBe('succeeded');
-    expect(report.steps.map((st) => st.step)).toEqual(['fence', 'activate', 'route', 'verify', 'demote', 'report']);
+    expect(report.steps.map((st) => st.step)).toEqual([
+      'fence',
+      'activate',
+      'route',
+      'verify',
+      'demote',
+      'report',
+    ]);
     const activatedAt = byId.s!.callsTo('/api/v1/activate').at(-1)!.at;
     const demotedAt = byId.m!.callsTo('/api/v1/standby').at(-1)!.at;
     expect(activatedAt).toBeLessThanOrEqual(demotedAt);
@@ -191,7 +261,10 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
     expect(byId.m!.state).toMatchObject({ role: 'standby', epoch: 2, master: 's' });
 
     // A write through an isolate that may still hold the old table: 409 → refresh → retried on the new master.
-    const after = await edge.admin('/api/v1/documents', { method: 'POST', json: { documents: [{ id: 'd2', text: 'again' }] } });
+    const after = await edge.admin('/api/v1/documents', {
+      method: 'POST',
+      json: { documents: [{ id: 'd2', text: 'again' }] },
+    });
     expect(after.status).toBe(202);
     expect(after.headers.get('x-served-by')).toBe('s');
     expect(after.headers.get('x-gte-epoch')).toBe('2');
@@ -210,7 +283,11 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
     await waitStatus(edge, 'm master', (s) => s.current_master === 'm' && !s.failover_in_progress);
     byId.bad!.failActivate = true;
     await byId.m!.kill();
-    const s = await waitStatus(edge, 'failover to ok', (s) => s.current_master === 'ok' && !s.failover_in_progress);
+    const s = await waitStatus(
+      edge,
+      'failover to ok',
+      (s) => s.current_master === 'ok' && !s.failover_in_progress,
+    );
     expect(s.last_failover).toMatchObject({ kind: 'failover', outcome: 'rolled_back', to: 'ok' });
     expect(s.epoch).toBe(3); // 2 for the failed attempt on "bad", 3 for "ok"
     expect(byId.ok!.state).toMatchObject({ role: 'master', epoch: 3 });

@@ -14,7 +14,14 @@ import { CHAOS_EDGE_VARS, runScenario, type RunOptions, type RunResult } from '.
 import { SCENARIOS, type Scenario } from '../../scripts/chaos/scenarios.ts';
 import { startCluster, type Cluster } from '../../scripts/lib/cluster.ts';
 
-const OPTIONS: RunOptions = { searchRate: 20, writeRate: 4, baselineMs: 1500, afterMs: 1500, holdMs: 4000, log: (m) => console.log(`  ${m}`) };
+const OPTIONS: RunOptions = {
+  searchRate: 20,
+  writeRate: 4,
+  baselineMs: 1500,
+  afterMs: 1500,
+  holdMs: 4000,
+  log: (m) => console.log(`  ${m}`),
+};
 const results: RunResult[] = [];
 
 afterAll(() => {
@@ -25,7 +32,12 @@ function describeShape(title: string, nodes: number, scenarios: Scenario[]) {
   describe(title, () => {
     let cluster: Cluster;
     beforeAll(async () => {
-      cluster = await startCluster({ nodes, privateRedis: true, edgeVars: CHAOS_EDGE_VARS, nodeEnv: { FAULT_INJECTION: '1' } });
+      cluster = await startCluster({
+        nodes,
+        privateRedis: true,
+        edgeVars: CHAOS_EDGE_VARS,
+        nodeEnv: { FAULT_INJECTION: '1' },
+      });
     }, 180_000);
     afterAll(async () => {
       await cluster?.stop();
@@ -49,5 +61,13 @@ function describeShape(title: string, nodes: number, scenarios: Scenario[]) {
   });
 }
 
-describeShape('chaos scenarios on a 2-node cluster', 2, SCENARIOS.filter((s) => s.nodes === 2));
-describeShape('chaos scenarios on a 3-node cluster', 3, SCENARIOS.filter((s) => s.nodes === 3));
+describeShape(
+  'chaos scenarios on a 2-node cluster',
+  2,
+  SCENARIOS.filter((s) => s.nodes === 2),
+);
+describeShape(
+  'chaos scenarios on a 3-node cluster',
+  3,
+  SCENARIOS.filter((s) => s.nodes === 3),
+);

@@ -37,14 +37,20 @@ const nextQuery = () => ({ query: queries[q++ % queries.length]! });
 
 beforeAll(async () => {
   // ACTIVATE_VERIFY_MS 3000: a failed canary rolls back after 3 s instead of the default 10.
-  cluster = await startCluster({ nodes: 2, privateRedis: true, edgeVars: { ...CHAOS_EDGE_VARS, ACTIVATE_VERIFY_MS: '3000' }, nodeEnv: { FAULT_INJECTION: '1' } });
+  cluster = await startCluster({
+    nodes: 2,
+    privateRedis: true,
+    edgeVars: { ...CHAOS_EDGE_VARS, ACTIVATE_VERIFY_MS: '3000' },
+    nodeEnv: { FAULT_INJECTION: '1' },
+  });
 }, 180_000);
 
 afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
 
-const failed = (records: SearchRecord[]) => records.filter((r) => !r.ok).map((r) => `${r.status ?? 'no answer'} ${r.error ?? ''}`);
+const failed = (records: SearchRecord[]) =>
+  records.filter((r) => !r.ok).map((r) => `${r.status ?? 'no answer'} ${r.error ?? ''}`);
 const standbyOf = (master: string) => cluster.nodes.find((n) => n.id !== master)!.id;
 
 const waitStandby = (id: string, epoch: number) => waitStandbyIn(cluster, id, epoch);
@@ -69,14 +75,28 @@ describe('failover under load (real workerd, node processes, Redis)', () => {
 
     const [summary, ...more] = (await failoversSince(cluster, killedAt)).filter((f) => f.kind === 'failover');
     expect(more).toEqual([]);
-    expect(summary).toMatchObject({ from: before.master, to: next.master, outcome: 'succeeded', epoch: next.epoch });
+    expect(summary).toMatchObject({
+      from: before.master,
+      to: next.master,
+      outcome: 'succeeded',
+      epoch: next.epoch,
+    });
     const report = await failoverReport(cluster, summary!.id);
-    expect(report.steps.map((s) => s.step)).toEqual(['fence', 'degrade', 'activate', 'route', 'verify', 'report']);
+    expect(report.steps.map((s) => s.step)).toEqual([
+      'fence',
+      'degrade',
+      'activate',
+      'route',
+      'verify',
+      'report',
+    ]);
     for (const step of report.steps) expect(step.at).toBeGreaterThanOrEqual(report.started_at);
     expect(report.steps.find((s) => s.step === 'degrade')!.ok).toBe(false); // the old master is dead: best effort
     expect(report.trigger.length).toBeGreaterThan(0);
     const routed = report.steps.find((s) => s.step === 'route')!.at;
-    console.log(`[kill -9] ${records.length} searches, 0 failed; new master ${next.master} (epoch ${next.epoch}) routed ${routed - killedAt} ms after the kill, failover took ${report.duration_ms} ms; steps: ${report.steps.map((s) => `${s.step} +${s.at - killedAt}`).join(', ')}`);
+    console.log(
+      `[kill -9] ${records.length} searches, 0 failed; new master ${next.master} (epoch ${next.epoch}) routed ${routed - killedAt} ms after the kill, failover took ${report.duration_ms} ms; steps: ${report.steps.map((s) => `${s.step} +${s.at - killedAt}`).join(', ')}`,
+    );
   }, 150_000);
 
   it('SIGSTOP of the master: no failed search, failover; after SIGCONT it is not master and a write at its old epoch is refused (409)', async () => {
@@ -96,7 +116,12 @@ describe('failover under load (real workerd, node processes, Redis)', () => {
     // Straight after SIGCONT the old master may still believe it is master at its old epoch (then
     // the fence in Redis, which has moved on, makes its own write path refuse: stale_epoch), or it
     // has already handled the degrade call that waited in its socket buffer (not_master).
-    const write = await old.client.signed('POST', '/api/v1/documents', { documents: [{ id: 'stale-write', text: 'written by a deposed master' }], wait: 'applied' }, { epoch: before.epoch });
+    const write = await old.client.signed(
+      'POST',
+      '/api/v1/documents',
+      { documents: [{ id: 'stale-write', text: 'written by a deposed master' }], wait: 'applied' },
+      { epoch: before.epoch },
+    );
     await sleep(1000);
     const records = await load.stop();
 
@@ -110,7 +135,9 @@ describe('failover under load (real workerd, node processes, Redis)', () => {
     const doc = await cluster.adminFetch('/api/v1/documents/stale-write');
     expect(doc.status).toBe(404);
     const [summary] = (await failoversSince(cluster, stoppedAt)).filter((f) => f.kind === 'failover');
-    console.log(`[SIGSTOP] ${records.length} searches, 0 failed; new master ${next.master} (epoch ${next.epoch}) seen ${next.at - stoppedAt} ms after SIGSTOP; failover ${summary?.id} ${summary?.outcome} in ${summary?.duration_ms} ms`);
+    console.log(
+      `[SIGSTOP] ${records.length} searches, 0 failed; new master ${next.master} (epoch ${next.epoch}) seen ${next.at - stoppedAt} ms after SIGSTOP; failover ${summary?.id} ${summary?.outcome} in ${summary?.duration_ms} ms`,
+    );
   }, 150_000);
 
   it('a master that answers 503 to everything is failed over', async () => {
@@ -131,7 +158,9 @@ describe('failover under load (real workerd, node processes, Redis)', () => {
     expect(report).toMatchObject({ from: before.master, to: next.master, outcome: 'succeeded' });
     expect(report.trigger.some((t) => t.outcome === 'http_error' && t.status === 503)).toBe(true);
     await waitStandby(before.master, next.epoch);
-    console.log(`[503 master] failover ${report.id} in ${report.duration_ms} ms, new master seen ${next.at - faultAt} ms after the fault`);
+    console.log(
+      `[503 master] failover ${report.id} in ${report.duration_ms} ms, new master seen ${next.at - faultAt} ms after the fault`,
+    );
   }, 150_000);
 
   it('a master overloaded for 30 s is never failed over, and reads move to the standby meanwhile', async () => {
@@ -159,7 +188,9 @@ describe('failover under load (real workerd, node processes, Redis)', () => {
     const onStandby = during.filter((r) => r.servedBy === standby).length;
     expect(during.length).toBeGreaterThan(100);
     expect(onStandby / during.length).toBeGreaterThan(0.9);
-    console.log(`[overload 30 s] master ${before.master} kept epoch ${before.epoch}; ${onStandby}/${during.length} reads served by the standby ${standby}`);
+    console.log(
+      `[overload 30 s] master ${before.master} kept epoch ${before.epoch}; ${onStandby}/${during.length} reads served by the standby ${standby}`,
+    );
   }, 150_000);
 
   it('an activation whose canary fails is rolled back, and the report says so', async () => {
@@ -170,7 +201,10 @@ describe('failover under load (real workerd, node processes, Redis)', () => {
     await injectFault(nodeById(cluster, standby), { fail_rate: 1, fail_paths: ['/api/v1/search'] });
     const load = startSearchLoad({ edgeUrl: cluster.state.edge_url, ratePerSec: 20, nextQuery });
     await sleep(500);
-    const res = await cluster.adminFetch('/api/v1/admin/switchover', { method: 'POST', json: { to: standby } });
+    const res = await cluster.adminFetch('/api/v1/admin/switchover', {
+      method: 'POST',
+      json: { to: standby },
+    });
     await sleep(500);
     const records = await load.stop();
     await injectFault(nodeById(cluster, standby), { clear: true });
@@ -192,7 +226,9 @@ describe('failover under load (real workerd, node processes, Redis)', () => {
     expect(report.epoch).toBeGreaterThanOrEqual(before.epoch + 2);
     expect(failed(records)).toEqual([]);
     await waitStandby(standby, report.epoch);
-    console.log(`[canary rollback] ${report.id}: ${report.steps.map((s) => `${s.step}@${s.node ?? '-'}:${s.ok ? 'ok' : 'failed'}`).join(' ')}`);
+    console.log(
+      `[canary rollback] ${report.id}: ${report.steps.map((s) => `${s.step}@${s.node ?? '-'}:${s.ok ? 'ok' : 'failed'}`).join(' ')}`,
+    );
   }, 150_000);
 
   it('with every node down, search answers 503 with a clear error while the Worker stays healthy; a node that comes back rejoins as standby', async () => {
@@ -202,18 +238,35 @@ describe('failover under load (real workerd, node processes, Redis)', () => {
     await Promise.all(cluster.nodes.map((n) => kill9(n)));
 
     // The edge learns within a few probes that nothing can serve; until then a search may still try.
-    const answer = await until('search to answer 503 no_node_available', async () => {
-      const r = await searchOnce(cluster.state.edge_url, 'expense claim deadline');
-      return r.status === 503 && r.error?.startsWith('no_node_available') ? r : null;
-    }, 30_000, 250);
+    const answer = await until(
+      'search to answer 503 no_node_available',
+      async () => {
+        const r = await searchOnce(cluster.state.edge_url, 'expense claim deadline');
+        return r.status === 503 && r.error?.startsWith('no_node_available') ? r : null;
+      },
+      30_000,
+      250,
+    );
     expect(answer.error).toMatch(/no_node_available: .*(none up|every node tried failed)/);
-    const raw = await fetch(`${cluster.state.edge_url}/api/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'vpn' }) });
+    const raw = await fetch(`${cluster.state.edge_url}/api/v1/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'vpn' }),
+    });
     expect(raw.status).toBe(503);
     expect(raw.headers.get('retry-after')).toBe('2');
-    expect(await raw.json()).toMatchObject({ error: { code: 'no_node_available', message: expect.any(String) } });
+    expect(await raw.json()).toMatchObject({
+      error: { code: 'no_node_available', message: expect.any(String) },
+    });
     const statusRes = await fetch(`${cluster.state.edge_url}/api/v1/status`);
     expect(statusRes.status).toBe(200);
-    await until('the status to show no node up', async () => (await clusterStatus(cluster)).nodes.every((n) => n.state === 'down' || n.state === 'suspect'), 30_000, 250);
+    await until(
+      'the status to show no node up',
+      async () =>
+        (await clusterStatus(cluster)).nodes.every((n) => n.state === 'down' || n.state === 'suspect'),
+      30_000,
+      250,
+    );
     const health = await fetch(`${cluster.state.edge_url}/health`);
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({ status: 'unhealthy', error: { code: 'no_healthy_master' } });
@@ -226,10 +279,15 @@ describe('failover under load (real workerd, node processes, Redis)', () => {
     expect((await searchOnce(cluster.state.edge_url, 'expense claim deadline')).ok).toBe(true);
     await cluster.restartNode(before.master);
     await waitStandby(before.master, next.epoch);
-    await until('the edge to show the old master up as standby', async () => {
-      const s = await clusterStatus(cluster);
-      const old = s.nodes.find((n) => n.id === before.master);
-      return s.current_master === standby && old?.state === 'up' && old.role === 'standby';
-    }, 30_000, 200);
+    await until(
+      'the edge to show the old master up as standby',
+      async () => {
+        const s = await clusterStatus(cluster);
+        const old = s.nodes.find((n) => n.id === before.master);
+        return s.current_master === standby && old?.state === 'up' && old.role === 'standby';
+      },
+      30_000,
+      200,
+    );
   }, 180_000);
 });

@@ -43,12 +43,23 @@ function send(base: URL, req: FuzzRequest): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...req.headers, connection: 'close' };
     if (req.body !== undefined) headers['content-length'] = req.body.length;
-    const r = request({ host: base.hostname, port: base.port, method: req.method, path: req.path, headers, agent, timeout: 20_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const r = request(
+      {
+        host: base.hostname,
+        port: base.port,
+        method: req.method,
+        path: req.path,
+        headers,
+        agent,
+        timeout: 20_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     r.on('timeout', () => r.destroy(new Error('no answer within 20 s')));
     r.on('error', reject);
     if (req.body !== undefined) r.write(req.body);
@@ -78,7 +89,10 @@ describe(`edge fuzzing (seed ${SEED}; replay with FUZZ_SEED=${SEED})`, () => {
     console.log(`edge fuzz seed: ${SEED} (FUZZ_SEED=${SEED} npx vitest run test/fuzz/edge-fuzz.test.ts)`);
     const base = new URL(cluster.state.edge_url);
     const before = await clusterStatus(cluster);
-    const requests = generateRequests(mulberry32(SEED), COUNT, { adminToken: cluster.state.admin_token, nodeIds: cluster.nodes.map((n) => n.id) });
+    const requests = generateRequests(mulberry32(SEED), COUNT, {
+      adminToken: cluster.state.admin_token,
+      nodeIds: cluster.nodes.map((n) => n.id),
+    });
     const problems: string[] = [];
     const byStatus = new Map<number, number>();
     const endpoints = new Set<string>();
@@ -94,12 +108,16 @@ describe(`edge fuzzing (seed ${SEED}; replay with FUZZ_SEED=${SEED})`, () => {
           const p = problem(req, answer);
           if (p) problems.push(p);
         } catch (error) {
-          problems.push(`${req.method} ${req.path.slice(0, 120)} [${req.label}] → no answer: ${(error as Error).message}`);
+          problems.push(
+            `${req.method} ${req.path.slice(0, 120)} [${req.label}] → no answer: ${(error as Error).message}`,
+          );
         }
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
-    console.log(`edge fuzz: ${requests.length} requests over ${endpoints.size} endpoints; statuses ${JSON.stringify(Object.fromEntries([...byStatus].sort((a, b) => a[0] - b[0])))}`);
+    console.log(
+      `edge fuzz: ${requests.length} requests over ${endpoints.size} endpoints; statuses ${JSON.stringify(Object.fromEntries([...byStatus].sort((a, b) => a[0] - b[0])))}`,
+    );
 
     expect(problems.slice(0, 20), `${problems.length} problem(s), seed ${SEED}`).toEqual([]);
     expect(requests.length).toBeGreaterThanOrEqual(2000);
@@ -114,7 +132,11 @@ describe(`edge fuzzing (seed ${SEED}; replay with FUZZ_SEED=${SEED})`, () => {
     expect(after.nodes.map((n) => [n.id, n.state])).toEqual(before.nodes.map((n) => [n.id, 'up']));
     const nodeHealth = await cluster.nodes[0]!.client.health();
     expect(nodeHealth.status).toBe(200);
-    const search = await fetch(`${cluster.state.edge_url}/api/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'expense claim' }) });
+    const search = await fetch(`${cluster.state.edge_url}/api/v1/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'expense claim' }),
+    });
     expect(search.status).toBe(200);
   }, 300_000);
 });

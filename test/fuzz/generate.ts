@@ -49,7 +49,21 @@ const WEIRD_STRINGS: readonly string[] = [
   'a'.repeat(70_000),
 ];
 
-const WEIRD_VALUES: readonly unknown[] = [null, true, false, 0, -1, 1.5, 1e308, -0, [], {}, [1, 2], { a: { b: { c: 1 } } }, ...WEIRD_STRINGS];
+const WEIRD_VALUES: readonly unknown[] = [
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  1e308,
+  -0,
+  [],
+  {},
+  [1, 2],
+  { a: { b: { c: 1 } } },
+  ...WEIRD_STRINGS,
+];
 
 /** Raw bodies that are not the JSON the endpoint wants. */
 function badRawBody(r: Random): { label: string; bytes: Buffer } {
@@ -65,12 +79,25 @@ function badRawBody(r: Random): { label: string; bytes: Buffer } {
     ['string', () => Buffer.from('"query"')],
     ['NaN', () => Buffer.from('{"query":"vpn","top_k":NaN}')],
     ['BOM + JSON', () => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"query":"vpn"}')])],
-    ['invalid UTF-8', () => Buffer.concat([Buffer.from('{"query":"'), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from('"}')])],
-    ['UTF-8 encoded lone surrogate', () => Buffer.concat([Buffer.from('{"query":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')])],
-    ['overlong NUL', () => Buffer.concat([Buffer.from('{"query":"'), Buffer.from([0xc0, 0x80]), Buffer.from('"}')])],
+    [
+      'invalid UTF-8',
+      () =>
+        Buffer.concat([Buffer.from('{"query":"'), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from('"}')]),
+    ],
+    [
+      'UTF-8 encoded lone surrogate',
+      () => Buffer.concat([Buffer.from('{"query":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]),
+    ],
+    [
+      'overlong NUL',
+      () => Buffer.concat([Buffer.from('{"query":"'), Buffer.from([0xc0, 0x80]), Buffer.from('"}')]),
+    ],
     ['raw NUL bytes', () => Buffer.from('{"query":"a\u0000b"}\u0000\u0000')],
     ['deep nesting', () => Buffer.from(`${'['.repeat(5000)}${']'.repeat(5000)}`)],
-    ['deep object', () => Buffer.from(`{"query":"a","filter":${'{"metadata":'.repeat(2000)}1${'}'.repeat(2000)}}`)],
+    [
+      'deep object',
+      () => Buffer.from(`{"query":"a","filter":${'{"metadata":'.repeat(2000)}1${'}'.repeat(2000)}}`),
+    ],
     ['huge number', () => Buffer.from(`{"query":"a","top_k":1${'0'.repeat(400)}}`)],
     ['too big (3 MB)', () => Buffer.from(`{"query":"${'a'.repeat(3 * 1024 * 1024)}"}`)],
     ['duplicate keys', () => Buffer.from('{"query":"a","query":5}')],
@@ -88,25 +115,122 @@ function badJsonBody(r: Random, endpoint: string): { label: string; value: unkno
   const value: Record<string, unknown> = structuredClone(validBase(r, endpoint));
   const doc = (): Record<string, unknown> | undefined => {
     const first = Array.isArray(value.documents) ? (value.documents as unknown[])[0] : undefined;
-    return first !== null && typeof first === 'object' && !Array.isArray(first) ? (first as Record<string, unknown>) : undefined;
+    return first !== null && typeof first === 'object' && !Array.isArray(first)
+      ? (first as Record<string, unknown>)
+      : undefined;
   };
   const mutations: [string, () => void][] = [
-    ['unknown field', () => (value[pick(r, ['extra', 'Query', '__proto__', 'admin', ''])] = pick(r, WEIRD_VALUES))],
-    ['missing field', () => void delete value[pick(r, Object.keys(value).length ? Object.keys(value) : ['x'])]],
+    [
+      'unknown field',
+      () => (value[pick(r, ['extra', 'Query', '__proto__', 'admin', ''])] = pick(r, WEIRD_VALUES)),
+    ],
+    [
+      'missing field',
+      () => void delete value[pick(r, Object.keys(value).length ? Object.keys(value) : ['x'])],
+    ],
     ['query weird', () => (value.query = pick(r, WEIRD_VALUES))],
     ['top_k weird', () => (value.top_k = pick(r, [0, -1, 101, 1.5, '5', null, 1e309, 2 ** 53, [], {}]))],
-    ['filter weird', () => (value.filter = pick(r, [null, [], 'x', { metadata: null }, { metadata: [] }, { metadata: { '': 1 } }, { metadata: { k: { nested: 1 } } }, { metadata: { k: [1] } }, { metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, i])) }, { metadata: { ['k'.repeat(65)]: 1 } }, { metadata: { k: 'v'.repeat(257) } }, { metadata: {}, extra: 1 }]))],
-    ['documents weird', () => (value.documents = pick(r, [null, {}, 'x', [], Array.from({ length: 257 }, (_, i) => ({ id: `d${i}`, text: 't' })), [null], [1], [[]]]))],
-    ['doc id weird', () => void (doc() && (doc()!.id = pick(r, ['', '../x', '..%2F..%2F', '-a', '.a', 'a b', 'a/b', 'a'.repeat(257), '\u0000', '\ud800', 'é', 5, null, []])))],
-    ['doc text weird', () => void (doc() && (doc()!.text = pick(r, ['', null, 5, [], 'x'.repeat(100_001), ...WEIRD_STRINGS.slice(0, 10)])))],
-    ['doc metadata weird', () => void (doc() && (doc()!.metadata = pick(r, [null, [], 'x', { a: { b: 1 } }, { '': 1 }, { a: 'v'.repeat(257) }])))],
-    ['duplicate doc ids', () => (value.documents = [{ id: 'dup', text: 'a' }, { id: 'dup', text: 'b' }, { id: 'x', text: 'c', extra: 1 }])],
+    [
+      'filter weird',
+      () =>
+        (value.filter = pick(r, [
+          null,
+          [],
+          'x',
+          { metadata: null },
+          { metadata: [] },
+          { metadata: { '': 1 } },
+          { metadata: { k: { nested: 1 } } },
+          { metadata: { k: [1] } },
+          { metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, i])) },
+          { metadata: { ['k'.repeat(65)]: 1 } },
+          { metadata: { k: 'v'.repeat(257) } },
+          { metadata: {}, extra: 1 },
+        ])),
+    ],
+    [
+      'documents weird',
+      () =>
+        (value.documents = pick(r, [
+          null,
+          {},
+          'x',
+          [],
+          Array.from({ length: 257 }, (_, i) => ({ id: `d${i}`, text: 't' })),
+          [null],
+          [1],
+          [[]],
+        ])),
+    ],
+    [
+      'doc id weird',
+      () =>
+        void (
+          doc() &&
+          (doc()!.id = pick(r, [
+            '',
+            '../x',
+            '..%2F..%2F',
+            '-a',
+            '.a',
+            'a b',
+            'a/b',
+            'a'.repeat(257),
+            '\u0000',
+            '\ud800',
+            'é',
+            5,
+            null,
+            [],
+          ]))
+        ),
+    ],
+    [
+      'doc text weird',
+      () =>
+        void (
+          doc() &&
+          (doc()!.text = pick(r, ['', null, 5, [], 'x'.repeat(100_001), ...WEIRD_STRINGS.slice(0, 10)]))
+        ),
+    ],
+    [
+      'doc metadata weird',
+      () =>
+        void (
+          doc() &&
+          (doc()!.metadata = pick(r, [null, [], 'x', { a: { b: 1 } }, { '': 1 }, { a: 'v'.repeat(257) }]))
+        ),
+    ],
+    [
+      'duplicate doc ids',
+      () =>
+        (value.documents = [
+          { id: 'dup', text: 'a' },
+          { id: 'dup', text: 'b' },
+          { id: 'x', text: 'c', extra: 1 },
+        ]),
+    ],
     ['wait weird', () => (value.wait = pick(r, ['', 'all', 'APPLIED', 1, null, true]))],
     ['to weird', () => (value.to = pick(r, ['', 5, null, 'x'.repeat(65), 'no-such-node', '\ud800']))],
     ['node id weird', () => (value.id = pick(r, ['', 'a b', '../x', 'x'.repeat(65), 5, null, '\u0000']))],
-    ['node url weird', () => (value.url = pick(r, ['', 'not a url', 'javascript:alert(1)', 'http://', `http://x/${'a'.repeat(600)}`, 5, null]))],
+    [
+      'node url weird',
+      () =>
+        (value.url = pick(r, [
+          '',
+          'not a url',
+          'javascript:alert(1)',
+          'http://',
+          `http://x/${'a'.repeat(600)}`,
+          5,
+          null,
+        ])),
+    ],
     ['priority weird', () => (value.priority = pick(r, [-1, 1001, 1.5, '5', null, 1e309]))],
-    ['replace with weird value', () => void Object.keys(value).forEach((k) => (value[k] = pick(r, WEIRD_VALUES)))],
+    [
+      'replace with weird value',
+      () => void Object.keys(value).forEach((k) => (value[k] = pick(r, WEIRD_VALUES))),
+    ],
   ];
   const applied: string[] = [];
   const times = 1 + Math.floor(r() * 3);
@@ -125,7 +249,12 @@ function validBase(r: Random, endpoint: string): Record<string, unknown> {
     case 'POST /api/v1/search':
       return { query: pick(r, ['vpn setup', 'expense claim', '报销']), top_k: 5 };
     case 'POST /api/v1/documents':
-      return { documents: [{ id: `fuzz-${Math.floor(r() * 1000)}`, text: 'fuzz document', metadata: { lang: 'en' } }], wait: 'none' };
+      return {
+        documents: [
+          { id: `fuzz-${Math.floor(r() * 1000)}`, text: 'fuzz document', metadata: { lang: 'en' } },
+        ],
+        wait: 'none',
+      };
     case 'POST /api/v1/admin/switchover':
       return { to: 'node-1' };
     case 'POST /api/v1/admin/nodes':
@@ -174,14 +303,44 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { name: 'GET /health', method: 'GET', path: '/health', auth: false, json: false },
   { name: 'GET /api/v1/status', method: 'GET', path: '/api/v1/status', auth: false, json: false },
   { name: 'POST /api/v1/documents', method: 'POST', path: '/api/v1/documents', auth: true, json: true },
-  { name: 'GET /api/v1/documents/:id', method: 'GET', path: '/api/v1/documents/{id}', auth: true, json: false },
-  { name: 'DELETE /api/v1/documents/:id', method: 'DELETE', path: '/api/v1/documents/{id}', auth: true, json: false },
+  {
+    name: 'GET /api/v1/documents/:id',
+    method: 'GET',
+    path: '/api/v1/documents/{id}',
+    auth: true,
+    json: false,
+  },
+  {
+    name: 'DELETE /api/v1/documents/:id',
+    method: 'DELETE',
+    path: '/api/v1/documents/{id}',
+    auth: true,
+    json: false,
+  },
   { name: 'GET /api/v1/jobs/:id', method: 'GET', path: '/api/v1/jobs/{id}', auth: true, json: false },
   { name: 'GET /api/v1/failovers', method: 'GET', path: '/api/v1/failovers', auth: true, json: false },
-  { name: 'GET /api/v1/failovers/:id', method: 'GET', path: '/api/v1/failovers/{id}', auth: true, json: false },
-  { name: 'POST /api/v1/admin/switchover', method: 'POST', path: '/api/v1/admin/switchover', auth: true, json: true },
+  {
+    name: 'GET /api/v1/failovers/:id',
+    method: 'GET',
+    path: '/api/v1/failovers/{id}',
+    auth: true,
+    json: false,
+  },
+  {
+    name: 'POST /api/v1/admin/switchover',
+    method: 'POST',
+    path: '/api/v1/admin/switchover',
+    auth: true,
+    json: true,
+  },
   { name: 'POST /api/v1/admin/nodes', method: 'POST', path: '/api/v1/admin/nodes', auth: true, json: true },
-  { name: 'DELETE /api/v1/admin/nodes/:id', method: 'DELETE', path: '/api/v1/admin/nodes/{id}', auth: true, json: false },
+  {
+    name: 'DELETE /api/v1/admin/nodes/:id',
+    method: 'DELETE',
+    path: '/api/v1/admin/nodes/{id}',
+    auth: true,
+    json: false,
+  },
   { name: 'GET /metrics', method: 'GET', path: '/metrics', auth: false, json: false },
   { name: 'GET /status', method: 'GET', path: '/status', auth: false, json: false },
   { name: 'GET /openapi.json', method: 'GET', path: '/openapi.json', auth: false, json: false },
@@ -209,18 +368,37 @@ const PATH_TRICKS: readonly ((p: string) => string)[] = [
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND'];
 
 /** `count` bad requests, endpoints in turn so each gets its share, mutation chosen at random. */
-export function generateRequests(r: Random, count: number, ctx: { adminToken: string; nodeIds: string[] }): FuzzRequest[] {
+export function generateRequests(
+  r: Random,
+  count: number,
+  ctx: { adminToken: string; nodeIds: string[] },
+): FuzzRequest[] {
   const out: FuzzRequest[] = [];
   for (let i = 0; i < count; i++) {
     const ep = ENDPOINTS[i % ENDPOINTS.length]!;
     const headers: Record<string, string> = {};
     const labels: string[] = [];
     let method = ep.method;
-    let path = ep.path.replace('{id}', ep.path.includes('failovers') ? 'fo-abc-123' : ep.path.includes('nodes') ? 'fuzz-node' : 'doc-1');
+    let path = ep.path.replace(
+      '{id}',
+      ep.path.includes('failovers') ? 'fo-abc-123' : ep.path.includes('nodes') ? 'fuzz-node' : 'doc-1',
+    );
     let body: Buffer | undefined;
 
     if (ep.auth) {
-      const token = pick(r, ['valid', 'valid', 'valid', 'none', 'empty', 'wrong', 'basic', 'lowercase', 'long', 'spaces', 'latin1']);
+      const token = pick(r, [
+        'valid',
+        'valid',
+        'valid',
+        'none',
+        'empty',
+        'wrong',
+        'basic',
+        'lowercase',
+        'long',
+        'spaces',
+        'latin1',
+      ]);
       labels.push(`token ${token}`);
       const value: Record<string, string | undefined> = {
         valid: `Bearer ${ctx.adminToken}`,
@@ -234,10 +412,16 @@ export function generateRequests(r: Random, count: number, ctx: { adminToken: st
         latin1: 'Bearer \u00e9\u00ff\u00fe',
       };
       const v = value[token];
-      if (v !== undefined) headers.authorization = token === 'latin1' ? Buffer.from(v, 'latin1').toString('latin1') : v;
+      if (v !== undefined)
+        headers.authorization = token === 'latin1' ? Buffer.from(v, 'latin1').toString('latin1') : v;
     }
 
-    const kind = pick(r, ep.json ? ['raw body', 'json body', 'json body', 'json body', 'content type', 'path', 'method', 'id'] : ['path', 'method', 'id', 'id', 'body on GET', 'query']);
+    const kind = pick(
+      r,
+      ep.json
+        ? ['raw body', 'json body', 'json body', 'json body', 'content type', 'path', 'method', 'id']
+        : ['path', 'method', 'id', 'id', 'body on GET', 'query'],
+    );
     labels.push(kind);
     if (ep.json) headers['content-type'] = 'application/json';
     switch (kind) {
@@ -254,7 +438,18 @@ export function generateRequests(r: Random, count: number, ctx: { adminToken: st
         break;
       }
       case 'content type': {
-        const ct = pick(r, [undefined, 'text/plain', 'application/jsonx', 'application/json; charset=latin1', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', '', 'APPLICATION/JSON', 'application/json, text/plain', '*/*']);
+        const ct = pick(r, [
+          undefined,
+          'text/plain',
+          'application/jsonx',
+          'application/json; charset=latin1',
+          'multipart/form-data; boundary=x',
+          'application/x-www-form-urlencoded',
+          '',
+          'APPLICATION/JSON',
+          'application/json, text/plain',
+          '*/*',
+        ]);
         labels.push(`content-type ${ct}`);
         if (ct === undefined) delete headers['content-type'];
         else headers['content-type'] = ct;
@@ -271,7 +466,10 @@ export function generateRequests(r: Random, count: number, ctx: { adminToken: st
         break;
       }
       case 'method': {
-        method = pick(r, METHODS.filter((m) => m !== ep.method));
+        method = pick(
+          r,
+          METHODS.filter((m) => m !== ep.method),
+        );
         labels.push(`method ${method}`);
         if (r() < 0.5) body = Buffer.from('{"query":"vpn"}');
         break;
@@ -297,8 +495,16 @@ export function generateRequests(r: Random, count: number, ctx: { adminToken: st
       }
     }
     // A DELETE of the only node (the master) is refused; deleting others cannot happen with one node.
-    if (ep.name === 'DELETE /api/v1/admin/nodes/:id' && kind !== 'id' && r() < 0.3) path = `/api/v1/admin/nodes/${pick(r, ctx.nodeIds)}`;
-    out.push({ endpoint: ep.name, label: labels.join(', '), method, path, headers, ...(body !== undefined ? { body } : {}) });
+    if (ep.name === 'DELETE /api/v1/admin/nodes/:id' && kind !== 'id' && r() < 0.3)
+      path = `/api/v1/admin/nodes/${pick(r, ctx.nodeIds)}`;
+    out.push({
+      endpoint: ep.name,
+      label: labels.join(', '),
+      method,
+      path,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+    });
   }
   return out;
 }

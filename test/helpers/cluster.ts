@@ -62,7 +62,10 @@ export interface StartClusterOptions {
 }
 
 export async function startCluster(opts: StartClusterOptions = {}): Promise<TestCluster> {
-  const ids = typeof opts.nodes === 'object' ? opts.nodes : Array.from({ length: opts.nodes ?? 1 }, (_, i) => String.fromCharCode(97 + i));
+  const ids =
+    typeof opts.nodes === 'object'
+      ? opts.nodes
+      : Array.from({ length: opts.nodes ?? 1 }, (_, i) => String.fromCharCode(97 + i));
   const ownRedis = !opts.redis;
   const redis = opts.redis ?? (await startRedisServer());
   const dir = mkdtempSync(join(tmpdir(), 'gte-it-'));
@@ -83,12 +86,21 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Test
     async startNode(id, env) {
       const dataDir = join(dir, id);
       try {
-        const proc = await startNode({ id, dataDir, redisUrl: redis.url, redisPrefix: cluster.prefix, secret: TEST_SECRET, env: { LOG_LEVEL: 'info', ...opts.env, ...env } });
+        const proc = await startNode({
+          id,
+          dataDir,
+          redisUrl: redis.url,
+          redisPrefix: cluster.prefix,
+          secret: TEST_SECRET,
+          env: { LOG_LEVEL: 'info', ...opts.env, ...env },
+        });
         running.set(id, proc);
         return proc;
       } catch (err) {
         // The data directory (and the log in it) is removed by stop(): say what the node said.
-        throw new Error(`${(err as Error).message}\n--- end of ${id}.log ---\n${logTail(join(dataDir, `${id}.log`))}`);
+        throw new Error(
+          `${(err as Error).message}\n--- end of ${id}.log ---\n${logTail(join(dataDir, `${id}.log`))}`,
+        );
       }
     },
     async restartNode(id, env) {
@@ -119,21 +131,32 @@ function logTail(path: string, chars = 3000): string {
 /** Activates `masterId` at `epoch` and makes every other running node its standby. */
 export async function electMaster(cluster: TestCluster, masterId: string, epoch: number): Promise<void> {
   const res = await cluster.node(masterId).client.activate(epoch);
-  if (res.status !== 200) throw new Error(`activate ${masterId} at epoch ${epoch}: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 200)
+    throw new Error(`activate ${masterId} at epoch ${epoch}: ${res.status} ${JSON.stringify(res.body)}`);
   cluster.epoch = epoch;
   cluster.masterId = masterId;
   for (const id of cluster.ids()) {
     if (id === masterId) continue;
     const s = await cluster.node(id).client.standby(epoch, masterId);
-    if (s.status !== 200) throw new Error(`standby ${id} at epoch ${epoch}: ${s.status} ${JSON.stringify(s.body)}`);
+    if (s.status !== 200)
+      throw new Error(`standby ${id} at epoch ${epoch}: ${s.status} ${JSON.stringify(s.body)}`);
   }
 }
 
 /** Upserts `docs` on `master` in requests of `batch`, one after another; throws on any non-2xx. */
-export async function ingest(master: NodeProcess, docs: readonly CorpusDoc[], epoch: number, wait: 'none' | 'applied' | 'replicated' = 'applied', batch = 256): Promise<void> {
+export async function ingest(
+  master: NodeProcess,
+  docs: readonly CorpusDoc[],
+  epoch: number,
+  wait: 'none' | 'applied' | 'replicated' = 'applied',
+  batch = 256,
+): Promise<void> {
   for (const part of chunks(docs, batch)) {
     const res = await master.client.upsert(part, epoch, wait);
-    if (res.status !== 200 && res.status !== 202) throw new Error(`upsert of ${part.length} docs on ${master.id}: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status !== 200 && res.status !== 202)
+      throw new Error(
+        `upsert of ${part.length} docs on ${master.id}: ${res.status} ${JSON.stringify(res.body)}`,
+      );
   }
 }
 
@@ -142,14 +165,19 @@ export async function health(node: NodeProcess): Promise<NodeHealth> {
 }
 
 /** Waits until every node reports the same applied position and document count as `leader`. */
-export async function waitInSync(leader: NodeProcess, followers: readonly NodeProcess[], timeoutMs = 120_000): Promise<NodeHealth> {
+export async function waitInSync(
+  leader: NodeProcess,
+  followers: readonly NodeProcess[],
+  timeoutMs = 120_000,
+): Promise<NodeHealth> {
   return waitFor(
     `${followers.map((f) => f.id).join(', ')} to reach ${leader.id}'s applied position`,
     async () => {
       const lh = await health(leader);
       for (const f of followers) {
         const fh = await health(f);
-        if (!fh.ready || fh.index.applied_seq !== lh.index.applied_seq || fh.index.size !== lh.index.size) return null;
+        if (!fh.ready || fh.index.applied_seq !== lh.index.applied_seq || fh.index.size !== lh.index.size)
+          return null;
       }
       return lh;
     },

@@ -15,7 +15,9 @@ export interface DocVersion {
 export function readDocuments(dataDir: string): Map<string, DocVersion> {
   const db = new Database(join(dataDir, 'metadata.sqlite'), { readonly: true, fileMustExist: true });
   try {
-    const rows = db.prepare('SELECT id, version, text FROM documents').all() as ({ id: string } & DocVersion)[];
+    const rows = db.prepare('SELECT id, version, text FROM documents').all() as ({
+      id: string;
+    } & DocVersion)[];
     return new Map(rows.map((r) => [r.id, { version: r.version, text: r.text }]));
   } finally {
     db.close();

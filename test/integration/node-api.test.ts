@@ -20,7 +20,12 @@ interface RawAnswer {
 }
 
 /** A raw POST with exactly these bytes and content type (the client would fix what we break). */
-async function rawPost(path: string, body: string | Uint8Array, contentType: string | null, headers: Record<string, string> = {}): Promise<RawAnswer> {
+async function rawPost(
+  path: string,
+  body: string | Uint8Array,
+  contentType: string | null,
+  headers: Record<string, string> = {},
+): Promise<RawAnswer> {
   const res = await fetch(`${node.url}${path}`, {
     method: 'POST',
     body,
@@ -28,21 +33,31 @@ async function rawPost(path: string, body: string | Uint8Array, contentType: str
     signal: AbortSignal.timeout(30_000),
   });
   const text = await res.text();
-  expect(res.headers.get('content-type') ?? '', `${res.status} ${text.slice(0, 200)}`).toMatch(/application\/json/);
+  expect(res.headers.get('content-type') ?? '', `${res.status} ${text.slice(0, 200)}`).toMatch(
+    /application\/json/,
+  );
   return { status: res.status, body: JSON.parse(text) };
 }
 
-const search = (body: unknown, contentType = 'application/json') => rawPost('/api/v1/search', typeof body === 'string' ? body : JSON.stringify(body), contentType);
+const search = (body: unknown, contentType = 'application/json') =>
+  rawPost('/api/v1/search', typeof body === 'string' ? body : JSON.stringify(body), contentType);
 
 /** A signed POST of raw bytes (so the signature is right and only the body is wrong). */
-async function signedPost(path: string, body: string | Uint8Array, contentType = 'application/json'): Promise<RawAnswer> {
+async function signedPost(
+  path: string,
+  body: string | Uint8Array,
+  contentType = 'application/json',
+): Promise<RawAnswer> {
   const headers = await signRequest(cluster!.secret, 'POST', path, body);
   return rawPost(path, body, contentType, { ...headers, 'x-gte-epoch': String(cluster!.epoch) });
 }
 
 function expectError(res: RawAnswer, status: number, field?: string): void {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.body.error, JSON.stringify(res.body)).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+  expect(res.body.error, JSON.stringify(res.body)).toMatchObject({
+    code: expect.any(String),
+    message: expect.any(String),
+  });
   if (field !== undefined) {
     expect(res.body.error!.field, JSON.stringify(res.body)).toBe(field);
     expect(res.body.error!.message).toContain(field);
@@ -58,7 +73,9 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-describe('bad input is a 4xx JSON error naming the field, never a crash', { timeout: NODE_TEST_TIMEOUT_MS }, () => {
+describe('bad input is a 4xx JSON error naming the field, never a crash', {
+  timeout: NODE_TEST_TIMEOUT_MS,
+}, () => {
   it('refuses a body that is not JSON, or not declared as JSON', async () => {
     expectError(await search('{"query": "unterminated'), 400);
     expect((await search('{"query": "unterminated')).body.error!.code).toBe('invalid_json');
@@ -88,15 +105,30 @@ describe('bad input is a 4xx JSON error naming the field, never a crash', { time
     const res = await search({ query: 'expense claim', topk: 5 });
     expectError(res, 400);
     expect(res.body.error!.message).toContain('topk');
-    const inFilter = await search({ query: 'expense claim', filter: { metadata: { lang: 'en' }, lang: 'en' } });
+    const inFilter = await search({
+      query: 'expense claim',
+      filter: { metadata: { lang: 'en' }, lang: 'en' },
+    });
     expectError(inFilter, 400);
     expect(inFilter.body.error!.message).toContain('lang');
   });
 
   it('refuses nested objects and arrays in the metadata filter', async () => {
-    expectError(await search({ query: 'expense claim', filter: { metadata: { lang: { $eq: 'zh' } } } }), 400, 'filter.metadata.lang');
-    expectError(await search({ query: 'expense claim', filter: { metadata: { lang: ['zh', 'en'] } } }), 400, 'filter.metadata.lang');
-    expectError(await search({ query: 'expense claim', filter: { metadata: 'lang=zh' } }), 400, 'filter.metadata');
+    expectError(
+      await search({ query: 'expense claim', filter: { metadata: { lang: { $eq: 'zh' } } } }),
+      400,
+      'filter.metadata.lang',
+    );
+    expectError(
+      await search({ query: 'expense claim', filter: { metadata: { lang: ['zh', 'en'] } } }),
+      400,
+      'filter.metadata.lang',
+    );
+    expectError(
+      await search({ query: 'expense claim', filter: { metadata: 'lang=zh' } }),
+      400,
+      'filter.metadata',
+    );
   });
 
   it('refuses invalid UTF-8 bytes', async () => {
@@ -116,18 +148,41 @@ describe('bad input is a 4xx JSON error naming the field, never a crash', { time
   });
 
   it('refuses an upsert with an empty id, a bad id, or a 1 MB text (signed)', async () => {
-    const post = (documents: unknown) => signedPost('/api/v1/documents', JSON.stringify({ documents, wait: 'applied' }));
+    const post = (documents: unknown) =>
+      signedPost('/api/v1/documents', JSON.stringify({ documents, wait: 'applied' }));
     expectError(await post([{ id: '', text: 'hello' }]), 400, 'documents.0.id');
-    expectError(await post([{ id: 'ok-1', text: 'hello' }, { id: '../etc', text: 'hello' }]), 400, 'documents.1.id');
+    expectError(
+      await post([
+        { id: 'ok-1', text: 'hello' },
+        { id: '../etc', text: 'hello' },
+      ]),
+      400,
+      'documents.1.id',
+    );
     expectError(await post([{ id: 'big-text', text: 'z'.repeat(1024 * 1024) }]), 400, 'documents.0.text');
     expectError(await post([{ id: 'empty-text', text: '' }]), 400, 'documents.0.text');
-    expectError(await post([{ id: 'nested', text: 'hello', metadata: { a: { b: 1 } } }]), 400, 'documents.0.metadata.a');
+    expectError(
+      await post([{ id: 'nested', text: 'hello', metadata: { a: { b: 1 } } }]),
+      400,
+      'documents.0.metadata.a',
+    );
     expectError(await post([]), 400, 'documents');
-    expectError(await signedPost('/api/v1/documents', JSON.stringify({ documents: [{ id: 'w', text: 'x' }], wait: 'forever' })), 400, 'wait');
-    const dup = await post([{ id: 'dup', text: 'a' }, { id: 'dup', text: 'b' }]);
+    expectError(
+      await signedPost(
+        '/api/v1/documents',
+        JSON.stringify({ documents: [{ id: 'w', text: 'x' }], wait: 'forever' }),
+      ),
+      400,
+      'wait',
+    );
+    const dup = await post([
+      { id: 'dup', text: 'a' },
+      { id: 'dup', text: 'b' },
+    ]);
     expectError(dup, 400, 'documents');
     // None of the refused documents reached the index.
-    for (const id of ['ok-1', 'big-text', 'nested', 'dup']) expect((await node.client.signed('GET', `/api/v1/documents/${id}`)).status).toBe(404);
+    for (const id of ['ok-1', 'big-text', 'nested', 'dup'])
+      expect((await node.client.signed('GET', `/api/v1/documents/${id}`)).status).toBe(404);
   });
 
   it('is still alive and healthy after all of it', async () => {
@@ -147,7 +202,9 @@ describe('observability', { timeout: NODE_TEST_TIMEOUT_MS }, () => {
     const queries = corpus.slice(0, 40).map((d) => d.text.slice(0, 80));
     const workers = Array.from({ length: 24 }, async (_, w) => {
       for (let i = w; !stop; i++) {
-        const res = await node.client.search(queries[i % queries.length]!, 10).catch((err: Error) => ({ status: 0, body: err.message }));
+        const res = await node.client
+          .search(queries[i % queries.length]!, 10)
+          .catch((err: Error) => ({ status: 0, body: err.message }));
         if (res.status === 200) searches++;
         else failures.push(`${res.status} ${JSON.stringify(res.body).slice(0, 120)}`);
       }
@@ -176,7 +233,13 @@ describe('observability', { timeout: NODE_TEST_TIMEOUT_MS }, () => {
     expect(res.body).toMatchObject({
       node: 'a',
       version: expect.any(String),
-      model: { id: 'gte-pro/glove-100d-demo', checksum: expect.stringMatching(/^[0-9a-f]{64}$/), dimension: 100, pooling: 'mean', device: 'cpu' },
+      model: {
+        id: 'gte-pro/glove-100d-demo',
+        checksum: expect.stringMatching(/^[0-9a-f]{64}$/),
+        dimension: 100,
+        pooling: 'mean',
+        device: 'cpu',
+      },
       index: { type: 'Flat', metric: 'inner_product', size: 120 },
     });
   });
@@ -189,7 +252,9 @@ describe('observability', { timeout: NODE_TEST_TIMEOUT_MS }, () => {
     expect(text).toMatch(/^gte_node_requests_total\{route="\/api\/v1\/search",status="200"\} \d+/m);
     expect(text).toMatch(/^gte_node_requests_total\{route="\/api\/v1\/search",status="400"\} \d+/m);
     for (const stage of ['queue', 'embed', 'search', 'metadata']) {
-      expect(text).toMatch(new RegExp(`^gte_node_search_stage_seconds_count\\{stage="${stage}"\\} [1-9]\\d*`, 'm'));
+      expect(text).toMatch(
+        new RegExp(`^gte_node_search_stage_seconds_count\\{stage="${stage}"\\} [1-9]\\d*`, 'm'),
+      );
     }
     expect(text).toMatch(/^gte_node_index_size 120$/m);
   });

@@ -11,7 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeProcess } from '../../scripts/lib/node-process.ts';
 import type { SearchHit } from '../../shared/schemas.ts';
 import { ingest, startCluster, waitFor, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
-import { loadDocuments, loadQueries, recallAtK, syntheticDocs, type LabelledQuery } from '../../scripts/lib/corpus.ts';
+import {
+  loadDocuments,
+  loadQueries,
+  recallAtK,
+  syntheticDocs,
+  type LabelledQuery,
+} from '../../scripts/lib/corpus.ts';
 
 const corpus = loadDocuments();
 const queries = loadQueries();
@@ -32,14 +38,24 @@ async function answerAll(n: NodeProcess, qs: readonly LabelledQuery[] = queries)
 function expectSameAnswers(after: SearchHit[][], before: SearchHit[][]): void {
   expect(after.length).toBe(before.length);
   after.forEach((hits, i) => {
-    expect(hits.map((h) => h.id), `query ${JSON.stringify(queries[i]!.query)}`).toEqual(before[i]!.map((h) => h.id));
+    expect(
+      hits.map((h) => h.id),
+      `query ${JSON.stringify(queries[i]!.query)}`,
+    ).toEqual(before[i]!.map((h) => h.id));
     hits.forEach((h, j) => expect(Math.abs(h.score - before[i]![j]!.score)).toBeLessThanOrEqual(1e-6));
   });
 }
 
 /** The last `index.loaded` line the node logged (how it opened its index at start-up). */
-function lastIndexLoad(n: NodeProcess): { from_snapshot: boolean; size: number; added_from_store: number; documents: number } {
-  const lines = readFileSync(n.logPath, 'utf8').split('\n').filter((l) => l.includes('"index.loaded"'));
+function lastIndexLoad(n: NodeProcess): {
+  from_snapshot: boolean;
+  size: number;
+  added_from_store: number;
+  documents: number;
+} {
+  const lines = readFileSync(n.logPath, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"index.loaded"'));
   return JSON.parse(lines[lines.length - 1]!);
 }
 
@@ -64,7 +80,10 @@ describe('search node with the sample corpus', { timeout: NODE_TEST_TIMEOUT_MS }
     expect((await node.client.health()).body.index.size).toBe(corpus.length);
     const en = queries.filter((q) => q.lang === 'en');
     const answers = await answerAll(node, en);
-    const recall = recallAtK(en, answers.map((hits) => hits.map((h) => h.id)));
+    const recall = recallAtK(
+      en,
+      answers.map((hits) => hits.map((h) => h.id)),
+    );
     console.log(`recall@5 en = ${recall.toFixed(3)} over ${en.length} queries`);
     expect(recall).toBeGreaterThanOrEqual(0.6);
   });
@@ -83,7 +102,8 @@ describe('search node with the sample corpus', { timeout: NODE_TEST_TIMEOUT_MS }
     for (const hit of res.body.results) expect(hit.metadata.lang).toBe('zh');
     const two = await node.client.search('expense claim receipts', 50, { lang: 'zh', department: 'finance' });
     expect(two.body.results.length).toBeGreaterThan(0);
-    for (const hit of two.body.results) expect(hit.metadata).toMatchObject({ lang: 'zh', department: 'finance' });
+    for (const hit of two.body.results)
+      expect(hit.metadata).toMatchObject({ lang: 'zh', department: 'finance' });
     const none = await node.client.search('expense claim', 5, { lang: 'fr' });
     expect(none.body.results).toEqual([]);
   });
@@ -93,13 +113,19 @@ describe('search node with the sample corpus', { timeout: NODE_TEST_TIMEOUT_MS }
     expect(res.status).toBe(200);
     expect(res.body.results).toHaveLength(100);
     const filtered = await node.client.search('travel', 100, { department: 'finance', lang: 'zh' });
-    const expected = corpus.filter((d) => d.metadata.department === 'finance' && d.metadata.lang === 'zh').length;
+    const expected = corpus.filter(
+      (d) => d.metadata.department === 'finance' && d.metadata.lang === 'zh',
+    ).length;
     expect(filtered.body.results).toHaveLength(Math.min(100, expected));
     expect(new Set(filtered.body.results.map((h) => h.id)).size).toBe(filtered.body.results.length);
   });
 
   it('shows an upsert and a delete in the very next search (wait: applied)', async () => {
-    const doc = { id: 'it-upsert-1', text: 'Quantum entanglement teleportation protocol for the zebra sanctuary', metadata: { lang: 'en' } };
+    const doc = {
+      id: 'it-upsert-1',
+      text: 'Quantum entanglement teleportation protocol for the zebra sanctuary',
+      metadata: { lang: 'en' },
+    };
     const up = await node.client.upsert([doc], cluster!.epoch, 'applied');
     expect(up.status, JSON.stringify(up.body)).toBe(200);
     expect(up.body).toMatchObject({ status: 'applied', accepted: 1 });
@@ -136,7 +162,9 @@ describe('search node with the sample corpus', { timeout: NODE_TEST_TIMEOUT_MS }
     // existing ones (tombstones), a delete. None of this is in index.faiss when the node dies.
     const act = await node.client.activate(cluster!.epoch);
     expect(act.status, JSON.stringify(act.body)).toBe(200);
-    const updates = corpus.slice(0, 20).map((d) => ({ ...d, text: `${d.text} Updated policy revision two.` }));
+    const updates = corpus
+      .slice(0, 20)
+      .map((d) => ({ ...d, text: `${d.text} Updated policy revision two.` }));
     await ingest(node, [...syntheticDocs(60, 'kill'), ...updates], cluster!.epoch, 'applied');
     expect((await node.client.remove('fin-003', cluster!.epoch, 'applied')).status).toBe(200);
     const before = await answerAll(node);

@@ -17,11 +17,24 @@ let redis: RedisServer | undefined;
 let dir: string;
 
 /** Starts a node that should fail; returns its exit code (from startNode's error) and its output. */
-async function expectStartFailure(id: string, env: Record<string, string>, dataDir = join(dir, id)): Promise<{ code: number; output: string }> {
+async function expectStartFailure(
+  id: string,
+  env: Record<string, string>,
+  dataDir = join(dir, id),
+): Promise<{ code: number; output: string }> {
   let error: Error | null = null;
   const logDir = join(dir, `${id}-log`);
   try {
-    const proc = await startNode({ id, dataDir, redisUrl: redis!.url, redisPrefix: uniquePrefix('startup'), secret: TEST_SECRET, env, logDir, readyTimeoutMs: 60_000 });
+    const proc = await startNode({
+      id,
+      dataDir,
+      redisUrl: redis!.url,
+      redisPrefix: uniquePrefix('startup'),
+      secret: TEST_SECRET,
+      env,
+      logDir,
+      readyTimeoutMs: 60_000,
+    });
     await proc.stop();
   } catch (err) {
     error = err as Error;
@@ -41,19 +54,28 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('a bad setting stops the node with a message naming the variable', { timeout: NODE_TEST_TIMEOUT_MS }, () => {
+describe('a bad setting stops the node with a message naming the variable', {
+  timeout: NODE_TEST_TIMEOUT_MS,
+}, () => {
   it.each([
     ['PORT', 'abc'],
     ['INDEX_FACTORY', 'IVF'],
   ])('%s=%s', async (name, value) => {
-    const { code, output } = await expectStartFailure(`bad-${name.toLowerCase().replace(/_/g, '-')}`, { [name]: value });
+    const { code, output } = await expectStartFailure(`bad-${name.toLowerCase().replace(/_/g, '-')}`, {
+      [name]: value,
+    });
     expect(code).not.toBe(0);
     expect(output).toContain(`invalid setting ${name}=${JSON.stringify(value)}`);
   });
 
   it('names every bad setting at once, and never echoes a secret', async () => {
     // One process for several (each start costs seconds): all of them must be reported, not just the first.
-    const bad = { EMBED_DEVICE: 'tpu', REDIS_URL: 'http://127.0.0.1:6379', SNAPSHOT_INTERVAL_MS: '-5', CLUSTER_SECRET: 'short-secret' };
+    const bad = {
+      EMBED_DEVICE: 'tpu',
+      REDIS_URL: 'http://127.0.0.1:6379',
+      SNAPSHOT_INTERVAL_MS: '-5',
+      CLUSTER_SECRET: 'short-secret',
+    };
     const { code, output } = await expectStartFailure('bad-several', bad);
     expect(code).not.toBe(0);
     for (const name of ['EMBED_DEVICE', 'REDIS_URL', 'SNAPSHOT_INTERVAL_MS']) {
@@ -68,10 +90,19 @@ describe('a DATA_DIR built with another model', { timeout: NODE_TEST_TIMEOUT_MS 
   it('is refused with a message naming both models', async () => {
     const dataDir = join(dir, 'shared-data');
     // Build a data directory with the default model (a few documents so it is not trivially empty).
-    const first = await startNode({ id: 'builder', dataDir, redisUrl: redis!.url, redisPrefix: uniquePrefix('startup'), secret: TEST_SECRET });
+    const first = await startNode({
+      id: 'builder',
+      dataDir,
+      redisUrl: redis!.url,
+      redisPrefix: uniquePrefix('startup'),
+      secret: TEST_SECRET,
+    });
     try {
       expect((await first.client.activate(1)).status).toBe(200);
-      expect((await first.client.upsert([{ id: 'doc-1', text: 'expense claims within sixty days' }], 1, 'applied')).status).toBe(200);
+      expect(
+        (await first.client.upsert([{ id: 'doc-1', text: 'expense claims within sixty days' }], 1, 'applied'))
+          .status,
+      ).toBe(200);
     } finally {
       expect(await first.stop()).toBe(0);
     }
@@ -81,8 +112,13 @@ describe('a DATA_DIR built with another model', { timeout: NODE_TEST_TIMEOUT_MS 
     mkdirSync(otherModel);
     symlinkSync(join(DEMO_MODEL, 'model.onnx'), join(otherModel, 'model.onnx'));
     symlinkSync(join(DEMO_MODEL, 'tokenizer.json'), join(otherModel, 'tokenizer.json'));
-    const manifest = JSON.parse(readFileSync(join(DEMO_MODEL, 'gte-pro-model.json'), 'utf8')) as { id: string };
-    writeFileSync(join(otherModel, 'gte-pro-model.json'), JSON.stringify({ ...manifest, id: 'acme/other-model-v2' }));
+    const manifest = JSON.parse(readFileSync(join(DEMO_MODEL, 'gte-pro-model.json'), 'utf8')) as {
+      id: string;
+    };
+    writeFileSync(
+      join(otherModel, 'gte-pro-model.json'),
+      JSON.stringify({ ...manifest, id: 'acme/other-model-v2' }),
+    );
 
     const { code, output } = await expectStartFailure('mismatch', { MODEL_DIR: otherModel }, dataDir);
     expect(code).not.toBe(0);
@@ -91,7 +127,13 @@ describe('a DATA_DIR built with another model', { timeout: NODE_TEST_TIMEOUT_MS 
     expect(output).toMatch(/DATA_DIR/);
 
     // The refusal did not damage the data: the original model still opens it.
-    const again = await startNode({ id: 'builder', dataDir, redisUrl: redis!.url, redisPrefix: uniquePrefix('startup'), secret: TEST_SECRET });
+    const again = await startNode({
+      id: 'builder',
+      dataDir,
+      redisUrl: redis!.url,
+      redisPrefix: uniquePrefix('startup'),
+      secret: TEST_SECRET,
+    });
     try {
       expect((await again.client.health()).body.index.size).toBe(1);
     } finally {

@@ -11,7 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADERS, SIGNATURE_MAX_SKEW_MS } from '../../shared/constants.ts';
 import { signRequest } from '../../shared/signing.ts';
 import { encodeVector, ChangeLog, StaleEpochError } from '../../worker-node/replication/change-log.ts';
-import { ingest, startCluster, waitFor, waitInSync, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
+import {
+  ingest,
+  startCluster,
+  waitFor,
+  waitInSync,
+  NODE_TEST_TIMEOUT_MS,
+  type TestCluster,
+} from '../helpers/cluster.ts';
 import { loadDocuments, syntheticDocs } from '../../scripts/lib/corpus.ts';
 import { redisClient } from '../helpers/redis.ts';
 
@@ -27,8 +34,19 @@ interface Answer {
 }
 
 /** A raw call with exactly these headers and body bytes. */
-async function raw(url: string, method: string, path: string, body: string | undefined, headers: Record<string, string>): Promise<Answer> {
-  const res = await fetch(`${url}${path}`, { method, body, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, signal: AbortSignal.timeout(30_000) });
+async function raw(
+  url: string,
+  method: string,
+  path: string,
+  body: string | undefined,
+  headers: Record<string, string>,
+): Promise<Answer> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    body,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    signal: AbortSignal.timeout(30_000),
+  });
   return { status: res.status, body: (await res.json()) as Answer['body'] };
 }
 
@@ -55,14 +73,25 @@ describe('fencing: a deposed master cannot write', { timeout: NODE_TEST_TIMEOUT_
 
     const tailBefore = await log.tail();
     const vector = new Float32Array(100).fill(0.1);
-    const err = await log.append(1, 'gte-pro/glove-100d-demo', [{ op: 'upsert', id: 'zombie-lua', text: 'written by a deposed master', metadata: {}, vector }]).catch((e: unknown) => e);
+    const err = await log
+      .append(1, 'gte-pro/glove-100d-demo', [
+        { op: 'upsert', id: 'zombie-lua', text: 'written by a deposed master', metadata: {}, vector },
+      ])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StaleEpochError);
     expect((err as StaleEpochError).fence).toBe(2);
     // Nothing reached the stream, not even part of a multi-entry append.
     expect(await log.tail()).toBe(tailBefore);
     // The raw script, as any client could call it, is refused the same way.
     const direct = await redis!
-      .eval("local f = tonumber(redis.call('GET', KEYS[1]) or '0') if f ~= tonumber(ARGV[1]) then return redis.error_reply('STALE ' .. f) end return redis.call('XADD', KEYS[2], '*', 'epoch', ARGV[1], 'op', 'upsert', 'id', 'x', 'doc', '{}', 'vec', ARGV[2], 'model', 'm')", 2, log.keys.fence, log.keys.log, '1', encodeVector(vector))
+      .eval(
+        "local f = tonumber(redis.call('GET', KEYS[1]) or '0') if f ~= tonumber(ARGV[1]) then return redis.error_reply('STALE ' .. f) end return redis.call('XADD', KEYS[2], '*', 'epoch', ARGV[1], 'op', 'upsert', 'id', 'x', 'doc', '{}', 'vec', ARGV[2], 'model', 'm')",
+        2,
+        log.keys.fence,
+        log.keys.log,
+        '1',
+        encodeVector(vector),
+      )
       .catch((e: Error) => e);
     expect(String(direct)).toContain('STALE 2');
     // A fence is never lowered.
@@ -73,17 +102,28 @@ describe('fencing: a deposed master cannot write', { timeout: NODE_TEST_TIMEOUT_
     // A still runs its BullMQ worker on the shared queue: any job it takes is refused by the fence
     // (A steps down) and retried, to be finished by B under epoch 2.
     await ingest(b(), syntheticDocs(300, 'fence'), 2, 'applied', 20);
-    const deposedByWorker = (await a().client.signed('GET', '/api/v1/diagnostics')).body.recent_errors.some((e: { event: string }) => e.event === 'role.deposed');
-    console.log(`A's worker ${deposedByWorker ? 'took a job, hit the fence and stepped down' : 'took no job'}`);
+    const deposedByWorker = (await a().client.signed('GET', '/api/v1/diagnostics')).body.recent_errors.some(
+      (e: { event: string }) => e.event === 'role.deposed',
+    );
+    console.log(
+      `A's worker ${deposedByWorker ? 'took a job, hit the fence and stepped down' : 'took no job'}`,
+    );
     // A stale or missing epoch header is refused by the new master.
     expect((await b().client.upsert([{ id: 'stale-header', text: 'x' }], 1)).status).toBe(409);
-    expect((await b().client.signed('POST', '/api/v1/documents', { documents: [{ id: 'no-header', text: 'x' }] })).status).toBe(409);
+    expect(
+      (await b().client.signed('POST', '/api/v1/documents', { documents: [{ id: 'no-header', text: 'x' }] }))
+        .status,
+    ).toBe(409);
     await waitInSync(b(), [a()]);
     expect((await a().client.signed('GET', '/api/v1/documents/fence-00299')).status).toBe(200);
   });
 
   it("answers 409 on A's document endpoint, and A steps down", async () => {
-    const res = await a().client.upsert([{ id: 'zombie-http', text: 'a write to the deposed master' }], 1, 'applied');
+    const res = await a().client.upsert(
+      [{ id: 'zombie-http', text: 'a write to the deposed master' }],
+      1,
+      'applied',
+    );
     expect(res.status, JSON.stringify(res.body)).toBe(409);
     // stale_epoch when A learns of the fence now; not_master when its worker already met it.
     expect(['stale_epoch', 'not_master']).toContain(res.body.error.code);
@@ -148,7 +188,9 @@ describe('control calls: every bad one is refused with its 4xx', { timeout: NODE
       expect(res.body.error!.code).toBe('expired');
     }
     const garbage = await signRequest(cluster!.secret, 'POST', path, body);
-    expect((await raw(b().url, 'POST', path, body, { ...garbage, [HEADERS.timestamp]: 'yesterday' })).status).toBe(401);
+    expect(
+      (await raw(b().url, 'POST', path, body, { ...garbage, [HEADERS.timestamp]: 'yesterday' })).status,
+    ).toBe(401);
   });
 
   it('refuses a replayed nonce', async () => {
@@ -162,7 +204,11 @@ describe('control calls: every bad one is refused with its 4xx', { timeout: NODE
   });
 
   it('refuses a stale epoch with 409', async () => {
-    for (const res of [await b().client.activate(1), await b().client.degrade(1), await b().client.standby(1, 'a')]) {
+    for (const res of [
+      await b().client.activate(1),
+      await b().client.degrade(1),
+      await b().client.standby(1, 'a'),
+    ]) {
       expect(res.status, JSON.stringify(res.body)).toBe(409);
       expect((res.body as Answer['body']).error!.code).toBe('stale_epoch');
     }

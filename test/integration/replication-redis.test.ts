@@ -7,7 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../../scripts/lib/redis-server.ts';
 import { chunks, loadQueries, syntheticDocs, type CorpusDoc } from '../../scripts/lib/corpus.ts';
-import { startCluster, waitFor, waitInSync, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
+import {
+  startCluster,
+  waitFor,
+  waitInSync,
+  NODE_TEST_TIMEOUT_MS,
+  type TestCluster,
+} from '../helpers/cluster.ts';
 import { readDocuments } from '../helpers/node-data.ts';
 
 const queries = loadQueries();
@@ -49,17 +55,29 @@ describe('Redis restart during an ingest', { timeout: 2 * NODE_TEST_TIMEOUT_MS }
       }
     };
     const batches = chunks(docs, 20);
-    const writers = [writer(batches.filter((_, i) => i % 2 === 0)), writer(batches.filter((_, i) => i % 2 === 1))];
+    const writers = [
+      writer(batches.filter((_, i) => i % 2 === 0)),
+      writer(batches.filter((_, i) => i % 2 === 1)),
+    ];
 
     let downChecks: { search: number[]; write: { status: number; body: any } } | null = null;
     try {
-      await waitFor('a third of the writes to be acknowledged', () => acked >= batches.length / 3, 120_000, 20);
+      await waitFor(
+        'a third of the writes to be acknowledged',
+        () => acked >= batches.length / 3,
+        120_000,
+        20,
+      );
       await redis!.kill();
       // Writes: a 503 with a JSON error that says what is wrong (the first may race the disconnect).
       const write = await waitFor(
         'a write refused with 503 while Redis is down',
         async () => {
-          const res = await a().client.upsert([{ id: 'during-outage', text: 'written while redis is down' }], cluster!.epoch, 'none');
+          const res = await a().client.upsert(
+            [{ id: 'during-outage', text: 'written while redis is down' }],
+            cluster!.epoch,
+            'none',
+          );
           return res.status === 503 ? res : null;
         },
         30_000,
@@ -82,7 +100,9 @@ describe('Redis restart during an ingest', { timeout: 2 * NODE_TEST_TIMEOUT_MS }
     await Promise.all(writers);
 
     expect(downChecks!.search.every((s) => s === 200)).toBe(true);
-    expect(downChecks!.write.body).toMatchObject({ error: { code: 'redis_unavailable', message: expect.stringMatching(/Redis/) } });
+    expect(downChecks!.write.body).toMatchObject({
+      error: { code: 'redis_unavailable', message: expect.stringMatching(/Redis/) },
+    });
     expect(outcomes.some((o) => o.status === 503)).toBe(true);
     // Every refusal was a clear JSON 503, never a crash or an opaque 500.
     const refused = outcomes.filter((o) => o.status !== 200 && o.status !== 202);
@@ -94,15 +114,25 @@ describe('Redis restart during an ingest', { timeout: 2 * NODE_TEST_TIMEOUT_MS }
     // After the restart the master takes writes again (once its connections are back).
     await waitFor(
       'the master to accept a write again',
-      async () => (await a().client.upsert([{ id: 'after-restart', text: 'written after redis came back' }], cluster!.epoch, 'applied')).status === 200,
+      async () =>
+        (
+          await a().client.upsert(
+            [{ id: 'after-restart', text: 'written after redis came back' }],
+            cluster!.epoch,
+            'applied',
+          )
+        ).status === 200,
       60_000,
       250,
     );
     // Accepted = acknowledged (200/202), or 504 "accepted but not finished": the job is in Redis.
     const mustHave = new Map<string, string>();
-    for (const o of outcomes) if ([200, 202, 504].includes(o.status)) for (const d of o.docs) mustHave.set(d.id, d.text);
+    for (const o of outcomes)
+      if ([200, 202, 504].includes(o.status)) for (const d of o.docs) mustHave.set(d.id, d.text);
     mustHave.set('after-restart', 'written after redis came back');
-    console.log(`${outcomes.length} writes: ${outcomes.filter((o) => o.status === 200 || o.status === 202).length} acknowledged, ${refused.length} refused (${refused.filter((o) => o.status === 504).length} of them 504)`);
+    console.log(
+      `${outcomes.length} writes: ${outcomes.filter((o) => o.status === 200 || o.status === 202).length} acknowledged, ${refused.length} refused (${refused.filter((o) => o.status === 504).length} of them 504)`,
+    );
 
     // Jobs caught by the outage are retried with backoff; wait until the master holds them all.
     await waitFor(

@@ -11,8 +11,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeProcess } from '../../scripts/lib/node-process.ts';
 import { ChangeLog } from '../../worker-node/replication/change-log.ts';
 import { compareSeq } from '../../worker-node/replication/seq.ts';
-import { chunks, loadDocuments, loadQueries, syntheticDocs, type CorpusDoc } from '../../scripts/lib/corpus.ts';
-import { startCluster, waitFor, waitInSync, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
+import {
+  chunks,
+  loadDocuments,
+  loadQueries,
+  syntheticDocs,
+  type CorpusDoc,
+} from '../../scripts/lib/corpus.ts';
+import {
+  startCluster,
+  waitFor,
+  waitInSync,
+  NODE_TEST_TIMEOUT_MS,
+  type TestCluster,
+} from '../helpers/cluster.ts';
 import { ExpectedDocs, readDocuments } from '../helpers/node-data.ts';
 import { redisClient } from '../helpers/redis.ts';
 
@@ -27,7 +39,11 @@ const master = () => cluster!.node('a');
 const standby = () => cluster!.node('b');
 
 /** Upserts `docs` on the master in batches; records each acknowledged batch in `expected`. */
-async function upsertAll(docs: readonly CorpusDoc[], wait: 'none' | 'applied' | 'replicated', batch = 200): Promise<string> {
+async function upsertAll(
+  docs: readonly CorpusDoc[],
+  wait: 'none' | 'applied' | 'replicated',
+  batch = 200,
+): Promise<string> {
   let seq = '0-0';
   for (const part of chunks(docs, batch)) {
     const res = await master().client.upsert(part, cluster!.epoch, wait);
@@ -61,8 +77,13 @@ async function expectSameAnswers(a: NodeProcess, b: NodeProcess): Promise<void> 
     const [ra, rb] = await Promise.all([a.client.search(q.query, 5), b.client.search(q.query, 5)]);
     expect(ra.status).toBe(200);
     expect(rb.status).toBe(200);
-    expect(rb.body.results.map((h) => h.id), q.query).toEqual(ra.body.results.map((h) => h.id));
-    rb.body.results.forEach((h, i) => expect(Math.abs(h.score - ra.body.results[i]!.score)).toBeLessThanOrEqual(1e-6));
+    expect(
+      rb.body.results.map((h) => h.id),
+      q.query,
+    ).toEqual(ra.body.results.map((h) => h.id));
+    rb.body.results.forEach((h, i) =>
+      expect(Math.abs(h.score - ra.body.results[i]!.score)).toBeLessThanOrEqual(1e-6),
+    );
   }
 }
 
@@ -110,7 +131,10 @@ describe('master → standby replication', { timeout: 2 * NODE_TEST_TIMEOUT_MS }
     await upsertAll(updates, 'applied');
     await removeAll(corpus.slice(100, 110).map((d) => d.id));
     // Wait for the master to apply everything it acknowledged (the 'none' batches too).
-    await upsertAll([{ id: 'bulk-marker', text: 'end of the bulk ingest marker document', metadata: {} }], 'applied');
+    await upsertAll(
+      [{ id: 'bulk-marker', text: 'end of the bulk ingest marker document', metadata: {} }],
+      'applied',
+    );
     const beforeRestart = (await master().client.health()).body;
     expect(beforeRestart.index.size).toBe(expected.docs.size);
 
@@ -120,14 +144,17 @@ describe('master → standby replication', { timeout: 2 * NODE_TEST_TIMEOUT_MS }
     await expectSameAnswers(master(), standby());
   });
 
-  it('resynchronises from the master\'s snapshot when the log was trimmed past the standby\'s position', async () => {
+  it("resynchronises from the master's snapshot when the log was trimmed past the standby's position", async () => {
     const log = new ChangeLog(redis!, cluster!.prefix);
     expect(await standby().stop()).toBe(0);
     const standbyAt = readDocuments(standby().dataDir).size;
     expect(standbyAt).toBe(expected.docs.size);
 
     await upsertAll(syntheticDocs(400, 'late'), 'applied');
-    await upsertAll(corpus.slice(200, 240).map((d) => ({ ...d, text: `${d.text} (third edition)` })), 'applied');
+    await upsertAll(
+      corpus.slice(200, 240).map((d) => ({ ...d, text: `${d.text} (third edition)` })),
+      'applied',
+    );
     await removeAll(['bulk-00001', 'bulk-00002', 'late-00003']);
 
     // While b is registered, trimming waits for it (the log keeps what b still needs).
@@ -156,9 +183,17 @@ describe('master → standby replication', { timeout: 2 * NODE_TEST_TIMEOUT_MS }
     expect(Object.keys(await log.registeredNodes()).sort()).toEqual(['a', 'b']);
 
     // And it keeps following: a write after the resync reaches it like any other.
-    const seq = await upsertAll([{ id: 'after-resync', text: 'written after the standby resynchronised', metadata: {} }], 'replicated');
-    expect(compareSeq((await standby().client.health()).body.index.applied_seq, seq)).toBeGreaterThanOrEqual(0);
-    expect((await standby().client.signed('GET', '/api/v1/documents/after-resync')).body).toMatchObject({ id: 'after-resync', version: 1 });
+    const seq = await upsertAll(
+      [{ id: 'after-resync', text: 'written after the standby resynchronised', metadata: {} }],
+      'replicated',
+    );
+    expect(compareSeq((await standby().client.health()).body.index.applied_seq, seq)).toBeGreaterThanOrEqual(
+      0,
+    );
+    expect((await standby().client.signed('GET', '/api/v1/documents/after-resync')).body).toMatchObject({
+      id: 'after-resync',
+      version: 1,
+    });
   });
 });
 

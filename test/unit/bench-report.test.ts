@@ -51,7 +51,10 @@ describe('replaceSection', () => {
 });
 
 describe('histogramTotals', () => {
-  const scrape = (embedSum: number, embedCount: number) => `# HELP gte_node_search_stage_seconds Search time split by stage
+  const scrape = (
+    embedSum: number,
+    embedCount: number,
+  ) => `# HELP gte_node_search_stage_seconds Search time split by stage
 # TYPE gte_node_search_stage_seconds histogram
 gte_node_search_stage_seconds_bucket{le="0.001",stage="embed"} 0
 gte_node_search_stage_seconds_sum{stage="embed"} ${embedSum}
@@ -68,12 +71,18 @@ gte_node_search_stage_seconds_other 3
     expect(t.get('embed')).toEqual({ sum: 0.2, count: 100 });
     expect(t.get('search')).toEqual({ sum: 0.5, count: 100 });
     expect(t.size).toBe(2);
-    expect(histogramTotals(scrape(0, 0), 'gte_node_embed_batch_size').get('')).toEqual({ sum: 40, count: 10 });
+    expect(histogramTotals(scrape(0, 0), 'gte_node_embed_batch_size').get('')).toEqual({
+      sum: 40,
+      count: 10,
+    });
   });
 
   it('gives the mean of what was observed between two scrapes, accumulated over rounds', () => {
     const name = 'gte_node_search_stage_seconds';
-    const d1 = subtractTotals(histogramTotals(scrape(1.2, 300), name, 'stage'), histogramTotals(scrape(0.2, 100), name, 'stage'));
+    const d1 = subtractTotals(
+      histogramTotals(scrape(1.2, 300), name, 'stage'),
+      histogramTotals(scrape(0.2, 100), name, 'stage'),
+    );
     expect(meanOf(d1.get('embed'))).toBeCloseTo(5); // 1 s over 200 searches
     expect(meanOf(d1.get('search'))).toBeNaN(); // nothing observed in between
     const both = addTotals(d1, new Map([['embed', { sum: 0.2, count: 200 }]]));

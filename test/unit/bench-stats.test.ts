@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { formatCount, formatMs, formatRatio, goalVerdict, markdownTable, mean, percentile, perSecond, ratio, summarize } from '../../scripts/bench/stats.ts';
+import {
+  formatCount,
+  formatMs,
+  formatRatio,
+  goalVerdict,
+  markdownTable,
+  mean,
+  percentile,
+  perSecond,
+  ratio,
+  summarize,
+} from '../../scripts/bench/stats.ts';
 
 describe('percentile', () => {
   it('interpolates between the closest ranks (numpy linear)', () => {
@@ -85,11 +96,19 @@ describe('ratios and rates', () => {
 
 describe('markdownTable', () => {
   it('right-aligns numeric columns, left-aligns text, escapes pipes', () => {
-    const t = markdownTable(['name', 'p50 ms', 'ratio'], [
-      ['direct', 1.5, '1.00×'],
-      ['a|b', '12.3', '–'],
+    const t = markdownTable(
+      ['name', 'p50 ms', 'ratio'],
+      [
+        ['direct', 1.5, '1.00×'],
+        ['a|b', '12.3', '–'],
+      ],
+    );
+    expect(t.split('\n')).toEqual([
+      '| name | p50 ms | ratio |',
+      '| --- | ---: | ---: |',
+      '| direct | 1.5 | 1.00× |',
+      '| a\\|b | 12.3 | – |',
     ]);
-    expect(t.split('\n')).toEqual(['| name | p50 ms | ratio |', '| --- | ---: | ---: |', '| direct | 1.5 | 1.00× |', '| a\\|b | 12.3 | – |']);
   });
 
   it('treats thousands separators as numbers and prints a header alone for no rows', () => {

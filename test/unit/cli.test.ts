@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { intOption, parseCli, parseFilters, UsageError } from '../../scripts/cli/args.ts';
-import { advanceCheckpoint, checkpointPath, emptyCheckpoint, hashLines, readCheckpoint, resumeMismatch, writeCheckpoint } from '../../scripts/cli/checkpoint.ts';
+import {
+  advanceCheckpoint,
+  checkpointPath,
+  emptyCheckpoint,
+  hashLines,
+  readCheckpoint,
+  resumeMismatch,
+  writeCheckpoint,
+} from '../../scripts/cli/checkpoint.ts';
 import { summarizeDrill, type Sample } from '../../scripts/cli/commands/drill.ts';
 import { resolveTarget } from '../../scripts/cli/config.ts';
 import { CliError } from '../../scripts/cli/errors.ts';
@@ -32,7 +40,21 @@ describe('parseCli', () => {
   });
 
   it('parses a command with its options and the connection flags', () => {
-    expect(parseCli(['search', 'reset my password', '--top-k', '3', '--json', '--url', 'http://e', '--filter', 'lang=en', '--filter', 'v=2'])).toEqual({
+    expect(
+      parseCli([
+        'search',
+        'reset my password',
+        '--top-k',
+        '3',
+        '--json',
+        '--url',
+        'http://e',
+        '--filter',
+        'lang=en',
+        '--filter',
+        'v=2',
+      ]),
+    ).toEqual({
       kind: 'run',
       command: 'search',
       positionals: ['reset my password'],
@@ -58,8 +80,13 @@ describe('parseCli', () => {
   it('reads integer options within bounds and metadata filters', () => {
     expect(intOption({}, 'top-k', 1, 100, 5)).toBe(5);
     expect(intOption({ 'top-k': '7' }, 'top-k', 1, 100, 5)).toBe(7);
-    for (const bad of ['0', '101', '2.5', 'ten', '']) expect(() => intOption({ 'top-k': bad }, 'top-k', 1, 100, 5)).toThrow(/--top-k: expected an integer from 1 to 100/);
-    expect(parseFilters(['lang=en', 'year=2024', 'draft=false', 'k=a=b'])).toEqual({ metadata: { lang: 'en', year: 2024, draft: false, k: 'a=b' } });
+    for (const bad of ['0', '101', '2.5', 'ten', ''])
+      expect(() => intOption({ 'top-k': bad }, 'top-k', 1, 100, 5)).toThrow(
+        /--top-k: expected an integer from 1 to 100/,
+      );
+    expect(parseFilters(['lang=en', 'year=2024', 'draft=false', 'k=a=b'])).toEqual({
+      metadata: { lang: 'en', year: 2024, draft: false, k: 'a=b' },
+    });
     expect(parseFilters(undefined)).toBeUndefined();
     expect(() => parseFilters(['=x'])).toThrow(/KEY=VALUE/);
   });
@@ -67,44 +94,99 @@ describe('parseCli', () => {
 
 describe('resolveTarget', () => {
   const stateFile = join(dir, 'state.json');
-  writeFileSync(stateFile, JSON.stringify({ edge_url: 'http://127.0.0.1:9001', admin_token: 'from-file', cluster_secret: 's', redis_url: 'redis://x', redis_prefix: 'p', nodes: [] }));
+  writeFileSync(
+    stateFile,
+    JSON.stringify({
+      edge_url: 'http://127.0.0.1:9001',
+      admin_token: 'from-file',
+      cluster_secret: 's',
+      redis_url: 'redis://x',
+      redis_prefix: 'p',
+      nodes: [],
+    }),
+  );
 
   it('takes flags first, then --state-file, then GTE_URL / GTE_ADMIN_TOKEN, then GTE_STATE_FILE', () => {
     const env = { GTE_URL: 'http://env:1/', GTE_ADMIN_TOKEN: 'from-env' };
-    expect(resolveTarget({ flags: { url: 'http://flag:2', token: 't' }, env })).toEqual({ url: 'http://flag:2', token: 't', source: '--url' });
-    expect(resolveTarget({ flags: { 'state-file': stateFile }, env })).toMatchObject({ url: 'http://127.0.0.1:9001', token: 'from-file' });
-    expect(resolveTarget({ flags: {}, env })).toEqual({ url: 'http://env:1', token: 'from-env', source: 'GTE_URL' });
-    expect(resolveTarget({ flags: {}, env: { GTE_STATE_FILE: stateFile } })).toMatchObject({ url: 'http://127.0.0.1:9001', token: 'from-file' });
+    expect(resolveTarget({ flags: { url: 'http://flag:2', token: 't' }, env })).toEqual({
+      url: 'http://flag:2',
+      token: 't',
+      source: '--url',
+    });
+    expect(resolveTarget({ flags: { 'state-file': stateFile }, env })).toMatchObject({
+      url: 'http://127.0.0.1:9001',
+      token: 'from-file',
+    });
+    expect(resolveTarget({ flags: {}, env })).toEqual({
+      url: 'http://env:1',
+      token: 'from-env',
+      source: 'GTE_URL',
+    });
+    expect(resolveTarget({ flags: {}, env: { GTE_STATE_FILE: stateFile } })).toMatchObject({
+      url: 'http://127.0.0.1:9001',
+      token: 'from-file',
+    });
     expect(resolveTarget({ flags: { url: 'http://flag:2' }, env: {} })).toMatchObject({ token: null });
   });
 
   it('says how to point it at an edge', () => {
-    expect(() => resolveTarget({ flags: {}, env: {} })).toThrow(/no edge URL: pass --url URL.*GTE_URL.*--state-file PATH/);
-    expect(() => resolveTarget({ flags: { 'state-file': join(dir, 'nope.json') }, env: {} })).toThrow(/no state file at .*nope\.json: start a cluster with `npm run cluster -- --state-file/);
+    expect(() => resolveTarget({ flags: {}, env: {} })).toThrow(
+      /no edge URL: pass --url URL.*GTE_URL.*--state-file PATH/,
+    );
+    expect(() => resolveTarget({ flags: { 'state-file': join(dir, 'nope.json') }, env: {} })).toThrow(
+      /no state file at .*nope\.json: start a cluster with `npm run cluster -- --state-file/,
+    );
     writeFileSync(join(dir, 'bad.json'), '{"edge_url": 3}');
-    expect(() => resolveTarget({ flags: { 'state-file': join(dir, 'bad.json') }, env: {} })).toThrow(/has no edge_url \/ admin_token/);
-    expect(() => resolveTarget({ flags: { url: 'not a url' }, env: {} })).toThrow(/--url: "not a url" is not a URL/);
+    expect(() => resolveTarget({ flags: { 'state-file': join(dir, 'bad.json') }, env: {} })).toThrow(
+      /has no edge_url \/ admin_token/,
+    );
+    expect(() => resolveTarget({ flags: { url: 'not a url' }, env: {} })).toThrow(
+      /--url: "not a url" is not a URL/,
+    );
     expect(() => resolveTarget({ flags: { url: 'ftp://x' }, env: {} })).toThrow(/expected an http\(s\) URL/);
   });
 });
 
 describe('parseJsonlLine', () => {
   it('reads a document, skips blank lines, tolerates a BOM and CRLF', () => {
-    expect(parseJsonlLine('{"id":"a","text":"hello","metadata":{"k":1}}')).toEqual({ kind: 'document', document: { id: 'a', text: 'hello', metadata: { k: 1 } } });
+    expect(parseJsonlLine('{"id":"a","text":"hello","metadata":{"k":1}}')).toEqual({
+      kind: 'document',
+      document: { id: 'a', text: 'hello', metadata: { k: 1 } },
+    });
     expect(parseJsonlLine('\uFEFF{"id":"a","text":"t"}\r')).toMatchObject({ kind: 'document' });
     expect(parseJsonlLine('   ')).toEqual({ kind: 'blank' });
     expect(parseJsonlLine('')).toEqual({ kind: 'blank' });
   });
 
   it('gives a reason that names the problem', () => {
-    expect(parseJsonlLine('{"id": "a", text}')).toMatchObject({ kind: 'error', reason: expect.stringMatching(/^not valid JSON/) });
-    expect(parseJsonlLine('[1,2]')).toEqual({ kind: 'error', reason: 'expected a JSON object {"id", "text", "metadata"?}, got an array' });
+    expect(parseJsonlLine('{"id": "a", text}')).toMatchObject({
+      kind: 'error',
+      reason: expect.stringMatching(/^not valid JSON/),
+    });
+    expect(parseJsonlLine('[1,2]')).toEqual({
+      kind: 'error',
+      reason: 'expected a JSON object {"id", "text", "metadata"?}, got an array',
+    });
     expect(parseJsonlLine('"text"')).toMatchObject({ reason: expect.stringContaining('got string') });
-    expect(parseJsonlLine('{"text":"no id"}')).toMatchObject({ kind: 'error', reason: expect.stringMatching(/^id: /) });
-    expect(parseJsonlLine('{"id":"a","text":""}')).toEqual({ kind: 'error', reason: 'text: text must not be empty' });
-    expect(parseJsonlLine('{"id":"a","text":"t","extra":1}')).toEqual({ kind: 'error', reason: 'unknown field(s): extra' });
-    expect(parseJsonlLine('{"id":"a b","text":"t"}')).toMatchObject({ reason: expect.stringMatching(/^id: id may hold/) });
-    expect(parseJsonlLine('{"id":"a","text":"t","metadata":{"k":{"nested":1}}}')).toMatchObject({ kind: 'error', reason: expect.stringMatching(/^metadata\.k/) });
+    expect(parseJsonlLine('{"text":"no id"}')).toMatchObject({
+      kind: 'error',
+      reason: expect.stringMatching(/^id: /),
+    });
+    expect(parseJsonlLine('{"id":"a","text":""}')).toEqual({
+      kind: 'error',
+      reason: 'text: text must not be empty',
+    });
+    expect(parseJsonlLine('{"id":"a","text":"t","extra":1}')).toEqual({
+      kind: 'error',
+      reason: 'unknown field(s): extra',
+    });
+    expect(parseJsonlLine('{"id":"a b","text":"t"}')).toMatchObject({
+      reason: expect.stringMatching(/^id: id may hold/),
+    });
+    expect(parseJsonlLine('{"id":"a","text":"t","metadata":{"k":{"nested":1}}}')).toMatchObject({
+      kind: 'error',
+      reason: expect.stringMatching(/^metadata\.k/),
+    });
   });
 });
 
@@ -158,12 +240,33 @@ describe('Batcher', () => {
 
 describe('checkpoint', () => {
   it('advances, merges failures by line, and never moves back', () => {
-    const c1 = advanceCheckpoint(emptyCheckpoint(), { throughLine: 10, prefixSha256: 'h1', failed: [{ line: 7, reason: 'bad' }], documents: 9 }, new Date(0));
-    expect(c1).toEqual({ version: 1, committed_line: 10, prefix_sha256: 'h1', failed: [{ line: 7, reason: 'bad' }], documents: 9, updated_at: '1970-01-01T00:00:00.000Z' });
-    const c2 = advanceCheckpoint(c1, { throughLine: 20, prefixSha256: 'h2', failed: [{ line: 12, reason: 'x' }, { line: 3, reason: 'y' }], documents: 8 });
+    const c1 = advanceCheckpoint(
+      emptyCheckpoint(),
+      { throughLine: 10, prefixSha256: 'h1', failed: [{ line: 7, reason: 'bad' }], documents: 9 },
+      new Date(0),
+    );
+    expect(c1).toEqual({
+      version: 1,
+      committed_line: 10,
+      prefix_sha256: 'h1',
+      failed: [{ line: 7, reason: 'bad' }],
+      documents: 9,
+      updated_at: '1970-01-01T00:00:00.000Z',
+    });
+    const c2 = advanceCheckpoint(c1, {
+      throughLine: 20,
+      prefixSha256: 'h2',
+      failed: [
+        { line: 12, reason: 'x' },
+        { line: 3, reason: 'y' },
+      ],
+      documents: 8,
+    });
     expect(c2.failed.map((f) => f.line)).toEqual([3, 7, 12]);
     expect(c2.documents).toBe(17);
-    expect(() => advanceCheckpoint(c2, { throughLine: 19, prefixSha256: 'h', failed: [], documents: 0 })).toThrow(/cannot move back/);
+    expect(() =>
+      advanceCheckpoint(c2, { throughLine: 19, prefixSha256: 'h', failed: [], documents: 0 }),
+    ).toThrow(/cannot move back/);
   });
 
   it('hashes lines independent of CRLF, and notices a changed or shortened file', () => {
@@ -171,15 +274,24 @@ describe('checkpoint', () => {
     expect(hashLines(['a', 'b'])).not.toBe(hashLines(['ab']));
     const cp = { ...emptyCheckpoint(), committed_line: 2, prefix_sha256: hashLines(['a', 'b']) };
     expect(resumeMismatch(cp, 2, hashLines(['a', 'b']), 'f.jsonl')).toBeNull();
-    expect(resumeMismatch(cp, 2, hashLines(['a', 'B']), 'f.jsonl')).toMatch(/f\.jsonl changed in lines 1\.\.2 .* run with --restart/);
-    expect(resumeMismatch(cp, 1, hashLines(['a']), 'f.jsonl')).toMatch(/has 1 lines but its checkpoint says 2/);
+    expect(resumeMismatch(cp, 2, hashLines(['a', 'B']), 'f.jsonl')).toMatch(
+      /f\.jsonl changed in lines 1\.\.2 .* run with --restart/,
+    );
+    expect(resumeMismatch(cp, 1, hashLines(['a']), 'f.jsonl')).toMatch(
+      /has 1 lines but its checkpoint says 2/,
+    );
   });
 
   it('round-trips through FILE.gte-progress and explains a corrupt one', () => {
     const path = checkpointPath(join(dir, 'docs.jsonl'));
     expect(path).toMatch(/docs\.jsonl\.gte-progress$/);
     expect(readCheckpoint(path)).toBeNull();
-    const cp = advanceCheckpoint(emptyCheckpoint(), { throughLine: 3, prefixSha256: hashLines(['1', '2', '3']), failed: [], documents: 3 });
+    const cp = advanceCheckpoint(emptyCheckpoint(), {
+      throughLine: 3,
+      prefixSha256: hashLines(['1', '2', '3']),
+      failed: [],
+      documents: 3,
+    });
     writeCheckpoint(path, cp);
     expect(readCheckpoint(path)).toEqual(cp);
     writeFileSync(path, '{"committed_line": "x"}');
@@ -190,32 +302,69 @@ describe('checkpoint', () => {
 
 describe('drill numbers', () => {
   it('finds the first search served by the new master at its epoch, and groups failures', () => {
-    const s = (at: number, ms: number, node: string | null, epoch: number | null, error?: string): Sample => ({ at, ms, ok: !error, node, epoch, ...(error ? { error } : {}) });
-    const samples = [s(0, 10, 'n1', 1), s(100, 10, 'n2', 1), s(200, 30, 'n1', 2), s(250, 20, 'n2', 2), s(260, 5, null, null, 'HTTP 503'), s(270, 5, null, null, 'HTTP 503'), s(300, 10, 'n2', 2)];
+    const s = (
+      at: number,
+      ms: number,
+      node: string | null,
+      epoch: number | null,
+      error?: string,
+    ): Sample => ({ at, ms, ok: !error, node, epoch, ...(error ? { error } : {}) });
+    const samples = [
+      s(0, 10, 'n1', 1),
+      s(100, 10, 'n2', 1),
+      s(200, 30, 'n1', 2),
+      s(250, 20, 'n2', 2),
+      s(260, 5, null, null, 'HTTP 503'),
+      s(270, 5, null, null, 'HTTP 503'),
+      s(300, 10, 'n2', 2),
+    ];
     const r = summarizeDrill(samples, { startedAt: 150, finishedAt: 400, to: 'n2', epoch: 2 });
     expect(r.new_master_serving_ms).toBe(250 + 20 - 150);
-    expect(r).toMatchObject({ searches: 7, failed: 2, failures: [{ error: 'HTTP 503', count: 2 }], served_by: { n1: 2, n2: 3 } });
+    expect(r).toMatchObject({
+      searches: 7,
+      failed: 2,
+      failures: [{ error: 'HTTP 503', count: 2 }],
+      served_by: { n1: 2, n2: 3 },
+    });
     expect(r.latency_ms.max).toBe(30);
-    expect(summarizeDrill([s(0, 1, 'n1', 1)], { startedAt: 0, finishedAt: 1, to: 'n2', epoch: 2 }).new_master_serving_ms).toBeNull();
+    expect(
+      summarizeDrill([s(0, 1, 'n1', 1)], { startedAt: 0, finishedAt: 1, to: 'n2', epoch: 2 })
+        .new_master_serving_ms,
+    ).toBeNull();
   });
 });
 
 describe('text output', () => {
   it('aligns tables', () => {
-    expect(table([['A', 'BB'], ['ccc', 'd']])).toBe('A    BB\nccc  d');
+    expect(
+      table([
+        ['A', 'BB'],
+        ['ccc', 'd'],
+      ]),
+    ).toBe('A    BB\nccc  d');
   });
 
   it('renders a report as a timeline relative to its start', () => {
     const report: FailoverReport = {
-      id: 'fo-1', kind: 'failover', outcome: 'succeeded', from: 'node-1', to: 'node-2', epoch: 3, started_at: 1_000, finished_at: 3_500, duration_ms: 2_500,
-      reason: 'master node-1 failed 3 consecutive probes', tried: ['node-2'],
+      id: 'fo-1',
+      kind: 'failover',
+      outcome: 'succeeded',
+      from: 'node-1',
+      to: 'node-2',
+      epoch: 3,
+      started_at: 1_000,
+      finished_at: 3_500,
+      duration_ms: 2_500,
+      reason: 'master node-1 failed 3 consecutive probes',
+      tried: ['node-2'],
       trigger: [{ at: 900, outcome: 'connect_error', source: 'probe' }],
       steps: [
         { step: 'fence', node: null, epoch: 3, at: 1_001, ok: true, detail: 'epoch 3 stored' },
         { step: 'degrade', node: 'node-1', epoch: 3, at: 1_010, ok: false, detail: 'connect error' },
         { step: 'activate', node: 'node-2', epoch: 3, at: 2_400, ok: true },
       ],
-      old_master_health: null, diagnostics: null,
+      old_master_health: null,
+      diagnostics: null,
     };
     const text = renderReport(report);
     expect(text).toContain('failover fo-1: node-1 → node-2, epoch 3, SUCCEEDED in 2.50 s');
@@ -227,13 +376,40 @@ describe('text output', () => {
   });
 
   it('renders the status with every node, role and lag', () => {
-    const node = { url: 'http://n', priority: 100, applied_seq: '5-0', lag_entries: 0, lag_ms: 0, last_probe_ms: 3, last_probe_at: 0, consecutive_failures: 0, gpu: null };
+    const node = {
+      url: 'http://n',
+      priority: 100,
+      applied_seq: '5-0',
+      lag_entries: 0,
+      lag_ms: 0,
+      last_probe_ms: 3,
+      last_probe_at: 0,
+      consecutive_failures: 0,
+      gpu: null,
+    };
     const status: ClusterStatus = {
-      current_master: 'node-1', epoch: 4, standby_status: 'synced', failover_in_progress: false, last_failover: null,
-      coordinator: { alarm_at: null, alarm_armed_at: null, alarm_armed_by: null, probe_interval_ms: 2000, note: null },
+      current_master: 'node-1',
+      epoch: 4,
+      standby_status: 'synced',
+      failover_in_progress: false,
+      last_failover: null,
+      coordinator: {
+        alarm_at: null,
+        alarm_armed_at: null,
+        alarm_armed_by: null,
+        probe_interval_ms: 2000,
+        note: null,
+      },
       nodes: [
         { ...node, id: 'node-1', role: 'master', state: 'up' },
-        { ...node, id: 'node-2', role: 'standby', state: 'down', consecutive_failures: 4, gpu: { util: 97.6, mem_used_mb: 1000, mem_total_mb: 8000, temp_c: 70 } },
+        {
+          ...node,
+          id: 'node-2',
+          role: 'standby',
+          state: 'down',
+          consecutive_failures: 4,
+          gpu: { util: 97.6, mem_used_mb: 1000, mem_total_mb: 8000, temp_c: 70 },
+        },
       ],
     };
     const text = renderStatus(status, 'http://edge');
@@ -249,7 +425,12 @@ describe('ProgressBar', () => {
   it('prints plain lines at most once a second on a pipe, and always the last', () => {
     const written: string[] = [];
     let now = 0;
-    const bar = new ProgressBar({ isTTY: false, write: (t: string) => written.push(t) }, 'ingest', 100, () => now);
+    const bar = new ProgressBar(
+      { isTTY: false, write: (t: string) => written.push(t) },
+      'ingest',
+      100,
+      () => now,
+    );
     bar.update(10, '');
     now = 500;
     bar.update(20, '');
@@ -263,7 +444,11 @@ describe('ProgressBar', () => {
 
   it('redraws one line on a terminal', () => {
     const written: string[] = [];
-    const bar = new ProgressBar({ isTTY: true, columns: 200, write: (t: string) => written.push(t) }, 'ingest', 4);
+    const bar = new ProgressBar(
+      { isTTY: true, columns: 200, write: (t: string) => written.push(t) },
+      'ingest',
+      4,
+    );
     bar.update(1, '');
     bar.update(2, '');
     bar.done();
@@ -276,7 +461,16 @@ describe('main', () => {
   const io = () => {
     const out: string[] = [];
     const err: string[] = [];
-    return { out, err, io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) }, env: {}, cwd: dir } };
+    return {
+      out,
+      err,
+      io: {
+        stdout: { write: (t: string) => out.push(t) },
+        stderr: { write: (t: string) => err.push(t) },
+        env: {},
+        cwd: dir,
+      },
+    };
   };
 
   it('exits 2 on a usage error and 1 when it cannot find an edge, saying what to do', async () => {
@@ -298,6 +492,8 @@ describe('main', () => {
     const a = io();
     expect(await main(['drill', '--help'], a.io)).toBe(0);
     expect(a.out.join('')).toMatch(/^usage: gte-pro drill/);
-    expect(readFileSync(new URL('../../scripts/cli.mjs', import.meta.url), 'utf8')).toContain("from 'tsx/esm/api'");
+    expect(readFileSync(new URL('../../scripts/cli.mjs', import.meta.url), 'utf8')).toContain(
+      "from 'tsx/esm/api'",
+    );
   });
 });

@@ -35,12 +35,17 @@ describe('demo model', () => {
     for (const input of session.inputMetadata) {
       expect(input).toMatchObject({ isTensor: true, type: 'int64', shape: ['batch', 'seq'] });
     }
-    expect(session.outputMetadata[0]).toMatchObject({ isTensor: true, type: 'float32', shape: ['batch', 'seq', 100] });
+    expect(session.outputMetadata[0]).toMatchObject({
+      isTensor: true,
+      type: 'float32',
+      shape: ['batch', 'seq', 100],
+    });
 
     const ids = new ort.Tensor('int64', BigInt64Array.from([2n, 500n, 3n, 0n]), [1, 4]);
     const mask = new ort.Tensor('int64', BigInt64Array.from([1n, 1n, 1n, 0n]), [1, 4]);
     const types = new ort.Tensor('int64', new BigInt64Array(4), [1, 4]);
-    const out = (await session.run({ input_ids: ids, attention_mask: mask, token_type_ids: types })).last_hidden_state!;
+    const out = (await session.run({ input_ids: ids, attention_mask: mask, token_type_ids: types }))
+      .last_hidden_state!;
     expect(out.dims).toEqual([1, 4, 100]);
     const data = out.data as Float32Array;
     expect(data.subarray(100, 200).some((x) => x !== 0)).toBe(true); // a real word
@@ -57,7 +62,13 @@ describe('demo model', () => {
     expect(table.rawData!.length).toBe(Number(table.dims![0]) * 100 * 4);
 
     const manifest = JSON.parse(await readFile(path.join(model.dir, 'gte-pro-model.json'), 'utf8'));
-    expect(manifest).toMatchObject({ id: 'gte-pro/glove-100d-demo', dimension: 100, pooling: 'mean', max_length: 256, normalize: true });
+    expect(manifest).toMatchObject({
+      id: 'gte-pro/glove-100d-demo',
+      dimension: 100,
+      pooling: 'mean',
+      max_length: 256,
+      normalize: true,
+    });
     expect(manifest.checksum).toBe(model.checksum);
     expect(manifest.vocab_size).toBe(Number(table.dims![0]));
     expect(manifest.vocab_size).toBeGreaterThan(50_000 + 20_000);
@@ -67,7 +78,14 @@ describe('demo model', () => {
     const spec = JSON.parse(await readFile(path.join(model.dir, 'tokenizer.json'), 'utf8'));
     const tokenizer = new Tokenizer(spec, {});
     expect(tokenizer.encode('服务器重启').tokens).toEqual(['[CLS]', '服', '务', '器', '重', '启', '[SEP]']);
-    expect(tokenizer.encode('Restart the GPU server').tokens).toEqual(['[CLS]', 'restart', 'the', 'gpu', 'server', '[SEP]']);
+    expect(tokenizer.encode('Restart the GPU server').tokens).toEqual([
+      '[CLS]',
+      'restart',
+      'the',
+      'gpu',
+      'server',
+      '[SEP]',
+    ]);
     expect(tokenizer.encode('zzqxj').tokens).toEqual(['[CLS]', '[UNK]', '[SEP]']);
   });
 
@@ -88,7 +106,9 @@ describe('demo model', () => {
     expect(first.checksum).toBe(second.checksum);
     expect(first.checksum).toBe(model.checksum);
     for (const file of ['tokenizer.json', 'gte-pro-model.json']) {
-      expect((await readFile(path.join(first.dir, file))).equals(await readFile(path.join(second.dir, file)))).toBe(true);
+      expect(
+        (await readFile(path.join(first.dir, file))).equals(await readFile(path.join(second.dir, file))),
+      ).toBe(true);
     }
   }, 120_000);
 });

@@ -16,12 +16,72 @@ const DASHBOARD = join(ROOT, 'deploy', 'grafana', 'gte-pro.json');
 
 /** PromQL words that are not metric names: functions, aggregations, keywords. */
 const PROMQL_WORDS = new Set([
-  'sum', 'min', 'max', 'avg', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values', 'group',
-  'rate', 'irate', 'increase', 'delta', 'idelta', 'deriv', 'changes', 'resets', 'absent', 'absent_over_time', 'present_over_time',
-  'avg_over_time', 'min_over_time', 'max_over_time', 'sum_over_time', 'count_over_time', 'last_over_time', 'quantile_over_time',
-  'histogram_quantile', 'abs', 'ceil', 'floor', 'round', 'clamp', 'clamp_min', 'clamp_max', 'vector', 'scalar', 'time', 'timestamp',
-  'label_replace', 'label_join', 'sort', 'sort_desc', 'predict_linear', 'holt_winters', 'exp', 'ln', 'log2', 'log10', 'sqrt',
-  'and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'count',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'quantile',
+  'count_values',
+  'group',
+  'rate',
+  'irate',
+  'increase',
+  'delta',
+  'idelta',
+  'deriv',
+  'changes',
+  'resets',
+  'absent',
+  'absent_over_time',
+  'present_over_time',
+  'avg_over_time',
+  'min_over_time',
+  'max_over_time',
+  'sum_over_time',
+  'count_over_time',
+  'last_over_time',
+  'quantile_over_time',
+  'histogram_quantile',
+  'abs',
+  'ceil',
+  'floor',
+  'round',
+  'clamp',
+  'clamp_min',
+  'clamp_max',
+  'vector',
+  'scalar',
+  'time',
+  'timestamp',
+  'label_replace',
+  'label_join',
+  'sort',
+  'sort_desc',
+  'predict_linear',
+  'holt_winters',
+  'exp',
+  'ln',
+  'log2',
+  'log10',
+  'sqrt',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'inf',
+  'nan',
 ]);
 
 /** Metric names in one PromQL expression (strings, label matchers, ranges and label lists removed first). */
@@ -74,7 +134,8 @@ function exportedNames(text: string): Set<string> {
     const type = /^# TYPE (\S+) (\S+)/.exec(line);
     if (type) {
       names.add(type[1]!);
-      if (type[2] === 'histogram' || type[2] === 'summary') for (const s of ['_bucket', '_sum', '_count']) names.add(`${type[1]}${s}`);
+      if (type[2] === 'histogram' || type[2] === 'summary')
+        for (const s of ['_bucket', '_sum', '_count']) names.add(`${type[1]}${s}`);
       continue;
     }
     const sample = /^([A-Za-z_:][A-Za-z0-9_:]*)[{ ]/.exec(line);
@@ -85,9 +146,17 @@ function exportedNames(text: string): Set<string> {
 
 describe('metricNames (the PromQL reader this test relies on)', () => {
   it('finds metric names and skips functions, labels, strings, ranges and label lists', () => {
-    expect(metricNames('increase(gte_pro_failover_count_total[1h]) >= 2')).toEqual(['gte_pro_failover_count_total']);
-    expect(metricNames('max by (node) (gte_pro_node_overloaded{role="master", x=~"a|b"}) == 1')).toEqual(['gte_pro_node_overloaded']);
-    expect(metricNames('histogram_quantile(0.99, sum by (le, instance) (rate(a_bucket[5m] offset 1h))) / on(instance) group_left b')).toEqual(['a_bucket', 'b']);
+    expect(metricNames('increase(gte_pro_failover_count_total[1h]) >= 2')).toEqual([
+      'gte_pro_failover_count_total',
+    ]);
+    expect(metricNames('max by (node) (gte_pro_node_overloaded{role="master", x=~"a|b"}) == 1')).toEqual([
+      'gte_pro_node_overloaded',
+    ]);
+    expect(
+      metricNames(
+        'histogram_quantile(0.99, sum by (le, instance) (rate(a_bucket[5m] offset 1h))) / on(instance) group_left b',
+      ),
+    ).toEqual(['a_bucket', 'b']);
     expect(metricNames('up == 0 and 1e3')).toEqual(['up']);
   });
 });
@@ -105,18 +174,34 @@ describe('deploy/ names only exported metrics', () => {
   afterAll(() => cluster?.stop());
 
   it('serves the metrics the contract names (ARCHITECTURE.md section 3)', () => {
-    for (const name of ['gte_pro_failover_count_total', 'gte_pro_node_up', 'gte_pro_epoch', 'gte_pro_replication_lag_seconds', 'gte_pro_probe_total', 'gte_pro_node_overloaded', 'gte_node_is_master']) {
+    for (const name of [
+      'gte_pro_failover_count_total',
+      'gte_pro_node_up',
+      'gte_pro_epoch',
+      'gte_pro_replication_lag_seconds',
+      'gte_pro_probe_total',
+      'gte_pro_node_overloaded',
+      'gte_node_is_master',
+    ]) {
       expect(exported, name).toContain(name);
     }
   });
 
   it('alerts.yml: the four alerts exist, and every metric they use is exported', () => {
     const rules = alertExpressions(readFileSync(ALERTS, 'utf8'));
-    expect(rules.map((r) => r.alert).sort()).toEqual(['GteProMasterOverloaded', 'GteProNodeDown', 'GteProRepeatedFailovers', 'GteProReplicationLagHigh']);
+    expect(rules.map((r) => r.alert).sort()).toEqual([
+      'GteProMasterOverloaded',
+      'GteProNodeDown',
+      'GteProRepeatedFailovers',
+      'GteProReplicationLagHigh',
+    ]);
     for (const { alert, expr } of rules) {
       const names = metricNames(expr);
       expect(names.length, `${alert}: ${expr}`).toBeGreaterThan(0);
-      for (const name of names) expect(exported.has(name), `${alert} uses ${name}, which neither the edge nor the node exports`).toBe(true);
+      for (const name of names)
+        expect(exported.has(name), `${alert} uses ${name}, which neither the edge nor the node exports`).toBe(
+          true,
+        );
     }
   });
 
@@ -136,7 +221,13 @@ describe('deploy/ names only exported metrics', () => {
 describe('deploy/ service files', () => {
   it('the systemd unit reads an EnvironmentFile, always restarts, and sets limits', () => {
     const unit = readFileSync(join(ROOT, 'deploy', 'systemd', 'gte-pro-node.service'), 'utf8');
-    for (const line of ['EnvironmentFile=/etc/gte-pro/node.env', 'Restart=always', 'LimitNOFILE=65536', 'KillSignal=SIGTERM', 'ExecStart=/usr/bin/node --import tsx worker-node/main.ts']) {
+    for (const line of [
+      'EnvironmentFile=/etc/gte-pro/node.env',
+      'Restart=always',
+      'LimitNOFILE=65536',
+      'KillSignal=SIGTERM',
+      'ExecStart=/usr/bin/node --import tsx worker-node/main.ts',
+    ]) {
       expect(unit.split('\n')).toContain(line);
     }
   });

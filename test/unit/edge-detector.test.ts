@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../edge/config.ts';
-import { assess, consecutiveFailures, gpuOverloaded, recordSignal, shouldFailover, type Signal } from '../../edge/detector.ts';
+import {
+  assess,
+  consecutiveFailures,
+  gpuOverloaded,
+  recordSignal,
+  shouldFailover,
+  type Signal,
+} from '../../edge/detector.ts';
 import type { NodeHealth } from '../../shared/schemas.ts';
 
 const config = DEFAULT_CONFIG;
@@ -21,8 +28,18 @@ function health(over: Partial<NodeHealth> & { util?: number; overloaded?: boolea
   };
 }
 
-const ok = (at: number, h: NodeHealth = health()): Signal => ({ at, outcome: 'ok', source: 'probe', status: 200, health: h });
-const fail = (at: number, outcome: Signal['outcome'] = 'connect_error'): Signal => ({ at, outcome, source: 'probe' });
+const ok = (at: number, h: NodeHealth = health()): Signal => ({
+  at,
+  outcome: 'ok',
+  source: 'probe',
+  status: 200,
+  health: h,
+});
+const fail = (at: number, outcome: Signal['outcome'] = 'connect_error'): Signal => ({
+  at,
+  outcome,
+  source: 'probe',
+});
 
 function history(...signals: Signal[]): Signal[] {
   return signals.reduce<Signal[]>((h, s) => recordSignal(h, s), []);
@@ -82,12 +99,17 @@ describe('detector', () => {
     const brief = history(ok(0, health({ util: 40 })), hot(2000), hot(4000));
     expect(gpuOverloaded(brief, config)).toBe(false);
     expect(assess(brief, config).state).toBe('up');
-    const sustained = history(ok(0, health({ util: 40 })), ...[2000, 4000, 6000, 8000, 10000, 12000].map(hot));
+    const sustained = history(
+      ok(0, health({ util: 40 })),
+      ...[2000, 4000, 6000, 8000, 10000, 12000].map(hot),
+    );
     expect(gpuOverloaded(sustained, config)).toBe(true);
     expect(assess(sustained, config).state).toBe('overloaded');
     expect(shouldFailover(sustained, config)).toBe(false);
     // exactly at the limit is not over it
-    expect(gpuOverloaded(history(...[0, 20000].map((at) => ok(at, health({ util: 98 })))), config)).toBe(false);
+    expect(gpuOverloaded(history(...[0, 20000].map((at) => ok(at, health({ util: 98 })))), config)).toBe(
+      false,
+    );
   });
 
   it('a node without a GPU is never GPU-overloaded', () => {
@@ -96,7 +118,13 @@ describe('detector', () => {
 
   it('503 with a valid not-ready health body is "starting": alive, not routable, counts for a master', () => {
     const starting = health({ status: 'starting', ready: false });
-    const nr = (at: number): Signal => ({ at, outcome: 'not_ready', source: 'probe', status: 503, health: starting });
+    const nr = (at: number): Signal => ({
+      at,
+      outcome: 'not_ready',
+      source: 'probe',
+      status: 503,
+      health: starting,
+    });
     const h = history(ok(0), nr(1), nr(2));
     const a = assess(h, config);
     expect(a.state).toBe('starting');

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { planFailover, transition, type ClusterView, type Effect, type FailoverRecord, type Step } from '../../edge/failover.ts';
+import {
+  planFailover,
+  transition,
+  type ClusterView,
+  type Effect,
+  type FailoverRecord,
+  type Step,
+} from '../../edge/failover.ts';
 
 function view(over: Partial<ClusterView> = {}): ClusterView {
   return {
@@ -16,21 +23,44 @@ function view(over: Partial<ClusterView> = {}): ClusterView {
   };
 }
 
-function start(kind: 'failover' | 'switchover' | 'election' = 'failover', v: ClusterView = view(), to?: string) {
-  const plan = planFailover({ kind, id: 'f1', at: 1000, master: kind === 'election' ? null : 'm', reason: 'test', ...(to ? { to } : {}) }, v);
+function start(
+  kind: 'failover' | 'switchover' | 'election' = 'failover',
+  v: ClusterView = view(),
+  to?: string,
+) {
+  const plan = planFailover(
+    {
+      kind,
+      id: 'f1',
+      at: 1000,
+      master: kind === 'election' ? null : 'm',
+      reason: 'test',
+      ...(to ? { to } : {}),
+    },
+    v,
+  );
   if (!plan.ok) throw new Error(plan.message);
   return plan;
 }
 
 /** Plays the machine to the end as the coordinator would: perform each effect, feed back its result. */
-function run(record: FailoverRecord, v: ClusterView, outcomeOf: (e: Effect) => boolean = () => true, clock = { now: 2000 }) {
+function run(
+  record: FailoverRecord,
+  v: ClusterView,
+  outcomeOf: (e: Effect) => boolean = () => true,
+  clock = { now: 2000 },
+) {
   const performed: Effect[] = [];
   let t = transition(record, { type: 'tick', at: clock.now }, v);
   for (let guard = 0; t.effects.length > 0 && guard < 100; guard++) {
     const effect = t.effects[0]!;
     performed.push(effect);
     clock.now += 100;
-    t = transition(t.record, { type: 'result', step: t.record.step, epoch: t.record.epoch, ok: outcomeOf(effect), at: clock.now }, v);
+    t = transition(
+      t.record,
+      { type: 'result', step: t.record.step, epoch: t.record.epoch, ok: outcomeOf(effect), at: clock.now },
+      v,
+    );
   }
   return { record: t.record, performed };
 }
@@ -48,10 +78,24 @@ describe('failover state machine', () => {
   it('runs fence → degrade → activate → route → verify → report on a failover', () => {
     const { record } = start();
     const done = run(record, view());
-    expect(kinds(done.performed)).toEqual(['set_epoch', 'degrade:m', 'activate:b', 'route', 'canary:b', 'write_report']);
+    expect(kinds(done.performed)).toEqual([
+      'set_epoch',
+      'degrade:m',
+      'activate:b',
+      'route',
+      'canary:b',
+      'write_report',
+    ]);
     expect(done.record.step).toBe('done');
     expect(done.record.outcome).toBe('succeeded');
-    expect(done.record.log.map((l) => l.step)).toEqual(['fence', 'degrade', 'activate', 'route', 'verify', 'report']);
+    expect(done.record.log.map((l) => l.step)).toEqual([
+      'fence',
+      'degrade',
+      'activate',
+      'route',
+      'verify',
+      'report',
+    ]);
     expect(done.record.finishedAt).not.toBeNull();
   });
 
@@ -67,7 +111,14 @@ describe('failover state machine', () => {
     const { record } = start('switchover', v, 'a');
     expect(record.to).toBe('a');
     const done = run(record, v);
-    expect(kinds(done.performed)).toEqual(['set_epoch', 'activate:a', 'route', 'canary:a', 'standby:m', 'write_report']);
+    expect(kinds(done.performed)).toEqual([
+      'set_epoch',
+      'activate:a',
+      'route',
+      'canary:a',
+      'standby:m',
+      'write_report',
+    ]);
     expect(done.performed).toContainEqual({ type: 'standby', node: 'm', epoch: 4, master: 'a' });
   });
 
@@ -84,9 +135,15 @@ describe('failover state machine', () => {
 
   it('validates a switchover target', () => {
     const v = view();
-    expect(planFailover({ kind: 'switchover', id: 'x', at: 0, master: 'm', to: 'zz', reason: '' }, v)).toMatchObject({ ok: false, code: 'unknown_target' });
-    expect(planFailover({ kind: 'switchover', id: 'x', at: 0, master: 'm', to: 'm', reason: '' }, v)).toMatchObject({ ok: false, code: 'already_master' });
-    expect(planFailover({ kind: 'switchover', id: 'x', at: 0, master: 'm', to: 'c', reason: '' }, v)).toMatchObject({ ok: false, code: 'target_not_healthy' });
+    expect(
+      planFailover({ kind: 'switchover', id: 'x', at: 0, master: 'm', to: 'zz', reason: '' }, v),
+    ).toMatchObject({ ok: false, code: 'unknown_target' });
+    expect(
+      planFailover({ kind: 'switchover', id: 'x', at: 0, master: 'm', to: 'm', reason: '' }, v),
+    ).toMatchObject({ ok: false, code: 'already_master' });
+    expect(
+      planFailover({ kind: 'switchover', id: 'x', at: 0, master: 'm', to: 'c', reason: '' }, v),
+    ).toMatchObject({ ok: false, code: 'target_not_healthy' });
   });
 
   it('an alarm delivered twice never redoes a done effect', () => {
@@ -119,7 +176,10 @@ describe('failover state machine', () => {
     const steps: Step[] = [];
     // perform fence and degrade, then "crash": only the JSON in storage survives
     for (const step of ['fence', 'degrade'] as const) {
-      t = { ok: true, ...transition(t.record, { type: 'result', step, epoch: t.record.epoch, ok: true, at: 10 }, v) };
+      t = {
+        ok: true,
+        ...transition(t.record, { type: 'result', step, epoch: t.record.epoch, ok: true, at: 10 }, v),
+      };
       steps.push(t.record.step);
     }
     const stored = JSON.stringify(t.record);
@@ -131,14 +191,24 @@ describe('failover state machine', () => {
   });
 
   it('a canary failure past ACTIVATE_VERIFY_MS rolls back to the old master under a newer epoch if it is healthy', () => {
-    const v = view({ nodes: view().nodes.map((n) => (n.id === 'm' ? { ...n, healthy: true } : n)), activateVerifyMs: 1000 });
+    const v = view({
+      nodes: view().nodes.map((n) => (n.id === 'm' ? { ...n, healthy: true } : n)),
+      activateVerifyMs: 1000,
+    });
     const clock = { now: 2000 };
     const done = run(start('failover', v).record, v, (e) => !(e.type === 'canary' && e.node === 'b'), clock);
     const performed = kinds(done.performed);
     // canary retried until the deadline, then: new epoch, degrade the failed candidate, reactivate m
     expect(performed.filter((p) => p === 'canary:b').length).toBeGreaterThan(1);
     const rollbackAt = performed.lastIndexOf('canary:b') + 1;
-    expect(performed.slice(rollbackAt)).toEqual(['set_epoch', 'degrade:b', 'activate:m', 'route', 'canary:m', 'write_report']);
+    expect(performed.slice(rollbackAt)).toEqual([
+      'set_epoch',
+      'degrade:b',
+      'activate:m',
+      'route',
+      'canary:m',
+      'write_report',
+    ]);
     expect(done.performed).toContainEqual({ type: 'set_epoch', epoch: 5 });
     expect(done.record).toMatchObject({ outcome: 'rolled_back', to: 'm', epoch: 5, tried: ['b', 'm'] });
   });
@@ -147,8 +217,15 @@ describe('failover state machine', () => {
     const v = view();
     const done = run(start('failover', v).record, v, (e) => !(e.type === 'activate' && e.node === 'b'));
     expect(kinds(done.performed)).toEqual([
-      'set_epoch', 'degrade:m', 'activate:b',
-      'set_epoch', 'degrade:b', 'activate:a', 'route', 'canary:a', 'write_report',
+      'set_epoch',
+      'degrade:m',
+      'activate:b',
+      'set_epoch',
+      'degrade:b',
+      'activate:a',
+      'route',
+      'canary:a',
+      'write_report',
     ]);
     expect(done.record).toMatchObject({ outcome: 'rolled_back', to: 'a', epoch: 5 });
   });

@@ -1,8 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { compareSeq, searchOrder, writeTarget, type RoutedNode, type RoutingTable } from '../../edge/router.ts';
+import {
+  compareSeq,
+  searchOrder,
+  writeTarget,
+  type RoutedNode,
+  type RoutingTable,
+} from '../../edge/router.ts';
 
 function node(id: string, over: Partial<RoutedNode> = {}): RoutedNode {
-  return { id, url: `http://${id}`, priority: 100, role: 'standby', state: 'up', appliedSeq: '10-0', lagEntries: 0, lagMs: 0, overloaded: false, ...over };
+  return {
+    id,
+    url: `http://${id}`,
+    priority: 100,
+    role: 'standby',
+    state: 'up',
+    appliedSeq: '10-0',
+    lagEntries: 0,
+    lagMs: 0,
+    overloaded: false,
+    ...over,
+  };
 }
 function table(nodes: RoutedNode[], master: string | null = 'm'): RoutingTable {
   return { epoch: 4, master, nodes, generatedAt: 0 };
@@ -28,7 +45,11 @@ describe('router', () => {
   });
 
   it('sheds reads from an overloaded master to standbys, keeping it as a fallback', () => {
-    const t = table([node('m', { role: 'master', state: 'overloaded', overloaded: true }), node('s1'), node('s2', { lagEntries: 1 })]);
+    const t = table([
+      node('m', { role: 'master', state: 'overloaded', overloaded: true }),
+      node('s1'),
+      node('s2', { lagEntries: 1 }),
+    ]);
     expect(ids(searchOrder(t))).toEqual(['s1', 's2', 'm']);
   });
 

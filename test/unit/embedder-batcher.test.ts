@@ -25,7 +25,8 @@ function makeBatcher(overrides: Partial<BatcherOptions<string>> = {}) {
 function gatedRunner() {
   const gates: Array<() => void> = [];
   return {
-    run: (texts: string[]) => new Promise<string[]>((resolve) => gates.push(() => resolve(texts.map((t) => t.toUpperCase())))),
+    run: (texts: string[]) =>
+      new Promise<string[]>((resolve) => gates.push(() => resolve(texts.map((t) => t.toUpperCase())))),
     open: () => gates.shift()?.(),
   };
 }

@@ -24,8 +24,18 @@ beforeAll(async () => {
   await mkdir(path.join(hfDir, '1_Pooling'));
   await symlink(path.join(demo.dir, 'model.onnx'), path.join(hfDir, 'onnx', 'model.onnx'));
   await copyFile(path.join(demo.dir, 'tokenizer.json'), path.join(hfDir, 'tokenizer.json'));
-  await writeFile(path.join(hfDir, 'config.json'), JSON.stringify({ _name_or_path: 'acme/bge-demo', hidden_size: 100, max_position_embeddings: 128 }));
-  await writeFile(path.join(hfDir, '1_Pooling', 'config.json'), JSON.stringify({ word_embedding_dimension: 100, pooling_mode_cls_token: true, pooling_mode_mean_tokens: false }));
+  await writeFile(
+    path.join(hfDir, 'config.json'),
+    JSON.stringify({ _name_or_path: 'acme/bge-demo', hidden_size: 100, max_position_embeddings: 128 }),
+  );
+  await writeFile(
+    path.join(hfDir, '1_Pooling', 'config.json'),
+    JSON.stringify({
+      word_embedding_dimension: 100,
+      pooling_mode_cls_token: true,
+      pooling_mode_mean_tokens: false,
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -35,12 +45,24 @@ afterAll(async () => {
 describe('loadModelConfig', () => {
   it('reads the demo model manifest and checks the ONNX checksum', async () => {
     const config = await loadModelConfig(MODEL_DIR);
-    expect(config).toMatchObject({ id: 'gte-pro/glove-100d-demo', dimension: 100, pooling: 'mean', maxLength: 256, checksum: demo.checksum });
+    expect(config).toMatchObject({
+      id: 'gte-pro/glove-100d-demo',
+      dimension: 100,
+      pooling: 'mean',
+      maxLength: 256,
+      checksum: demo.checksum,
+    });
   });
 
   it('detects a Hugging Face layout: CLS pooling, hidden_size, onnx/model.onnx, id from _name_or_path', async () => {
     const config = await loadModelConfig(hfDir);
-    expect(config).toMatchObject({ id: 'acme/bge-demo', dimension: 100, pooling: 'cls', maxLength: 128, checksum: demo.checksum });
+    expect(config).toMatchObject({
+      id: 'acme/bge-demo',
+      dimension: 100,
+      pooling: 'cls',
+      maxLength: 128,
+      checksum: demo.checksum,
+    });
     expect(config.onnxPath).toBe(path.join(hfDir, 'onnx', 'model.onnx'));
   });
 
@@ -62,7 +84,9 @@ describe('loadModelConfig', () => {
       await copyFile(path.join(hfDir, 'config.json'), path.join(broken, 'config.json'));
       await copyFile(path.join(demo.dir, 'tokenizer.json'), path.join(broken, 'tokenizer.json'));
       await writeFile(path.join(broken, 'model.onnx'), 'not a protobuf');
-      await expect(createEmbedder({ modelDir: broken, device: 'cpu' })).rejects.toThrow(/embedding model failed to load/);
+      await expect(createEmbedder({ modelDir: broken, device: 'cpu' })).rejects.toThrow(
+        /embedding model failed to load/,
+      );
     } finally {
       await rm(broken, { recursive: true, force: true });
     }

@@ -16,7 +16,10 @@ describe('pooling', () => {
   });
 
   it('accepts an int64 mask as ONNX Runtime tensors hold it', () => {
-    const [, b] = pool({ hidden, mask: BigInt64Array.from(mask.map(BigInt)), batch: 2, seq: 3, dim: 2 }, 'mean');
+    const [, b] = pool(
+      { hidden, mask: BigInt64Array.from(mask.map(BigInt)), batch: 2, seq: 3, dim: 2 },
+      'mean',
+    );
     expect(Array.from(b!)).toEqual([15, 0]);
   });
 
@@ -27,11 +30,15 @@ describe('pooling', () => {
   });
 
   it('refuses a buffer whose size does not match the shape', () => {
-    expect(() => pool({ hidden, mask, batch: 2, seq: 3, dim: 3 }, 'mean')).toThrow(/expected batch 2 × seq 3 × dim 3/);
+    expect(() => pool({ hidden, mask, batch: 2, seq: 3, dim: 3 }, 'mean')).toThrow(
+      /expected batch 2 × seq 3 × dim 3/,
+    );
   });
 
   it('normalises to unit length and leaves a zero vector at zero', () => {
-    expect(Array.from(l2Normalize(Float32Array.from([3, 4])))).toEqual([0.6000000238418579, 0.800000011920929]);
+    expect(Array.from(l2Normalize(Float32Array.from([3, 4])))).toEqual([
+      0.6000000238418579, 0.800000011920929,
+    ]);
     expect(Array.from(l2Normalize(new Float32Array(3)))).toEqual([0, 0, 0]);
   });
 });
@@ -42,7 +49,8 @@ describe('packByLength', () => {
     const lengths = [10, 200, 12, 11, 180, 9, 256, 13];
     const runs = packByLength(lengths, 512);
     expect(runs.flat().sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    for (const run of runs) expect(run.length * Math.max(...run.map((i) => lengths[i]!))).toBeLessThanOrEqual(512);
+    for (const run of runs)
+      expect(run.length * Math.max(...run.map((i) => lengths[i]!))).toBeLessThanOrEqual(512);
   });
 
   it('gives a text longer than the budget a run of its own', () => {

@@ -19,7 +19,11 @@ const logs: Array<[string, Record<string, unknown>]> = [];
 // Idempotent: builds the model (~10 s) only when no other test file has yet.
 beforeAll(async () => {
   await buildDemoModel(MODEL_DIR);
-  embedder = await createEmbedder({ modelDir: MODEL_DIR, device: 'cpu', onLog: (event, fields) => logs.push([event, fields]) });
+  embedder = await createEmbedder({
+    modelDir: MODEL_DIR,
+    device: 'cpu',
+    onLog: (event, fields) => logs.push([event, fields]),
+  });
 });
 
 afterAll(async () => {
@@ -28,7 +32,13 @@ afterAll(async () => {
 
 describe('embedder on the demo model', () => {
   it('describes the model it serves', () => {
-    expect(embedder.info).toMatchObject({ id: 'gte-pro/glove-100d-demo', dimension: 100, pooling: 'mean', maxLength: 256, device: 'cpu' });
+    expect(embedder.info).toMatchObject({
+      id: 'gte-pro/glove-100d-demo',
+      dimension: 100,
+      pooling: 'mean',
+      maxLength: 256,
+      device: 'cpu',
+    });
     expect(embedder.info.checksum).toMatch(/^[0-9a-f]{64}$/);
     expect(logs.some(([event]) => event === 'embedder.ready')).toBe(true);
   });
@@ -69,7 +79,11 @@ describe('embedder on the demo model', () => {
   });
 
   it('ranks a Chinese sentence sharing characters above an unrelated one', async () => {
-    const [query, restart, expenses] = await embedder.embed(['服务器重启', '服务器重启步骤：先通知值班人员', '报销流程需要经理审批']);
+    const [query, restart, expenses] = await embedder.embed([
+      '服务器重启',
+      '服务器重启步骤：先通知值班人员',
+      '报销流程需要经理审批',
+    ]);
     expect(dot(query!, restart!)).toBeGreaterThan(dot(query!, expenses!) + 0.2);
   });
 
@@ -80,7 +94,9 @@ describe('embedder on the demo model', () => {
 
   it('coalesces concurrent calls into batches and reports timings', async () => {
     const before = embedder.stats().batches;
-    const calls = Array.from({ length: 64 }, (_, i) => embedder.embedTimed([`concurrent request number ${i} about servers`]));
+    const calls = Array.from({ length: 64 }, (_, i) =>
+      embedder.embedTimed([`concurrent request number ${i} about servers`]),
+    );
     const results = await Promise.all(calls);
     expect(results.every((r) => r.vectors.length === 1 && r.queueMs >= 0 && r.embedMs >= 0)).toBe(true);
     const stats = embedder.stats();
@@ -93,7 +109,12 @@ describe('embedder on the demo model', () => {
 
 describe('embedder limits', () => {
   it('rejects with QueueFullError past maxQueue, and serves again once drained', async () => {
-    const small = await createEmbedder({ modelDir: MODEL_DIR, device: 'cpu', maxQueue: 4, maxBatchWaitMs: 20 });
+    const small = await createEmbedder({
+      modelDir: MODEL_DIR,
+      device: 'cpu',
+      maxQueue: 4,
+      maxBatchWaitMs: 20,
+    });
     try {
       const first = small.embed(['one', 'two', 'three']);
       await expect(small.embed(['four', 'five'])).rejects.toBeInstanceOf(QueueFullError);
@@ -119,7 +140,11 @@ describe('embedder limits', () => {
 
   it('falls back to CPU and says so when CUDA cannot be loaded', async () => {
     const events: string[] = [];
-    const gpu = await createEmbedder({ modelDir: MODEL_DIR, device: 'cuda', onLog: (event) => events.push(event) });
+    const gpu = await createEmbedder({
+      modelDir: MODEL_DIR,
+      device: 'cuda',
+      onLog: (event) => events.push(event),
+    });
     try {
       // On a machine with the CUDA provider installed this is a real CUDA session instead.
       if (gpu.info.device === 'cpu') expect(events).toContain('embedder.cuda_unavailable');
@@ -131,7 +156,11 @@ describe('embedder limits', () => {
 
   it('reports each session run once through onBatch, warm-up excluded', async () => {
     const runs: number[] = [];
-    const observed = await createEmbedder({ modelDir: MODEL_DIR, device: 'cpu', onBatch: (run) => runs.push(run.size) });
+    const observed = await createEmbedder({
+      modelDir: MODEL_DIR,
+      device: 'cpu',
+      onBatch: (run) => runs.push(run.size),
+    });
     try {
       expect(runs).toEqual([]);
       await observed.embed(['one', 'two', 'three']);

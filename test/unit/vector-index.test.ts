@@ -48,7 +48,11 @@ describe('VectorIndex (real FAISS in a worker thread)', () => {
   it('snapshots atomically and reloads the same vectors', async () => {
     const path = join(dir, 'index.faiss');
     expect(await index.snapshot(path)).toBe(3);
-    const { index: reloaded, fromSnapshot } = await VectorIndex.open({ dimension: 4, factory: 'Flat', snapshotPath: path });
+    const { index: reloaded, fromSnapshot } = await VectorIndex.open({
+      dimension: 4,
+      factory: 'Flat',
+      snapshotPath: path,
+    });
     try {
       expect(fromSnapshot).toBe(true);
       expect(reloaded.size).toBe(3);
@@ -61,7 +65,12 @@ describe('VectorIndex (real FAISS in a worker thread)', () => {
   it('builds an HNSW index from a factory string', async () => {
     const { index: hnsw } = await VectorIndex.open({ dimension: 4, factory: 'HNSW32' });
     try {
-      await hnsw.add([0, 1, 2, 3].map((i) => ({ label: i, vector: unit([i === 0 ? 1 : 0.01, i === 1 ? 1 : 0.01, i === 2 ? 1 : 0.01, i === 3 ? 1 : 0.01]) })));
+      await hnsw.add(
+        [0, 1, 2, 3].map((i) => ({
+          label: i,
+          vector: unit([i === 0 ? 1 : 0.01, i === 1 ? 1 : 0.01, i === 2 ? 1 : 0.01, i === 3 ? 1 : 0.01]),
+        })),
+      );
       expect((await hnsw.search(unit([0, 0, 1, 0]), 1))[0]!.label).toBe(2);
     } finally {
       await hnsw.close();

@@ -88,7 +88,9 @@ export class MicroBatcher<R> {
         },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      texts.forEach((text, index) => this.queue.push({ request, index, text, tokens: this.opts.estimateTokens(text) }));
+      texts.forEach((text, index) =>
+        this.queue.push({ request, index, text, tokens: this.opts.estimateTokens(text) }),
+      );
       this.schedule();
     });
   }
@@ -100,7 +102,8 @@ export class MicroBatcher<R> {
     this.timer = null;
     const queued = this.queue;
     this.queue = [];
-    for (const item of queued) this.fail(item.request, new EmbedderUnavailableError('embedder closed before this text was embedded'));
+    for (const item of queued)
+      this.fail(item.request, new EmbedderUnavailableError('embedder closed before this text was embedded'));
     await this.running;
   }
 
@@ -156,7 +159,8 @@ export class MicroBatcher<R> {
     this.running = this.opts
       .run(batch.map((item) => item.text))
       .then((results) => {
-        if (results.length !== batch.length) throw new Error(`embedding runner returned ${results.length} results for ${batch.length} texts`);
+        if (results.length !== batch.length)
+          throw new Error(`embedding runner returned ${results.length} results for ${batch.length} texts`);
         batch.forEach((item, k) => this.deliver(item, results[k]!));
       })
       .catch((err: unknown) => {
@@ -177,7 +181,11 @@ export class MicroBatcher<R> {
     request.settled = true;
     const done = this.now();
     const startedAt = request.startedAt ?? done;
-    request.resolve({ results: request.results, queueMs: startedAt - request.enqueuedAt, runMs: done - startedAt });
+    request.resolve({
+      results: request.results,
+      queueMs: startedAt - request.enqueuedAt,
+      runMs: done - startedAt,
+    });
   }
 }
 

@@ -17,7 +17,12 @@ export async function fileChecksum(file: string): Promise<string> {
   const cachePath = `${file}.sha256.json`;
   try {
     const cached = JSON.parse(await readFile(cachePath, 'utf8')) as Partial<ChecksumCache>;
-    if (cached.size === st.size && cached.mtimeMs === st.mtimeMs && typeof cached.sha256 === 'string' && /^[0-9a-f]{64}$/.test(cached.sha256)) {
+    if (
+      cached.size === st.size &&
+      cached.mtimeMs === st.mtimeMs &&
+      typeof cached.sha256 === 'string' &&
+      /^[0-9a-f]{64}$/.test(cached.sha256)
+    ) {
       return cached.sha256;
     }
   } catch {

@@ -52,7 +52,10 @@ export interface Embedder {
   /** L2-normalised vectors, one per text, in order. Rejects with QueueFullError when the bounded queue is full. */
   embed(texts: string[], opts?: { signal?: AbortSignal }): Promise<Float32Array[]>;
   /** embed() plus where the time went, for the metrics histograms. */
-  embedTimed(texts: string[], opts?: { signal?: AbortSignal }): Promise<{ vectors: Float32Array[] } & EmbedTimings>;
+  embedTimed(
+    texts: string[],
+    opts?: { signal?: AbortSignal },
+  ): Promise<{ vectors: Float32Array[] } & EmbedTimings>;
   stats(): EmbedderStats;
   close(): Promise<void>;
 }
@@ -86,7 +89,9 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
   const maxBatchTokens = opts.maxBatchTokens ?? 8192;
   const config = await loadModelConfig(opts.modelDir);
   if (maxBatchTokens < config.maxLength) {
-    throw new Error(`maxBatchTokens ${maxBatchTokens} is below the model's max length ${config.maxLength}; one long text would not fit a batch`);
+    throw new Error(
+      `maxBatchTokens ${maxBatchTokens} is below the model's max length ${config.maxLength}; one long text would not fit a batch`,
+    );
   }
   const worker = await SessionWorker.start(
     {

@@ -60,18 +60,23 @@ export async function loadModelConfig(modelDir: string): Promise<ModelConfig> {
   const checksum = await fileChecksum(onnxPath);
   if (manifest) {
     if (manifest.checksum && manifest.checksum !== checksum) {
-      throw new Error(`${onnxPath} does not match the checksum in gte-pro-model.json; rebuild it with \`npm run build-model\``);
+      throw new Error(
+        `${onnxPath} does not match the checksum in gte-pro-model.json; rebuild it with \`npm run build-model\``,
+      );
     }
     const { id, dimension, pooling, max_length: maxLength } = manifest;
     return { id, dir, onnxPath, tokenizerPath, checksum, dimension, pooling, maxLength };
   }
   const config = await readJson(path.join(dir, 'config.json'), HfConfig);
   if (!config) {
-    throw new Error(`model folder ${dir} has neither gte-pro-model.json nor a Hugging Face config.json with hidden_size`);
+    throw new Error(
+      `model folder ${dir} has neither gte-pro-model.json nor a Hugging Face config.json with hidden_size`,
+    );
   }
   const poolingConfig = await readJson(path.join(dir, '1_Pooling', 'config.json'), HfPooling);
   // GTE and most sentence-transformers models mean-pool; CLS only when the export says so.
-  const pooling: Pooling = poolingConfig?.pooling_mode_cls_token && !poolingConfig.pooling_mode_mean_tokens ? 'cls' : 'mean';
+  const pooling: Pooling =
+    poolingConfig?.pooling_mode_cls_token && !poolingConfig.pooling_mode_mean_tokens ? 'cls' : 'mean';
   return {
     id: config._name_or_path || path.basename(dir),
     dir,

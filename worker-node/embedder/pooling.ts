@@ -21,7 +21,9 @@ export interface TokenVectors {
  */
 export function pool(t: TokenVectors, pooling: Pooling): Float32Array[] {
   if (t.hidden.length !== t.batch * t.seq * t.dim) {
-    throw new Error(`hidden state has ${t.hidden.length} values, expected batch ${t.batch} × seq ${t.seq} × dim ${t.dim}`);
+    throw new Error(
+      `hidden state has ${t.hidden.length} values, expected batch ${t.batch} × seq ${t.seq} × dim ${t.dim}`,
+    );
   }
   const out: Float32Array[] = [];
   const sum = new Float64Array(t.dim);

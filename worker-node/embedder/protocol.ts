@@ -31,5 +31,12 @@ export type FromWorker =
   | { type: 'init_failed'; message: string }
   | { type: 'log'; event: string; fields: Record<string, unknown> }
   /** `vectors` is texts.length × dimension, row i for texts[i]. */
-  | { type: 'embedded'; id: number; vectors: Float32Array; runs: RunStat[]; tokenizeMs: number; inferMs: number }
+  | {
+      type: 'embedded';
+      id: number;
+      vectors: Float32Array;
+      runs: RunStat[];
+      tokenizeMs: number;
+      inferMs: number;
+    }
   | { type: 'failed'; id: number; message: string };

@@ -17,17 +17,35 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
 }
 
-async function embed(tokenizer: TextTokenizer, session: OpenedSession, id: number, texts: string[]): Promise<void> {
+async function embed(
+  tokenizer: TextTokenizer,
+  session: OpenedSession,
+  id: number,
+  texts: string[],
+): Promise<void> {
   const t0 = performance.now();
   const ids = texts.map((text) => tokenizer.encode(text));
   const tokenizeMs = performance.now() - t0;
   const vectors = new Float32Array(texts.length * init.dimension);
   const runs: RunStat[] = [];
-  for (const group of packByLength(ids.map((row) => row.length), init.maxBatchTokens)) {
+  for (const group of packByLength(
+    ids.map((row) => row.length),
+    init.maxBatchTokens,
+  )) {
     const started = performance.now();
-    const rows = await embedBatch(session, group.map((i) => ids[i]!), tokenizer.padId, init.pooling, init.dimension);
+    const rows = await embedBatch(
+      session,
+      group.map((i) => ids[i]!),
+      tokenizer.padId,
+      init.pooling,
+      init.dimension,
+    );
     group.forEach((i, k) => vectors.set(rows[k]!, i * init.dimension));
-    runs.push({ size: group.length, seqLen: Math.max(...group.map((i) => ids[i]!.length)), ms: performance.now() - started });
+    runs.push({
+      size: group.length,
+      seqLen: Math.max(...group.map((i) => ids[i]!.length)),
+      ms: performance.now() - started,
+    });
   }
   const inferMs = performance.now() - t0 - tokenizeMs;
   post({ type: 'embedded', id, vectors, runs, tokenizeMs, inferMs }, [vectors.buffer as ArrayBuffer]);
@@ -38,7 +56,9 @@ async function main(): Promise<void> {
   let session: OpenedSession;
   try {
     tokenizer = await loadTokenizer(init.tokenizerPath, init.maxLength);
-    session = await openSession(init.onnxPath, init.device, init.threads, (event, fields) => post({ type: 'log', event, fields }));
+    session = await openSession(init.onnxPath, init.device, init.threads, (event, fields) =>
+      post({ type: 'log', event, fields }),
+    );
   } catch (err) {
     post({ type: 'init_failed', message: err instanceof Error ? err.message : String(err) });
     return;

@@ -37,7 +37,10 @@ export async function openSession(
     } catch (err) {
       // onnxruntime-node ships without the CUDA provider unless installed with it (.npmrc skips
       // that download); serving slower beats not serving.
-      log('embedder.cuda_unavailable', { error: err instanceof Error ? err.message : String(err), fallback: 'cpu' });
+      log('embedder.cuda_unavailable', {
+        error: err instanceof Error ? err.message : String(err),
+        fallback: 'cpu',
+      });
     }
   }
   session ??= await ort.InferenceSession.create(onnxPath, { ...base, executionProviders: ['cpu'] });
@@ -48,12 +51,20 @@ export async function openSession(
         'token_type_ids like a Hugging Face BERT export (optimum-cli export onnx --task feature-extraction)',
     );
   }
-  const outputName = session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : session.outputNames[0]!;
+  const outputName = session.outputNames.includes('last_hidden_state')
+    ? 'last_hidden_state'
+    : session.outputNames[0]!;
   return { session, device: used, outputName };
 }
 
 /** Embeds texts already tokenized; every row of `ids` is padded to the longest with `padId`. */
-export async function embedBatch(s: OpenedSession, ids: number[][], padId: number, pooling: Pooling, dimension: number): Promise<Float32Array[]> {
+export async function embedBatch(
+  s: OpenedSession,
+  ids: number[][],
+  padId: number,
+  pooling: Pooling,
+  dimension: number,
+): Promise<Float32Array[]> {
   const batch = ids.length;
   const seq = Math.max(...ids.map((row) => row.length));
   const inputIds = new BigInt64Array(batch * seq).fill(BigInt(padId));
@@ -80,7 +91,9 @@ export async function embedBatch(s: OpenedSession, ids: number[][], padId: numbe
       ? Array.from({ length: batch }, (_, b) => data.slice(b * dims[1]!, (b + 1) * dims[1]!))
       : pool({ hidden: data, mask, batch, seq, dim: dims[2]! }, pooling);
   if (rows[0] && rows[0].length !== dimension) {
-    throw new Error(`${s.outputName} has ${rows[0].length} dimensions but the model config says ${dimension}; fix the model folder's config`);
+    throw new Error(
+      `${s.outputName} has ${rows[0].length} dimensions but the model config says ${dimension}; fix the model folder's config`,
+    );
   }
   return rows.map(l2Normalize);
 }

@@ -25,7 +25,9 @@ export async function loadTokenizer(tokenizerPath: string, maxLength: number): P
   const spec = JSON.parse(await readFile(tokenizerPath, 'utf8')) as object;
   let config: object = {};
   try {
-    config = JSON.parse(await readFile(path.join(path.dirname(tokenizerPath), 'tokenizer_config.json'), 'utf8')) as object;
+    config = JSON.parse(
+      await readFile(path.join(path.dirname(tokenizerPath), 'tokenizer_config.json'), 'utf8'),
+    ) as object;
   } catch {
     // tokenizer.json alone is enough for BERT-style tokenizers.
   }

@@ -99,7 +99,9 @@ export class SessionWorker {
       call.reject(new Error(`embedding failed: ${msg.message}`));
       return;
     }
-    const vectors = Array.from({ length: call.size }, (_, i) => msg.vectors.slice(i * call.dimension, (i + 1) * call.dimension));
+    const vectors = Array.from({ length: call.size }, (_, i) =>
+      msg.vectors.slice(i * call.dimension, (i + 1) * call.dimension),
+    );
     call.resolve({ vectors, runs: msg.runs, tokenizeMs: msg.tokenizeMs, inferMs: msg.inferMs });
   }
 

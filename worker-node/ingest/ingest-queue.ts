@@ -7,7 +7,9 @@
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 
-export type IngestOp = { op: 'upsert'; id: string; text: string; metadata: Record<string, unknown> } | { op: 'delete'; id: string };
+export type IngestOp =
+  | { op: 'upsert'; id: string; text: string; metadata: Record<string, unknown> }
+  | { op: 'delete'; id: string };
 
 export interface IngestJobData {
   ops: IngestOp[];
@@ -38,12 +40,21 @@ export class IngestQueue {
   ) {
     // The producer fails fast (no offline queue): a write must answer 503 while Redis is down,
     // not hang until it returns.
-    this.producer = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+    this.producer = new Redis(redisUrl, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      lazyConnect: false,
+    });
     this.producer.on('error', () => undefined);
     this.queue = new Queue(QUEUE_NAME, {
       connection: this.producer,
       prefix,
-      defaultJobOptions: { attempts: 12, backoff: { type: 'exponential', delay: 200 }, removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 86_400 } },
+      defaultJobOptions: {
+        attempts: 12,
+        backoff: { type: 'exponential', delay: 200 },
+        removeOnComplete: { age: 3600, count: 10_000 },
+        removeOnFail: { age: 86_400 },
+      },
     });
     this.queue.on('error', () => undefined);
     this.events = new QueueEvents(QUEUE_NAME, { connection: this.blockingConnection(), prefix });
@@ -62,7 +73,10 @@ export class IngestQueue {
   }
 
   async enqueue(data: IngestJobData): Promise<Job<IngestJobData, IngestJobResult>> {
-    if (!this.connected) throw new RedisUnavailableError('Redis is unreachable: writes are refused until it is back (searches still work)');
+    if (!this.connected)
+      throw new RedisUnavailableError(
+        'Redis is unreachable: writes are refused until it is back (searches still work)',
+      );
     try {
       return await this.queue.add('documents', data);
     } catch (err) {

@@ -32,7 +32,14 @@ export interface ModelIdentity {
 
 /** One change-log entry as the store applies it (the replication layer decodes the stream). */
 export type ApplyEntry =
-  | { seq: string; op: 'upsert'; id: string; text: string; metadata: Record<string, unknown>; vector: Float32Array }
+  | {
+      seq: string;
+      op: 'upsert';
+      id: string;
+      text: string;
+      metadata: Record<string, unknown>;
+      vector: Float32Array;
+    }
   | { seq: string; op: 'delete'; id: string };
 
 /** What the index must do after a batch was committed. */
@@ -67,7 +74,9 @@ export class MetadataStore {
     `);
     this.stmts = {
       getState: this.db.prepare<[string], { value: string }>('SELECT value FROM node_state WHERE key = ?'),
-      setState: this.db.prepare('INSERT INTO node_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      setState: this.db.prepare(
+        'INSERT INTO node_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      ),
       getDoc: this.db.prepare<[string], Omit<StoredDoc, 'metadata'> & { metadata: string }>(
         'SELECT id, text, metadata, label, version, updated_seq FROM documents WHERE id = ?',
       ),
@@ -173,9 +182,12 @@ export class MetadataStore {
     for (let i = 0; i < labels.length; i += 500) {
       const chunk = labels.slice(i, i + 500);
       const rows = this.db
-        .prepare(`SELECT id, text, metadata, label, version, updated_seq FROM documents WHERE label IN (${chunk.map(() => '?').join(',')})`)
+        .prepare(
+          `SELECT id, text, metadata, label, version, updated_seq FROM documents WHERE label IN (${chunk.map(() => '?').join(',')})`,
+        )
         .all(...chunk) as (Omit<StoredDoc, 'metadata'> & { metadata: string })[];
-      for (const row of rows) out.set(row.label, { ...row, metadata: JSON.parse(row.metadata) as Record<string, unknown> });
+      for (const row of rows)
+        out.set(row.label, { ...row, metadata: JSON.parse(row.metadata) as Record<string, unknown> });
     }
     return out;
   }
@@ -183,7 +195,10 @@ export class MetadataStore {
   /** Label → document id for every live document (null for tombstones), to map search hits. */
   labelMap(): (string | null)[] {
     const map: (string | null)[] = new Array(this.nextLabel).fill(null);
-    for (const row of this.db.prepare('SELECT id, label FROM documents').iterate() as Iterable<{ id: string; label: number }>) {
+    for (const row of this.db.prepare('SELECT id, label FROM documents').iterate() as Iterable<{
+      id: string;
+      label: number;
+    }>) {
       map[row.label] = row.id;
     }
     return map;
@@ -191,7 +206,9 @@ export class MetadataStore {
 
   /** Vectors of the live rows with label >= fromLabel, in label order (for rebuilding the index). */
   *vectorsFrom(fromLabel: number): Generator<{ label: number; vector: Float32Array }> {
-    const rows = this.db.prepare('SELECT label, vector FROM documents WHERE label >= ? ORDER BY label').iterate(fromLabel) as Iterable<{
+    const rows = this.db
+      .prepare('SELECT label, vector FROM documents WHERE label >= ? ORDER BY label')
+      .iterate(fromLabel) as Iterable<{
       label: number;
       vector: Buffer;
     }>;

@@ -61,7 +61,10 @@ export class Applier {
   lag(): { entries: number; ms: number } {
     const applied = this.engine.appliedSeq;
     if (compareSeq(this.tailSeq, applied) <= 0) return { entries: 0, ms: 0 };
-    return { entries: this.pendingEstimate, ms: Math.max(0, Date.now() - seqTimeMs(applied === '0-0' ? this.tailSeq : applied)) };
+    return {
+      entries: this.pendingEstimate,
+      ms: Math.max(0, Date.now() - seqTimeMs(applied === '0-0' ? this.tailSeq : applied)),
+    };
   }
   private pendingEstimate = 0;
 
@@ -101,12 +104,20 @@ export class Applier {
 
   private async pullOnce(blockMs: number | undefined): Promise<number> {
     const after = this.engine.appliedSeq;
-    if (await this.checkTrimmed()) throw new TrimmedPastError(`log trimmed through ${await this.log.trimmedThrough()}, this node has applied only ${after}`);
-    const entries = blockMs === undefined ? await this.log.readAfter(after, 512) : await this.blockingLog.readAfter(after, 512, blockMs);
+    if (await this.checkTrimmed())
+      throw new TrimmedPastError(
+        `log trimmed through ${await this.log.trimmedThrough()}, this node has applied only ${after}`,
+      );
+    const entries =
+      blockMs === undefined
+        ? await this.log.readAfter(after, 512)
+        : await this.blockingLog.readAfter(after, 512, blockMs);
     if (entries.length === 0) return 0;
     for (const e of entries) {
       if (e.model && e.model !== this.expectedModel) {
-        throw new Error(`log entry ${e.seq} was embedded by model ${e.model}, this node runs ${this.expectedModel}; refusing to mix vector spaces`);
+        throw new Error(
+          `log entry ${e.seq} was embedded by model ${e.model}, this node runs ${this.expectedModel}; refusing to mix vector spaces`,
+        );
       }
     }
     await this.engine.apply(entries.map((e) => e.entry));

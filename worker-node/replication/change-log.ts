@@ -15,7 +15,9 @@ import type { Redis } from 'ioredis';
 import type { ApplyEntry } from '../metadata/store.ts';
 import { compareSeq, SEQ_ZERO } from './seq.ts';
 
-export type LogOp = { op: 'upsert'; id: string; text: string; metadata: Record<string, unknown>; vector: Float32Array } | { op: 'delete'; id: string };
+export type LogOp =
+  | { op: 'upsert'; id: string; text: string; metadata: Record<string, unknown>; vector: Float32Array }
+  | { op: 'delete'; id: string };
 
 export class StaleEpochError extends Error {
   constructor(
@@ -77,7 +79,19 @@ function decodeFields(seq: string, fields: string[]): RawEntry {
   const model = f.model ?? '';
   if (f.op === 'delete') return { seq, epoch, model, entry: { seq, op: 'delete', id: f.id! } };
   const doc = JSON.parse(f.doc ?? '{}') as { text: string; metadata: Record<string, unknown> };
-  return { seq, epoch, model, entry: { seq, op: 'upsert', id: f.id!, text: doc.text, metadata: doc.metadata ?? {}, vector: decodeVector(f.vec ?? '') } };
+  return {
+    seq,
+    epoch,
+    model,
+    entry: {
+      seq,
+      op: 'upsert',
+      id: f.id!,
+      text: doc.text,
+      metadata: doc.metadata ?? {},
+      vector: decodeVector(f.vec ?? ''),
+    },
+  };
 }
 
 export class ChangeLog {
@@ -107,11 +121,23 @@ export class ChangeLog {
   async append(epoch: number, model: string, ops: readonly LogOp[]): Promise<string[]> {
     const argv: string[] = [String(epoch), model];
     for (const op of ops) {
-      if (op.op === 'upsert') argv.push('upsert', op.id, JSON.stringify({ text: op.text, metadata: op.metadata }), encodeVector(op.vector));
+      if (op.op === 'upsert')
+        argv.push(
+          'upsert',
+          op.id,
+          JSON.stringify({ text: op.text, metadata: op.metadata }),
+          encodeVector(op.vector),
+        );
       else argv.push('delete', op.id, '', '');
     }
     try {
-      return (await (this.redis as unknown as { gteAppend(...a: string[]): Promise<string[]> }).gteAppend(this.keys.fence, this.keys.log, ...argv)) ?? [];
+      return (
+        (await (this.redis as unknown as { gteAppend(...a: string[]): Promise<string[]> }).gteAppend(
+          this.keys.fence,
+          this.keys.log,
+          ...argv,
+        )) ?? []
+      );
     } catch (err) {
       const m = /STALE (\d+)/.exec((err as Error).message);
       if (m) throw new StaleEpochError(epoch, Number(m[1]));
@@ -121,7 +147,12 @@ export class ChangeLog {
 
   /** Raises the fence to `epoch` (never lowers it); returns the fence afterwards. */
   async takeFence(epoch: number): Promise<number> {
-    return Number(await (this.redis as unknown as { gteTakeFence(k: string, e: string): Promise<number> }).gteTakeFence(this.keys.fence, String(epoch)));
+    return Number(
+      await (this.redis as unknown as { gteTakeFence(k: string, e: string): Promise<number> }).gteTakeFence(
+        this.keys.fence,
+        String(epoch),
+      ),
+    );
   }
 
   async fence(): Promise<number> {
@@ -142,12 +173,10 @@ export class ChangeLog {
   async readAfter(after: string, count: number, blockMs?: number): Promise<RawEntry[]> {
     const args: (string | number)[] = ['COUNT', count];
     if (blockMs !== undefined) args.push('BLOCK', blockMs);
-    const res = (await (this.redis.xread as (...a: (string | number)[]) => Promise<[string, [string, string[]][]][] | null>)(
-      ...args,
-      'STREAMS',
-      this.keys.log,
-      after,
-    )) ?? [];
+    const res =
+      (await (
+        this.redis.xread as (...a: (string | number)[]) => Promise<[string, [string, string[]][]][] | null>
+      )(...args, 'STREAMS', this.keys.log, after)) ?? [];
     const entries = res[0]?.[1] ?? [];
     return entries.map(([seq, fields]) => decodeFields(seq, fields));
   }
@@ -204,7 +233,10 @@ export class ChangeLog {
     if (!low || low === SEQ_ZERO) return 0;
     let through = low;
     if (keep > 0) {
-      const older = (await this.redis.xrevrange(this.keys.log, low, '-', 'COUNT', keep + 1)) as [string, string[]][];
+      const older = (await this.redis.xrevrange(this.keys.log, low, '-', 'COUNT', keep + 1)) as [
+        string,
+        string[],
+      ][];
       if (older.length <= keep) return 0;
       through = older[keep]![0];
     }

@@ -20,7 +20,12 @@ export class GpuMonitor {
     const poll = () => {
       execFile(
         'nvidia-smi',
-        ['--query-gpu=utilization.gpu,memory.used,memory.total,temperature.gpu', '--format=csv,noheader,nounits', '-i', '0'],
+        [
+          '--query-gpu=utilization.gpu,memory.used,memory.total,temperature.gpu',
+          '--format=csv,noheader,nounits',
+          '-i',
+          '0',
+        ],
         { timeout: 1500 },
         (err, stdout) => {
           if (err) {

@@ -30,11 +30,21 @@ export class LoadMonitor {
   }
 
   get overloaded(): boolean {
-    return this.forced() || this.inflight >= this.limits.inflight || this.eventLoopLagMs >= this.limits.loopLagMs || this.queued() >= this.limits.inflight;
+    return (
+      this.forced() ||
+      this.inflight >= this.limits.inflight ||
+      this.eventLoopLagMs >= this.limits.loopLagMs ||
+      this.queued() >= this.limits.inflight
+    );
   }
 
   snapshot() {
-    return { inflight: this.inflight, queued: this.queued(), event_loop_lag_ms: this.eventLoopLagMs, overloaded: this.overloaded };
+    return {
+      inflight: this.inflight,
+      queued: this.queued(),
+      event_loop_lag_ms: this.eventLoopLagMs,
+      overloaded: this.overloaded,
+    };
   }
 
   stop(): void {

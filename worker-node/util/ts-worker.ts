@@ -21,7 +21,10 @@ export class WorkerRpc<Req extends { type: string }, Res = unknown> {
   private readonly pending = new Map<number, { resolve: (v: Res) => void; reject: (e: Error) => void }>();
   private dead: Error | null = null;
 
-  constructor(readonly worker: Worker, name: string) {
+  constructor(
+    readonly worker: Worker,
+    name: string,
+  ) {
     worker.on('message', (msg: { id: number; ok: boolean; result?: Res; error?: string }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;

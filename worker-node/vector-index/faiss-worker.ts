@@ -16,7 +16,9 @@ let index: import('faiss-node').Index | null = null;
 let dimension = 0;
 
 function create(dim: number, factory: string): import('faiss-node').Index {
-  return factory === 'Flat' ? new faiss.IndexFlatIP(dim) : faiss.Index.fromFactory(dim, factory, faiss.MetricType.METRIC_INNER_PRODUCT);
+  return factory === 'Flat'
+    ? new faiss.IndexFlatIP(dim)
+    : faiss.Index.fromFactory(dim, factory, faiss.MetricType.METRIC_INNER_PRODUCT);
 }
 
 function handle(msg: WorkerRequest): Record<string, unknown> {

@@ -42,11 +42,20 @@ export class VectorIndex {
   ) {}
 
   /** Starts the worker; loads the snapshot at `snapshotPath` when it exists and fits. */
-  static async open(opts: { dimension: number; factory: string; snapshotPath?: string }): Promise<{ index: VectorIndex; fromSnapshot: boolean }> {
+  static async open(opts: {
+    dimension: number;
+    factory: string;
+    snapshotPath?: string;
+  }): Promise<{ index: VectorIndex; fromSnapshot: boolean }> {
     const worker = startTsWorker(new URL('./faiss-worker.ts', import.meta.url));
     const rpc = new WorkerRpc<WorkerCommand>(worker, 'faiss');
     const index = new VectorIndex(rpc, opts.dimension, opts.factory);
-    const r = await rpc.call<{ ntotal: number; fromSnapshot: boolean }>({ type: 'init', dimension: opts.dimension, factory: opts.factory, path: opts.snapshotPath });
+    const r = await rpc.call<{ ntotal: number; fromSnapshot: boolean }>({
+      type: 'init',
+      dimension: opts.dimension,
+      factory: opts.factory,
+      path: opts.snapshotPath,
+    });
     index.ntotal = r.ntotal;
     return { index, fromSnapshot: r.fromSnapshot };
   }
@@ -61,9 +70,12 @@ export class VectorIndex {
     const flat = new Float32Array(items.length * this.dimension);
     items.forEach((item, i) => {
       if (item.label !== this.ntotal + i) {
-        throw new Error(`vector index out of step: label ${item.label} added at position ${this.ntotal + i}; rebuild the index (delete index.faiss)`);
+        throw new Error(
+          `vector index out of step: label ${item.label} added at position ${this.ntotal + i}; rebuild the index (delete index.faiss)`,
+        );
       }
-      if (item.vector.length !== this.dimension) throw new Error(`vector of dimension ${item.vector.length}, index has ${this.dimension}`);
+      if (item.vector.length !== this.dimension)
+        throw new Error(`vector of dimension ${item.vector.length}, index has ${this.dimension}`);
       flat.set(item.vector, i * this.dimension);
     });
     this.ntotal += items.length;
@@ -88,11 +100,17 @@ export class VectorIndex {
       // FAISS answers 20 or more queries with one BLAS matrix product and fewer with one scan per
       // query; with OpenBLAS, 20 queries cost about what 2-3 scans do. So a small batch is padded
       // with zero rows to reach the BLAS path (their answers are dropped).
-      const rows = this.factory === 'Flat' && batch.length >= PAD_FROM && batch.length < BLAS_THRESHOLD ? BLAS_THRESHOLD : batch.length;
+      const rows =
+        this.factory === 'Flat' && batch.length >= PAD_FROM && batch.length < BLAS_THRESHOLD
+          ? BLAS_THRESHOLD
+          : batch.length;
       const flat = new Float32Array(rows * this.dimension);
       batch.forEach((s, i) => flat.set(s.vector, i * this.dimension));
       try {
-        const r = await this.rpc.call<{ k: number; labels: number[]; distances: number[] }>({ type: 'search', vectors: flat, k }, [flat.buffer]);
+        const r = await this.rpc.call<{ k: number; labels: number[]; distances: number[] }>(
+          { type: 'search', vectors: flat, k },
+          [flat.buffer],
+        );
         batch.forEach((s, i) => {
           const hits: LabelHit[] = [];
           for (let j = 0; j < Math.min(s.k, r.k); j++) {

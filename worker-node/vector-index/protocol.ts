@@ -8,7 +8,11 @@ export type WorkerRequest =
   | { id: number; type: 'reset'; factory: string };
 
 export type WorkerReply =
-  | { id: number; ok: true; result: Record<string, unknown> | { k: number; labels: number[]; distances: number[] } }
+  | {
+      id: number;
+      ok: true;
+      result: Record<string, unknown> | { k: number; labels: number[]; distances: number[] };
+    }
   | { id: number; ok: false; error: string };
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;

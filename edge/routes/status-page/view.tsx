@@ -14,7 +14,8 @@ export interface StatusPageData {
   refreshSeconds: number;
 }
 
-export const fmtTime = (ms: number | null) => (ms === null ? '—' : `${new Date(ms).toISOString().replace('T', ' ').slice(0, 19)}Z`);
+export const fmtTime = (ms: number | null) =>
+  ms === null ? '—' : `${new Date(ms).toISOString().replace('T', ' ').slice(0, 19)}Z`;
 
 export function fmtDuration(ms: number | null): string {
   if (ms === null) return '—';
@@ -30,9 +31,24 @@ function fmtAgo(ms: number, now: number): string {
   return `${(s / 3600).toFixed(1)} h ago`;
 }
 
-const STATE_TONE: Record<NodeStatus['state'], string> = { up: 'b-ok', overloaded: 'b-warn', suspect: 'b-warn', starting: 'b-muted', down: 'b-bad' };
-const ROLE_TONE: Record<NodeStatus['role'], string> = { master: 'b-info', standby: 'b-muted', degraded: 'b-warn' };
-const OUTCOME_TONE: Record<FailoverSummary['outcome'], string> = { succeeded: 'b-ok', in_progress: 'b-info', rolled_back: 'b-warn', failed: 'b-bad' };
+const STATE_TONE: Record<NodeStatus['state'], string> = {
+  up: 'b-ok',
+  overloaded: 'b-warn',
+  suspect: 'b-warn',
+  starting: 'b-muted',
+  down: 'b-bad',
+};
+const ROLE_TONE: Record<NodeStatus['role'], string> = {
+  master: 'b-info',
+  standby: 'b-muted',
+  degraded: 'b-warn',
+};
+const OUTCOME_TONE: Record<FailoverSummary['outcome'], string> = {
+  succeeded: 'b-ok',
+  in_progress: 'b-info',
+  rolled_back: 'b-warn',
+  failed: 'b-bad',
+};
 
 function Badge({ tone, children }: { tone: string; children: string }) {
   return <span class={`badge ${tone}`}>{children}</span>;
@@ -50,8 +66,13 @@ function Tile({ label, id, children }: { label: string; id?: string; children: u
 }
 
 function NodeRow({ node }: { node: NodeStatus }) {
-  const lag = node.lag_entries === null && node.lag_ms === null ? '—' : `${node.lag_entries ?? '?'} entries / ${fmtDuration(node.lag_ms)}`;
-  const gpu = node.gpu ? `${Math.round(node.gpu.util)}% · ${Math.round(node.gpu.mem_used_mb)}/${Math.round(node.gpu.mem_total_mb)} MB · ${Math.round(node.gpu.temp_c)}°C` : 'no GPU';
+  const lag =
+    node.lag_entries === null && node.lag_ms === null
+      ? '—'
+      : `${node.lag_entries ?? '?'} entries / ${fmtDuration(node.lag_ms)}`;
+  const gpu = node.gpu
+    ? `${Math.round(node.gpu.util)}% · ${Math.round(node.gpu.mem_used_mb)}/${Math.round(node.gpu.mem_total_mb)} MB · ${Math.round(node.gpu.temp_c)}°C`
+    : 'no GPU';
   return (
     <tr data-node={node.id} data-role={node.role} data-state={node.state}>
       <td>
@@ -65,7 +86,11 @@ function NodeRow({ node }: { node: NodeStatus }) {
       </td>
       <td>
         <Badge tone={STATE_TONE[node.state]}>{node.state}</Badge>
-        {node.consecutive_failures > 0 ? <div class="muted small">{`${node.consecutive_failures} failed probe(s) in a row`}</div> : ''}
+        {node.consecutive_failures > 0 ? (
+          <div class="muted small">{`${node.consecutive_failures} failed probe(s) in a row`}</div>
+        ) : (
+          ''
+        )}
       </td>
       <td class="num">
         <code>{node.applied_seq ?? '—'}</code>
@@ -88,7 +113,8 @@ function Steps({ report }: { report: FailoverReport }) {
         <li class={s.ok ? 'ok' : 'fail'} data-step={s.step}>
           <span class="at">{`+${fmtDuration(s.at - report.started_at)}`}</span>
           <span class="step">{s.step}</span>
-          {s.node ? <code>{s.node}</code> : ''} <span class="muted small">{`epoch ${s.epoch} · ${fmtTime(s.at)}`}</span>{' '}
+          {s.node ? <code>{s.node}</code> : ''}{' '}
+          <span class="muted small">{`epoch ${s.epoch} · ${fmtTime(s.at)}`}</span>{' '}
           {s.ok ? <Badge tone="b-ok">ok</Badge> : <Badge tone="b-bad">failed</Badge>}
           {s.detail ? <div class="muted small">{s.detail}</div> : ''}
         </li>
@@ -99,27 +125,51 @@ function Steps({ report }: { report: FailoverReport }) {
 
 function triggerSummary(report: FailoverReport): string {
   const counts = new Map<string, number>();
-  for (const t of report.trigger) counts.set(`${t.source} ${t.outcome}${t.status ? ` ${t.status}` : ''}`, (counts.get(`${t.source} ${t.outcome}${t.status ? ` ${t.status}` : ''}`) ?? 0) + 1);
+  for (const t of report.trigger)
+    counts.set(
+      `${t.source} ${t.outcome}${t.status ? ` ${t.status}` : ''}`,
+      (counts.get(`${t.source} ${t.outcome}${t.status ? ` ${t.status}` : ''}`) ?? 0) + 1,
+    );
   return [...counts].map(([k, n]) => `${n}× ${k}`).join(', ');
 }
 
-function Failover({ summary, report, now }: { summary: FailoverSummary; report: FailoverReport | null; now: number }) {
+function Failover({
+  summary,
+  report,
+  now,
+}: {
+  summary: FailoverSummary;
+  report: FailoverReport | null;
+  now: number;
+}) {
   return (
-    <section class="failover" data-failover={summary.id} data-kind={summary.kind} data-outcome={summary.outcome}>
+    <section
+      class="failover"
+      data-failover={summary.id}
+      data-kind={summary.kind}
+      data-outcome={summary.outcome}
+    >
       <h3>
         <Badge tone="b-muted">{summary.kind}</Badge>
         <span>{`${summary.from ?? '(no master)'} → ${summary.to}`}</span>
         <span class="muted small">{`epoch ${summary.epoch}`}</span>
         <Badge tone={OUTCOME_TONE[summary.outcome]}>{summary.outcome.replace('_', ' ')}</Badge>
-        <span class="muted small">{summary.duration_ms === null ? 'running' : `in ${fmtDuration(summary.duration_ms)}`}</span>
+        <span class="muted small">
+          {summary.duration_ms === null ? 'running' : `in ${fmtDuration(summary.duration_ms)}`}
+        </span>
       </h3>
       <div class="muted small">
-        <code>{summary.id}</code> {`· started ${fmtTime(summary.started_at)} (${fmtAgo(summary.started_at, now)})`}
+        <code>{summary.id}</code>{' '}
+        {`· started ${fmtTime(summary.started_at)} (${fmtAgo(summary.started_at, now)})`}
       </div>
       {report ? (
         <>
           <div class="small">{`reason: ${report.reason}`}</div>
-          {report.trigger.length > 0 ? <div class="muted small">{`signals: ${triggerSummary(report)}`}</div> : ''}
+          {report.trigger.length > 0 ? (
+            <div class="muted small">{`signals: ${triggerSummary(report)}`}</div>
+          ) : (
+            ''
+          )}
           <Steps report={report} />
         </>
       ) : (
@@ -144,7 +194,10 @@ export function StatusPage({ status, failovers, now, refreshSeconds }: StatusPag
         <main>
           <header>
             <h1>GTE-Pro cluster</h1>
-            <span class="muted small" id="updated">{`updated ${fmtTime(now)} · refreshes every ${refreshSeconds} s`}</span>
+            <span
+              class="muted small"
+              id="updated"
+            >{`updated ${fmtTime(now)} · refreshes every ${refreshSeconds} s`}</span>
           </header>
           <div class="summary">
             <Tile label="master" id="master">
@@ -157,12 +210,22 @@ export function StatusPage({ status, failovers, now, refreshSeconds }: StatusPag
               {status.standby_status}
             </Tile>
             <Tile label="last failover" id="last-failover">
-              {status.last_failover ? `${status.last_failover.outcome.replace('_', ' ')}, ${fmtAgo(status.last_failover.started_at, now)}` : 'none'}
+              {status.last_failover
+                ? `${status.last_failover.outcome.replace('_', ' ')}, ${fmtAgo(status.last_failover.started_at, now)}`
+                : 'none'}
             </Tile>
           </div>
           {status.failover_in_progress ? <div class="banner warn">failover in progress</div> : ''}
-          {!status.current_master ? <div class="banner bad">no master: searches and writes cannot be served until one is elected</div> : ''}
-          {master && master.state !== 'up' ? <div class="banner warn">{`master ${master.id} is ${master.state}`}</div> : ''}
+          {!status.current_master ? (
+            <div class="banner bad">no master: searches and writes cannot be served until one is elected</div>
+          ) : (
+            ''
+          )}
+          {master && master.state !== 'up' ? (
+            <div class="banner warn">{`master ${master.id} is ${master.state}`}</div>
+          ) : (
+            ''
+          )}
           <h2>Nodes</h2>
           {status.nodes.length === 0 ? (
             <p class="muted">no search node is registered (POST /api/v1/admin/nodes)</p>
@@ -188,7 +251,11 @@ export function StatusPage({ status, failovers, now, refreshSeconds }: StatusPag
           )}
           <h2>Failover history</h2>
           <div id="failovers">
-            {failovers.length === 0 ? <p class="muted">no failovers yet</p> : failovers.map((f) => <Failover summary={f.summary} report={f.report} now={now} />)}
+            {failovers.length === 0 ? (
+              <p class="muted">no failovers yet</p>
+            ) : (
+              failovers.map((f) => <Failover summary={f.summary} report={f.report} now={now} />)
+            )}
           </div>
           <footer class="muted small">
             {`probe loop every ${fmtDuration(status.coordinator.probe_interval_ms)}${status.coordinator.alarm_at ? `, next at ${fmtTime(status.coordinator.alarm_at)}` : ', not armed'}${status.coordinator.note ? ` · ${status.coordinator.note}` : ''}`}
@@ -204,7 +271,15 @@ export function StatusPage({ status, failovers, now, refreshSeconds }: StatusPag
 }
 
 /** Shown when the coordinator cannot be reached; it refreshes too, so it recovers by itself. */
-export function StatusPageError({ message, now, refreshSeconds }: { message: string; now: number; refreshSeconds: number }) {
+export function StatusPageError({
+  message,
+  now,
+  refreshSeconds,
+}: {
+  message: string;
+  now: number;
+  refreshSeconds: number;
+}) {
   return (
     <html lang="en">
       <head>

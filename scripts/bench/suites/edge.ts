@@ -21,11 +21,23 @@ export const edgeSuite: Suite = {
   title: 'Edge overhead: direct vs edge vs nginx',
   async run(ctx) {
     ctx.progress('  starting a 1-node cluster with the edge (workerd)');
-    const cluster = await startCluster({ nodes: 1, redisUrl: ctx.redis.url, dataDir: join(ctx.dir, 'edge-cluster'), nodeEnv: { LOG_LEVEL: 'warn' }, onProgress: (m) => ctx.progress(`  ${m}`) });
+    const cluster = await startCluster({
+      nodes: 1,
+      redisUrl: ctx.redis.url,
+      dataDir: join(ctx.dir, 'edge-cluster'),
+      nodeEnv: { LOG_LEVEL: 'warn' },
+      onProgress: (m) => ctx.progress(`  ${m}`),
+    });
     let nginx: NginxProxy | null = null;
     try {
       for (let i = 0; i < ctx.sizes.clusterDocs; i += UPSERT_BATCH) {
-        const res = await cluster.adminFetch('/api/v1/documents', { method: 'POST', json: { documents: benchDocs(i, Math.min(UPSERT_BATCH, ctx.sizes.clusterDocs - i)), wait: 'applied' } });
+        const res = await cluster.adminFetch('/api/v1/documents', {
+          method: 'POST',
+          json: {
+            documents: benchDocs(i, Math.min(UPSERT_BATCH, ctx.sizes.clusterDocs - i)),
+            wait: 'applied',
+          },
+        });
         if (res.status !== 200) throw new Error(`ingest through the edge: ${res.status} ${await res.text()}`);
       }
       const master = cluster.nodes[0]!;
@@ -45,19 +57,38 @@ export const edgeSuite: Suite = {
         // Rotate the order each round so no target always follows the same one.
         const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
         ctx.progress(`  round ${round + 1}/${rounds}: ${order.map((t) => t.name).join(', ')}`);
-        for (const t of order) await measureInto(t.cell, { searchUrl: `${t.url}/api/v1/search`, nodeUrl: null, concurrency: CONCURRENCY, durationMs, queries });
+        for (const t of order)
+          await measureInto(t.cell, {
+            searchUrl: `${t.url}/api/v1/search`,
+            nodeUrl: null,
+            concurrency: CONCURRENCY,
+            durationMs,
+            queries,
+          });
       }
       const direct = reportCell(targets[0]!.cell);
       const rows = targets.map((t) => {
         const r = reportCell(t.cell);
-        return [t.name, formatCount(r.qps), formatMs(r.latency.p50), formatMs(r.latency.p99), formatMs(r.tookMean), formatRatio(ratio(r.latency.p50, direct.latency.p50)), formatRatio(ratio(r.latency.p99, direct.latency.p99)), r.failures];
+        return [
+          t.name,
+          formatCount(r.qps),
+          formatMs(r.latency.p50),
+          formatMs(r.latency.p99),
+          formatMs(r.tookMean),
+          formatRatio(ratio(r.latency.p50, direct.latency.p50)),
+          formatRatio(ratio(r.latency.p99, direct.latency.p99)),
+          r.failures,
+        ];
       });
       const edgeP50 = ratio(reportCell(targets[1]!.cell).latency.p50, direct.latency.p50);
       return [
         `One search node (default model, Flat, ${formatCount(ctx.sizes.clusterDocs)} documents); concurrency ${CONCURRENCY}; ${rounds} rounds of ${durationMs / 1000} s per target, order rotated each round. ` +
           'Edge = the Worker in local workerd (Miniflare, same wrangler.toml); nginx = a plain keep-alive reverse proxy (1 worker) to the master. All on this machine, so the proxies compete with the node for the same cores.',
         '',
-        markdownTable(['path', 'queries/s', 'p50 ms', 'p99 ms', 'node took ms', 'p50 ÷ direct', 'p99 ÷ direct', 'errors'], rows),
+        markdownTable(
+          ['path', 'queries/s', 'p50 ms', 'p99 ms', 'node took ms', 'p50 ÷ direct', 'p99 ÷ direct', 'errors'],
+          rows,
+        ),
         '',
         nginx ? '' : `${NGINX_HINT}.\n`,
         '### Goals',

@@ -43,10 +43,16 @@ export const failoverSuite: Suite = {
     const series: Series[] = [];
     series.push(await runSeries(ctx, 2000, ctx.sizes.kills, deadline));
     // The fast series needs about as long per kill as the default one; run it if that fits.
-    const perKill = Math.max(...series[0]!.drills.map((d) => (d.newMasterMs ?? 0) + (d.rejoinMs ?? 0)), 5000) + 3000;
+    const perKill =
+      Math.max(...series[0]!.drills.map((d) => (d.newMasterMs ?? 0) + (d.rejoinMs ?? 0)), 5000) + 3000;
     const fastKills = Math.min(ctx.sizes.kills, Math.floor((deadline - Date.now() - 30_000) / perKill));
     if (fastKills >= 3) series.push(await runSeries(ctx, 500, fastKills, deadline));
-    else series.push({ probeMs: 500, drills: [], note: 'skipped: not enough time left in the suite\'s time box' });
+    else
+      series.push({
+        probeMs: 500,
+        drills: [],
+        note: "skipped: not enough time left in the suite's time box",
+      });
 
     const rows = series.map((s) => {
       const ok = s.drills.map((d) => d.newMasterMs).filter((x): x is number => x !== null);
@@ -55,15 +61,29 @@ export const failoverSuite: Suite = {
       const det = summarize(s.drills.map((d) => d.detectMs).filter((x): x is number => x !== null));
       const exe = summarize(s.drills.map((d) => d.executeMs).filter((x): x is number => x !== null));
       return [
-        s.probeMs, s.drills.length, s.drills.length - ok.length, formatMs(st.p50), formatMs(st.p99), formatMs(st.max),
-        formatMs(first.p50), formatMs(first.p99), formatMs(det.p50), formatMs(exe.p50), s.drills.reduce((a, d) => a + d.errors, 0),
+        s.probeMs,
+        s.drills.length,
+        s.drills.length - ok.length,
+        formatMs(st.p50),
+        formatMs(st.p99),
+        formatMs(st.max),
+        formatMs(first.p50),
+        formatMs(first.p99),
+        formatMs(det.p50),
+        formatMs(exe.p50),
+        s.drills.reduce((a, d) => a + d.errors, 0),
       ];
     });
     const detail = series
       .filter((s) => s.drills.length > 0)
-      .map((s) => `- PROBE_INTERVAL_MS ${s.probeMs}: ${s.drills.map((d) => (d.newMasterMs === null ? 'none' : formatMs(d.newMasterMs))).join(', ')}`);
+      .map(
+        (s) =>
+          `- PROBE_INTERVAL_MS ${s.probeMs}: ${s.drills.map((d) => (d.newMasterMs === null ? 'none' : formatMs(d.newMasterMs))).join(', ')}`,
+      );
     const notes = series.filter((s) => s.note).map((s) => `- PROBE_INTERVAL_MS ${s.probeMs}: ${s.note}`);
-    const dflt = summarize(series[0]!.drills.map((d) => d.newMasterMs).filter((x): x is number => x !== null));
+    const dflt = summarize(
+      series[0]!.drills.map((d) => d.newMasterMs).filter((x): x is number => x !== null),
+    );
     const failures = series[0]!.drills.filter((d) => d.newMasterMs === null).length;
     return [
       `Two search nodes (default model, Flat, ${ctx.sizes.clusterDocs.toLocaleString('en-US')} documents) behind the edge (workerd), other wrangler vars at their defaults (PROBE_TIMEOUT_MS 500, FAIL_THRESHOLD 3). ` +
@@ -71,9 +91,24 @@ export const failoverSuite: Suite = {
         'After each drill the killed node is restarted (`cluster.restartNode`) and the next kill waits until `/api/v1/status` shows it as a synced standby.',
       '',
       'Times in ms from the `kill -9`: **new master** = first search answered with `served_by` the other node as master at a higher epoch; **any answer** = first search answered at all (a standby may serve reads before it is promoted); ' +
-        '**detect** = coordinator\'s failover start − kill; **execute** = the failover report\'s duration.',
+        "**detect** = coordinator's failover start − kill; **execute** = the failover report's duration.",
       '',
-      markdownTable(['PROBE_INTERVAL_MS', 'kills', 'no failover', 'new master p50', 'p99', 'max', 'any answer p50', 'any answer p99', 'detect p50', 'execute p50', 'failed searches'], rows),
+      markdownTable(
+        [
+          'PROBE_INTERVAL_MS',
+          'kills',
+          'no failover',
+          'new master p50',
+          'p99',
+          'max',
+          'any answer p50',
+          'any answer p99',
+          'detect p50',
+          'execute p50',
+          'failed searches',
+        ],
+        rows,
+      ),
       '',
       'Each kill, new-master time in ms:',
       '',
@@ -87,7 +122,12 @@ export const failoverSuite: Suite = {
   },
 };
 
-async function runSeries(ctx: BenchContext, probeMs: number, kills: number, deadline: number): Promise<Series> {
+async function runSeries(
+  ctx: BenchContext,
+  probeMs: number,
+  kills: number,
+  deadline: number,
+): Promise<Series> {
   ctx.progress(`  starting a 2-node cluster, PROBE_INTERVAL_MS ${probeMs}`);
   const cluster = await startCluster({
     nodes: 2,
@@ -101,7 +141,13 @@ async function runSeries(ctx: BenchContext, probeMs: number, kills: number, dead
   let note: string | null = null;
   try {
     for (let i = 0; i < ctx.sizes.clusterDocs; i += UPSERT_BATCH) {
-      const res = await cluster.adminFetch('/api/v1/documents', { method: 'POST', json: { documents: benchDocs(i, Math.min(UPSERT_BATCH, ctx.sizes.clusterDocs - i)), wait: 'replicated' } });
+      const res = await cluster.adminFetch('/api/v1/documents', {
+        method: 'POST',
+        json: {
+          documents: benchDocs(i, Math.min(UPSERT_BATCH, ctx.sizes.clusterDocs - i)),
+          wait: 'replicated',
+        },
+      });
       if (res.status !== 200) throw new Error(`ingest through the edge: ${res.status} ${await res.text()}`);
     }
     await waitSynced(cluster, 60_000);
@@ -135,10 +181,20 @@ async function status(cluster: Cluster): Promise<ClusterStatusBody> {
 }
 
 async function waitSynced(cluster: Cluster, timeoutMs: number): Promise<void> {
-  await waitFor('a master and a synced standby (GET /api/v1/status)', async () => {
-    const s = await status(cluster);
-    return s.current_master !== null && s.standby_status === 'synced' && s.nodes.every((n) => n.state === 'up' && (n.id === s.current_master ? n.role === 'master' : n.role === 'standby'));
-  }, timeoutMs);
+  await waitFor(
+    'a master and a synced standby (GET /api/v1/status)',
+    async () => {
+      const s = await status(cluster);
+      return (
+        s.current_master !== null &&
+        s.standby_status === 'synced' &&
+        s.nodes.every(
+          (n) => n.state === 'up' && (n.id === s.current_master ? n.role === 'master' : n.role === 'standby'),
+        )
+      );
+    },
+    timeoutMs,
+  );
 }
 
 const queries = benchQueries(1000, 41);
@@ -150,14 +206,26 @@ async function drill(ctx: BenchContext, cluster: Cluster, k: number, kills: numb
   const survivor = cluster.nodes.find((n) => n !== victim)!;
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const searchUrl = `${cluster.state.edge_url}/api/v1/search`;
-  const d: Drill = { newMasterMs: null, firstAnswerMs: null, detectMs: null, executeMs: null, errors: 0, rejoinMs: null };
+  const d: Drill = {
+    newMasterMs: null,
+    firstAnswerMs: null,
+    detectMs: null,
+    executeMs: null,
+    errors: 0,
+    rejoinMs: null,
+  };
 
   const killedWall = Date.now();
   const killed = performance.now();
   process.kill(victim.child.pid!, 'SIGKILL');
   let q = 0;
   while (performance.now() - killed < FAILOVER_TIMEOUT_MS) {
-    const a = await postJson(agent, searchUrl, { query: queries[q++ % queries.length], top_k: 5 }, 5000).catch(() => null);
+    const a = await postJson(
+      agent,
+      searchUrl,
+      { query: queries[q++ % queries.length], top_k: 5 },
+      5000,
+    ).catch(() => null);
     const at = performance.now() - killed;
     if (a?.status === 200) {
       d.firstAnswerMs ??= at;
@@ -175,7 +243,9 @@ async function drill(ctx: BenchContext, cluster: Cluster, k: number, kills: numb
     d.detectMs = after.last_failover.started_at - killedWall;
     d.executeMs = after.last_failover.duration_ms;
   }
-  ctx.progress(`  kill ${k + 1}/${kills} (${victim.id}): new master after ${d.newMasterMs === null ? 'NONE' : `${Math.round(d.newMasterMs)} ms`}; restarting ${victim.id}`);
+  ctx.progress(
+    `  kill ${k + 1}/${kills} (${victim.id}): new master after ${d.newMasterMs === null ? 'NONE' : `${Math.round(d.newMasterMs)} ms`}; restarting ${victim.id}`,
+  );
 
   const rejoin = performance.now();
   await victim.exited;

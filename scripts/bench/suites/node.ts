@@ -11,7 +11,15 @@ import { UPSERT_BATCH, type BenchContext } from '../context.ts';
 import { benchDocs, benchQueries } from '../corpus.ts';
 import { warmUp } from '../load.ts';
 import { emptyCell, measureInto, reportCell, type CellTotals } from '../probe.ts';
-import { formatCount, formatMs, formatRatio, goalVerdict, markdownTable, perSecond, ratio } from '../stats.ts';
+import {
+  formatCount,
+  formatMs,
+  formatRatio,
+  goalVerdict,
+  markdownTable,
+  perSecond,
+  ratio,
+} from '../stats.ts';
 import type { Suite } from '../suite.ts';
 
 const CONCURRENCY = [1, 8, 32];
@@ -27,12 +35,21 @@ export const nodeSuite: Suite = {
     const build = await ctx.datasets();
     const size = build.docs;
     const embedRef = await embedderAlone(ctx);
-    ctx.progress(`  starting two nodes on copies of ${formatCount(size)} documents: EMBED_BATCHING=1 and EMBED_BATCHING=0`);
+    ctx.progress(
+      `  starting two nodes on copies of ${formatCount(size)} documents: EMBED_BATCHING=1 and EMBED_BATCHING=0`,
+    );
     const nodes = await Promise.all(
       MODES.map(async (mode) => {
         const dataDir = join(ctx.dir, `node-batching-${mode.name}`);
         await ctx.copyDataset(size, dataDir);
-        return { mode, proc: await ctx.startNode({ id: `batching-${mode.name}`, dataDir, env: { EMBED_BATCHING: mode.env } }) };
+        return {
+          mode,
+          proc: await ctx.startNode({
+            id: `batching-${mode.name}`,
+            dataDir,
+            env: { EMBED_BATCHING: mode.env },
+          }),
+        };
       }),
     );
     const queries = benchQueries(5000, 11);
@@ -49,7 +66,13 @@ export const nodeSuite: Suite = {
           const key = `${n.mode.name}:${c}`;
           const cell = cells.get(key) ?? emptyCell();
           cells.set(key, cell);
-          await measureInto(cell, { searchUrl: `${n.proc.url}/api/v1/search`, nodeUrl: n.proc.url, concurrency: c, durationMs, queries });
+          await measureInto(cell, {
+            searchUrl: `${n.proc.url}/api/v1/search`,
+            nodeUrl: n.proc.url,
+            concurrency: c,
+            durationMs,
+            queries,
+          });
         }
       }
     }
@@ -61,16 +84,32 @@ export const nodeSuite: Suite = {
       for (const mode of MODES) {
         const r = rep(mode.name, c);
         rows.push([
-          mode.name, c, formatCount(r.qps), formatMs(r.latency.p50), formatMs(r.latency.p99), formatMs(r.health.p50), formatMs(r.health.p99),
-          formatMs(r.stageMeans.queue), formatMs(r.stageMeans.embed), formatMs(r.stageMeans.search), formatMs(r.stageMeans.metadata), formatMs(r.tookMean),
-          Number.isFinite(r.meanBatch) ? r.meanBatch.toFixed(1) : '–', r.failures,
+          mode.name,
+          c,
+          formatCount(r.qps),
+          formatMs(r.latency.p50),
+          formatMs(r.latency.p99),
+          formatMs(r.health.p50),
+          formatMs(r.health.p99),
+          formatMs(r.stageMeans.queue),
+          formatMs(r.stageMeans.embed),
+          formatMs(r.stageMeans.search),
+          formatMs(r.stageMeans.metadata),
+          formatMs(r.tookMean),
+          Number.isFinite(r.meanBatch) ? r.meanBatch.toFixed(1) : '–',
+          r.failures,
         ]);
       }
     }
     const ratioRows = CONCURRENCY.map((c) => {
       const on = rep('on', c);
       const off = rep('off', c);
-      return [c, formatRatio(ratio(on.qps, off.qps)), formatRatio(ratio(on.latency.p50, off.latency.p50)), formatRatio(ratio(on.latency.p99, off.latency.p99))];
+      return [
+        c,
+        formatRatio(ratio(on.qps, off.qps)),
+        formatRatio(ratio(on.latency.p50, off.latency.p50)),
+        formatRatio(ratio(on.latency.p99, off.latency.p99)),
+      ];
     });
     const full32 = [rep('on', 32), rep('off', 32)];
     const healthP99 = Math.max(...full32.map((r) => r.health.p99));
@@ -84,16 +123,44 @@ export const nodeSuite: Suite = {
       markdownTable(
         ['path', 'documents', 'seconds', 'docs/s'],
         [
-          [`node: POST /api/v1/documents, ${UPSERT_BATCH} per request, ${build.inflight} in flight, wait "applied" (queue → embed → fenced log append → apply)`, formatCount(build.docs), (build.ms / 1000).toFixed(1), formatCount(build.docsPerSec)],
-          [`reference: the embedder alone, in-process, batches of 64`, formatCount(embedRef.docs), (embedRef.ms / 1000).toFixed(1), formatCount(perSecond(embedRef.docs, embedRef.ms))],
+          [
+            `node: POST /api/v1/documents, ${UPSERT_BATCH} per request, ${build.inflight} in flight, wait "applied" (queue → embed → fenced log append → apply)`,
+            formatCount(build.docs),
+            (build.ms / 1000).toFixed(1),
+            formatCount(build.docsPerSec),
+          ],
+          [
+            `reference: the embedder alone, in-process, batches of 64`,
+            formatCount(embedRef.docs),
+            (embedRef.ms / 1000).toFixed(1),
+            formatCount(perSecond(embedRef.docs, embedRef.ms)),
+          ],
         ],
       ),
       '',
       `### Search under load (${ctx.sizes.rounds} interleaved round(s) of ${ctx.sizes.cellSeconds} s per cell; /health polled at 20/s during each cell)`,
       '',
-      'Stage columns are means per search in ms, from the node\'s `gte_node_search_stage_seconds` histogram (queue: waiting for an embedding batch); `took` is the node\'s own total; latency is what the client saw.',
+      "Stage columns are means per search in ms, from the node's `gte_node_search_stage_seconds` histogram (queue: waiting for an embedding batch); `took` is the node's own total; latency is what the client saw.",
       '',
-      markdownTable(['batching', 'conc', 'queries/s', 'p50 ms', 'p99 ms', '/health p50', '/health p99', 'queue', 'embed', 'search', 'metadata', 'took', 'mean batch', 'errors'], rows),
+      markdownTable(
+        [
+          'batching',
+          'conc',
+          'queries/s',
+          'p50 ms',
+          'p99 ms',
+          '/health p50',
+          '/health p99',
+          'queue',
+          'embed',
+          'search',
+          'metadata',
+          'took',
+          'mean batch',
+          'errors',
+        ],
+        rows,
+      ),
       '',
       'Batching on ÷ off, same run:',
       '',
@@ -110,7 +177,10 @@ export const nodeSuite: Suite = {
 /** The embedder's own throughput on the same texts: how much of the ingest time is embedding. */
 async function embedderAlone(ctx: BenchContext): Promise<{ docs: number; ms: number }> {
   const docs = benchDocs(0, ctx.quick ? 1024 : 5120).map((d) => d.text);
-  const embedder = await createEmbedder({ modelDir: process.env.MODEL_DIR ?? join(ROOT, '.gte', 'models', 'glove-100d-demo'), device: 'cpu' });
+  const embedder = await createEmbedder({
+    modelDir: process.env.MODEL_DIR ?? join(ROOT, '.gte', 'models', 'glove-100d-demo'),
+    device: 'cpu',
+  });
   try {
     await embedder.embed(docs.slice(0, 64));
     const started = performance.now();

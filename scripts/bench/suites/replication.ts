@@ -20,7 +20,9 @@ export const replicationSuite: Suite = {
   title: 'Replication: lag and throughput',
   async run(ctx) {
     const prefix = uniquePrefix();
-    const [master, standby] = await Promise.all(['repl-master', 'repl-standby'].map((id) => ctx.startNode({ id, dataDir: join(ctx.dir, id), prefix })));
+    const [master, standby] = await Promise.all(
+      ['repl-master', 'repl-standby'].map((id) => ctx.startNode({ id, dataDir: join(ctx.dir, id), prefix })),
+    );
     if (!master || !standby) throw new Error('unreachable: two nodes were started');
     const act = await master.client.activate(1);
     if (act.status !== 200) throw new Error(`activate: ${act.status} ${JSON.stringify(act.body)}`);
@@ -101,9 +103,24 @@ export const replicationSuite: Suite = {
       markdownTable(
         ['measure', 'documents', 'seconds', 'docs/s'],
         [
-          [`master ingest, ${UPSERT_BATCH} per request, ${INFLIGHT} in flight, wait "applied", standby following`, formatCount(total), (masterMs / 1000).toFixed(1), formatCount(perSecond(total, masterMs))],
-          ['standby has applied everything (from the first request)', formatCount(total), (standbyMs / 1000).toFixed(1), formatCount(perSecond(total, standbyMs))],
-          [`fresh standby replays the log (from process start; ready after ${(readyMs / 1000).toFixed(1)} s)`, formatCount(total), (replayMs / 1000).toFixed(1), formatCount(perSecond(total, replayMs))],
+          [
+            `master ingest, ${UPSERT_BATCH} per request, ${INFLIGHT} in flight, wait "applied", standby following`,
+            formatCount(total),
+            (masterMs / 1000).toFixed(1),
+            formatCount(perSecond(total, masterMs)),
+          ],
+          [
+            'standby has applied everything (from the first request)',
+            formatCount(total),
+            (standbyMs / 1000).toFixed(1),
+            formatCount(perSecond(total, standbyMs)),
+          ],
+          [
+            `fresh standby replays the log (from process start; ready after ${(readyMs / 1000).toFixed(1)} s)`,
+            formatCount(total),
+            (replayMs / 1000).toFixed(1),
+            formatCount(perSecond(total, replayMs)),
+          ],
         ],
       ),
       '',
@@ -111,14 +128,22 @@ export const replicationSuite: Suite = {
       '',
       '### Lag of single writes (idle cluster, one write at a time)',
       '',
-      'Lag = when the standby first shows the entry − the entry\'s append time (the Redis stream id\'s milliseconds). ' +
+      "Lag = when the standby first shows the entry − the entry's append time (the Redis stream id's milliseconds). " +
         'Polled back to back: `/health` until `index.applied_seq` reaches the entry, or the signed `GET /api/v1/documents/:id` until it answers 200.',
       '',
       markdownTable(
         ['measure', 'samples', 'p50 ms', 'p99 ms', 'max ms'],
-        [row('append → standby /health applied_seq', viaHealth), row('append → standby document readable', viaDoc), row('both', [...viaHealth, ...viaDoc]), row('master\'s ack → standby has it', afterAck), row('master write, wait "applied" (client)', writeMs)],
+        [
+          row('append → standby /health applied_seq', viaHealth),
+          row('append → standby document readable', viaDoc),
+          row('both', [...viaHealth, ...viaDoc]),
+          row("master's ack → standby has it", afterAck),
+          row('master write, wait "applied" (client)', writeMs),
+        ],
       ),
-      missed > 0 ? `\n${missed} sample(s) not seen on the standby within ${POLL_DEADLINE_MS} ms (left out).` : '',
+      missed > 0
+        ? `\n${missed} sample(s) not seen on the standby within ${POLL_DEADLINE_MS} ms (left out).`
+        : '',
       '',
       '### Goals',
       '',
@@ -143,7 +168,8 @@ async function pollHealthFor(node: NodeProcess, seq: string): Promise<Seen> {
   const deadline = performance.now() + POLL_DEADLINE_MS;
   while (performance.now() < deadline) {
     const h = await node.client.health().catch(() => null);
-    if (h && compareSeq(h.body.index.applied_seq, seq) >= 0) return { wallMs: Date.now(), perfMs: performance.now() };
+    if (h && compareSeq(h.body.index.applied_seq, seq) >= 0)
+      return { wallMs: Date.now(), perfMs: performance.now() };
   }
   return null;
 }
@@ -151,7 +177,9 @@ async function pollHealthFor(node: NodeProcess, seq: string): Promise<Seen> {
 async function pollDocFor(node: NodeProcess, id: string): Promise<Seen> {
   const deadline = performance.now() + POLL_DEADLINE_MS;
   while (performance.now() < deadline) {
-    const r = await node.client.signed('GET', `/api/v1/documents/${encodeURIComponent(id)}`).catch(() => null);
+    const r = await node.client
+      .signed('GET', `/api/v1/documents/${encodeURIComponent(id)}`)
+      .catch(() => null);
     if (r?.status === 200) return { wallMs: Date.now(), perfMs: performance.now() };
   }
   return null;

@@ -14,7 +14,11 @@ export const statusCommand: Command = async ({ client, values, out }) => {
 export const searchCommand: Command = async ({ client, positionals, values, out }) => {
   const query = positionals[0]!;
   const filter = parseFilters(values.filter as string[] | undefined);
-  const answer = await client.search({ query, top_k: intOption(values, 'top-k', 1, 100, 5), ...(filter ? { filter } : {}) });
+  const answer = await client.search({
+    query,
+    top_k: intOption(values, 'top-k', 1, 100, 5),
+    ...(filter ? { filter } : {}),
+  });
   if (values.json) {
     out(json(answer));
     return 0;
@@ -23,15 +27,25 @@ export const searchCommand: Command = async ({ client, positionals, values, out 
     const flat = text.replace(/\s+/g, ' ').trim();
     return flat.length > 80 ? `${flat.slice(0, 79)}…` : flat;
   };
-  const rows = [['#', 'SCORE', 'ID', 'TEXT'], ...answer.results.map((r, i) => [String(i + 1), r.score.toFixed(4), r.id, snippet(r.text)])];
-  const body = answer.results.length === 0 ? 'no results (is anything ingested? `gte-pro ingest FILE.jsonl`)' : table(rows);
-  out(`${body}\n\n${answer.results.length} result(s) in ${Math.round(answer.took_ms * 10) / 10} ms, served by ${answer.served_by.node} (${answer.served_by.role}, epoch ${answer.served_by.epoch})\n`);
+  const rows = [
+    ['#', 'SCORE', 'ID', 'TEXT'],
+    ...answer.results.map((r, i) => [String(i + 1), r.score.toFixed(4), r.id, snippet(r.text)]),
+  ];
+  const body =
+    answer.results.length === 0
+      ? 'no results (is anything ingested? `gte-pro ingest FILE.jsonl`)'
+      : table(rows);
+  out(
+    `${body}\n\n${answer.results.length} result(s) in ${Math.round(answer.took_ms * 10) / 10} ms, served by ${answer.served_by.node} (${answer.served_by.role}, epoch ${answer.served_by.epoch})\n`,
+  );
   return 0;
 };
 
 export const switchoverCommand: Command = async ({ client, values, out, err }) => {
   const to = values.to as string | undefined;
-  err(`switchover${to ? ` to ${to}` : ''}: asking the edge (it activates the standby, verifies it with a canary search, then demotes the old master)…\n`);
+  err(
+    `switchover${to ? ` to ${to}` : ''}: asking the edge (it activates the standby, verifies it with a canary search, then demotes the old master)…\n`,
+  );
   const report = await client.switchover(to);
   out(values.json ? json(report) : renderReport(report));
   return report.outcome === 'succeeded' ? 0 : 1;

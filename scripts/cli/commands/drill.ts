@@ -11,7 +11,14 @@ import type { EdgeClient } from '../edge-client.ts';
 import { CliError } from '../errors.ts';
 import { formatDuration, renderReport, table } from '../format.ts';
 
-const QUERIES = ['how do I reset my password', 'refund policy', 'GPU node failover', 'replication lag', 'install on debian', 'search latency'];
+const QUERIES = [
+  'how do I reset my password',
+  'refund policy',
+  'GPU node failover',
+  'replication lag',
+  'install on debian',
+  'search latency',
+];
 
 export interface Sample {
   at: number;
@@ -44,9 +51,21 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** The drill's numbers from its samples; pure, so it is unit-tested. */
-export function summarizeDrill(samples: Sample[], switchover: { startedAt: number; finishedAt: number; to: string; epoch: number }): Pick<DrillResult, 'new_master_serving_ms' | 'searches' | 'failed' | 'failures' | 'latency_ms' | 'served_by'> {
+export function summarizeDrill(
+  samples: Sample[],
+  switchover: { startedAt: number; finishedAt: number; to: string; epoch: number },
+): Pick<
+  DrillResult,
+  'new_master_serving_ms' | 'searches' | 'failed' | 'failures' | 'latency_ms' | 'served_by'
+> {
   const firstServing = samples
-    .filter((s) => s.ok && s.node === switchover.to && (s.epoch ?? 0) >= switchover.epoch && s.at + s.ms >= switchover.startedAt)
+    .filter(
+      (s) =>
+        s.ok &&
+        s.node === switchover.to &&
+        (s.epoch ?? 0) >= switchover.epoch &&
+        s.at + s.ms >= switchover.startedAt,
+    )
     .map((s) => s.at + s.ms)
     .sort((a, b) => a - b)[0];
   const failures = new Map<string, number>();
@@ -57,11 +76,16 @@ export function summarizeDrill(samples: Sample[], switchover: { startedAt: numbe
   }
   const latencies = samples.map((s) => s.ms).sort((a, b) => a - b);
   return {
-    new_master_serving_ms: firstServing === undefined ? null : Math.max(0, firstServing - switchover.startedAt),
+    new_master_serving_ms:
+      firstServing === undefined ? null : Math.max(0, firstServing - switchover.startedAt),
     searches: samples.length,
     failed: samples.filter((s) => !s.ok).length,
     failures: [...failures].map(([error, count]) => ({ error, count })).sort((a, b) => b.count - a.count),
-    latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? 0 },
+    latency_ms: {
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      max: latencies.at(-1) ?? 0,
+    },
     served_by: servedBy,
   };
 }
@@ -75,9 +99,22 @@ function startLoad(client: EdgeClient, concurrency: number): { samples: Sample[]
       const at = Date.now();
       try {
         const answer = await client.search({ query: QUERIES[i % QUERIES.length]!, top_k: 3 }, 5000);
-        samples.push({ at, ms: Date.now() - at, ok: true, node: answer.served_by.node, epoch: answer.served_by.epoch });
+        samples.push({
+          at,
+          ms: Date.now() - at,
+          ok: true,
+          node: answer.served_by.node,
+          epoch: answer.served_by.epoch,
+        });
       } catch (err) {
-        samples.push({ at, ms: Date.now() - at, ok: false, node: null, epoch: null, error: (err as Error).message.slice(0, 200) });
+        samples.push({
+          at,
+          ms: Date.now() - at,
+          ok: false,
+          node: null,
+          epoch: null,
+          error: (err as Error).message.slice(0, 200),
+        });
       }
       // Light load: a short pause per loop keeps a 2-core laptop cluster responsive.
       await new Promise((r) => setTimeout(r, 50));
@@ -102,11 +139,19 @@ export function renderDrill(r: DrillResult): string {
     '',
     table([
       ['switchover call', formatDuration(r.switchover_ms)],
-      ['new master serving after', r.new_master_serving_ms === null ? 'NOT SEEN' : formatDuration(r.new_master_serving_ms)],
+      [
+        'new master serving after',
+        r.new_master_serving_ms === null ? 'NOT SEEN' : formatDuration(r.new_master_serving_ms),
+      ],
       ['searches', String(r.searches)],
       ['failed searches', String(r.failed)],
       ['latency p50 / p99 / max', `${r.latency_ms.p50} / ${r.latency_ms.p99} / ${r.latency_ms.max} ms`],
-      ['served by', Object.entries(r.served_by).map(([n, c]) => `${n} ${c}`).join(', ') || '—'],
+      [
+        'served by',
+        Object.entries(r.served_by)
+          .map(([n, c]) => `${n} ${c}`)
+          .join(', ') || '—',
+      ],
     ]),
   ];
   if (r.failures.length > 0) {
@@ -124,12 +169,19 @@ export const drillCommand: Command = async ({ client, values, out, err }) => {
   requireAdminToken(client.target, 'drill');
 
   const before = await client.status();
-  if (!before.current_master) throw new CliError('the cluster has no master: nothing to switch over from; check `gte-pro status`');
+  if (!before.current_master)
+    throw new CliError('the cluster has no master: nothing to switch over from; check `gte-pro status`');
   const candidates = before.nodes.filter((n) => n.id !== before.current_master && n.state === 'up');
-  if (candidates.length === 0) throw new CliError(`no healthy standby to switch over to (master ${before.current_master}); start another node or check \`gte-pro status\``);
-  if (before.failover_in_progress) throw new CliError('a failover is in progress; run the drill when it is done (`gte-pro status`)');
+  if (candidates.length === 0)
+    throw new CliError(
+      `no healthy standby to switch over to (master ${before.current_master}); start another node or check \`gte-pro status\``,
+    );
+  if (before.failover_in_progress)
+    throw new CliError('a failover is in progress; run the drill when it is done (`gte-pro status`)');
 
-  err(`drill: master ${before.current_master} at epoch ${before.epoch}; ${concurrency} search loop(s), ${formatDuration(warmupMs)} warm-up\n`);
+  err(
+    `drill: master ${before.current_master} at epoch ${before.epoch}; ${concurrency} search loop(s), ${formatDuration(warmupMs)} warm-up\n`,
+  );
   const load = startLoad(client, concurrency);
   let report;
   let startedAt = 0;
@@ -140,9 +192,14 @@ export const drillCommand: Command = async ({ client, values, out, err }) => {
     startedAt = Date.now();
     report = await client.switchover(values.to as string | undefined);
     finishedAt = Date.now();
-    err(`drill: switchover ${report.outcome} (${report.from} → ${report.to}, epoch ${report.epoch}); waiting for ${report.to} to serve searches\n`);
+    err(
+      `drill: switchover ${report.outcome} (${report.from} → ${report.to}, epoch ${report.epoch}); waiting for ${report.to} to serve searches\n`,
+    );
     const deadline = Date.now() + timeoutMs;
-    const served = () => load.samples.some((s) => s.ok && s.node === report!.to && (s.epoch ?? 0) >= report!.epoch && s.at >= startedAt);
+    const served = () =>
+      load.samples.some(
+        (s) => s.ok && s.node === report!.to && (s.epoch ?? 0) >= report!.epoch && s.at >= startedAt,
+      );
     while (report.outcome === 'succeeded' && !served() && Date.now() < deadline) await sleep(50);
     await sleep(settleMs);
   } finally {
@@ -159,5 +216,7 @@ export const drillCommand: Command = async ({ client, values, out, err }) => {
   };
   if (values.json) out(`${JSON.stringify({ ...result, report }, null, 2)}\n`);
   else out(`${renderDrill(result)}\n${renderReport(report)}`);
-  return result.outcome === 'succeeded' && result.failed === 0 && result.new_master_serving_ms !== null ? 0 : 1;
+  return result.outcome === 'succeeded' && result.failed === 0 && result.new_master_serving_ms !== null
+    ? 0
+    : 1;
 };

@@ -11,7 +11,18 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { WaitLevel, type DocumentInput } from '../../../shared/schemas.ts';
 import { intOption, UsageError } from '../args.ts';
-import { advanceCheckpoint, checkpointPath, emptyCheckpoint, PrefixHash, readCheckpoint, removeCheckpoint, resumeMismatch, writeCheckpoint, type Checkpoint, type LineFailure } from '../checkpoint.ts';
+import {
+  advanceCheckpoint,
+  checkpointPath,
+  emptyCheckpoint,
+  PrefixHash,
+  readCheckpoint,
+  removeCheckpoint,
+  resumeMismatch,
+  writeCheckpoint,
+  type Checkpoint,
+  type LineFailure,
+} from '../checkpoint.ts';
 import { requireAdminToken } from '../config.ts';
 import type { Command, CommandContext } from '../context.ts';
 import { EdgeCallError, type EdgeClient } from '../edge-client.ts';
@@ -36,7 +47,12 @@ async function countLines(file: string): Promise<number> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Upserts with retries on transient failures; a refusal (4xx) is thrown at once. */
-async function upsertWithRetry(client: EdgeClient, documents: DocumentInput[], wait: WaitLevel, onRetry: (msg: string) => void): Promise<void> {
+async function upsertWithRetry(
+  client: EdgeClient,
+  documents: DocumentInput[],
+  wait: WaitLevel,
+  onRetry: (msg: string) => void,
+): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       await client.upsert(documents, wait);
@@ -53,12 +69,23 @@ async function upsertWithRetry(client: EdgeClient, documents: DocumentInput[], w
 const formatSeconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** Sends one batch; returns the lines the edge refused. Throws when the edge cannot be reached. */
-async function sendBatch(client: EdgeClient, items: BatchItem[], wait: WaitLevel, onRetry: (msg: string) => void): Promise<LineFailure[]> {
+async function sendBatch(
+  client: EdgeClient,
+  items: BatchItem[],
+  wait: WaitLevel,
+  onRetry: (msg: string) => void,
+): Promise<LineFailure[]> {
   try {
-    await upsertWithRetry(client, items.map((i) => i.document), wait, onRetry);
+    await upsertWithRetry(
+      client,
+      items.map((i) => i.document),
+      wait,
+      onRetry,
+    );
     return [];
   } catch (err) {
-    if (!(err instanceof EdgeCallError) || err.transient || err.status === 401 || err.status === 403) throw err;
+    if (!(err instanceof EdgeCallError) || err.transient || err.status === 401 || err.status === 403)
+      throw err;
     if (items.length === 1) return [{ line: items[0]!.line, reason: `refused by the edge: ${err.message}` }];
   }
   // The edge refused the batch as a whole: find the line(s) it objects to, one document at a time.
@@ -96,25 +123,40 @@ async function commit(run: Run, batch: Batch, prefixSha256: string, wait: WaitLe
     refused = batch.items.length > 0 ? await sendBatch(client, batch.items, wait, onRetry) : [];
   } catch (err) {
     run.bar.done();
-    const where = run.checkpoint.committed_line > 0 ? `lines 1..${run.checkpoint.committed_line} are committed (checkpoint ${run.cpPath})` : 'nothing was committed';
-    throw new CliError(`ingest stopped at lines ${batch.items[0]?.line}..${batch.throughLine}: ${(err as Error).message}\n${where}; run the same command again to resume`);
+    const where =
+      run.checkpoint.committed_line > 0
+        ? `lines 1..${run.checkpoint.committed_line} are committed (checkpoint ${run.cpPath})`
+        : 'nothing was committed';
+    throw new CliError(
+      `ingest stopped at lines ${batch.items[0]?.line}..${batch.throughLine}: ${(err as Error).message}\n${where}; run the same command again to resume`,
+    );
   }
   for (const f of refused) reportFailure(run, f);
   const parseFailures = run.pending.filter((f) => f.line <= batch.throughLine);
   run.pending = run.pending.filter((f) => f.line > batch.throughLine);
   const committed = batch.items.length - refused.length;
   run.newDocuments += committed;
-  run.checkpoint = advanceCheckpoint(run.checkpoint, { throughLine: batch.throughLine, prefixSha256, failed: [...parseFailures, ...refused], documents: committed });
+  run.checkpoint = advanceCheckpoint(run.checkpoint, {
+    throughLine: batch.throughLine,
+    prefixSha256,
+    failed: [...parseFailures, ...refused],
+    documents: committed,
+  });
   writeCheckpoint(run.cpPath, run.checkpoint);
 }
 
 export const ingestCommand: Command = async (ctx) => {
   const { client, values, positionals, io } = ctx;
   const file = resolve(io.cwd, positionals[0]!);
-  if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`no file ${file}: pass a JSONL file, one {"id","text","metadata"?} object per line`);
+  if (!existsSync(file) || !statSync(file).isFile())
+    throw new CliError(`no file ${file}: pass a JSONL file, one {"id","text","metadata"?} object per line`);
   const batchSize = intOption(values, 'batch-size', 1, 256, 256);
   const waitParsed = WaitLevel.safeParse(values.wait ?? 'applied');
-  if (!waitParsed.success) throw new UsageError(`--wait: expected none, applied or replicated, got ${JSON.stringify(values.wait)}`, '');
+  if (!waitParsed.success)
+    throw new UsageError(
+      `--wait: expected none, applied or replicated, got ${JSON.stringify(values.wait)}`,
+      '',
+    );
   const wait = waitParsed.data;
   requireAdminToken(client.target, 'ingest');
 
@@ -134,7 +176,9 @@ export const ingestCommand: Command = async (ctx) => {
   };
   const resumeAfter = run.checkpoint.committed_line;
   if (previous) {
-    ctx.err(`ingest: resuming ${file} after line ${resumeAfter} (checkpoint ${cpPath}; --restart starts over)\n`);
+    ctx.err(
+      `ingest: resuming ${file} after line ${resumeAfter} (checkpoint ${cpPath}; --restart starts over)\n`,
+    );
   }
   // Fail fast on a wrong URL or token, before reading a large file.
   await client.status();
@@ -165,14 +209,20 @@ export const ingestCommand: Command = async (ctx) => {
     hash.update(raw);
     if (batch) {
       await commit(run, batch, before ?? hash.digest(), wait);
-      run.bar.update(batch.throughLine, `${run.checkpoint.documents} documents, ${run.checkpoint.failed.length} failed`);
+      run.bar.update(
+        batch.throughLine,
+        `${run.checkpoint.documents} documents, ${run.checkpoint.failed.length} failed`,
+      );
     }
   }
   if (lineNo < resumeAfter) throw new CliError(resumeMismatch(run.checkpoint, lineNo, hash.digest(), file)!);
   const last = batcher.finish();
   if (last) {
     await commit(run, last, hash.digest(), wait);
-    run.bar.update(last.throughLine, `${run.checkpoint.documents} documents, ${run.checkpoint.failed.length} failed`);
+    run.bar.update(
+      last.throughLine,
+      `${run.checkpoint.documents} documents, ${run.checkpoint.failed.length} failed`,
+    );
   }
   run.bar.done();
 
@@ -183,9 +233,13 @@ export const ingestCommand: Command = async (ctx) => {
       : `ingested ${run.newDocuments} document(s) from lines ${resumeAfter + 1}..${lineNo} of ${file} (wait=${wait})`;
   ctx.out(`${summary}\n`);
   if (failed.length > 0) {
-    ctx.out(`${failed.length} line(s) failed${run.newFailures < failed.length ? ` (${failed.length - run.newFailures} in an earlier run)` : ''}:\n`);
+    ctx.out(
+      `${failed.length} line(s) failed${run.newFailures < failed.length ? ` (${failed.length - run.newFailures} in an earlier run)` : ''}:\n`,
+    );
     for (const f of failed) ctx.out(`  line ${f.line}: ${f.reason}\n`);
-    ctx.out(`fix them and ingest again with --restart (upserts are idempotent), or ingest just those lines from another file\n`);
+    ctx.out(
+      `fix them and ingest again with --restart (upserts are idempotent), or ingest just those lines from another file\n`,
+    );
     return 1;
   }
   return 0;

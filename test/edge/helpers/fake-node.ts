@@ -73,7 +73,11 @@ function health(id: string, s: FakeNodeState): NodeHealth {
     ready: s.ready,
     model: { id: 'fake-model', loaded: true },
     index: { size: 3, applied_seq: s.appliedSeq },
-    replication: { lag_entries: s.role === 'master' ? 0 : s.lagEntries, lag_ms: s.role === 'master' ? 0 : s.lagEntries * 10, redis: 'up' },
+    replication: {
+      lag_entries: s.role === 'master' ? 0 : s.lagEntries,
+      lag_ms: s.role === 'master' ? 0 : s.lagEntries * 10,
+      redis: 'up',
+    },
     gpu: s.gpuUtil === null ? null : { util: s.gpuUtil, mem_used_mb: 1000, mem_total_mb: 8000, temp_c: 60 },
     load: { inflight: 0, queued: 0, event_loop_lag_ms: 1, overloaded: s.overloaded },
   };
@@ -99,7 +103,17 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
     id: options.id,
     url: '',
     port: 0,
-    state: { role: 'standby', epoch: 0, ready: true, appliedSeq: '1-0', lagEntries: 0, overloaded: false, gpuUtil: null, master: null, ...options.state },
+    state: {
+      role: 'standby',
+      epoch: 0,
+      ready: true,
+      appliedSeq: '1-0',
+      lagEntries: 0,
+      overloaded: false,
+      gpuUtil: null,
+      master: null,
+      ...options.state,
+    },
     mode: 'ok',
     failSearch: false,
     failActivate: false,
@@ -124,38 +138,68 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
     } catch {
       body = raw;
     }
-    node.calls.push({ method: req.method ?? '', path: url.pathname, body, epochHeader: (req.headers[HEADERS.epoch] as string) ?? null, at: Date.now() });
+    node.calls.push({
+      method: req.method ?? '',
+      path: url.pathname,
+      body,
+      epochHeader: (req.headers[HEADERS.epoch] as string) ?? null,
+      at: Date.now(),
+    });
     if (node.mode === 'hang') return; // never answers; the socket is destroyed on kill()
-    if (node.mode === 'error') return send(res, 503, { error: { code: 'unavailable', message: 'fake node is failing' } });
+    if (node.mode === 'error')
+      return send(res, 503, { error: { code: 'unavailable', message: 'fake node is failing' } });
     const s = node.state;
 
-    if (req.method === 'GET' && url.pathname === '/health') return send(res, s.ready ? 200 : 503, health(node.id, s));
+    if (req.method === 'GET' && url.pathname === '/health')
+      return send(res, s.ready ? 200 : 503, health(node.id, s));
     if (req.method === 'POST' && url.pathname === '/api/v1/search') {
-      if (node.failSearch || !s.ready) return send(res, 500, { error: { code: 'index_error', message: 'fake index failure' } });
+      if (node.failSearch || !s.ready)
+        return send(res, 500, { error: { code: 'index_error', message: 'fake index failure' } });
       return send(res, 200, {
         results: [{ id: 'doc-1', score: 0.9, text: `answer from ${node.id}`, metadata: {} }],
         took_ms: 1,
         served_by: { node: node.id, role: s.role, epoch: s.epoch },
       });
     }
-    const signed = CONTROL.has(url.pathname) || url.pathname.startsWith('/api/v1/documents') || url.pathname.startsWith('/api/v1/jobs');
+    const signed =
+      CONTROL.has(url.pathname) ||
+      url.pathname.startsWith('/api/v1/documents') ||
+      url.pathname.startsWith('/api/v1/jobs');
     if (signed) {
-      const verdict = await verifyRequest(options.secret, req.method ?? '', url.pathname, { get: (h) => (req.headers[h] as string) ?? null }, raw, nonces);
+      const verdict = await verifyRequest(
+        options.secret,
+        req.method ?? '',
+        url.pathname,
+        { get: (h) => (req.headers[h] as string) ?? null },
+        raw,
+        nonces,
+      );
       if (!verdict.ok) return send(res, 401, { error: { code: verdict.code, message: verdict.message } });
     }
     const epoch = (body as { epoch?: number } | null)?.epoch ?? 0;
     switch (url.pathname) {
       case '/api/v1/activate':
-        if (node.failActivate) return send(res, 500, { error: { code: 'activate_failed', message: 'fake activation failure' } });
-        if (epoch < s.epoch) return send(res, 409, { error: { code: 'stale_epoch', message: `epoch ${epoch} < ${s.epoch}` } });
+        if (node.failActivate)
+          return send(res, 500, { error: { code: 'activate_failed', message: 'fake activation failure' } });
+        if (epoch < s.epoch)
+          return send(res, 409, { error: { code: 'stale_epoch', message: `epoch ${epoch} < ${s.epoch}` } });
         Object.assign(s, { role: 'master', epoch, master: node.id, lagEntries: 0 });
-        return send(res, 200, { node: node.id, role: 'master', epoch, applied_seq: s.appliedSeq, catch_up_ms: 1, replayed: 0 });
+        return send(res, 200, {
+          node: node.id,
+          role: 'master',
+          epoch,
+          applied_seq: s.appliedSeq,
+          catch_up_ms: 1,
+          replayed: 0,
+        });
       case '/api/v1/degrade':
-        if (epoch < s.epoch) return send(res, 409, { error: { code: 'stale_epoch', message: `epoch ${epoch} < ${s.epoch}` } });
+        if (epoch < s.epoch)
+          return send(res, 409, { error: { code: 'stale_epoch', message: `epoch ${epoch} < ${s.epoch}` } });
         Object.assign(s, { role: 'degraded', epoch });
         return send(res, 200, { node: node.id, role: 'degraded', epoch });
       case '/api/v1/standby': {
-        if (epoch < s.epoch) return send(res, 409, { error: { code: 'stale_epoch', message: `epoch ${epoch} < ${s.epoch}` } });
+        if (epoch < s.epoch)
+          return send(res, 409, { error: { code: 'stale_epoch', message: `epoch ${epoch} < ${s.epoch}` } });
         Object.assign(s, { role: 'standby', epoch, master: (body as { master?: string }).master ?? null });
         return send(res, 200, { node: node.id, role: 'standby', epoch });
       }
@@ -165,16 +209,31 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
     if (url.pathname.startsWith('/api/v1/documents')) {
       const stamped = Number(req.headers[HEADERS.epoch]);
       if (s.role !== 'master' || stamped !== s.epoch) {
-        return send(res, 409, { error: { code: 'stale_epoch', message: `x-gte-epoch ${stamped} is not this master's epoch ${s.epoch}` } });
+        return send(res, 409, {
+          error: {
+            code: 'stale_epoch',
+            message: `x-gte-epoch ${stamped} is not this master's epoch ${s.epoch}`,
+          },
+        });
       }
-      if (req.method === 'POST') return send(res, 202, { job_id: `job-${node.calls.length}`, accepted: (body as { documents: unknown[] }).documents.length, status: 'queued' });
-      if (req.method === 'DELETE') return send(res, 202, { job_id: `job-${node.calls.length}`, accepted: 1, status: 'queued' });
+      if (req.method === 'POST')
+        return send(res, 202, {
+          job_id: `job-${node.calls.length}`,
+          accepted: (body as { documents: unknown[] }).documents.length,
+          status: 'queued',
+        });
+      if (req.method === 'DELETE')
+        return send(res, 202, { job_id: `job-${node.calls.length}`, accepted: 1, status: 'queued' });
     }
-    return send(res, 404, { error: { code: 'not_found', message: `fake node has no ${req.method} ${url.pathname}` } });
+    return send(res, 404, {
+      error: { code: 'not_found', message: `fake node has no ${req.method} ${url.pathname}` },
+    });
   }
 
   const server: Server = createServer((req, res) => {
-    handle(req, res).catch((error) => send(res, 500, { error: { code: 'fake_node_bug', message: String(error) } }));
+    handle(req, res).catch((error) =>
+      send(res, 500, { error: { code: 'fake_node_bug', message: String(error) } }),
+    );
   });
   server.on('connection', (socket) => {
     sockets.add(socket);

@@ -15,7 +15,7 @@ import { searchRoutes } from './routes/search.ts';
 import { statusPageRoutes } from './routes/status-page.tsx';
 import { statusRoutes } from './routes/status.ts';
 
-const REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export const app = new Hono<AppEnv>()
   .use('*', async (c, next) => {

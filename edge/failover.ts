@@ -253,7 +253,7 @@ function advance(record: FailoverRecord, at: number, view: ClusterView): Failove
 }
 
 /** A failed activation or canary: try the old master (if healthy) or the next standby under a newer epoch. */
-function rollback(record: FailoverRecord, at: number, view: ClusterView, why: string): FailoverRecord {
+function rollback(record: FailoverRecord, _at: number, view: ClusterView, why: string): FailoverRecord {
   const oldMaster = record.from
     ? view.nodes.find((n) => n.id === record.from && n.healthy && !record.tried.includes(n.id))
     : undefined;

@@ -56,7 +56,7 @@ export const DocumentId = z
   .string()
   .min(1, 'id must not be empty')
   .max(LIMITS.docIdMaxChars)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:\-]*$/, 'id may hold letters, digits, and . _ : - (not first)');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'id may hold letters, digits, and . _ : - (not first)');
 
 export const DocumentInput = z
   .object({
@@ -160,7 +160,7 @@ export const RegisterNode = z
       .string()
       .min(1)
       .max(64)
-      .regex(/^[A-Za-z0-9._\-]+$/, 'node id may hold letters, digits, and . _ -'),
+      .regex(/^[A-Za-z0-9._-]+$/, 'node id may hold letters, digits, and . _ -'),
     url: z.string().url().max(512),
     priority: z.number().int().min(0).max(1000).default(100),
   })

@@ -213,7 +213,7 @@ export function createApp(node: SearchNode, faults?: FaultInjector) {
   app.get('/api/v1/diagnostics', signed, (c) => c.json(node.diagnostics()));
 
   /** A consistent copy of this node's SQLite database, for a peer that must resynchronise. */
-  app.get('/api/v1/snapshot', signed, async (c) => {
+  app.get('/api/v1/snapshot', signed, async (_c) => {
     checkData();
     const dir = mkdtempSync(join(tmpdir(), 'gte-snap-'));
     const file = join(dir, 'metadata.sqlite');

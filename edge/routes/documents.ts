@@ -13,7 +13,7 @@ const JobId = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9._:\-]+$/, 'job id may hold letters, digits, and . _ : -');
+  .regex(/^[A-Za-z0-9._:-]+$/, 'job id may hold letters, digits, and . _ : -');
 
 export const documentRoutes = new Hono<AppEnv>()
   .use('/api/v1/documents', requireToken)

@@ -221,6 +221,7 @@ function buildDocument() {
 
 let document: ReturnType<typeof buildDocument> | null = null;
 
-export const openapiRoutes = new Hono<AppEnv>().get('/openapi.json', (c) =>
-  c.json((document ??= buildDocument())),
-);
+export const openapiRoutes = new Hono<AppEnv>().get('/openapi.json', (c) => {
+  document ??= buildDocument();
+  return c.json(document);
+});

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 
 export interface HttpAnswer {
   status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: the suites read the search answer's fields directly
   body: any;
   ms: number;
 }

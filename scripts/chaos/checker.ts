@@ -148,7 +148,10 @@ export function opsById(writes: readonly WriteRecord[]): Map<string, WriteRecord
   const byId = new Map<string, WriteRecord[]>();
   for (const w of writes) {
     let list = byId.get(w.id);
-    if (!list) byId.set(w.id, (list = []));
+    if (!list) {
+      list = [];
+      byId.set(w.id, list);
+    }
     list.push(w);
   }
   for (const list of byId.values()) list.sort((a, b) => a.startedAt - b.startedAt);

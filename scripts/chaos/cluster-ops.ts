@@ -185,9 +185,9 @@ export async function waitConverged(cluster: Cluster, timeoutMs = 45_000): Promi
       if (!status.current_master || status.failover_in_progress) return false;
       if (status.nodes.some((n) => n.state !== 'up')) return false;
       const healths = await Promise.all(cluster.nodes.map(health));
-      if (healths.some((h) => !h || !h.ready || h.epoch !== status.epoch)) return false;
+      if (healths.some((h) => !h?.ready || h.epoch !== status.epoch)) return false;
       const master = healths.find((h) => h!.node === status.current_master);
-      if (!master || master.role !== 'master') return false;
+      if (master?.role !== 'master') return false;
       if (healths.some((h) => h!.node !== master.node && h!.role !== 'standby')) return false;
       return healths.every((h) => h!.index.applied_seq === master.index.applied_seq);
     },

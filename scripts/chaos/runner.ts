@@ -129,12 +129,16 @@ export async function runScenario(
     cluster,
     before,
     holdMs: options.holdMs ?? 5000,
-    noneHealthyFrom: (at = Date.now()) => void (openOutage = at),
+    noneHealthyFrom: (at = Date.now()) => {
+      openOutage = at;
+    },
     noneHealthyUntil: (at = Date.now()) => {
       noHealthyNode.push([openOutage ?? faultAt, at]);
       openOutage = null;
     },
-    faultCleared: (at = Date.now()) => void (clearedAt = at),
+    faultCleared: (at = Date.now()) => {
+      clearedAt = at;
+    },
     log: (m) => log(`${scenario.name}: ${m}`),
   };
 

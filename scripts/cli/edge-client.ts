@@ -92,7 +92,7 @@ export class EdgeClient {
       );
     }
     const text = await response.text();
-    let json: unknown = undefined;
+    let json: unknown;
     try {
       json = text.length > 0 ? JSON.parse(text) : undefined;
     } catch {

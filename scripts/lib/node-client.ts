@@ -19,6 +19,7 @@ export class NodeClient {
   ) {}
 
   /** An unsigned call (search, health, info, metrics). */
+  // biome-ignore lint/suspicious/noExplicitAny: callers (tests, bench) read whatever JSON a route answers
   async call<T = any>(
     method: string,
     path: string,
@@ -43,6 +44,7 @@ export class NodeClient {
   }
 
   /** A call signed with the cluster secret (documents, control calls, diagnostics). */
+  // biome-ignore lint/suspicious/noExplicitAny: as for call()
   async signed<T = any>(
     method: string,
     path: string,

@@ -119,6 +119,10 @@ function badJsonBody(r: Random, endpoint: string): { label: string; value: unkno
       ? (first as Record<string, unknown>)
       : undefined;
   };
+  const setDocField = (field: string, values: unknown[]): void => {
+    const d = doc();
+    if (d) d[field] = pick(r, values);
+  };
   const mutations: [string, () => void][] = [
     [
       'unknown field',
@@ -129,7 +133,10 @@ function badJsonBody(r: Random, endpoint: string): { label: string; value: unkno
       () => void delete value[pick(r, Object.keys(value).length ? Object.keys(value) : ['x'])],
     ],
     ['query weird', () => (value.query = pick(r, WEIRD_VALUES))],
-    ['top_k weird', () => (value.top_k = pick(r, [0, -1, 101, 1.5, '5', null, 1e309, 2 ** 53, [], {}]))],
+    [
+      'top_k weird',
+      () => (value.top_k = pick(r, [0, -1, 101, 1.5, '5', null, Number.POSITIVE_INFINITY, 2 ** 53, [], {}])),
+    ],
     [
       'filter weird',
       () =>
@@ -165,41 +172,30 @@ function badJsonBody(r: Random, endpoint: string): { label: string; value: unkno
     [
       'doc id weird',
       () =>
-        void (
-          doc() &&
-          (doc()!.id = pick(r, [
-            '',
-            '../x',
-            '..%2F..%2F',
-            '-a',
-            '.a',
-            'a b',
-            'a/b',
-            'a'.repeat(257),
-            '\u0000',
-            '\ud800',
-            'é',
-            5,
-            null,
-            [],
-          ]))
-        ),
+        setDocField('id', [
+          '',
+          '../x',
+          '..%2F..%2F',
+          '-a',
+          '.a',
+          'a b',
+          'a/b',
+          'a'.repeat(257),
+          '\u0000',
+          '\ud800',
+          'é',
+          5,
+          null,
+          [],
+        ]),
     ],
     [
       'doc text weird',
-      () =>
-        void (
-          doc() &&
-          (doc()!.text = pick(r, ['', null, 5, [], 'x'.repeat(100_001), ...WEIRD_STRINGS.slice(0, 10)]))
-        ),
+      () => setDocField('text', ['', null, 5, [], 'x'.repeat(100_001), ...WEIRD_STRINGS.slice(0, 10)]),
     ],
     [
       'doc metadata weird',
-      () =>
-        void (
-          doc() &&
-          (doc()!.metadata = pick(r, [null, [], 'x', { a: { b: 1 } }, { '': 1 }, { a: 'v'.repeat(257) }]))
-        ),
+      () => setDocField('metadata', [null, [], 'x', { a: { b: 1 } }, { '': 1 }, { a: 'v'.repeat(257) }]),
     ],
     [
       'duplicate doc ids',
@@ -226,7 +222,10 @@ function badJsonBody(r: Random, endpoint: string): { label: string; value: unkno
           null,
         ])),
     ],
-    ['priority weird', () => (value.priority = pick(r, [-1, 1001, 1.5, '5', null, 1e309]))],
+    [
+      'priority weird',
+      () => (value.priority = pick(r, [-1, 1001, 1.5, '5', null, Number.POSITIVE_INFINITY])),
+    ],
     [
       'replace with weird value',
       () => void Object.keys(value).forEach((k) => (value[k] = pick(r, WEIRD_VALUES))),

@@ -60,7 +60,7 @@ describe('Redis restart during an ingest', { timeout: 2 * NODE_TEST_TIMEOUT_MS }
       writer(batches.filter((_, i) => i % 2 === 1)),
     ];
 
-    let downChecks: { search: number[]; write: { status: number; body: any } } | null = null;
+    let downChecks: { search: number[]; write: { status: number; body: unknown } } | null = null;
     try {
       await waitFor(
         'a third of the writes to be acknowledged',

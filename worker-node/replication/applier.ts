@@ -72,7 +72,13 @@ export class Applier {
   waitForApplied(seq: string, timeoutMs: number): Promise<void> {
     if (compareSeq(this.engine.appliedSeq, seq) >= 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { seq, resolve: () => (clearTimeout(timer), resolve()) };
+      const waiter: Waiter = {
+        seq,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(new Error(`entry ${seq} not applied within ${timeoutMs} ms`));

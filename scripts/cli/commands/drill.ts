@@ -183,7 +183,7 @@ export const drillCommand: Command = async ({ client, values, out, err }) => {
     `drill: master ${before.current_master} at epoch ${before.epoch}; ${concurrency} search loop(s), ${formatDuration(warmupMs)} warm-up\n`,
   );
   const load = startLoad(client, concurrency);
-  let report;
+  let report: Awaited<ReturnType<typeof client.switchover>> | undefined;
   let startedAt = 0;
   let finishedAt = 0;
   try {

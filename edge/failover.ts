@@ -21,7 +21,7 @@
  */
 import type { NodeHealth } from '../shared/schemas.ts';
 import type { Signal } from './detector.ts';
-import { compareSeq } from './router.ts';
+import { compareSeq } from '../shared/stream-id.ts';
 
 export type FailoverKind = 'failover' | 'switchover' | 'election';
 export type Step = 'fence' | 'degrade' | 'activate' | 'route' | 'verify' | 'demote' | 'report' | 'done';

@@ -9,6 +9,7 @@
  * Writes: the master only, stamped with the table's epoch, and only if it is not known down.
  */
 import type { Role } from '../shared/schemas.ts';
+import { compareSeq } from '../shared/stream-id.ts';
 import type { NodeState } from './detector.ts';
 
 export interface RoutedNode {
@@ -31,20 +32,6 @@ export interface RoutingTable {
   nodes: RoutedNode[];
   /** Coordinator clock when the table was made. */
   generatedAt: number;
-}
-
-/** Compares Redis stream ids ("ms-seq"); malformed ids sort lowest. */
-export function compareSeq(a: string, b: string): number {
-  const [am, as] = parseSeq(a);
-  const [bm, bs] = parseSeq(b);
-  if (am !== bm) return am < bm ? -1 : 1;
-  if (as !== bs) return as < bs ? -1 : 1;
-  return 0;
-}
-
-function parseSeq(id: string): [bigint, bigint] {
-  const m = /^(\d+)-(\d+)$/.exec(id);
-  return m ? [BigInt(m[1]!), BigInt(m[2]!)] : [-1n, -1n];
 }
 
 /** Freshest first: fewer lag entries, then higher applied position, then higher priority, then id (stable). */

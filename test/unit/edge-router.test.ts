@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  compareSeq,
-  searchOrder,
-  writeTarget,
-  type RoutedNode,
-  type RoutingTable,
-} from '../../edge/router.ts';
+import { searchOrder, writeTarget, type RoutedNode, type RoutingTable } from '../../edge/router.ts';
 
 function node(id: string, over: Partial<RoutedNode> = {}): RoutedNode {
   return {
@@ -27,13 +21,6 @@ function table(nodes: RoutedNode[], master: string | null = 'm'): RoutingTable {
 const ids = (nodes: RoutedNode[]) => nodes.map((n) => n.id);
 
 describe('router', () => {
-  it('compares stream ids numerically', () => {
-    expect(compareSeq('9-0', '10-0')).toBe(-1);
-    expect(compareSeq('10-2', '10-10')).toBe(-1);
-    expect(compareSeq('10-0', '10-0')).toBe(0);
-    expect(compareSeq('garbage', '0-0')).toBe(-1);
-  });
-
   it('tries the master first, then standbys by freshness', () => {
     const t = table([
       node('s-old', { lagEntries: 50, appliedSeq: '5-0' }),

@@ -2,10 +2,18 @@
  * The searchable state of one node: the SQLite store (truth) plus the FAISS index (cache) plus
  * the label → id map, kept in step. Every change arrives through `apply`, whether the node is
  * master or standby, so all nodes hold the same documents at the same log position.
+ *
+ * Why a search can trust what it returns: labels are resolved to ids through the in-memory map of
+ * the generation the FAISS call ran on (index-generation.ts), a changed document's old label is
+ * hidden in the same synchronous step that commits the change to SQLite, and a search whose
+ * generation was swapped out while FAISS answered runs again on the new one. So every hit's score
+ * is that document's stored vector against the query, and its text is that document's.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { addFromStore, buildGeneration, IndexGeneration, renumberStore } from './index-generation.ts';
 import { MetadataStore, type ApplyEntry, type ModelIdentity, type StoredDoc } from './metadata/store.ts';
+import { writeFileAtomic } from './util/atomic-file.ts';
 import { VectorIndex } from './vector-index/index.ts';
 
 export interface SearchHitDoc {
@@ -18,21 +26,36 @@ export interface EngineTimings {
   metadataMs: number;
 }
 
-/** Compaction runs once tombstones exceed both this share of the index and an absolute floor. */
-const COMPACT_RATIO = 0.25;
-const COMPACT_MIN_TOMBSTONES = 1000;
+export interface CompactionPolicy {
+  /** Compact once tombstones exceed this share of the index... */
+  ratio: number;
+  /** ...and this absolute floor. */
+  minTombstones: number;
+}
+
+/**
+ * The defaults, each node scaled by a random factor in [1, 1.5): nodes that started together
+ * would otherwise reach the threshold at the same log entry and all compact at once.
+ */
+function defaultPolicy(): CompactionPolicy {
+  const jitter = 1 + Math.random() * 0.5;
+  return { ratio: 0.25 * jitter, minTombstones: Math.round(1000 * jitter) };
+}
+
 const HNSW_MIN_FETCH = 64;
 
 export class SearchEngine {
-  private labels: (string | null)[] = [];
-  private tombstones = 0;
   private applying: Promise<unknown> = Promise.resolve();
+  /** `generation:applied_seq` of the last snapshot written or loaded; a snapshot is skipped when unchanged. */
+  private snapshotMark: string | null = null;
+  private snapshotting = false;
 
   private constructor(
     readonly store: MetadataStore,
-    private index: VectorIndex,
+    private gen: IndexGeneration,
     private readonly dataDir: string,
     readonly factory: string,
+    private readonly policy: CompactionPolicy,
   ) {}
 
   /**
@@ -44,15 +67,16 @@ export class SearchEngine {
     dataDir: string;
     model: ModelIdentity;
     factory: string;
+    compaction?: CompactionPolicy;
     onLog?: (event: string, f: Record<string, unknown>) => void;
   }) {
     const store = new MetadataStore(join(opts.dataDir, 'metadata.sqlite'));
     store.bindModel(opts.model);
     const snapshotPath = join(opts.dataDir, 'index.faiss');
-    const snapGen = store.getState('snapshot_generation');
     const usable =
       existsSync(snapshotPath) &&
-      snapGen === String(store.generation) &&
+      !store.compactionInterrupted &&
+      store.getState('snapshot_generation') === String(store.generation) &&
       store.getState('snapshot_factory') === opts.factory;
     const started = Date.now();
     const { index, fromSnapshot } = await VectorIndex.open({
@@ -60,14 +84,21 @@ export class SearchEngine {
       factory: opts.factory,
       snapshotPath: usable ? snapshotPath : undefined,
     });
-    const engine = new SearchEngine(store, index, opts.dataDir, opts.factory);
     if (!fromSnapshot || index.size > store.nextLabel) {
       await index.reset();
       store.compact();
     }
-    const toppedUp = await engine.addFromStore(index.size);
-    engine.labels = store.labelMap();
-    engine.tombstones = engine.labels.filter((l) => l === null).length;
+    const toppedUp = await addFromStore(store, index, index.size);
+    const labels = store.labelMap();
+    const gen = new IndexGeneration(index, labels, labels.filter((l) => l === null).length);
+    const engine = new SearchEngine(
+      store,
+      gen,
+      opts.dataDir,
+      opts.factory,
+      opts.compaction ?? defaultPolicy(),
+    );
+    if (fromSnapshot && toppedUp === 0) engine.snapshotMark = engine.currentMark();
     opts.onLog?.('index.loaded', {
       from_snapshot: fromSnapshot,
       size: index.size,
@@ -76,25 +107,6 @@ export class SearchEngine {
       ms: Date.now() - started,
     });
     return engine;
-  }
-
-  /** Adds stored vectors from `fromLabel` on; labels with no live row get a zero vector (a tombstone). */
-  private async addFromStore(fromLabel: number): Promise<number> {
-    const dim = this.index.dimension;
-    let next = fromLabel;
-    let batch: { label: number; vector: Float32Array }[] = [];
-    const flush = async () => {
-      await this.index.add(batch);
-      batch = [];
-    };
-    for (const row of this.store.vectorsFrom(fromLabel)) {
-      while (next < row.label) batch.push({ label: next++, vector: new Float32Array(dim) });
-      batch.push({ label: next++, vector: row.vector });
-      if (batch.length >= 4096) await flush();
-    }
-    while (next < this.store.nextLabel) batch.push({ label: next++, vector: new Float32Array(dim) });
-    await flush();
-    return next - fromLabel;
   }
 
   get appliedSeq(): string {
@@ -106,43 +118,54 @@ export class SearchEngine {
   }
 
   get indexSize(): number {
-    return this.index.size;
+    return this.gen.index.size;
   }
 
-  /** Applies log entries in order (serialised: one batch at a time). */
-  apply(entries: readonly ApplyEntry[]): Promise<void> {
-    const run = this.applying.then(async () => {
-      const changes = this.store.applyBatch(entries);
-      await this.index.add(changes.added);
-      // Map new labels only once the index holds them, so a search never meets a label without a
-      // vector. The batch itself says which id each label holds; a label it also tombstoned (the
-      // same id upserted or deleted again later in the batch) is dead on arrival.
-      const before = this.labels.length;
-      const dead = new Set(changes.tombstoned);
-      for (const { label, id } of changes.added) {
-        this.labels[label] = dead.has(label) ? null : id;
-        if (dead.has(label)) this.tombstones++;
-      }
-      for (const label of changes.tombstoned) {
-        if (label < before && this.labels[label] !== null) {
-          this.labels[label] = null;
-          this.tombstones++;
-        }
-      }
-      if (this.tombstones > COMPACT_MIN_TOMBSTONES && this.tombstones > this.index.size * COMPACT_RATIO)
-        await this.compact();
-    });
+  /** Runs `task` after every apply, compaction and snapshot step queued before it. */
+  private serialised<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.applying.then(task);
     this.applying = run.catch(() => undefined);
     return run;
   }
 
+  /** Applies log entries in order (serialised: one batch at a time). */
+  apply(entries: readonly ApplyEntry[]): Promise<void> {
+    return this.serialised(async () => {
+      const gen = this.gen;
+      const changes = this.store.applyBatch(entries);
+      // Same synchronous step as the commit: no search can pair an old label with the new row.
+      const dead = new Set(changes.tombstoned);
+      for (const label of changes.tombstoned) gen.tombstone(label);
+      await gen.index.add(changes.added);
+      // Map new labels only once the index holds them, so a search never meets a label without a
+      // vector. A label the batch also tombstoned (the same id written again later in the batch)
+      // is dead on arrival.
+      for (const { label, id } of changes.added) {
+        gen.labels[label] = dead.has(label) ? null : id;
+        if (dead.has(label)) gen.tombstones++;
+      }
+      const { ratio, minTombstones } = this.policy;
+      if (gen.tombstones > minTombstones && gen.tombstones > gen.index.size * ratio) await this.rebuild();
+    });
+  }
+
   /** Renumbers the live documents and rebuilds the index from their stored vectors. */
-  async compact(): Promise<void> {
-    this.store.compact();
-    await this.index.reset();
-    await this.addFromStore(0);
-    this.labels = this.store.labelMap();
-    this.tombstones = 0;
+  compact(): Promise<void> {
+    return this.serialised(() => this.rebuild());
+  }
+
+  /**
+   * Builds the next generation beside the current one while searches go on, then swaps. Runs on
+   * the apply chain: entries that arrive meanwhile wait (replication lags for the duration), but
+   * searches and /health never do.
+   */
+  private async rebuild(): Promise<void> {
+    const { generation, ids } = await buildGeneration(this.store, this.gen.index.dimension, this.factory);
+    await renumberStore(this.store, ids);
+    const old = this.gen;
+    this.store.finishCompaction(ids.length);
+    this.gen = generation;
+    old.retire();
   }
 
   /**
@@ -156,7 +179,6 @@ export class SearchEngine {
     filter?: Record<string, unknown>,
   ): Promise<{ hits: SearchHitDoc[]; timings: EngineTimings }> {
     const timings: EngineTimings = { searchMs: 0, metadataMs: 0 };
-    const total = this.index.size;
     // HNSW explores max(efSearch, k) candidates and faiss-node cannot set efSearch (default 16),
     // so asking it for more neighbours is how recall is bought back on large HNSW indexes.
     const wanted = filter
@@ -164,47 +186,87 @@ export class SearchEngine {
       : this.factory.startsWith('HNSW')
         ? Math.max(k * 4, HNSW_MIN_FETCH)
         : k;
-    let fetch = Math.min(total, wanted + this.tombstones);
+    let gen = this.gen;
+    let fetch = Math.min(gen.index.size, wanted + gen.tombstones);
     for (;;) {
       let t = performance.now();
-      const hits = await this.index.search(vector, fetch);
+      const hits = await gen.use((index) => index.search(vector, fetch));
       timings.searchMs += performance.now() - t;
-      t = performance.now();
-      const live = hits.filter((h) => this.labels[h.label] != null);
-      const docs = this.store.documentsByLabels(live.map((h) => h.label));
-      const out: SearchHitDoc[] = [];
-      for (const h of live) {
-        const doc = docs.get(h.label);
-        if (!doc || (filter && !matches(doc.metadata, filter))) continue;
-        out.push({ doc, score: h.score });
+      if (gen !== this.gen) {
+        // A compaction swapped generations while FAISS answered: these labels are of the old
+        // numbering, whose map no longer follows the log. Ask the new generation instead.
+        gen = this.gen;
+        fetch = Math.min(gen.index.size, wanted + gen.tombstones);
+        continue;
       }
-      // Equal scores are ordered by id, not by FAISS position: positions differ between nodes
-      // after a compaction or a resync, and every node must give the same answer.
-      out.sort((a, b) => b.score - a.score || (a.doc.id < b.doc.id ? -1 : a.doc.id > b.doc.id ? 1 : 0));
+      t = performance.now();
+      const out = this.resolve(gen, hits, filter);
       timings.metadataMs += performance.now() - t;
+      const total = gen.index.size;
       if (out.length >= k || fetch >= total) return { hits: out.slice(0, k), timings };
       fetch = Math.min(total, fetch * 2);
     }
   }
 
-  /** Writes the index snapshot; the store records which generation and position it holds. */
-  async snapshot(): Promise<void> {
-    await this.applying;
-    const path = join(this.dataDir, 'index.faiss');
-    await this.index.snapshot(path);
-    this.store.setState('snapshot_generation', this.store.generation);
-    this.store.setState('snapshot_factory', this.factory);
-    this.store.setState('snapshot_seq', this.store.appliedSeq);
+  /** Label hits → live documents, synchronously (no apply can interleave). */
+  private resolve(
+    gen: IndexGeneration,
+    hits: readonly { label: number; score: number }[],
+    filter?: Record<string, unknown>,
+  ): SearchHitDoc[] {
+    const live = hits.flatMap((h) => {
+      const id = gen.labels[h.label];
+      return id == null ? [] : [{ id, score: h.score }];
+    });
+    const docs = this.store.documentsByIds(live.map((h) => h.id));
+    const out: SearchHitDoc[] = [];
+    for (const h of live) {
+      const doc = docs.get(h.id);
+      if (!doc || (filter && !matches(doc.metadata, filter))) continue;
+      out.push({ doc, score: h.score });
+    }
+    // Equal scores are ordered by id, not by FAISS position: positions differ between nodes
+    // after a compaction or a resync, and every node must give the same answer.
+    out.sort((a, b) => b.score - a.score || (a.doc.id < b.doc.id ? -1 : a.doc.id > b.doc.id ? 1 : 0));
+    return out;
   }
 
-  /** Replaces this node's data with a peer's database file (resynchronisation), then reopens. */
-  static removeSnapshot(dataDir: string): void {
-    rmSync(join(dataDir, 'index.faiss'), { force: true });
+  private currentMark(): string {
+    return `${this.store.generation}:${this.store.appliedSeq}`;
+  }
+
+  /**
+   * Writes the index snapshot, unless nothing changed since the last one. The FAISS thread only
+   * copies the index into memory (searches wait for that copy, not for the disk); the file is
+   * written from the main thread's I/O pool, atomically (temp file, fsync, rename). Returns
+   * whether a snapshot was written.
+   */
+  async snapshot(): Promise<boolean> {
+    if (this.snapshotting) return false;
+    this.snapshotting = true;
+    try {
+      const taken = await this.serialised(async () => {
+        const mark = this.currentMark();
+        if (mark === this.snapshotMark) return null;
+        const { bytes } = await this.gen.index.serialize();
+        return { bytes, mark, generation: this.store.generation, seq: this.store.appliedSeq };
+      });
+      if (!taken) return false;
+      const path = join(this.dataDir, 'index.faiss');
+      await writeFileAtomic(path, taken.bytes);
+      this.store.setState('snapshot_generation', taken.generation);
+      this.store.setState('snapshot_factory', this.factory);
+      this.store.setState('snapshot_seq', taken.seq);
+      this.snapshotMark = taken.mark;
+      return true;
+    } finally {
+      this.snapshotting = false;
+    }
   }
 
   async close(): Promise<void> {
     await this.applying;
-    await this.index.close();
+    await this.gen.index.close();
     this.store.close();
   }
 }

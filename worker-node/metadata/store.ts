@@ -7,13 +7,19 @@
  * cache of it that can always be rebuilt (or topped up) from the stored vectors.
  *
  * FAISS labels are positions (faiss-node has no add_with_ids): each upsert takes the next label,
- * the document's previous label becomes a tombstone (no row points at it), and `compact()`
- * renumbers the live rows 0..n-1 when tombstones pile up.
+ * the document's previous label becomes a tombstone (no row points at it), and compaction
+ * renumbers the live rows 0..n-1 when tombstones pile up (compaction.ts: in small chunks, so the
+ * event loop keeps answering; `compact()` here is the one-shot form for start-up).
+ *
+ * Versions: a log entry may carry the version the master gave the write when it accepted it.
+ * Applying never replaces a newer version of an id with an older one, and a delete leaves its
+ * version behind (`deleted_versions`), so a retried job that re-appends an old write changes nothing.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { compareSeq, SEQ_ZERO } from '../replication/seq.ts';
+import { DOC_COLUMNS, type DocRow, migrate, prepareStatements } from './schema.ts';
 
 export interface StoredDoc {
   id: string;
@@ -39,55 +45,38 @@ export type ApplyEntry =
       text: string;
       metadata: Record<string, unknown>;
       vector: Float32Array;
+      /** The write's version (absent in entries written before versions existed: always applied). */
+      version?: number;
     }
-  | { seq: string; op: 'delete'; id: string };
+  | { seq: string; op: 'delete'; id: string; version?: number };
 
 /** What the index must do after a batch was committed. */
 export interface IndexChanges {
   /** New labels in order, with the document each one holds (it may be superseded within the batch). */
   added: { label: number; id: string; vector: Float32Array }[];
   tombstoned: number[];
+  /** Entries skipped because the id already holds this write's version or a newer one. */
+  superseded: number;
 }
 
-export class ModelMismatchError extends Error {}
+export class ModelMismatchError extends Error {
+  override name = 'ModelMismatchError';
+}
 
 export class MetadataStore {
   readonly db: Database.Database;
-  private readonly stmts;
+  private readonly stmts: ReturnType<typeof prepareStatements>;
+  /** Live documents, counted once at open and kept by applyBatch: /health must not scan the table. */
+  private liveCount: number;
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS documents (
-        id TEXT PRIMARY KEY,
-        text TEXT NOT NULL,
-        metadata TEXT NOT NULL,
-        label INTEGER NOT NULL UNIQUE,
-        version INTEGER NOT NULL,
-        updated_seq TEXT NOT NULL,
-        vector BLOB NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS node_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
-    this.stmts = {
-      getState: this.db.prepare<[string], { value: string }>('SELECT value FROM node_state WHERE key = ?'),
-      setState: this.db.prepare(
-        'INSERT INTO node_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-      ),
-      getDoc: this.db.prepare<[string], Omit<StoredDoc, 'metadata'> & { metadata: string }>(
-        'SELECT id, text, metadata, label, version, updated_seq FROM documents WHERE id = ?',
-      ),
-      upsert: this.db.prepare(
-        `INSERT INTO documents (id, text, metadata, label, version, updated_seq, vector) VALUES (@id, @text, @metadata, @label, 1, @seq, @vector)
-         ON CONFLICT(id) DO UPDATE SET text = excluded.text, metadata = excluded.metadata, label = excluded.label,
-           version = documents.version + 1, updated_seq = excluded.updated_seq, vector = excluded.vector`,
-      ),
-      remove: this.db.prepare('DELETE FROM documents WHERE id = ?'),
-      count: this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM documents'),
-    };
+    migrate(this.db);
+    this.stmts = prepareStatements(this.db);
+    this.liveCount = (this.db.prepare('SELECT COUNT(*) AS n FROM documents').get() as { n: number }).n;
   }
 
   getState(key: string): string | undefined {
@@ -112,7 +101,12 @@ export class MetadataStore {
   }
 
   get documentCount(): number {
-    return this.stmts.count.get()!.n;
+    return this.liveCount;
+  }
+
+  /** Set while a chunked compaction renumbers labels; found at start-up, it means one was cut short. */
+  get compactionInterrupted(): boolean {
+    return this.getState('compacting') === '1';
   }
 
   /**
@@ -140,12 +134,21 @@ export class MetadataStore {
    * (idempotent: alarms, retries and replays may deliver an entry twice).
    */
   applyBatch(entries: readonly ApplyEntry[]): IndexChanges {
-    const changes: IndexChanges = { added: [], tombstoned: [] };
+    const changes: IndexChanges = { added: [], tombstoned: [], superseded: 0 };
+    let liveDelta = 0;
     const tx = this.db.transaction(() => {
       let applied = this.appliedSeq;
       let nextLabel = this.nextLabel;
       for (const entry of entries) {
         if (compareSeq(entry.seq, applied) <= 0) continue;
+        applied = entry.seq;
+        if (entry.version !== undefined) {
+          const held = this.stmts.getWriteVersion.get(entry.id, entry.id)?.v;
+          if (held != null && held >= entry.version) {
+            changes.superseded++;
+            continue;
+          }
+        }
         const previous = this.stmts.getDoc.get(entry.id);
         if (previous) changes.tombstoned.push(previous.label);
         if (entry.op === 'upsert') {
@@ -157,37 +160,41 @@ export class MetadataStore {
             label,
             seq: entry.seq,
             vector: Buffer.from(entry.vector.buffer, entry.vector.byteOffset, entry.vector.byteLength),
+            writeVersion: entry.version ?? 0,
           });
+          this.stmts.forgetDeleted.run(entry.id);
           changes.added.push({ label, id: entry.id, vector: entry.vector });
-        } else if (previous) {
-          this.stmts.remove.run(entry.id);
+          if (!previous) liveDelta++;
+        } else {
+          if (previous) {
+            this.stmts.remove.run(entry.id);
+            liveDelta--;
+          }
+          if (entry.version !== undefined) this.stmts.rememberDeleted.run(entry.id, entry.version);
         }
-        applied = entry.seq;
       }
       this.setState('applied_seq', applied);
       this.setState('next_label', nextLabel);
     });
     tx();
+    this.liveCount += liveDelta;
     return changes;
   }
 
   getDocument(id: string): StoredDoc | undefined {
     const row = this.stmts.getDoc.get(id);
-    return row ? { ...row, metadata: JSON.parse(row.metadata) as Record<string, unknown> } : undefined;
+    return row ? toDoc(row) : undefined;
   }
 
-  /** Documents for the given labels (live ones only), keyed by label. */
-  documentsByLabels(labels: readonly number[]): Map<number, StoredDoc> {
-    const out = new Map<number, StoredDoc>();
-    for (let i = 0; i < labels.length; i += 500) {
-      const chunk = labels.slice(i, i + 500);
+  /** The live documents with the given ids, keyed by id (search resolves labels to ids in memory). */
+  documentsByIds(ids: readonly string[]): Map<string, StoredDoc> {
+    const out = new Map<string, StoredDoc>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
       const rows = this.db
-        .prepare(
-          `SELECT id, text, metadata, label, version, updated_seq FROM documents WHERE label IN (${chunk.map(() => '?').join(',')})`,
-        )
-        .all(...chunk) as (Omit<StoredDoc, 'metadata'> & { metadata: string })[];
-      for (const row of rows)
-        out.set(row.label, { ...row, metadata: JSON.parse(row.metadata) as Record<string, unknown> });
+        .prepare(`SELECT ${DOC_COLUMNS} FROM documents WHERE id IN (${chunk.map(() => '?').join(',')})`)
+        .all(...chunk) as DocRow[];
+      for (const row of rows) out.set(row.id, toDoc(row));
     }
     return out;
   }
@@ -212,25 +219,50 @@ export class MetadataStore {
       label: number;
       vector: Buffer;
     }>;
-    for (const row of rows) {
-      const copy = new Float32Array(row.vector.byteLength / 4);
-      new Uint8Array(copy.buffer).set(row.vector);
-      yield { label: row.label, vector: copy };
-    }
+    for (const row of rows) yield { label: row.label, vector: toVector(row.vector) };
   }
 
-  /** Renumbers live rows to labels 0..n-1 (one transaction) and starts a new generation. */
-  compact(): void {
-    const tx = this.db.transaction(() => {
-      const ids = this.db.prepare('SELECT id FROM documents ORDER BY label').pluck().all() as string[];
-      // Two passes through negative labels keep the UNIQUE constraint satisfied mid-way.
-      const setLabel = this.db.prepare('UPDATE documents SET label = ? WHERE id = ?');
-      ids.forEach((id, i) => setLabel.run(-1 - i, id));
-      ids.forEach((id, i) => setLabel.run(i, id));
-      this.setState('next_label', ids.length);
+  /** Up to `limit` live rows with a label above `afterLabel`, in label order (keyset pages). */
+  liveRowsAfter(afterLabel: number, limit: number): { id: string; label: number; vector: Float32Array }[] {
+    const rows = this.db
+      .prepare('SELECT id, label, vector FROM documents WHERE label > ? ORDER BY label LIMIT ?')
+      .all(afterLabel, limit) as { id: string; label: number; vector: Buffer }[];
+    return rows.map((r) => ({ id: r.id, label: r.label, vector: toVector(r.vector) }));
+  }
+
+  /**
+   * One step of renumbering: `ids[i]` takes label `start + i` (pass 'final') or a negative
+   * placeholder (pass 'placeholder'). All rows go through the placeholders first, so the UNIQUE
+   * constraint holds between steps. One small transaction per call.
+   */
+  renumberChunk(ids: readonly string[], start: number, pass: 'placeholder' | 'final'): void {
+    const setLabel = this.db.prepare('UPDATE documents SET label = ? WHERE id = ?');
+    this.db.transaction(() => {
+      ids.forEach((id, i) => setLabel.run(pass === 'final' ? start + i : -1 - (start + i), id));
+    })();
+  }
+
+  beginCompaction(): void {
+    this.setState('compacting', 1);
+  }
+
+  /** Ends a renumbering: labels are 0..n-1 and a new generation starts (one transaction). */
+  finishCompaction(liveRows: number): void {
+    this.db.transaction(() => {
+      this.setState('next_label', liveRows);
       this.setState('generation', this.generation + 1);
-    });
-    tx();
+      this.setState('compacting', 0);
+    })();
+  }
+
+  /** Renumbers live rows to labels 0..n-1 in one go (start-up, before the node serves). */
+  compact(): void {
+    const ids = this.db.prepare('SELECT id FROM documents ORDER BY label').pluck().all() as string[];
+    this.db.transaction(() => {
+      this.renumberChunk(ids, 0, 'placeholder');
+      this.renumberChunk(ids, 0, 'final');
+      this.finishCompaction(ids.length);
+    })();
   }
 
   /** A consistent copy of the database (for a peer's resynchronisation). */
@@ -241,4 +273,14 @@ export class MetadataStore {
   close(): void {
     this.db.close();
   }
+}
+
+function toDoc(row: DocRow): StoredDoc {
+  return { ...row, metadata: JSON.parse(row.metadata) as Record<string, unknown> };
+}
+
+function toVector(blob: Buffer): Float32Array {
+  const copy = new Float32Array(blob.byteLength / 4);
+  new Uint8Array(copy.buffer).set(blob);
+  return copy;
 }

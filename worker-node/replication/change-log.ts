@@ -2,7 +2,8 @@
  * The durable, fenced change log: one Redis Stream that every upsert and delete goes through.
  *
  * Keys (prefix `gte` unless REDIS_PREFIX says otherwise):
- *   <p>:log       the stream; fields epoch, op, id, doc (JSON text+metadata), vec (float32 base64), model
+ *   <p>:log       the stream; fields epoch, op, id, version, doc (JSON text+metadata), vec (float32
+ *                 base64), model. `version` orders writes of one id (see metadata/store.ts); empty when unknown
  *   <p>:fence     the current epoch; appends with any other epoch are refused (Lua, atomic)
  *   <p>:applied   hash node id → last applied stream id
  *   <p>:nodes     hash node id → URL, the registered nodes (trimming waits for all of them)
@@ -15,9 +16,17 @@ import type { Redis } from 'ioredis';
 import type { ApplyEntry } from '../metadata/store.ts';
 import { compareSeq, SEQ_ZERO } from './seq.ts';
 
+/** `version`: the write's place among all accepted writes (the master's, when it accepted the write). */
 export type LogOp =
-  | { op: 'upsert'; id: string; text: string; metadata: Record<string, unknown>; vector: Float32Array }
-  | { op: 'delete'; id: string };
+  | {
+      op: 'upsert';
+      id: string;
+      text: string;
+      metadata: Record<string, unknown>;
+      vector: Float32Array;
+      version?: number;
+    }
+  | { op: 'delete'; id: string; version?: number };
 
 export class StaleEpochError extends Error {
   constructor(
@@ -28,7 +37,7 @@ export class StaleEpochError extends Error {
   }
 }
 
-// ARGV: epoch, model, then per entry: op, id, doc, vec. Returns the new stream ids, or
+// ARGV: epoch, model, then per entry: op, id, doc, vec, version. Returns the new stream ids, or
 // {err = "STALE <fence>"} when the epoch is not the fence's.
 const APPEND_LUA = `
 local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -37,8 +46,8 @@ if fence ~= epoch then
   return redis.error_reply('STALE ' .. fence)
 end
 local ids = {}
-for i = 3, #ARGV, 4 do
-  ids[#ids + 1] = redis.call('XADD', KEYS[2], '*', 'epoch', ARGV[1], 'op', ARGV[i], 'id', ARGV[i + 1], 'doc', ARGV[i + 2], 'vec', ARGV[i + 3], 'model', ARGV[2])
+for i = 3, #ARGV, 5 do
+  ids[#ids + 1] = redis.call('XADD', KEYS[2], '*', 'epoch', ARGV[1], 'op', ARGV[i], 'id', ARGV[i + 1], 'version', ARGV[i + 4], 'doc', ARGV[i + 2], 'vec', ARGV[i + 3], 'model', ARGV[2])
 end
 return ids
 `;
@@ -77,7 +86,8 @@ function decodeFields(seq: string, fields: string[]): RawEntry {
   for (let i = 0; i < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
   const epoch = Number(f.epoch);
   const model = f.model ?? '';
-  if (f.op === 'delete') return { seq, epoch, model, entry: { seq, op: 'delete', id: f.id! } };
+  const version = f.version && /^\d+$/.test(f.version) ? Number(f.version) : undefined;
+  if (f.op === 'delete') return { seq, epoch, model, entry: { seq, op: 'delete', id: f.id!, version } };
   const doc = JSON.parse(f.doc ?? '{}') as { text: string; metadata: Record<string, unknown> };
   return {
     seq,
@@ -90,6 +100,7 @@ function decodeFields(seq: string, fields: string[]): RawEntry {
       text: doc.text,
       metadata: doc.metadata ?? {},
       vector: decodeVector(f.vec ?? ''),
+      version,
     },
   };
 }
@@ -121,14 +132,16 @@ export class ChangeLog {
   async append(epoch: number, model: string, ops: readonly LogOp[]): Promise<string[]> {
     const argv: string[] = [String(epoch), model];
     for (const op of ops) {
+      const version = op.version === undefined ? '' : String(op.version);
       if (op.op === 'upsert')
         argv.push(
           'upsert',
           op.id,
           JSON.stringify({ text: op.text, metadata: op.metadata }),
           encodeVector(op.vector),
+          version,
         );
-      else argv.push('delete', op.id, '', '');
+      else argv.push('delete', op.id, '', '', version);
     }
     try {
       return (

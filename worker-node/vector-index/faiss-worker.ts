@@ -59,6 +59,15 @@ function handle(msg: WorkerRequest): Record<string, unknown> {
       renameSync(tmp, msg.path);
       return { ntotal: index!.ntotal() };
     }
+    case 'serialize': {
+      // The search thread is busy only for this in-memory copy; the caller writes it to disk.
+      const buf = index!.toBuffer();
+      const bytes =
+        buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength
+          ? buf.buffer
+          : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+      return { ntotal: index!.ntotal(), bytes };
+    }
     case 'reset': {
       index = create(dimension, msg.factory);
       return { ntotal: 0 };
@@ -68,7 +77,10 @@ function handle(msg: WorkerRequest): Record<string, unknown> {
 
 parentPort!.on('message', (msg: WorkerRequest) => {
   try {
-    parentPort!.postMessage({ id: msg.id, ok: true, result: handle(msg) } satisfies WorkerReply);
+    const result = handle(msg);
+    // A serialised index is handed over, not copied again through structured clone.
+    const transfer = result.bytes instanceof ArrayBuffer ? [result.bytes] : [];
+    parentPort!.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply, transfer);
   } catch (err) {
     parentPort!.postMessage({ id: msg.id, ok: false, error: (err as Error).message } satisfies WorkerReply);
   }

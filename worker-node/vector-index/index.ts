@@ -132,6 +132,12 @@ export class VectorIndex {
     return r.ntotal;
   }
 
+  /** The index as bytes (what `snapshot` would write), so the caller can write it off the search thread. */
+  async serialize(): Promise<{ ntotal: number; bytes: Uint8Array }> {
+    const r = await this.rpc.call<{ ntotal: number; bytes: ArrayBuffer }>({ type: 'serialize' });
+    return { ntotal: r.ntotal, bytes: new Uint8Array(r.bytes) };
+  }
+
   async reset(): Promise<void> {
     await this.rpc.call({ type: 'reset', factory: this.factory });
     this.ntotal = 0;

@@ -5,6 +5,7 @@ export type WorkerRequest =
   | { id: number; type: 'add'; vectors: Float32Array }
   | { id: number; type: 'search'; vectors: Float32Array; k: number }
   | { id: number; type: 'write'; path: string }
+  | { id: number; type: 'serialize' }
   | { id: number; type: 'reset'; factory: string };
 
 export type WorkerReply =

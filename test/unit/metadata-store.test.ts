@@ -1,0 +1,89 @@
+/**
+ * The metadata store's apply rules (SQLite in process, no FAISS): a retried write never replaces a
+ * newer version of an id, a delete is not undone by an older upsert, entries without a version
+ * (logs written before versions) always apply, and the live count is kept without a table scan.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ApplyEntry, MetadataStore } from '../../worker-node/metadata/store.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function openStore(): MetadataStore {
+  const dir = mkdtempSync(join(tmpdir(), 'gte-store-'));
+  dirs.push(dir);
+  return new MetadataStore(join(dir, 'metadata.sqlite'));
+}
+
+let ms = 1;
+const vector = new Float32Array([1, 0]);
+const upsert = (id: string, text: string, version?: number): ApplyEntry => ({
+  seq: `${ms++}-0`,
+  op: 'upsert',
+  id,
+  text,
+  metadata: {},
+  vector,
+  version,
+});
+const remove = (id: string, version?: number): ApplyEntry => ({
+  seq: `${ms++}-0`,
+  op: 'delete',
+  id,
+  version,
+});
+
+describe('MetadataStore.applyBatch with versions', () => {
+  it('ignores the re-append of an older write after a newer one of the same id', () => {
+    const store = openStore();
+    store.applyBatch([upsert('a', 'first write', 10)]);
+    store.applyBatch([upsert('a', 'newer write', 11)]);
+    const retried = store.applyBatch([upsert('a', 'first write', 10)]);
+    expect(retried).toEqual({ added: [], tombstoned: [], superseded: 1 });
+    expect(store.getDocument('a')?.text).toBe('newer write');
+    // The position still moves on: the entry was seen, it just changed nothing.
+    expect(store.appliedSeq).toBe(`${ms - 1}-0`);
+  });
+
+  it('does not resurrect a deleted document from an older upsert', () => {
+    const store = openStore();
+    store.applyBatch([upsert('a', 'text', 3), remove('a', 4)]);
+    store.applyBatch([upsert('a', 'text', 3)]);
+    expect(store.getDocument('a')).toBeUndefined();
+    store.applyBatch([upsert('a', 'written again', 5)]);
+    expect(store.getDocument('a')?.text).toBe('written again');
+  });
+
+  it('applies unversioned entries in log order, as before versions existed', () => {
+    const store = openStore();
+    store.applyBatch([upsert('a', 'one'), upsert('a', 'two')]);
+    expect(store.getDocument('a')).toMatchObject({ text: 'two', version: 2 });
+  });
+
+  it('keeps the live count in step with upserts and deletes', () => {
+    const store = openStore();
+    store.applyBatch([upsert('a', 'x'), upsert('b', 'x'), upsert('a', 'y'), remove('c'), remove('b')]);
+    expect(store.documentCount).toBe(1);
+    const reopened = new MetadataStore(store.path);
+    expect(reopened.documentCount).toBe(1);
+    reopened.close();
+    store.close();
+  });
+
+  it('renumbers labels densely and starts a new generation', () => {
+    const store = openStore();
+    store.applyBatch([upsert('a', 'x'), upsert('b', 'x'), upsert('a', 'y'), upsert('c', 'z')]);
+    const generation = store.generation;
+    store.compact();
+    expect(store.labelMap()).toEqual(['b', 'a', 'c']);
+    expect(store.nextLabel).toBe(3);
+    expect(store.generation).toBe(generation + 1);
+    expect(store.compactionInterrupted).toBe(false);
+    store.close();
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * One generation of the searchable index: a FAISS index and the label → document id map that
+ * belongs to it. A search runs wholly against one generation; compaction builds the next one
+ * beside the current one (its own FAISS worker) and swaps them in one synchronous step, so no
+ * search ever resolves labels of one numbering against an index of another.
+ *
+ * The old generation's FAISS worker is closed once the searches still running on it are done.
+ */
+import type { MetadataStore } from './metadata/store.ts';
+import { VectorIndex } from './vector-index/index.ts';
+
+export class IndexGeneration {
+  private inflight = 0;
+  private retired = false;
+
+  constructor(
+    readonly index: VectorIndex,
+    /** Label → live document id; null for a tombstone (the document moved on or was deleted). */
+    readonly labels: (string | null)[],
+    public tombstones: number,
+  ) {}
+
+  /** Runs a FAISS call on this generation, keeping it open until the call is done. */
+  async use<T>(call: (index: VectorIndex) => Promise<T>): Promise<T> {
+    this.inflight++;
+    try {
+      return await call(this.index);
+    } finally {
+      this.inflight--;
+      if (this.retired && this.inflight === 0) void this.index.close();
+    }
+  }
+
+  /** Hides a label at once: from here on no search maps it to a document. */
+  tombstone(label: number): void {
+    if (this.labels[label] == null) return;
+    this.labels[label] = null;
+    this.tombstones++;
+  }
+
+  /** The replacement took over: close the FAISS worker when the last search on it ends. */
+  retire(): void {
+    this.retired = true;
+    if (this.inflight === 0) void this.index.close();
+  }
+}
+
+const PAGE = 2000;
+
+/**
+ * Builds the next generation from the store, in pages, without renumbering anything yet: live
+ * rows in label order take labels 0..n-1 in a fresh FAISS index. Every await lets searches and
+ * /health run; the caller holds the apply chain, so the rows cannot change meanwhile.
+ */
+export async function buildGeneration(
+  store: MetadataStore,
+  dimension: number,
+  factory: string,
+): Promise<{ generation: IndexGeneration; ids: string[] }> {
+  const { index } = await VectorIndex.open({ dimension, factory });
+  const ids: string[] = [];
+  try {
+    let after = -1;
+    for (;;) {
+      const rows = store.liveRowsAfter(after, PAGE);
+      if (rows.length === 0) break;
+      await index.add(rows.map((r, i) => ({ label: ids.length + i, vector: r.vector })));
+      for (const r of rows) ids.push(r.id);
+      after = rows[rows.length - 1]!.label;
+    }
+  } catch (err) {
+    await index.close();
+    throw err;
+  }
+  return { generation: new IndexGeneration(index, [...ids], 0), ids };
+}
+
+/**
+ * Writes the new numbering to SQLite in small transactions (placeholders first, then the final
+ * labels), yielding between them so the event loop keeps answering. The caller ends the compaction
+ * (store.finishCompaction) in the same synchronous step as the swap. A crash part-way leaves `compacting` set; the next start renumbers in one go (store.compact()).
+ */
+export async function renumberStore(store: MetadataStore, ids: readonly string[]): Promise<void> {
+  store.beginCompaction();
+  for (const pass of ['placeholder', 'final'] as const) {
+    for (let start = 0; start < ids.length; start += PAGE) {
+      store.renumberChunk(ids.slice(start, start + PAGE), start, pass);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+}
+
+/** Adds stored vectors from `fromLabel` on; labels with no live row get a zero vector (a tombstone). */
+export async function addFromStore(
+  store: MetadataStore,
+  index: VectorIndex,
+  fromLabel: number,
+): Promise<number> {
+  const dim = index.dimension;
+  let next = fromLabel;
+  let batch: { label: number; vector: Float32Array }[] = [];
+  const flush = async () => {
+    await index.add(batch);
+    batch = [];
+  };
+  for (const row of store.vectorsFrom(fromLabel)) {
+    while (next < row.label) batch.push({ label: next++, vector: new Float32Array(dim) });
+    batch.push({ label: next++, vector: row.vector });
+    if (batch.length >= 4096) await flush();
+  }
+  while (next < store.nextLabel) batch.push({ label: next++, vector: new Float32Array(dim) });
+  await flush();
+  return next - fromLabel;
+}

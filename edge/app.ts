@@ -26,7 +26,7 @@ export const app = new Hono<AppEnv>()
     await next();
     c.res.headers.set(HEADERS.requestId, requestId);
     const epoch = c.res.headers.get(HEADERS.epoch);
-    log('info', 'worker', 'request', {
+    log('info', 'worker', 'http.request', {
       request_id: requestId,
       method: c.req.method,
       path: c.req.path,
@@ -48,7 +48,7 @@ export const app = new Hono<AppEnv>()
   )
   .onError((error, c) => {
     if (error instanceof ApiError) return errorResponse(error);
-    log('error', 'worker', 'unhandled error', {
+    log('error', 'worker', 'http.unhandled_error', {
       request_id: c.get('requestId'),
       error: String(error),
       stack: error instanceof Error ? error.stack : undefined,

@@ -19,12 +19,12 @@ export default {
           log(
             r.already_armed ? 'debug' : 'warn',
             'worker',
-            r.already_armed ? 'probe loop armed' : 'probe loop was not armed: re-armed',
+            r.already_armed ? 'cron.probe_loop_armed' : 'cron.probe_loop_rearmed',
             { cron: controller.cron, ...r },
           ),
         )
         .catch((error: unknown) =>
-          log('error', 'worker', 'cron could not reach the coordinator', { error: String(error) }),
+          log('error', 'worker', 'cron.coordinator_unreachable', { error: String(error) }),
         ),
     );
   },

@@ -1,23 +1,19 @@
 /**
- * Structured logs: one JSON object per line, always with the epoch and, on the request path,
- * the request id, so a failover can be followed across the Worker and the coordinator with jq.
+ * The edge's structured logs: the Worker and the coordinator write one JSON object per line in
+ * the shared format (shared/log.ts, the same keys as the search node), with the epoch and, on the
+ * request path, the request id, so a failover can be followed across every process with jq.
  */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+import { formatLogLine, type LogFields, type LogLevel } from '../shared/log.ts';
 
-export interface LogFields {
-  epoch?: number;
-  request_id?: string;
-  node?: string;
-  [key: string]: unknown;
-}
+export type { LogFields, LogLevel };
 
 export function log(
   level: LogLevel,
   component: 'worker' | 'coordinator',
-  msg: string,
+  event: string,
   fields: LogFields = {},
 ): void {
-  const line = JSON.stringify({ ts: new Date().toISOString(), level, component, msg, ...fields });
+  const line = formatLogLine(level, component, event, fields);
   if (level === 'error') console.error(line);
   else console.log(line);
 }

@@ -22,7 +22,7 @@ export async function getRoutingTable(env: Env, options: { fresh?: boolean } = {
     cached = { table, fetchedAt: now };
     return table;
   } catch (error) {
-    log('error', 'worker', 'coordinator unreachable', { error: String(error) });
+    log('error', 'worker', 'coordinator.unreachable', { error: String(error) });
     throw new ApiError(
       503,
       'coordinator_unavailable',

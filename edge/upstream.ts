@@ -82,11 +82,11 @@ function report(
   const requestId = c.get('requestId');
   // The next request in this isolate asks the coordinator again instead of trusting a table that just failed.
   invalidateRoutingTable();
-  log('warn', 'worker', 'upstream failure', { node: node.id, outcome, message, request_id: requestId });
+  log('warn', 'worker', 'upstream.failed', { node: node.id, outcome, message, request_id: requestId });
   const send = coordinator(c.env)
     .reportFailure(node.id, { outcome, message, requestId, ...(status !== undefined ? { status } : {}) })
     .catch((error: unknown) =>
-      log('error', 'worker', 'reportFailure failed', { error: String(error), request_id: requestId }),
+      log('error', 'worker', 'upstream.report_failed', { error: String(error), request_id: requestId }),
     );
   try {
     c.executionCtx.waitUntil(send);

@@ -31,7 +31,7 @@ export const statusPageRoutes = new Hono<AppEnv>().get('/status', async (c) => {
     );
     return c.html(`<!doctype html>${page.toString()}`, 200, headers);
   } catch (error) {
-    log('error', 'worker', 'status page failed', { request_id: c.get('requestId'), error: String(error) });
+    log('error', 'worker', 'status_page.failed', { request_id: c.get('requestId'), error: String(error) });
     const page = (
       <StatusPageError
         message="the coordinator did not answer; see the edge log"

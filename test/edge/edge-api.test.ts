@@ -35,7 +35,7 @@ describe('edge API without nodes', () => {
     };
     expect(before.coordinator.alarm_at).toBeNull();
     await edge.scheduled();
-    const after = await waitFor(async () => {
+    const after = await waitFor('cron to arm the alarm', async () => {
       const s = (await (await edge.fetch('/api/v1/status')).json()) as {
         coordinator: {
           alarm_at: number | null;
@@ -44,14 +44,13 @@ describe('edge API without nodes', () => {
         };
       };
       return s.coordinator.alarm_armed_by === 'cron' ? s : null;
-    }, 'cron to arm the alarm');
+    });
     expect(after.coordinator.alarm_armed_at).not.toBeNull();
     expect(after.coordinator.alarm_at).not.toBeNull();
     // a second cron run finds it armed and leaves it alone
     await edge.scheduled();
-    const line = await waitFor(
-      async () => edge.logs().find((l) => l.msg === 'probe loop armed' && l.already_armed === true),
-      'second cron log',
+    const line = await waitFor('second cron log', async () =>
+      edge.logs().find((l) => l.event === 'cron.probe_loop_armed' && l.already_armed === true),
     );
     expect(line).toMatchObject({ component: 'worker', cron: '* * * * *' });
   });
@@ -199,13 +198,13 @@ describe('edge API without nodes', () => {
     });
     expect(again.status).toBe(200);
 
-    const status = await waitFor(async () => {
+    const status = await waitFor('the dead node to be marked down', async () => {
       const s = (await (await edge.fetch('/api/v1/status')).json()) as {
         current_master: string | null;
         nodes: { id: string; state: string; priority: number }[];
       };
       return s.nodes[0]?.state === 'down' ? s : null;
-    }, 'the dead node to be marked down');
+    });
     expect(status.current_master).toBeNull();
     expect(status.nodes).toMatchObject([{ id: 'dead-1', priority: 20, state: 'down' }]);
 
@@ -248,11 +247,12 @@ describe('edge API without nodes', () => {
 
   it('logs structured JSON lines with the request id', async () => {
     await edge.fetch('/openapi.json', { headers: { 'x-request-id': 'req-abc-123' } });
-    const line = await waitFor(
-      async () => edge.logs().find((l) => l.msg === 'request' && l.request_id === 'req-abc-123'),
-      'the access log line',
+    const line = await waitFor('the access log line', async () =>
+      edge.logs().find((l) => l.event === 'http.request' && l.request_id === 'req-abc-123'),
     );
     expect(line).toMatchObject({ component: 'worker', method: 'GET', path: '/openapi.json', status: 200 });
+    // The shared format (shared/log.ts): the same leading keys as the search node's lines.
+    expect(Object.keys(line!).slice(0, 5)).toEqual(['time', 'level', 'component', 'event', 'request_id']);
   });
 
   it('removes a node that is not the master', async () => {

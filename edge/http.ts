@@ -20,6 +20,8 @@ export type AppContext = Context<AppEnv>;
  * edge needs on some errors (retry-after, x-gte-attempts, www-authenticate).
  */
 export class EdgeError extends ApiError {
+  override readonly name: string = 'EdgeError';
+
   constructor(
     status: ApiError['status'],
     code: string,

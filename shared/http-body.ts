@@ -8,6 +8,9 @@ import type { z } from 'zod';
 import { describeZodError, errorBody, type ApiErrorBody } from './errors.ts';
 
 export class ApiError extends Error {
+  // Typed `string` so that subclasses (the node's QueueFullError, the edge's EdgeError) name themselves.
+  override readonly name: string = 'ApiError';
+
   constructor(
     readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504,
     readonly code: string,

@@ -9,7 +9,8 @@ import type { EdgeConfig } from '../config.ts';
 import { assess, type Assessment, type Signal } from '../detector.ts';
 import type { FailoverRecord } from '../failover.ts';
 import type { RoutedNode, RoutingTable } from '../router.ts';
-export type { MetricsSnapshot } from '../metrics-text.ts';
+import type { MetricsSnapshot } from '../metrics-text.ts';
+export type { MetricsSnapshot };
 import type { NodeRow } from './storage.ts';
 
 export interface CoordinatorState {
@@ -108,5 +109,52 @@ export function failoverReport(record: FailoverRecord): FailoverReport {
     })),
     old_master_health: record.oldMasterHealth,
     diagnostics: record.diagnostics ?? null,
+  };
+}
+
+/** What /api/v1/status shows besides the nodes: the probe loop and the coordinator's note. */
+export interface CoordinatorMeta {
+  alarmAt: number | null;
+  alarmArmedAt: number | null;
+  alarmArmedBy: string | null;
+  note: string | null;
+  lastFailover: FailoverRecord | null;
+  failoverInProgress: boolean;
+}
+
+export function clusterStatus(state: CoordinatorState, meta: CoordinatorMeta): ClusterStatus {
+  const nodes = assessNodes(state).map(nodeStatus);
+  return {
+    current_master: state.master,
+    epoch: state.epoch,
+    standby_status: standbyStatus(nodes),
+    nodes,
+    last_failover: meta.lastFailover ? failoverSummary(meta.lastFailover) : null,
+    failover_in_progress: meta.failoverInProgress,
+    coordinator: {
+      alarm_at: meta.alarmAt,
+      alarm_armed_at: meta.alarmArmedAt,
+      alarm_armed_by: meta.alarmArmedBy,
+      probe_interval_ms: state.config.probeIntervalMs,
+      note: meta.note,
+    },
+  };
+}
+
+export function metricsSnapshot(
+  state: CoordinatorState,
+  counters: Pick<MetricsSnapshot, 'failoverCount' | 'probes'>,
+): MetricsSnapshot {
+  return {
+    epoch: state.epoch,
+    failoverCount: counters.failoverCount,
+    nodes: assessNodes(state).map(({ row, assessment, role }) => ({
+      id: row.id,
+      up: assessment.state === 'up' || assessment.state === 'overloaded',
+      lagSeconds: assessment.lastHealth?.replication ? assessment.lastHealth.replication.lag_ms / 1000 : null,
+      overloaded: assessment.overloaded,
+      role,
+    })),
+    probes: counters.probes,
   };
 }

@@ -2,7 +2,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { RegisterNode, SwitchoverRequest } from '../../shared/schemas.ts';
-import type { ClusterCoordinator, RpcError } from '../coordinator/coordinator.ts';
+import type { ClusterCoordinator } from '../coordinator/coordinator.ts';
+import { toApiError } from '../coordinator/rpc-errors.ts';
 import { coordinator } from '../env.ts';
 import { ApiError, pathParam, readJsonBody, requireToken, type AppEnv } from '../http.ts';
 import { invalidateRoutingTable } from '../routing-cache.ts';
@@ -14,21 +15,6 @@ const FailoverId = z
   .max(64)
   .regex(/^[a-z0-9-]+$/, 'failover id looks like fo-…, so-… or el-…');
 
-const RPC_STATUS: Record<string, 400 | 404 | 409 | 503> = {
-  invalid_request: 400,
-  unknown_target: 404,
-  is_master: 409,
-  already_master: 409,
-  failover_in_progress: 409,
-  target_not_healthy: 409,
-  no_candidate: 409,
-  no_master: 409,
-};
-
-function rpcError(error: RpcError): ApiError {
-  return new ApiError(RPC_STATUS[error.code] ?? 409, error.code, error.message);
-}
-
 export const adminRoutes = new Hono<AppEnv>()
   .use('/api/v1/admin/*', requireToken)
   .use('/api/v1/failovers', requireToken)
@@ -36,14 +22,14 @@ export const adminRoutes = new Hono<AppEnv>()
   .post('/api/v1/admin/nodes', async (c) => {
     const { value } = await readJsonBody(c, RegisterNode, 16 * 1024);
     const result = await coordinator(c.env).registerNode(value);
-    if (!result.ok) throw rpcError(result);
+    if (!result.ok) throw toApiError(result);
     invalidateRoutingTable();
     return c.json({ node: result.node, created: result.created }, result.created ? 201 : 200);
   })
   .delete('/api/v1/admin/nodes/:id', async (c) => {
     const id = pathParam(c, 'id', NodeId);
     const result = await coordinator(c.env).removeNode(id);
-    if (!result.ok) throw rpcError(result);
+    if (!result.ok) throw toApiError(result);
     if (!result.removed) throw new ApiError(404, 'not_found', `node "${id}" is not registered`);
     invalidateRoutingTable();
     return c.json({ removed: id });
@@ -54,7 +40,7 @@ export const adminRoutes = new Hono<AppEnv>()
     const result = (await coordinator(c.env).switchover(value.to)) as Awaited<
       ReturnType<ClusterCoordinator['switchover']>
     >;
-    if (!result.ok) throw rpcError(result);
+    if (!result.ok) throw toApiError(result);
     invalidateRoutingTable();
     return c.json({ report: result.report }, result.report.outcome === 'failed' ? 502 : 200);
   })

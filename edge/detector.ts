@@ -151,11 +151,6 @@ export function shouldFailover(
   return consecutiveFailures(masterHistory) >= config.failThreshold;
 }
 
-/** Nodes that can serve reads right now (the router orders them). */
-export function isRoutable(state: NodeState): boolean {
-  return state === 'up' || state === 'overloaded' || state === 'suspect';
-}
-
 /** Nodes that may become master: answered their last probe, ready. Overloaded still counts (load is not death). */
 export function isElectable(assessment: Assessment): boolean {
   return (

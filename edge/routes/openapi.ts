@@ -16,6 +16,7 @@ import {
   UpsertAccepted,
   UpsertRequest,
 } from '../../shared/schemas.ts';
+import { VERSION } from '../../shared/version.ts';
 import type { AppEnv } from '../http.ts';
 
 const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
@@ -63,7 +64,7 @@ function buildDocument() {
     openapi: '3.1.0',
     info: {
       title: 'GTE-Pro edge API',
-      version: '0.1.0',
+      version: VERSION,
       description: 'Semantic search that keeps answering when a GPU node dies.',
     },
     components: { schemas: components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },

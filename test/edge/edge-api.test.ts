@@ -3,6 +3,7 @@
  * cannot answer: validation, auth, 503s, /openapi.json, /metrics, the cron, node registration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../../shared/version.ts';
 import { closedPort } from './helpers/fake-node.ts';
 import { startEdge, waitFor, type EdgeHandle } from './helpers/miniflare.ts';
 
@@ -164,10 +165,12 @@ describe('edge API without nodes', () => {
     expect(res.status).toBe(200);
     const doc = (await res.json()) as {
       openapi: string;
+      info: { version: string };
       paths: Record<string, unknown>;
       components: { schemas: Record<string, { properties?: Record<string, { maximum?: number }> }> };
     };
     expect(doc.openapi).toBe('3.1.0');
+    expect(doc.info.version).toBe(VERSION); // shared/version.ts: package.json's, in the Worker bundle too
     for (const path of [
       '/api/v1/search',
       '/health',

@@ -187,7 +187,7 @@ export class SearchEngine {
         ? Math.max(k * 4, HNSW_MIN_FETCH)
         : k;
     let gen = this.gen;
-    let fetch = Math.min(gen.index.size, wanted + gen.tombstones);
+    let fetch = overFetch(gen, wanted);
     for (;;) {
       let t = performance.now();
       const hits = await gen.use((index) => index.search(vector, fetch));
@@ -196,11 +196,11 @@ export class SearchEngine {
         // A compaction swapped generations while FAISS answered: these labels are of the old
         // numbering, whose map no longer follows the log. Ask the new generation instead.
         gen = this.gen;
-        fetch = Math.min(gen.index.size, wanted + gen.tombstones);
+        fetch = overFetch(gen, wanted);
         continue;
       }
       t = performance.now();
-      const out = this.resolve(gen, hits, filter);
+      const out = this.resolve(gen, hits, k, filter);
       timings.metadataMs += performance.now() - t;
       const total = gen.index.size;
       if (out.length >= k || fetch >= total) return { hits: out.slice(0, k), timings };
@@ -208,22 +208,31 @@ export class SearchEngine {
     }
   }
 
-  /** Label hits → live documents, synchronously (no apply can interleave). */
+  /**
+   * Label hits → the first k live documents, synchronously (no apply can interleave). Dead labels
+   * are dropped in memory; documents are read from SQLite only for the candidates needed, a page
+   * at a time when a filter may reject some.
+   */
   private resolve(
     gen: IndexGeneration,
     hits: readonly { label: number; score: number }[],
+    k: number,
     filter?: Record<string, unknown>,
   ): SearchHitDoc[] {
     const live = hits.flatMap((h) => {
       const id = gen.labels[h.label];
       return id == null ? [] : [{ id, score: h.score }];
     });
-    const docs = this.store.documentsByIds(live.map((h) => h.id));
     const out: SearchHitDoc[] = [];
-    for (const h of live) {
-      const doc = docs.get(h.id);
-      if (!doc || (filter && !matches(doc.metadata, filter))) continue;
-      out.push({ doc, score: h.score });
+    const page = filter ? Math.max(k * 4, 64) : k;
+    for (let i = 0; i < live.length && out.length < k; i += page) {
+      const slice = live.slice(i, i + page);
+      const docs = this.store.documentsByIds(slice.map((h) => h.id));
+      for (const h of slice) {
+        const doc = docs.get(h.id);
+        if (!doc || (filter && !matches(doc.metadata, filter))) continue;
+        out.push({ doc, score: h.score });
+      }
     }
     // Equal scores are ordered by id, not by FAISS position: positions differ between nodes
     // after a compaction or a resync, and every node must give the same answer.
@@ -269,6 +278,16 @@ export class SearchEngine {
     await this.gen.index.close();
     this.store.close();
   }
+}
+
+/**
+ * How many neighbours to ask FAISS for so that `wanted` of them are likely live: tombstones are
+ * spread through the index, so scale by the live share (the search doubles when it falls short).
+ */
+function overFetch(gen: IndexGeneration, wanted: number): number {
+  const size = gen.index.size;
+  const liveShare = size === 0 ? 1 : Math.max(0.05, 1 - gen.tombstones / size);
+  return Math.min(size, Math.ceil(wanted / liveShare) + 8);
 }
 
 function matches(metadata: Record<string, unknown>, filter: Record<string, unknown>): boolean {

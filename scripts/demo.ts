@@ -11,9 +11,9 @@
  * machine-readable summary instead of the readable report.
  */
 import { parseArgs } from 'node:util';
-import { startCluster, type Cluster } from './lib/cluster.ts';
-import { sleep, waitFor } from './lib/wait.ts';
-import { loadDocuments, loadQueries, recallAtK, type LabelledQuery } from './lib/corpus.ts';
+import { startCluster, type Cluster } from './cluster/launch.ts';
+import { sleep, waitFor } from './cluster/wait.ts';
+import { loadDocuments, loadQueries, recallAtK, type LabelledQuery } from './corpus/sample.ts';
 import { startSearchLoad } from './chaos/load.ts';
 import type { FailoverReport } from '../shared/edge-api.ts';
 

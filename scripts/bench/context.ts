@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { signRequest } from '../../shared/signing.ts';
-import { startNode, type NodeProcess } from '../lib/node-process.ts';
-import { dropPrefix, startRedisServer, type RedisServer } from '../lib/redis-server.ts';
-import { benchDocs } from './corpus.ts';
+import { startNode, type NodeProcess } from '../cluster/node-process.ts';
+import { dropPrefix, startRedisServer, type RedisServer } from '../cluster/redis-server.ts';
+import { benchDocs } from '../corpus/synthetic.ts';
 import { perSecond } from './stats.ts';
 
 export interface BenchSizes {

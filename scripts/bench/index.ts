@@ -9,7 +9,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT } from '../lib/node-process.ts';
+import { ROOT } from '../cluster/node-process.ts';
 import { createContext } from './context.ts';
 import { formatLoad, machineInfo } from './machine.ts';
 import { writeSections } from './report.ts';

@@ -3,10 +3,11 @@
  * our own config in a temporary prefix, `nginx -c conf -p prefix -g 'daemon off;'`, never the
  * system service. Absent nginx is not an error: the suite reports how to get it.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../lib/ports.ts';
+import { freePort } from '../cluster/ports.ts';
+import { spawnTethered } from '../cluster/tether.ts';
 
 export const NGINX_HINT =
   'nginx is not installed; for the nginx comparison run `apt-get install -y nginx` (the system service need not run)';
@@ -62,13 +63,9 @@ http {
 `;
   const confPath = join(dir, 'nginx.conf');
   writeFileSync(confPath, conf);
-  // Tethered (scripts/lib/tether.mjs): nginx goes when this process goes, even after kill -9.
+  // Tethered (scripts/cluster/tether.ts): nginx goes when this process goes, even after kill -9.
   const args = ['-e', join(dir, 'logs', 'error.log'), '-c', confPath, '-p', dir, '-g', 'daemon off;'];
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [join(import.meta.dirname, '..', 'lib', 'tether.mjs'), String(process.pid), bin, ...args],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child: ChildProcess = spawnTethered(process.pid, bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

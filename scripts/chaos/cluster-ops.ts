@@ -1,15 +1,15 @@
 /**
  * What a chaos scenario or a full-stack test does to a running local cluster
- * (scripts/lib/cluster.ts): read the coordinator's status, watch the master change, inject faults
+ * (scripts/cluster/launch.ts): read the coordinator's status, watch the master change, inject faults
  * (kill -9, SIGSTOP, fault injection on a node started with FAULT_INJECTION=1), wait for the
  * cluster to be whole again, and read back what it holds (documents, the change log's epochs).
  */
 import { Redis } from 'ioredis';
 import type { ClusterStatus, FailoverReport, FailoverSummary } from '../../shared/edge-api.ts';
 import type { NodeHealth } from '../../shared/schemas.ts';
-import type { Cluster } from '../lib/cluster.ts';
-import { sleep, waitFor as until } from '../lib/wait.ts';
-import type { NodeProcess } from '../lib/node-process.ts';
+import type { Cluster } from '../cluster/launch.ts';
+import { sleep, waitFor as until } from '../cluster/wait.ts';
+import type { NodeProcess } from '../cluster/node-process.ts';
 import type { FinalRead, MasterSample, SearchHitRecord } from './checker.ts';
 
 export async function clusterStatus(cluster: Cluster): Promise<ClusterStatus> {

@@ -14,12 +14,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startCluster, type Cluster } from './lib/cluster.ts';
-import { ROOT } from './lib/node-process.ts';
-import { heal } from './chaos/cluster-ops.ts';
-import { chaosMarkdown, machineInfo } from './chaos/report.ts';
-import { CHAOS_EDGE_VARS, runScenario, type RunOptions, type RunResult } from './chaos/runner.ts';
-import { SCENARIOS, scenarioByName, type Scenario } from './chaos/scenarios.ts';
+import { startCluster, type Cluster } from '../cluster/launch.ts';
+import { ROOT } from '../cluster/node-process.ts';
+import { heal } from './cluster-ops.ts';
+import { chaosMarkdown, machineInfo } from './report.ts';
+import { CHAOS_EDGE_VARS, runScenario, type RunOptions, type RunResult } from './runner.ts';
+import { SCENARIOS, scenarioByName, type Scenario } from './scenarios.ts';
 
 const { values } = parseArgs({
   options: {

@@ -61,7 +61,7 @@ export function chaosMarkdown(input: {
   const lines = [
     '# Chaos suite results',
     '',
-    'Written by `npm run chaos` (scripts/chaos.ts); the scenarios are in scripts/chaos/scenarios.ts and',
+    'Written by `npm run chaos` (scripts/chaos/main.ts); the scenarios are in scripts/chaos/scenarios.ts and',
     'what each column means is in scripts/chaos/checker.ts. Each scenario runs under a steady search',
     'load and a concurrent ingest load (`wait: "applied"` writes with client-given ids through the edge).',
     '',

@@ -3,15 +3,15 @@
  *   heal → loads on (search + ingest) → baseline → inject → recover → after-phase → loads off →
  *   heal → read back every written id (edge and each node), search each node for deleted
  *   documents, read the change log's epochs → checker report and invariant violations.
- * Used by `npm run chaos` (scripts/chaos.ts) and by test/fullstack/chaos.test.ts.
+ * Used by `npm run chaos` (scripts/chaos/main.ts) and by test/fullstack/chaos.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FailoverSummary } from '../../shared/edge-api.ts';
 import { startSearchLoad, startWriteLoad } from './load.ts';
-import type { Cluster } from '../lib/cluster.ts';
-import { ROOT } from '../lib/node-process.ts';
+import type { Cluster } from '../cluster/launch.ts';
+import { ROOT } from '../cluster/node-process.ts';
 import { checkRun, violations, type RunReport, type SearchRecord } from './checker.ts';
 import {
   currentMaster,

@@ -4,7 +4,7 @@
  * checker (./checker.ts) judges what the clients saw. A scenario says what cluster it needs and
  * whether a failover must, must not, or may happen.
  */
-import type { Cluster } from '../lib/cluster.ts';
+import type { Cluster } from '../cluster/launch.ts';
 import type { FailoverExpectation, RunReport, SearchRecord } from './checker.ts';
 import {
   clusterStatus,

@@ -6,6 +6,7 @@
  * Settings come from the environment: GTE_EDGE_PORT, ADMIN_TOKEN, CLUSTER_SECRET, and any
  * wrangler.toml var (NODES, PROBE_INTERVAL_MS, ...) overriding the file's value.
  */
+import { tetherToParent } from '../../worker-node/util/tether.ts';
 import { startEdge, readWranglerConfig } from './edge.ts';
 
 const { vars: fileVars } = readWranglerConfig();
@@ -33,12 +34,4 @@ const stop = async () => {
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
 const parent = Number(process.env.GTE_PARENT_PID ?? 0);
-if (parent) {
-  setInterval(() => {
-    try {
-      process.kill(parent, 0);
-    } catch {
-      void stop();
-    }
-  }, 500);
-}
+if (parent) tetherToParent(parent, () => void stop());

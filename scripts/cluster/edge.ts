@@ -19,11 +19,14 @@ import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { parse as parseToml } from 'smol-toml';
+import { ROOT } from './node-process.ts';
 
-export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+/** The repository root (the tests' name for it). */
+export const REPO_ROOT = ROOT;
 
 export interface StartEdgeOptions {
   /** Overrides of wrangler.toml [vars], e.g. a short PROBE_INTERVAL_MS for tests. */
@@ -63,24 +66,18 @@ export interface EdgeHandle {
   stop(): Promise<void>;
 }
 
-/** wrangler.toml's compatibility_date and [vars] (flat string values; all this file uses). */
+/** wrangler.toml's compatibility_date and [vars] (string values; all this file uses). */
 export function readWranglerConfig(path: string = join(REPO_ROOT, 'wrangler.toml')): {
   compatibilityDate: string;
   vars: Record<string, string>;
 } {
-  const text = readFileSync(path, 'utf8');
-  const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(text)?.[1];
-  if (!compatibilityDate) throw new Error(`no compatibility_date in ${path}`);
+  const config = parseToml(readFileSync(path, 'utf8'));
+  const compatibilityDate = config.compatibility_date;
+  if (typeof compatibilityDate !== 'string') throw new Error(`no compatibility_date in ${path}`);
   const vars: Record<string, string> = {};
-  let inVars = false;
-  for (const line of text.split('\n')) {
-    const trimmed = line.trim();
-    if (trimmed.startsWith('[')) inVars = trimmed === '[vars]';
-    else if (inVars) {
-      const m = /^([A-Z_][A-Z0-9_]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)')/.exec(trimmed);
-      if (m) vars[m[1]!] = m[2] !== undefined ? JSON.parse(`"${m[2]}"`) : m[3]!;
-    }
-  }
+  const table = config.vars;
+  if (table && typeof table === 'object' && !Array.isArray(table))
+    for (const [name, value] of Object.entries(table)) if (typeof value === 'string') vars[name] = value;
   return { compatibilityDate, vars };
 }
 
@@ -177,28 +174,4 @@ export async function startEdge(options: StartEdgeOptions = {}): Promise<EdgeHan
     logs: () => lines,
     stop: () => mf.dispose(),
   };
-}
-
-/**
- * Polls `probe` until it returns a truthy value. The cap only turns a hang into a readable
- * failure; tests assert outcomes, never how fast they came.
- */
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined | null | false>,
-  what: string,
-  capMs: number = 30_000,
-): Promise<T> {
-  const started = Date.now();
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() - started > capMs)
-      throw new Error(`gave up waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

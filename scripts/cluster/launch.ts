@@ -70,7 +70,7 @@ async function redisAnswers(url: string): Promise<boolean> {
 }
 
 function startEdgeHost(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'lib', 'edge-host.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'edge-host.ts')], {
     cwd: ROOT,
     env: { ...process.env, ...env, GTE_PARENT_PID: String(process.pid) },
     stdio: ['ignore', 'pipe', 'pipe'],

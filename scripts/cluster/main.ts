@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { rmSync } from 'node:fs';
-import { startCluster, writeStateFile } from './lib/cluster.ts';
+import { startCluster, writeStateFile } from './launch.ts';
 
 const { values } = parseArgs({
   options: {

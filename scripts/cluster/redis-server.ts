@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './ports.ts';
+import { spawnTethered } from './tether.ts';
 
 export interface RedisServer {
   url: string;
@@ -47,11 +48,7 @@ export async function startRedisServer(
     ];
     // Tethered: the redis-server dies with the process that asked for it, even after kill -9.
     const child = opts.tether
-      ? spawn(
-          process.execPath,
-          [join(import.meta.dirname, 'tether.mjs'), String(opts.tether), 'redis-server', ...redisArgs],
-          { stdio: 'ignore' },
-        )
+      ? spawnTethered(opts.tether, 'redis-server', redisArgs, { stdio: 'ignore' })
       : spawn('redis-server', redisArgs, { stdio: 'ignore' });
     child.on('error', () => undefined);
     await waitPing(port);

@@ -1,24 +1,47 @@
-#!/usr/bin/env node
 /**
- * `node tether.mjs <parentPid> <command> [args...]`: runs the command and kills it (SIGTERM, then
- * SIGKILL) as soon as <parentPid> is gone. The local cluster starts redis-server and the edge
- * host through it, so that even `kill -9` of the cluster launcher leaves nothing behind.
+ * `node --import tsx scripts/cluster/tether.ts <parentPid> <command> [args...]`: runs the command
+ * and kills it (SIGTERM, then SIGKILL) as soon as <parentPid> is gone. The local cluster starts
+ * redis-server (and the bench its nginx) through it, so that even `kill -9` of the launcher
+ * leaves nothing behind. Processes of our own (search node, edge host) watch their parent with the
+ * same tetherToParent instead of a wrapper.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { tetherToParent } from '../../worker-node/util/tether.ts';
 
-const [parentArg, cmd, ...args] = process.argv.slice(2);
-const parent = Number(parentArg);
-const child = spawn(cmd, args, { stdio: 'inherit' });
-const stop = () => {
-  child.kill('SIGTERM');
-  setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-};
-for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, stop);
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-setInterval(() => {
-  try {
-    process.kill(parent, 0);
-  } catch {
-    stop();
+/** Spawns `command` under a tether to `parentPid`; signals sent to the result reach the command. */
+export function spawnTethered(
+  parentPid: number,
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): ChildProcess {
+  return spawn(
+    process.execPath,
+    ['--import', 'tsx', import.meta.filename, String(parentPid), command, ...args],
+    options,
+  );
+}
+
+function runTethered(parent: number, cmd: string, args: string[]): void {
+  const child = spawn(cmd, args, { stdio: 'inherit' });
+  const stop = () => {
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+  };
+  for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, stop);
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  tetherToParent(parent, stop);
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+if (invokedDirectly) {
+  const [parentArg, cmd, ...args] = process.argv.slice(2);
+  if (!cmd) {
+    process.stderr.write('usage: tether.ts <parentPid> <command> [args...]\n');
+    process.exit(2);
   }
-}, 500);
+  runTethered(Number(parentArg), cmd, args);
+}

@@ -1,12 +1,11 @@
 /**
- * The sample knowledge base (corpus/documents.jsonl, corpus/queries.json), deterministic
- * synthetic documents for tests and benchmarks that need more than the 330 real ones, and
- * recall@k, the measure the acceptance lists are written in. The demo, the tests and the chaos
- * suite all read the corpus through here.
+ * The sample knowledge base (corpus/documents.jsonl, corpus/queries.json) and recall@k, the
+ * measure the acceptance lists are written in. The demo, the tests and the chaos suite all read
+ * the corpus through here; more documents than the 330 real ones come from synthetic.ts.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from './node-process.ts';
+import { ROOT } from '../cluster/node-process.ts';
 
 export interface CorpusDoc {
   id: string;
@@ -29,45 +28,6 @@ export function loadDocuments(): CorpusDoc[] {
 
 export function loadQueries(): LabelledQuery[] {
   return JSON.parse(readFileSync(join(ROOT, 'corpus', 'queries.json'), 'utf8')) as LabelledQuery[];
-}
-
-/**
- * `count` synthetic documents, the same on every call: each splices the first half of one corpus
- * document, the second half of another and a slice of a third, chosen by a seeded generator
- * keyed on `prefix` and the number, so the texts are realistic and (unlike plain copies) embed
- * to distinct vectors: no two documents tie on score, across prefixes too. Ids are
- * `${prefix}-00000`, ...
- */
-export function syntheticDocs(count: number, prefix = 'syn', start = 0): CorpusDoc[] {
-  const corpus = loadDocuments();
-  const out: CorpusDoc[] = [];
-  for (let n = start; n < start + count; n++) {
-    const next = seeded(`${prefix}:${n}`);
-    const a = corpus[next() % corpus.length]!;
-    const b = corpus[next() % corpus.length]!;
-    const c = corpus[next() % corpus.length]!;
-    const head = a.text.slice(0, Math.ceil(a.text.length / 2));
-    const tail = b.text.slice(Math.floor(b.text.length / 2));
-    const from = next() % Math.max(1, c.text.length - 40);
-    out.push({
-      id: `${prefix}-${String(n).padStart(5, '0')}`,
-      text: `${head} ${tail} ${c.text.slice(from, from + 40)}`,
-      metadata: { lang: a.metadata.lang ?? 'en', synthetic: true, n },
-    });
-  }
-  return out;
-}
-
-/** A small deterministic generator (FNV-1a seed, xorshift32 steps) of non-negative integers. */
-function seeded(key: string): () => number {
-  let x = 2166136261;
-  for (let i = 0; i < key.length; i++) x = Math.imul(x ^ key.charCodeAt(i), 16777619);
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
 }
 
 /** Splits `items` into chunks of at most `size`. */

@@ -1,19 +1,25 @@
 /**
- * Deterministic synthetic documents and queries for the benchmarks: enterprise-ish sentences built
- * from word lists by a seeded generator, so every run (and every machine) indexes the same texts.
- * Every word is common English, so the GloVe demo model knows it and the vectors are distinct.
+ * The one synthetic corpus: enterprise-ish sentences built from word lists by the seeded PRNG
+ * (random.ts), for the benchmarks and for the tests that need more documents than the sample
+ * knowledge base holds. Every run (and every machine) gets the same texts, and every word is
+ * common English, so the GloVe demo model knows it and the vectors are distinct: no two documents
+ * tie on score, within a prefix or across prefixes.
  *
  * @example
- *   const docs = benchDocs(0, 256);     // ids bench-0000000 .. bench-0000255
- *   const qs = benchQueries(500);        // 500 short questions in the same vocabulary
+ *   const docs = benchDocs(0, 256);          // ids bench-0000000 .. bench-0000255
+ *   const more = syntheticDocs(300, 'rep');  // ids rep-0000000 .. rep-0000299
+ *   const qs = benchQueries(500);            // 500 short questions in the same vocabulary
  */
-import { mulberry32 } from '../lib/random.ts';
+import { mulberry32 } from './random.ts';
 
-export interface BenchDoc {
+export interface SyntheticDoc {
   id: string;
   text: string;
   metadata: Record<string, string | number>;
 }
+
+/** The benchmarks' prefix; it adds nothing to the seed, so BENCHMARKS.md was measured on these texts. */
+const BENCH_PREFIX = 'bench';
 
 const TEAMS = [
   'finance',
@@ -184,25 +190,40 @@ const QUESTION_VERBS = [
 
 const pick = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
 
-/** The document with number `n`: the same text for the same n, always. */
-export function benchDoc(n: number): BenchDoc {
-  const rand = mulberry32(n * 2654435761 + 1);
+/** FNV-1a of `prefix`: keeps the documents of two prefixes apart. */
+function prefixSalt(prefix: string): number {
+  if (prefix === BENCH_PREFIX) return 0;
+  let x = 2166136261;
+  for (let i = 0; i < prefix.length; i++) x = Math.imul(x ^ prefix.charCodeAt(i), 16777619);
+  return x >>> 0;
+}
+
+/** The document with number `n` under `prefix`: the same text for the same n and prefix, always. */
+export function syntheticDoc(n: number, prefix = BENCH_PREFIX): SyntheticDoc {
+  const rand = mulberry32(n * 2654435761 + 1 + prefixSalt(prefix));
   const team = pick(rand, TEAMS);
   const region = pick(rand, REGIONS);
   const year = 2015 + Math.floor(rand() * 11);
   const first = `the ${team} team in ${region} ${pick(rand, VERBS)} the ${pick(rand, ADJECTIVES)} ${pick(rand, OBJECTS)} ${pick(rand, OBJECTS)} ${pick(rand, REASONS)}.`;
   const second = `the ${pick(rand, ADJECTIVES)} ${pick(rand, OBJECTS)} was ${pick(rand, VERBS)} by ${pick(rand, TEAMS)} and the ${pick(rand, OBJECTS)} ${pick(rand, REASONS)}.`;
   return {
-    id: `bench-${String(n).padStart(7, '0')}`,
+    id: `${prefix}-${String(n).padStart(7, '0')}`,
     text: `${first} ${second} reference ${year}.`,
     metadata: { team, region, year },
   };
 }
 
-/** Documents `start` .. `start + count - 1`. */
-export function benchDocs(start: number, count: number): BenchDoc[] {
-  return Array.from({ length: count }, (_, i) => benchDoc(start + i));
+/** `count` documents under `prefix`, numbered from `start`. */
+export function syntheticDocs(count: number, prefix = BENCH_PREFIX, start = 0): SyntheticDoc[] {
+  return Array.from({ length: count }, (_, i) => syntheticDoc(start + i, prefix));
 }
+
+/** The benchmarks' document `n`. */
+export const benchDoc = (n: number): SyntheticDoc => syntheticDoc(n);
+
+/** The benchmarks' documents `start` .. `start + count - 1`. */
+export const benchDocs = (start: number, count: number): SyntheticDoc[] =>
+  syntheticDocs(count, BENCH_PREFIX, start);
 
 /** `count` short questions in the corpus vocabulary (seeded apart from the documents). */
 export function benchQueries(count: number, seed = 7): string[] {

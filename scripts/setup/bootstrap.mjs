@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, rmSync 
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quiet = process.argv.includes('--quiet');
 const started = Date.now();
 
@@ -262,7 +262,7 @@ function modelCurrent() {
   const manifest = join(defaultModelDir, 'gte-pro-model.json');
   if (!existsSync(manifest)) return false;
   const wanted = /const BUILDER_VERSION = (\d+);/.exec(
-    readFileSync(join(root, 'scripts', 'build-demo-model.ts'), 'utf8'),
+    readFileSync(join(root, 'scripts', 'setup', 'build-demo-model.ts'), 'utf8'),
   )?.[1];
   try {
     return String(JSON.parse(readFileSync(manifest, 'utf8')).builder_version) === wanted;
@@ -275,7 +275,12 @@ const defaultModelDir = join(root, '.gte', 'models', 'glove-100d-demo');
 if (!process.env.MODEL_DIR && !modelCurrent()) {
   log('building the default embedding model from GloVe vectors (offline, deterministic; about a minute)');
   if (
-    !run(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'build-demo-model.ts'), defaultModelDir])
+    !run(process.execPath, [
+      '--import',
+      'tsx',
+      join(root, 'scripts', 'setup', 'build-demo-model.ts'),
+      defaultModelDir,
+    ])
   ) {
     fail('building the default model failed', 'read the error above; `npm run build-model` retries it alone');
   }

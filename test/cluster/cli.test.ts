@@ -1,6 +1,6 @@
 /**
  * Issue 5, the ops CLI against a real 2-node cluster, run the way an operator runs it (the bin
- * entry scripts/cli.mjs in a child process): ingest of a JSONL file with one bad line reports that
+ * entry scripts/cli/bin.mjs in a child process): ingest of a JSONL file with one bad line reports that
  * line and exits 1 while every other line becomes searchable; a second run resumes from the
  * checkpoint; status shows both nodes; an unreachable edge gets an error that says what to do.
  */
@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, writeStateFile, type Cluster } from '../../scripts/lib/cluster.ts';
-import { ROOT } from '../../scripts/lib/node-process.ts';
+import { startCluster, writeStateFile, type Cluster } from '../../scripts/cluster/launch.ts';
+import { ROOT } from '../../scripts/cluster/node-process.ts';
 import type { ClusterStatus } from '../../shared/edge-api.ts';
 
 const run = promisify(execFile);
-const CLI = join(ROOT, 'scripts', 'cli.mjs');
+const CLI = join(ROOT, 'scripts', 'cli', 'bin.mjs');
 
 let cluster: Cluster | undefined;
 let dir: string;

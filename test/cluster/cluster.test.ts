@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../scripts/lib/node-process.ts';
+import { ROOT } from '../../scripts/cluster/node-process.ts';
 
 interface Proc {
   pid: number;
@@ -178,7 +178,7 @@ afterAll(async () => {
   for (const l of launched) rmSync(l.dir, { recursive: true, force: true });
 });
 
-describe('npm run cluster (scripts/cluster.ts) as a process', () => {
+describe('npm run cluster (scripts/cluster/main.ts) as a process', () => {
   it('writes the state file, reports a killed node down, and SIGTERM leaves no process behind', async () => {
     const l = launch(2);
     const state = await readState(l);

@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../../scripts/lib/cluster.ts';
-import { ROOT } from '../../scripts/lib/node-process.ts';
+import { startCluster, type Cluster } from '../../scripts/cluster/launch.ts';
+import { ROOT } from '../../scripts/cluster/node-process.ts';
 
 const ALERTS = join(ROOT, 'deploy', 'prometheus', 'alerts.yml');
 const DASHBOARD = join(ROOT, 'deploy', 'grafana', 'gte-pro.json');
@@ -236,7 +236,7 @@ describe('deploy/ service files', () => {
     const dockerfile = readFileSync(join(ROOT, 'deploy', 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:20-bookworm AS build$/m);
     expect(dockerfile).toMatch(/apt-get install[^\n]*libfaiss-dev/);
-    expect(dockerfile).toMatch(/RUN node scripts\/bootstrap\.mjs/);
+    expect(dockerfile).toMatch(/RUN node scripts\/setup\/bootstrap\.mjs/);
     expect(dockerfile).toMatch(/^CMD \["node", "--import", "tsx", "worker-node\/main\.ts"\]$/m);
   });
 });

@@ -68,17 +68,17 @@ async function cluster(
 async function masterProbedAfterActivation(node: FakeNode): Promise<void> {
   const activatedAt = node.callsTo('/api/v1/activate').at(-1)!.at;
   await waitFor(
-    async () => node.callsTo('/health').filter((c) => c.at > activatedAt).length >= 2,
     `${node.id} probed as master`,
+    async () => node.callsTo('/health').filter((c) => c.at > activatedAt).length >= 2,
   );
 }
 
 const status = async (e: EdgeHandle) => (await (await e.fetch('/api/v1/status')).json()) as Status;
 const waitStatus = (e: EdgeHandle, what: string, ok: (s: Status) => boolean) =>
-  waitFor(async () => {
+  waitFor(what, async () => {
     const s = await status(e);
     return ok(s) ? s : null;
-  }, what);
+  });
 const search = (e: EdgeHandle) =>
   e.fetch('/api/v1/search', { method: 'POST', json: { query: 'where is the answer' } });
 
@@ -94,9 +94,9 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
     expect(byId.b!.state).toMatchObject({ role: 'master', epoch: 1 });
     expect(s.last_failover).toMatchObject({ kind: 'election', outcome: 'succeeded', to: 'b' });
     // the other node is told who the master is and the epoch
-    await waitFor(async () => byId.a!.state.epoch === 1 && byId.a!.state.master === 'b', 'a to follow b');
+    await waitFor('a to follow b', async () => byId.a!.state.epoch === 1 && byId.a!.state.master === 'b');
 
-    await waitFor(async () => (await edge.fetch('/health')).status === 200, 'edge health 200');
+    await waitFor('edge health 200', async () => (await edge.fetch('/health')).status === 200);
     expect(await (await edge.fetch('/health')).json()).toEqual({
       status: 'healthy',
       role: 'master',
@@ -129,8 +129,8 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
     await masterProbedAfterActivation(byId.m!);
     // The Worker caches the routing table up to 1 s: wait until its copy knows the elected master.
     await waitFor(
-      async () => (await edge.fetch('/health')).status === 200,
       'the Worker to see a healthy master',
+      async () => (await edge.fetch('/health')).status === 200,
     );
 
     // A node whose search breaks while /health stays fine: the request is retried elsewhere.
@@ -174,10 +174,10 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
     expect(report.diagnostics).toHaveProperty('unavailable');
 
     // Within the Worker's ≤ 1 s cache a search may still carry epoch 1 (served by s2 after m fails).
-    const after = await waitFor(async () => {
+    const after = await waitFor('a search under epoch 2', async () => {
       const res = await search(edge);
       return res.headers.get('x-gte-epoch') === '2' ? res : null;
-    }, 'a search under epoch 2');
+    });
     expect(after.status).toBe(200);
     expect(after.headers.get('x-served-by')).toBe('s2');
     expect(after.headers.get('x-gte-attempts')).toBe('1');
@@ -185,9 +185,9 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
     // The old master comes back: it rejoins as a standby of s2, no failback.
     await byId.m!.revive();
     await waitFor(
+      'm to rejoin as standby',
       async () =>
         byId.m!.state.role === 'standby' && byId.m!.state.epoch === 2 && byId.m!.state.master === 's2',
-      'm to rejoin as standby',
     );
     const final = await waitStatus(
       edge,
@@ -213,11 +213,11 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
     await waitStatus(edge, 'm overloaded', (s) => s.nodes.find((n) => n.id === 'm')?.state === 'overloaded');
     // well past FAIL_THRESHOLD probe rounds while overloaded
     const probesBefore = byId.m!.callsTo('/health').length;
-    await waitFor(async () => byId.m!.callsTo('/health').length > probesBefore + 10, 'ten more probes of m');
-    await waitFor(async () => {
+    await waitFor('ten more probes of m', async () => byId.m!.callsTo('/health').length > probesBefore + 10);
+    await waitFor('reads shed to the standby', async () => {
       const res = await search(edge);
       return res.headers.get('x-served-by') === 's';
-    }, 'reads shed to the standby');
+    });
     const s = await status(edge);
     expect(s.current_master).toBe('m');
     expect(s.epoch).toBe(1);

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summaryTable } from '../../scripts/chaos/report.ts';
 import { CHAOS_EDGE_VARS, runScenario, type RunOptions, type RunResult } from '../../scripts/chaos/runner.ts';
 import { SCENARIOS, type Scenario } from '../../scripts/chaos/scenarios.ts';
-import { startCluster, type Cluster } from '../../scripts/lib/cluster.ts';
+import { startCluster, type Cluster } from '../../scripts/cluster/launch.ts';
 
 const OPTIONS: RunOptions = {
   searchRate: 20,

@@ -1,6 +1,6 @@
 /**
  * Issue 4 end to end: the edge in real workerd, two real search-node processes, a private
- * redis-server (scripts/lib/cluster.ts), and real faults: kill -9, SIGSTOP, a master answering
+ * redis-server (scripts/cluster/launch.ts), and real faults: kill -9, SIGSTOP, a master answering
  * 503, a master overloaded for 30 s, a failed canary after activation, every node down.
  *
  * One cluster for the file; each test starts from a whole cluster (heal: killed nodes restarted,
@@ -27,7 +27,7 @@ import {
   waitStandby as waitStandbyIn,
   watchMasters,
 } from '../../scripts/chaos/cluster-ops.ts';
-import { startCluster, type Cluster } from '../../scripts/lib/cluster.ts';
+import { startCluster, type Cluster } from '../../scripts/cluster/launch.ts';
 import { searchOnce, startSearchLoad, type SearchRecord } from '../../scripts/chaos/load.ts';
 
 let cluster: Cluster;

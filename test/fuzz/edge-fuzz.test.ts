@@ -12,7 +12,7 @@
  */
 import { request, Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../../scripts/lib/cluster.ts';
+import { startCluster, type Cluster } from '../../scripts/cluster/launch.ts';
 import { clusterStatus, isRunning } from '../../scripts/chaos/cluster-ops.ts';
 import { generateRequests, mulberry32, type FuzzRequest } from './generate.ts';
 

@@ -6,7 +6,7 @@
  * POST /api/v1/admin/nodes with the right token is always invalid, so the fuzzer cannot register
  * a node or move the master's URL (with one node, a switchover has no target and is refused).
  */
-import { mulberry32, type Random } from '../../scripts/lib/random.ts';
+import { mulberry32, type Random } from '../../scripts/corpus/random.ts';
 
 export interface FuzzRequest {
   endpoint: string;

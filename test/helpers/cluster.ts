@@ -11,14 +11,14 @@
  * The control calls are made here exactly as the coordinator makes them (signed, with epochs),
  * so the tests exercise the nodes' real API.
  */
-import { waitFor } from '../../scripts/lib/wait.ts';
+import { waitFor } from '../../scripts/cluster/wait.ts';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNode, type NodeProcess } from '../../scripts/lib/node-process.ts';
-import { startRedisServer, type RedisServer } from '../../scripts/lib/redis-server.ts';
+import { startNode, type NodeProcess } from '../../scripts/cluster/node-process.ts';
+import { startRedisServer, type RedisServer } from '../../scripts/cluster/redis-server.ts';
 import type { NodeHealth } from '../../shared/schemas.ts';
-import { chunks, type CorpusDoc } from '../../scripts/lib/corpus.ts';
+import { chunks, type CorpusDoc } from '../../scripts/corpus/sample.ts';
 import { uniquePrefix } from './redis.ts';
 
 export const TEST_SECRET = 'integration-test-cluster-secret-0123456789';

@@ -1,5 +1,5 @@
 /**
- * The offline demo model (scripts/build-demo-model.ts): BERT-export interface, determinism,
+ * The offline demo model (scripts/setup/build-demo-model.ts): BERT-export interface, determinism,
  * idempotence, and a tokenizer that @huggingface/tokenizers loads and that splits CJK per character.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDemoModel, type DemoModel } from '../../scripts/build-demo-model.ts';
+import { buildDemoModel, type DemoModel } from '../../scripts/setup/build-demo-model.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MODEL_DIR = path.join(ROOT, '.gte', 'models', 'glove-100d-demo');

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDemoModel, type DemoModel } from '../../scripts/build-demo-model.ts';
+import { buildDemoModel, type DemoModel } from '../../scripts/setup/build-demo-model.ts';
 import { createEmbedder } from '../../worker-node/embedder/index.ts';
 import { loadModelConfig } from '../../worker-node/embedder/model-config.ts';
 

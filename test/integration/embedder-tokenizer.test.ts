@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildDemoModel } from '../../scripts/build-demo-model.ts';
+import { buildDemoModel } from '../../scripts/setup/build-demo-model.ts';
 import { clipText, loadTokenizer, type TextTokenizer } from '../../worker-node/embedder/tokenizer.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

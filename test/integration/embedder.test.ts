@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDemoModel } from '../../scripts/build-demo-model.ts';
+import { buildDemoModel } from '../../scripts/setup/build-demo-model.ts';
 import { createEmbedder, QueueFullError, type Embedder } from '../../worker-node/embedder/index.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

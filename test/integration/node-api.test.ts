@@ -4,11 +4,11 @@
  * and /metrics say what the operator needs. One real node, a handful of corpus documents.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeProcess } from '../../scripts/lib/node-process.ts';
+import type { NodeProcess } from '../../scripts/cluster/node-process.ts';
 import { LIMITS } from '../../shared/constants.ts';
 import { signRequest } from '../../shared/signing.ts';
 import { ingest, startCluster, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
-import { loadDocuments } from '../../scripts/lib/corpus.ts';
+import { loadDocuments } from '../../scripts/corpus/sample.ts';
 
 const corpus = loadDocuments();
 let cluster: TestCluster | undefined;

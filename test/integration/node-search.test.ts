@@ -8,16 +8,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeProcess } from '../../scripts/lib/node-process.ts';
+import type { NodeProcess } from '../../scripts/cluster/node-process.ts';
 import type { SearchHit } from '../../shared/schemas.ts';
 import { ingest, startCluster, waitFor, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
-import {
-  loadDocuments,
-  loadQueries,
-  recallAtK,
-  syntheticDocs,
-  type LabelledQuery,
-} from '../../scripts/lib/corpus.ts';
+import { loadDocuments, loadQueries, recallAtK, type LabelledQuery } from '../../scripts/corpus/sample.ts';
+import { syntheticDocs } from '../../scripts/corpus/synthetic.ts';
 
 const corpus = loadDocuments();
 const queries = loadQueries();

@@ -7,8 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startNode } from '../../scripts/lib/node-process.ts';
-import { startRedisServer, type RedisServer } from '../../scripts/lib/redis-server.ts';
+import { ROOT, startNode } from '../../scripts/cluster/node-process.ts';
+import { startRedisServer, type RedisServer } from '../../scripts/cluster/redis-server.ts';
 import { TEST_SECRET, NODE_TEST_TIMEOUT_MS } from '../helpers/cluster.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 

@@ -19,7 +19,8 @@ import {
   NODE_TEST_TIMEOUT_MS,
   type TestCluster,
 } from '../helpers/cluster.ts';
-import { loadDocuments, syntheticDocs } from '../../scripts/lib/corpus.ts';
+import { loadDocuments } from '../../scripts/corpus/sample.ts';
+import { syntheticDocs } from '../../scripts/corpus/synthetic.ts';
 import { redisClient } from '../helpers/redis.ts';
 
 const corpus = loadDocuments();

@@ -5,8 +5,9 @@
  * the master acknowledged ends up on both nodes, searchable, and nothing shows up twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisServer, type RedisServer } from '../../scripts/lib/redis-server.ts';
-import { chunks, loadQueries, syntheticDocs, type CorpusDoc } from '../../scripts/lib/corpus.ts';
+import { startRedisServer, type RedisServer } from '../../scripts/cluster/redis-server.ts';
+import { chunks, loadQueries, type CorpusDoc } from '../../scripts/corpus/sample.ts';
+import { syntheticDocs } from '../../scripts/corpus/synthetic.ts';
 import {
   startCluster,
   waitFor,

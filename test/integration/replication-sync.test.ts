@@ -8,16 +8,11 @@
 import type { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeProcess } from '../../scripts/lib/node-process.ts';
+import type { NodeProcess } from '../../scripts/cluster/node-process.ts';
 import { ChangeLog } from '../../worker-node/replication/change-log.ts';
 import { compareSeq } from '../../worker-node/replication/seq.ts';
-import {
-  chunks,
-  loadDocuments,
-  loadQueries,
-  syntheticDocs,
-  type CorpusDoc,
-} from '../../scripts/lib/corpus.ts';
+import { chunks, loadDocuments, loadQueries, type CorpusDoc } from '../../scripts/corpus/sample.ts';
+import { syntheticDocs } from '../../scripts/corpus/synthetic.ts';
 import {
   startCluster,
   waitFor,

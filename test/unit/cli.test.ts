@@ -492,7 +492,7 @@ describe('main', () => {
     const a = io();
     expect(await main(['drill', '--help'], a.io)).toBe(0);
     expect(a.out.join('')).toMatch(/^usage: gte-pro drill/);
-    expect(readFileSync(new URL('../../scripts/cli.mjs', import.meta.url), 'utf8')).toContain(
+    expect(readFileSync(new URL('../../scripts/cli/bin.mjs', import.meta.url), 'utf8')).toContain(
       "from 'tsx/esm/api'",
     );
   });

@@ -5,9 +5,9 @@
  * noisy spell of the machine hits all three alike.
  */
 import { join } from 'node:path';
-import { startCluster } from '../../lib/cluster.ts';
+import { startCluster } from '../../cluster/launch.ts';
 import { UPSERT_BATCH } from '../context.ts';
-import { benchDocs, benchQueries } from '../corpus.ts';
+import { benchDocs, benchQueries } from '../../corpus/synthetic.ts';
 import { warmUp } from '../load.ts';
 import { findNginx, NGINX_HINT, startNginxProxy, type NginxProxy } from '../nginx.ts';
 import { emptyCell, measureInto, reportCell, type CellTotals } from '../probe.ts';

@@ -8,10 +8,10 @@
  */
 import { join } from 'node:path';
 import { Agent } from 'node:http';
-import { startCluster, type Cluster } from '../../lib/cluster.ts';
-import { waitFor } from '../../lib/wait.ts';
+import { startCluster, type Cluster } from '../../cluster/launch.ts';
+import { waitFor } from '../../cluster/wait.ts';
 import { UPSERT_BATCH, type BenchContext } from '../context.ts';
-import { benchDocs, benchQueries } from '../corpus.ts';
+import { benchDocs, benchQueries } from '../../corpus/synthetic.ts';
 import { postJson } from '../load.ts';
 import { formatMs, goalVerdict, markdownTable, summarize } from '../stats.ts';
 import type { Suite } from '../suite.ts';

@@ -6,9 +6,9 @@
  */
 import { join } from 'node:path';
 import { createEmbedder } from '../../../worker-node/embedder/index.ts';
-import { ROOT } from '../../lib/node-process.ts';
+import { ROOT } from '../../cluster/node-process.ts';
 import { UPSERT_BATCH, type BenchContext } from '../context.ts';
-import { benchDocs, benchQueries } from '../corpus.ts';
+import { benchDocs, benchQueries } from '../../corpus/synthetic.ts';
 import { warmUp } from '../load.ts';
 import { emptyCell, measureInto, reportCell, type CellTotals } from '../probe.ts';
 import {

@@ -6,9 +6,9 @@
  */
 import { join } from 'node:path';
 import { seqTimeMs, compareSeq } from '../../../worker-node/replication/seq.ts';
-import type { NodeProcess } from '../../lib/node-process.ts';
+import type { NodeProcess } from '../../cluster/node-process.ts';
 import { UPSERT_BATCH, uniquePrefix } from '../context.ts';
-import { benchDoc, benchDocs } from '../corpus.ts';
+import { benchDoc, benchDocs } from '../../corpus/synthetic.ts';
 import { formatCount, formatMs, goalVerdict, markdownTable, perSecond, summarize } from '../stats.ts';
 import type { Suite } from '../suite.ts';
 

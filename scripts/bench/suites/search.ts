@@ -4,7 +4,7 @@
  * concurrency 8; the stage split says whether the time goes to embedding, FAISS or SQLite.
  */
 import { join } from 'node:path';
-import { benchQueries } from '../corpus.ts';
+import { benchQueries } from '../../corpus/synthetic.ts';
 import { warmUp } from '../load.ts';
 import { emptyCell, measureInto, reportCell, type CellTotals } from '../probe.ts';
 import { formatCount, formatMs, formatRatio, markdownTable, ratio } from '../stats.ts';

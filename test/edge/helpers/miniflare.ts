@@ -1,6 +1,6 @@
 /**
  * The edge in real workerd (Miniflare), for tests. One implementation lives in
- * scripts/lib/edge.ts, because `npm run cluster` starts the edge the same way; this file is the
+ * scripts/cluster/edge.ts, because `npm run cluster` starts the edge the same way; this file is the
  * stable import path for tests:
  *
  *   import { startEdge, waitFor } from '../edge/helpers/miniflare.ts';
@@ -11,4 +11,5 @@
  *   edge.logs();              // parsed JSON log lines
  *   await edge.stop();
  */
-export * from '../../../scripts/lib/edge.ts';
+export * from '../../../scripts/cluster/edge.ts';
+export { waitFor } from '../../../scripts/cluster/wait.ts';

@@ -3,13 +3,15 @@
  * (or the caller's), a unique REDIS_PREFIX, N nodes on temporary data directories, the first
  * activated as master at epoch 1 and the rest told to follow it as standbys.
  *
- *   const cluster = await startCluster({ nodes: 2 });
+ *   const cluster = await startNodeCluster({ nodes: 2 });
  *   const a = cluster.node('a');                  // NodeProcess: .client, .child.pid, .stop()
  *   await cluster.restartNode('b');               // same id, same DATA_DIR
  *   afterAll(() => cluster?.stop());              // every node and the redis-server, even on failure
  *
  * The control calls are made here exactly as the coordinator makes them (signed, with epochs),
- * so the tests exercise the nodes' real API.
+ * so the tests exercise the nodes' real API. No edge: the whole local cluster (with the edge in
+ * workerd) is startCluster in scripts/cluster/launch.ts; both start their parts with the same
+ * launchers (scripts/cluster/node-process.ts, redis-server.ts).
  */
 import { waitFor } from '../../scripts/cluster/wait.ts';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -49,7 +51,7 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export interface StartClusterOptions {
+export interface NodeClusterOptions {
   /** Node ids, or a count (ids a, b, c, ...). Default 1. */
   nodes?: number | string[];
   /** Use this redis-server instead of starting one (the caller stops it). */
@@ -61,7 +63,7 @@ export interface StartClusterOptions {
   activate?: boolean;
 }
 
-export async function startCluster(opts: StartClusterOptions = {}): Promise<TestCluster> {
+export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<TestCluster> {
   const ids =
     typeof opts.nodes === 'object'
       ? opts.nodes

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeProcess } from '../../scripts/cluster/node-process.ts';
 import { LIMITS } from '../../shared/constants.ts';
 import { signRequest } from '../../shared/signing.ts';
-import { ingest, startCluster, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
+import { ingest, startNodeCluster, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
 import { loadDocuments } from '../../scripts/corpus/sample.ts';
 
 const corpus = loadDocuments();
@@ -65,7 +65,7 @@ function expectError(res: RawAnswer, status: number, field?: string): void {
 }
 
 beforeAll(async () => {
-  cluster = await startCluster({ nodes: 1 });
+  cluster = await startNodeCluster({ nodes: 1 });
   node = cluster.node('a');
   await ingest(node, corpus.slice(0, 120), cluster.epoch, 'applied');
 }, NODE_TEST_TIMEOUT_MS);

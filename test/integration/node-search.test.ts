@@ -10,7 +10,13 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeProcess } from '../../scripts/cluster/node-process.ts';
 import type { SearchHit } from '../../shared/schemas.ts';
-import { ingest, startCluster, waitFor, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
+import {
+  ingest,
+  startNodeCluster,
+  waitFor,
+  NODE_TEST_TIMEOUT_MS,
+  type TestCluster,
+} from '../helpers/cluster.ts';
 import { loadDocuments, loadQueries, recallAtK, type LabelledQuery } from '../../scripts/corpus/sample.ts';
 import { syntheticDocs } from '../../scripts/corpus/synthetic.ts';
 
@@ -55,7 +61,7 @@ function lastIndexLoad(n: NodeProcess): {
 }
 
 beforeAll(async () => {
-  cluster = await startCluster({ nodes: 1 });
+  cluster = await startNodeCluster({ nodes: 1 });
   node = cluster.node('a');
 }, NODE_TEST_TIMEOUT_MS);
 afterAll(async () => {

@@ -13,7 +13,7 @@ import { signRequest } from '../../shared/signing.ts';
 import { encodeVector, ChangeLog, StaleEpochError } from '../../worker-node/replication/change-log.ts';
 import {
   ingest,
-  startCluster,
+  startNodeCluster,
   waitFor,
   waitInSync,
   NODE_TEST_TIMEOUT_MS,
@@ -52,7 +52,7 @@ async function raw(
 }
 
 beforeAll(async () => {
-  cluster = await startCluster({ nodes: ['a', 'b'] });
+  cluster = await startNodeCluster({ nodes: ['a', 'b'] });
   redis = redisClient(cluster.redis.url);
   await ingest(a(), corpus.slice(0, 100), 1, 'replicated');
 }, NODE_TEST_TIMEOUT_MS);

@@ -9,7 +9,7 @@ import { startRedisServer, type RedisServer } from '../../scripts/cluster/redis-
 import { chunks, loadQueries, type CorpusDoc } from '../../scripts/corpus/sample.ts';
 import { syntheticDocs } from '../../scripts/corpus/synthetic.ts';
 import {
-  startCluster,
+  startNodeCluster,
   waitFor,
   waitInSync,
   NODE_TEST_TIMEOUT_MS,
@@ -31,7 +31,7 @@ interface WriteOutcome {
 
 beforeAll(async () => {
   redis = await startRedisServer();
-  cluster = await startCluster({ nodes: ['a', 'b'], redis });
+  cluster = await startNodeCluster({ nodes: ['a', 'b'], redis });
 }, NODE_TEST_TIMEOUT_MS);
 afterAll(async () => {
   await cluster?.stop();

@@ -14,7 +14,7 @@ import { compareSeq } from '../../worker-node/replication/seq.ts';
 import { chunks, loadDocuments, loadQueries, type CorpusDoc } from '../../scripts/corpus/sample.ts';
 import { syntheticDocs } from '../../scripts/corpus/synthetic.ts';
 import {
-  startCluster,
+  startNodeCluster,
   waitFor,
   waitInSync,
   NODE_TEST_TIMEOUT_MS,
@@ -83,7 +83,7 @@ async function expectSameAnswers(a: NodeProcess, b: NodeProcess): Promise<void> 
 }
 
 beforeAll(async () => {
-  cluster = await startCluster({ nodes: ['a', 'b'] });
+  cluster = await startNodeCluster({ nodes: ['a', 'b'] });
   redis = redisClient(cluster.redis.url);
 }, NODE_TEST_TIMEOUT_MS);
 afterAll(async () => {

@@ -3,9 +3,10 @@
  * share of requests with 503, report overload, or hang. Only present when FAULT_INJECTION=1, and
  * config.ts refuses that setting in production.
  */
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
 import { z } from 'zod';
-import { ApiError, parseJsonBody } from '../shared/http-body.ts';
+import { ApiError } from '../shared/http-body.ts';
+import { type NodeEnv, type Signed, signedJson } from './routes/http.ts';
 
 export const FaultSettings = z
   .object({
@@ -58,10 +59,9 @@ export class FaultInjector {
     if (s.overload !== undefined) this.setOverload(s.overload);
   }
 
-  routes(signed: MiddlewareHandler<{ Variables: { rawBody: Uint8Array } }>) {
-    return new Hono<{ Variables: { rawBody: Uint8Array } }>().post('/api/v1/faults', signed, (c) => {
-      const settings = parseJsonBody(c.req.header('content-type') ?? null, c.get('rawBody'), FaultSettings);
-      this.apply(settings);
+  routes(signed: Signed) {
+    return new Hono<NodeEnv>().post('/api/v1/faults', signed, (c) => {
+      this.apply(signedJson(c, FaultSettings));
       return c.json({
         latency_ms: this.latencyMs,
         fail_rate: this.failRate,

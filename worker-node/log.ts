@@ -1,20 +1,42 @@
-/** Structured logs: one JSON object per line on stdout, always with the node id and epoch. */
+/**
+ * The node's structured logs: one JSON object per line on stdout, in the format both sides share
+ * (shared/log.ts), always with the node id and epoch. `child(fields)` gives a logger whose lines
+ * also carry those fields: the HTTP layer makes one per request with its `request_id`.
+ */
+import { formatLogLine, type LogFields as LineFields } from '../shared/log.ts';
 
 export type LogFields = Record<string, unknown>;
-export type Logger = (event: string, fields?: LogFields) => void;
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 export type LogLevel = keyof typeof LEVELS;
 
-export function createLogger(base: () => LogFields, minLevel: LogLevel = 'info') {
-  const write =
-    (level: LogLevel) =>
-    (event: string, fields: LogFields = {}) => {
-      if (LEVELS[level] < LEVELS[minLevel]) return;
-      process.stdout.write(
-        `${JSON.stringify({ ts: new Date().toISOString(), level, event, ...base(), ...fields })}\n`,
-      );
-    };
-  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+type Write = (event: string, fields?: LogFields) => void;
+
+export interface NodeLogger {
+  debug: Write;
+  info: Write;
+  warn: Write;
+  error: Write;
+  /** A logger that adds `fields` to every line (a request's id, a peer's name). */
+  child(fields: LogFields): NodeLogger;
 }
-export type NodeLogger = ReturnType<typeof createLogger>;
+
+/** `base` is read at every line: the epoch changes while the node runs. */
+export function createLogger(base: () => LineFields, minLevel: LogLevel = 'info'): NodeLogger {
+  const make = (bound: LogFields): NodeLogger => {
+    const write =
+      (level: LogLevel): Write =>
+      (event, fields = {}) => {
+        if (LEVELS[level] < LEVELS[minLevel]) return;
+        process.stdout.write(`${formatLogLine(level, 'node', event, { ...base(), ...bound, ...fields })}\n`);
+      };
+    return {
+      debug: write('debug'),
+      info: write('info'),
+      warn: write('warn'),
+      error: write('error'),
+      child: (fields) => make({ ...bound, ...fields }),
+    };
+  };
+  return make({});
+}

@@ -3,14 +3,23 @@
  * change log. SIGTERM/SIGINT: stop accepting, finish what is in flight, snapshot, exit 0.
  */
 import { serve } from '@hono/node-server';
+import { Redis } from 'ioredis';
+import { mkdirSync } from 'node:fs';
 import { loadConfig } from './config.ts';
 import { createEmbedder } from './embedder/index.ts';
 import { SearchEngine } from './engine.ts';
 import { createApp } from './app.ts';
 import { FaultInjector } from './faults.ts';
+import { RecentErrors } from './health.ts';
+import { IngestQueue } from './ingest/ingest-queue.ts';
+import type { ReplicaEngine } from './parts.ts';
 import { createLogger } from './log.ts';
 import { ModelMismatchError } from './metadata/store.ts';
+import { Applier } from './replication/applier.ts';
+import { ChangeLog } from './replication/change-log.ts';
+import { resyncFromPeer } from './replication/resync.ts';
 import { SearchNode } from './search-node.ts';
+import { GpuMonitor } from './telemetry/gpu.ts';
 import { createNodeMetrics } from './telemetry/metrics.ts';
 import { tetherToParent } from './util/tether.ts';
 
@@ -22,12 +31,12 @@ process.env.OMP_NUM_THREADS ??= '1';
 const config = loadConfig();
 let node: SearchNode | null = null;
 const logger = createLogger(
-  () => ({ node: config.NODE_ID, epoch: node?.role.epoch ?? null }),
+  () => ({ node: config.NODE_ID, epoch: node?.roles.current.epoch }),
   config.LOG_LEVEL,
 );
 
 async function main() {
-  SearchNode.ensureDataDir(config.dataDir);
+  mkdirSync(config.dataDir, { recursive: true });
   const metrics = createNodeMetrics();
   const embedder = await createEmbedder({
     modelDir: config.modelDir,
@@ -44,12 +53,9 @@ async function main() {
     checksum: embedder.info.checksum,
     dimension: embedder.info.dimension,
   };
-  const engine = await SearchEngine.open({
-    dataDir: config.dataDir,
-    model,
-    factory: config.INDEX_FACTORY,
-    onLog: logger.info,
-  });
+  const openEngine = () =>
+    SearchEngine.open({ dataDir: config.dataDir, model, factory: config.INDEX_FACTORY, onLog: logger.info });
+  const engine = await openEngine();
 
   // The URL peers and the coordinator reach us at; the port is known only once we listen.
   // Listen first (PORT=0 picks a free port, and peers need the real URL); until the node is
@@ -63,7 +69,7 @@ async function main() {
   });
   const addr = server.address();
   const publicUrl = `http://${config.HOST}:${typeof addr === 'object' && addr ? addr.port : config.PORT}`;
-  node = new SearchNode(config, embedder, engine, logger, metrics, publicUrl);
+  node = buildNode({ embedder, engine, openEngine, metrics, publicUrl });
   const faults = config.FAULT_INJECTION ? new FaultInjector((on) => (node!.forcedOverload = on)) : undefined;
   const app = createApp(node, faults);
   handle = (req) => app.fetch(req);
@@ -96,6 +102,59 @@ async function main() {
     tetherToParent(Number(process.env.GTE_PARENT_PID), () => void shutdown('parent-gone'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** The Redis connections, the change log and the ingest queue, wired into one SearchNode. */
+function buildNode(
+  parts: Pick<
+    ConstructorParameters<typeof SearchNode>[0],
+    'embedder' | 'engine' | 'openEngine' | 'metrics' | 'publicUrl'
+  >,
+): SearchNode {
+  const errors = new RecentErrors();
+  const onRedisError = (err: Error) => errors.note('redis.error', err.message);
+  // Commands fail fast while Redis is down (writes answer 503); the applier's blocking reads
+  // each get a connection of their own, one per applier (a resync makes a new one).
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false });
+  redis.on('error', onRedisError);
+  const changeLog = new ChangeLog(redis, config.REDIS_PREFIX);
+  const createApplier = (target: ReplicaEngine) => {
+    const blockingRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+    blockingRedis.on('error', onRedisError);
+    return new Applier({
+      log: changeLog,
+      blockingRedis,
+      engine: target,
+      nodeId: config.NODE_ID,
+      logger,
+      expectedModel: parts.embedder.info.id,
+      appliedEntries: parts.metrics.appliedEntries,
+    });
+  };
+  return new SearchNode({
+    ...parts,
+    config,
+    createApplier,
+    copyFromPeer: () =>
+      resyncFromPeer({
+        nodeId: config.NODE_ID,
+        dataDir: config.dataDir,
+        secret: config.CLUSTER_SECRET,
+        log: changeLog,
+        logger,
+      }),
+    changeLog,
+    ingest: new IngestQueue(config.REDIS_URL, config.REDIS_PREFIX),
+    redisReady: () =>
+      Promise.race([
+        new Promise<void>((r) => redis.once('ready', () => r())),
+        new Promise<void>((r) => setTimeout(r, 2000)),
+      ]),
+    closeRedis: () => redis.disconnect(),
+    gpu: new GpuMonitor(),
+    errors,
+    logger,
+  });
 }
 
 main().catch((err) => {

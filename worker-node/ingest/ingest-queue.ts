@@ -6,6 +6,7 @@
  */
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { RedisUnavailableError } from '../errors.ts';
 
 export type IngestOp =
   | { op: 'upsert'; id: string; text: string; metadata: Record<string, unknown> }
@@ -23,12 +24,10 @@ export interface IngestJobResult {
 
 export type IngestProcessor = (job: Job<IngestJobData, IngestJobResult>) => Promise<IngestJobResult>;
 
-export class RedisUnavailableError extends Error {}
-
 const QUEUE_NAME = 'ingest';
 
 export class IngestQueue {
-  readonly queue: Queue<IngestJobData, IngestJobResult>;
+  private readonly queue: Queue<IngestJobData, IngestJobResult>;
   private readonly events: QueueEvents;
   private worker: Worker<IngestJobData, IngestJobResult> | null = null;
   private readonly producer: Redis;
@@ -112,10 +111,6 @@ export class IngestQueue {
     const w = this.worker;
     this.worker = null;
     if (w) await w.close();
-  }
-
-  get workerRunning(): boolean {
-    return this.worker !== null;
   }
 
   async counts(): Promise<{ waiting: number; active: number; delayed: number; failed: number }> {

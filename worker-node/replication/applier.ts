@@ -13,7 +13,20 @@ import type { NodeLogger } from '../log.ts';
 import { ChangeLog } from './change-log.ts';
 import { compareSeq, seqTimeMs } from './seq.ts';
 
-export class TrimmedPastError extends Error {}
+class TrimmedPastError extends Error {}
+
+export interface ApplierOptions {
+  log: ChangeLog;
+  /** A connection of its own for the blocking XREAD; stop() disconnects it. */
+  blockingRedis: Redis;
+  engine: Pick<SearchEngine, 'appliedSeq' | 'apply'>;
+  nodeId: string;
+  logger: NodeLogger;
+  /** Entries embedded by another model are refused (mixing vector spaces corrupts the index). */
+  expectedModel: string;
+  /** Counts applied entries (gte_node_applied_entries_total). */
+  appliedEntries?: { inc(n: number): void };
+}
 
 interface Waiter {
   seq: string;
@@ -26,19 +39,23 @@ export class Applier {
   private waiters: Waiter[] = [];
   private tailSeq = '0-0';
   private readonly blockingLog: ChangeLog;
+  private readonly log: ChangeLog;
+  private readonly blockingRedis: Redis;
+  private readonly engine: ApplierOptions['engine'];
+  private readonly nodeId: string;
+  private readonly logger: NodeLogger;
+  private readonly expectedModel: string;
   /** Set when the log was trimmed past our position: the node must resynchronise from a peer. */
   needsResync = false;
-  appliedEntries = 0;
 
-  constructor(
-    private readonly log: ChangeLog,
-    private readonly blockingRedis: Redis,
-    private readonly engine: SearchEngine,
-    private readonly nodeId: string,
-    private readonly logger: NodeLogger,
-    private readonly expectedModel: string,
-  ) {
-    this.blockingLog = new ChangeLog(blockingRedis, log.prefix);
+  constructor(private readonly opts: ApplierOptions) {
+    this.log = opts.log;
+    this.blockingRedis = opts.blockingRedis;
+    this.engine = opts.engine;
+    this.nodeId = opts.nodeId;
+    this.logger = opts.logger;
+    this.expectedModel = opts.expectedModel;
+    this.blockingLog = new ChangeLog(this.blockingRedis, this.log.prefix);
   }
 
   get redisState(): 'up' | 'down' {
@@ -127,7 +144,7 @@ export class Applier {
       }
     }
     await this.engine.apply(entries.map((e) => e.entry));
-    this.appliedEntries += entries.length;
+    this.opts.appliedEntries?.inc(entries.length);
     const applied = this.engine.appliedSeq;
     if (compareSeq(applied, this.tailSeq) > 0) this.tailSeq = applied;
     await this.log.reportApplied(this.nodeId, applied);

@@ -1,0 +1,155 @@
+/**
+ * What the node says about itself (worker-node/health.ts) as pure functions of plain state, the
+ * nvidia-smi reading (worker-node/telemetry/gpu.ts), and the node's log lines (worker-node/log.ts).
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  healthStatus,
+  isReady,
+  type NodeState,
+  nodeDiagnostics,
+  nodeHealth,
+  nodeInfo,
+  RecentErrors,
+} from '../../worker-node/health.ts';
+import { createLogger } from '../../worker-node/log.ts';
+import { parseNvidiaSmi } from '../../worker-node/telemetry/gpu.ts';
+
+const base: NodeState = {
+  node: 'a',
+  lifecycle: 'running',
+  data: 'open',
+  role: { role: 'standby', epoch: 4, master: 'b' },
+  modelId: 'm1',
+  index: { size: 10, applied_seq: '7-0' },
+  lag: { entries: 2, ms: 30 },
+  redis: 'up',
+  gpu: null,
+  load: { inflight: 1, queued: 0, event_loop_lag_ms: 0.5, overloaded: false },
+};
+
+describe('readiness and status', () => {
+  it.each([
+    ['starting', 'open', false, 'starting'],
+    ['running', 'open', true, 'ok'],
+    ['running', 'resynchronising', false, 'starting'],
+    ['running', 'needs_resync', false, 'starting'],
+    ['stopping', 'open', false, 'stopping'],
+    ['stopping', 'resynchronising', false, 'stopping'],
+  ] as const)('%s with data %s: ready %s, status %s', (lifecycle, data, ready, status) => {
+    const s = { ...base, lifecycle, data };
+    expect(isReady(s)).toBe(ready);
+    expect(healthStatus(s)).toBe(status);
+  });
+
+  it('a ready degraded node says so; a degraded node that is not ready is starting', () => {
+    const role = { role: 'degraded' as const, epoch: 5, master: null };
+    expect(healthStatus({ ...base, role })).toBe('degraded');
+    expect(healthStatus({ ...base, role, data: 'needs_resync' })).toBe('starting');
+  });
+});
+
+describe('/health body', () => {
+  it('reports role, index, lag, redis and load', () => {
+    expect(nodeHealth(base)).toEqual({
+      status: 'ok',
+      node: 'a',
+      role: 'standby',
+      epoch: 4,
+      ready: true,
+      model: { id: 'm1', loaded: true },
+      index: { size: 10, applied_seq: '7-0' },
+      replication: { lag_entries: 2, lag_ms: 30, redis: 'up' },
+      gpu: null,
+      load: base.load,
+    });
+  });
+
+  it('reports no lag while a resync has the engine closed', () => {
+    const h = nodeHealth({ ...base, data: 'resynchronising' });
+    expect(h).toMatchObject({ ready: false, status: 'starting' });
+    expect(h.replication).toEqual({ lag_entries: 0, lag_ms: 0, redis: 'up' });
+  });
+});
+
+describe('/api/v1/info and diagnostics', () => {
+  it('describes the model and the index', () => {
+    const info = nodeInfo({
+      node: 'a',
+      version: '1.2.3',
+      model: { id: 'm1', checksum: 'c', dimension: 3, pooling: 'mean', maxLength: 128, device: 'cpu' },
+      index: { type: 'Flat', size: 10, labels: 12 },
+      redisPrefix: '{gte}',
+    });
+    expect(info).toEqual({
+      node: 'a',
+      version: '1.2.3',
+      model: { id: 'm1', checksum: 'c', dimension: 3, pooling: 'mean', max_length: 128, device: 'cpu' },
+      index: { type: 'Flat', metric: 'inner_product', size: 10, labels: 12 },
+      redis_prefix: '{gte}',
+    });
+  });
+
+  it('keeps the last 50 errors, shows 30, and picks out OOM / CUDA ones', () => {
+    const errors = new RecentErrors();
+    for (let i = 0; i < 60; i++) errors.note('search.failed', `error ${i}`);
+    errors.note('embed.failed', 'CUDA error: out of memory');
+    expect(errors.list()).toHaveLength(50);
+    const d = nodeDiagnostics({
+      node: 'a',
+      role: base.role,
+      health: nodeHealth(base),
+      recentErrors: errors.list(),
+      gpuHistory: [],
+      memory: process.memoryUsage(),
+      uptimeS: 12.4,
+    });
+    expect(d.recent_errors).toHaveLength(30);
+    expect(d.oom_or_cuda_errors.map((e) => e.detail)).toEqual(['CUDA error: out of memory']);
+    expect(d.uptime_s).toBe(12);
+  });
+});
+
+describe('nvidia-smi parsing', () => {
+  it('reads the first line of the csv query', () => {
+    expect(parseNvidiaSmi('37, 1024, 81920, 55\n12, 1, 2, 3\n')).toEqual({
+      util: 37,
+      mem_used_mb: 1024,
+      mem_total_mb: 81920,
+      temp_c: 55,
+    });
+  });
+
+  it.each(['', '\n', '[N/A], 1024, 81920, 55', '37, 1024, 81920', 'No devices were found'])(
+    'gives null for %j',
+    (out) => {
+      expect(parseNvidiaSmi(out)).toBeNull();
+    },
+  );
+});
+
+describe('node log lines', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('one JSON object per line with node and epoch; a child adds its fields', () => {
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const logger = createLogger(() => ({ node: 'a', epoch: 3 }), 'info');
+    logger.debug('hidden', {});
+    logger.child({ request_id: 'req-1' }).warn('role.deposed', { fence: 4 });
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0]!);
+    expect(line).toMatchObject({
+      level: 'warn',
+      component: 'node',
+      event: 'role.deposed',
+      node: 'a',
+      epoch: 3,
+      request_id: 'req-1',
+      fence: 4,
+    });
+  });
+});

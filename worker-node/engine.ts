@@ -11,15 +11,22 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { addFromStore, buildGeneration, IndexGeneration, renumberStore } from './index-generation.ts';
-import { MetadataStore, type ApplyEntry, type ModelIdentity, type StoredDoc } from './metadata/store.ts';
+import {
+  addFromStore,
+  buildGeneration,
+  IndexGeneration,
+  overFetch,
+  renumberStore,
+  resolveHits,
+  type SearchHitDoc,
+} from './index-generation.ts';
+import { MetadataStore, type ApplyEntry, type ModelIdentity } from './metadata/store.ts';
 import { writeFileAtomic } from './util/atomic-file.ts';
+import { type PartHealth, Supervisor } from './util/supervisor.ts';
+import { IndexUnavailableError } from './vector-index/errors.ts';
 import { VectorIndex } from './vector-index/index.ts';
 
-export interface SearchHitDoc {
-  doc: StoredDoc;
-  score: number;
-}
+export type { SearchHitDoc };
 
 export interface EngineTimings {
   searchMs: number;
@@ -49,6 +56,8 @@ export class SearchEngine {
   /** `generation:applied_seq` of the last snapshot written or loaded; a snapshot is skipped when unchanged. */
   private snapshotMark: string | null = null;
   private snapshotting = false;
+  /** A dead FAISS worker is replaced by a generation rebuilt from SQLite (the truth). */
+  private readonly supervisor: Supervisor;
 
   private constructor(
     readonly store: MetadataStore,
@@ -56,7 +65,27 @@ export class SearchEngine {
     private readonly dataDir: string,
     readonly factory: string,
     private readonly policy: CompactionPolicy,
-  ) {}
+    onLog: (event: string, f: Record<string, unknown>) => void,
+  ) {
+    this.supervisor = new Supervisor('index', () => this.serialised(() => this.rebuild()), onLog);
+    this.watch(gen);
+  }
+
+  private watch(gen: IndexGeneration): void {
+    gen.index.onDeath = (err) => {
+      if (gen === this.gen) this.supervisor.crashed(err);
+    };
+  }
+
+  /** `restarting` while a dead FAISS worker is being replaced; searches answer 503 meanwhile. */
+  health(): PartHealth {
+    return this.supervisor.health;
+  }
+
+  /** Fault injection: kill the FAISS worker of the current generation. */
+  crashIndex(): void {
+    this.gen.index.crash();
+  }
 
   /**
    * Opens the data directory: SQLite first, then the index snapshot if it belongs to the same
@@ -97,6 +126,7 @@ export class SearchEngine {
       opts.dataDir,
       opts.factory,
       opts.compaction ?? defaultPolicy(),
+      opts.onLog ?? (() => {}),
     );
     if (fromSnapshot && toppedUp === 0) engine.snapshotMark = engine.currentMark();
     opts.onLog?.('index.loaded', {
@@ -165,6 +195,7 @@ export class SearchEngine {
     const old = this.gen;
     this.store.finishCompaction(ids.length);
     this.gen = generation;
+    this.watch(generation);
     old.retire();
   }
 
@@ -179,6 +210,11 @@ export class SearchEngine {
     filter?: Record<string, unknown>,
   ): Promise<{ hits: SearchHitDoc[]; timings: EngineTimings }> {
     const timings: EngineTimings = { searchMs: 0, metadataMs: 0 };
+    const health = this.supervisor.health;
+    if (health.state !== 'ok')
+      throw new IndexUnavailableError(
+        `the FAISS worker died (${health.last_error}); the index is being rebuilt from SQLite, retry on another node`,
+      );
     // HNSW explores max(efSearch, k) candidates and faiss-node cannot set efSearch (default 16),
     // so asking it for more neighbours is how recall is bought back on large HNSW indexes.
     const wanted = filter
@@ -200,44 +236,12 @@ export class SearchEngine {
         continue;
       }
       t = performance.now();
-      const out = this.resolve(gen, hits, k, filter);
+      const out = resolveHits(gen, this.store, hits, k, filter);
       timings.metadataMs += performance.now() - t;
       const total = gen.index.size;
       if (out.length >= k || fetch >= total) return { hits: out.slice(0, k), timings };
       fetch = Math.min(total, fetch * 2);
     }
-  }
-
-  /**
-   * Label hits → the first k live documents, synchronously (no apply can interleave). Dead labels
-   * are dropped in memory; documents are read from SQLite only for the candidates needed, a page
-   * at a time when a filter may reject some.
-   */
-  private resolve(
-    gen: IndexGeneration,
-    hits: readonly { label: number; score: number }[],
-    k: number,
-    filter?: Record<string, unknown>,
-  ): SearchHitDoc[] {
-    const live = hits.flatMap((h) => {
-      const id = gen.labels[h.label];
-      return id == null ? [] : [{ id, score: h.score }];
-    });
-    const out: SearchHitDoc[] = [];
-    const page = filter ? Math.max(k * 4, 64) : k;
-    for (let i = 0; i < live.length && out.length < k; i += page) {
-      const slice = live.slice(i, i + page);
-      const docs = this.store.documentsByIds(slice.map((h) => h.id));
-      for (const h of slice) {
-        const doc = docs.get(h.id);
-        if (!doc || (filter && !matches(doc.metadata, filter))) continue;
-        out.push({ doc, score: h.score });
-      }
-    }
-    // Equal scores are ordered by id, not by FAISS position: positions differ between nodes
-    // after a compaction or a resync, and every node must give the same answer.
-    out.sort((a, b) => b.score - a.score || (a.doc.id < b.doc.id ? -1 : a.doc.id > b.doc.id ? 1 : 0));
-    return out;
   }
 
   private currentMark(): string {
@@ -274,23 +278,9 @@ export class SearchEngine {
   }
 
   async close(): Promise<void> {
+    this.supervisor.close();
     await this.applying;
     await this.gen.index.close();
     this.store.close();
   }
-}
-
-/**
- * How many neighbours to ask FAISS for so that `wanted` of them are likely live: tombstones are
- * spread through the index, so scale by the live share (the search doubles when it falls short).
- */
-function overFetch(gen: IndexGeneration, wanted: number): number {
-  const size = gen.index.size;
-  const liveShare = size === 0 ? 1 : Math.max(0.05, 1 - gen.tombstones / size);
-  return Math.min(size, Math.ceil(wanted / liveShare) + 8);
-}
-
-function matches(metadata: Record<string, unknown>, filter: Record<string, unknown>): boolean {
-  for (const [key, want] of Object.entries(filter)) if (metadata[key] !== want) return false;
-  return true;
 }

@@ -6,7 +6,7 @@
  *
  * The old generation's FAISS worker is closed once the searches still running on it are done.
  */
-import type { MetadataStore } from './metadata/store.ts';
+import type { MetadataStore, StoredDoc } from './metadata/store.ts';
 import { VectorIndex } from './vector-index/index.ts';
 
 export class IndexGeneration {
@@ -111,4 +111,57 @@ export async function addFromStore(
   while (next < store.nextLabel) batch.push({ label: next++, vector: new Float32Array(dim) });
   await flush();
   return next - fromLabel;
+}
+
+export interface SearchHitDoc {
+  doc: StoredDoc;
+  score: number;
+}
+
+/**
+ * Label hits → the first k live documents, synchronously (no apply can interleave). Dead labels
+ * are dropped in memory; documents are read from SQLite only for the candidates needed, a page
+ * at a time when a filter may reject some.
+ */
+export function resolveHits(
+  gen: IndexGeneration,
+  store: MetadataStore,
+  hits: readonly { label: number; score: number }[],
+  k: number,
+  filter?: Record<string, unknown>,
+): SearchHitDoc[] {
+  const live = hits.flatMap((h) => {
+    const id = gen.labels[h.label];
+    return id == null ? [] : [{ id, score: h.score }];
+  });
+  const out: SearchHitDoc[] = [];
+  const page = filter ? Math.max(k * 4, 64) : k;
+  for (let i = 0; i < live.length && out.length < k; i += page) {
+    const slice = live.slice(i, i + page);
+    const docs = store.documentsByIds(slice.map((h) => h.id));
+    for (const h of slice) {
+      const doc = docs.get(h.id);
+      if (!doc || (filter && !matches(doc.metadata, filter))) continue;
+      out.push({ doc, score: h.score });
+    }
+  }
+  // Equal scores are ordered by id, not by FAISS position: positions differ between nodes
+  // after a compaction or a resync, and every node must give the same answer.
+  out.sort((a, b) => b.score - a.score || (a.doc.id < b.doc.id ? -1 : a.doc.id > b.doc.id ? 1 : 0));
+  return out;
+}
+
+/**
+ * How many neighbours to ask FAISS for so that `wanted` of them are likely live: tombstones are
+ * spread through the index, so scale by the live share (the search doubles when it falls short).
+ */
+export function overFetch(gen: IndexGeneration, wanted: number): number {
+  const size = gen.index.size;
+  const liveShare = size === 0 ? 1 : Math.max(0.05, 1 - gen.tombstones / size);
+  return Math.min(size, Math.ceil(wanted / liveShare) + 8);
+}
+
+function matches(metadata: Record<string, unknown>, filter: Record<string, unknown>): boolean {
+  for (const [key, want] of Object.entries(filter)) if (metadata[key] !== want) return false;
+  return true;
 }

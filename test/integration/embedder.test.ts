@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDemoModel } from '../../scripts/setup/build-demo-model.ts';
+import { waitFor } from '../../scripts/cluster/wait.ts';
 import { createEmbedder, QueueFullError, type Embedder } from '../../worker-node/embedder/index.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -168,6 +169,22 @@ describe('embedder limits', () => {
       expect(observed.stats()).toMatchObject({ batches: 1, lastBatchSize: 3, batchSizes: [3] });
     } finally {
       await observed.close();
+    }
+  });
+
+  it('restarts a session worker that died, failing calls fast meanwhile', async () => {
+    const crashing = await createEmbedder({ modelDir: MODEL_DIR, device: 'cpu' });
+    try {
+      const before = (await crashing.embed(['restart the GPU server']))[0]!;
+      crashing.crashWorker();
+      await waitFor('the embedder to notice', () => crashing.health().state !== 'ok' || null, 10_000);
+      await expect(crashing.embed(['anything'])).rejects.toMatchObject({ status: 503 });
+      await waitFor('the worker to be back', () => crashing.health().state === 'ok' || null, 30_000);
+      expect(crashing.health().restarts).toBe(1);
+      const after = (await crashing.embed(['restart the GPU server']))[0]!;
+      expect(Array.from(after)).toEqual(Array.from(before));
+    } finally {
+      await crashing.close();
     }
   });
 

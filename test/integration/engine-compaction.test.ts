@@ -2,7 +2,8 @@
  * The engine under reorganisation (real SQLite, real FAISS worker threads): while documents are
  * rewritten fast enough to force compaction after compaction, concurrent searches must only ever
  * return a document's own text with the score of that same version's stored vector. Also: a
- * snapshot is skipped when nothing changed, and a restarted engine finds the same documents.
+ * snapshot is skipped when nothing changed, a restarted engine finds the same documents, and a
+ * FAISS worker that dies is replaced by an index rebuilt from SQLite (not-ready meanwhile).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../scripts/corpus/random.ts';
 import { SearchEngine } from '../../worker-node/engine.ts';
+import { waitFor } from '../../scripts/cluster/wait.ts';
 import type { ApplyEntry } from '../../worker-node/metadata/store.ts';
 
 const DIM = 16;
@@ -127,6 +129,32 @@ describe('SearchEngine across compactions', () => {
     expect(await engine.snapshot()).toBe(false);
     const { hits } = await engine.search(vector, 5);
     expect(hits.map((h) => h.doc.id)).toEqual(['a', 'b']);
+    await engine.close();
+  });
+
+  it('replaces a dead FAISS worker with an index rebuilt from SQLite', async () => {
+    const dataDir = tempDir();
+    const engine = await SearchEngine.open({ dataDir, model, factory: 'Flat' });
+    const vector = Float32Array.from({ length: DIM }, (_, i) => (i === 1 ? 1 : 0));
+    await engine.apply([
+      { seq: '1-0', op: 'upsert', id: 'a', text: 'alpha', metadata: {}, vector },
+      { seq: '2-0', op: 'upsert', id: 'a', text: 'alpha again', metadata: {}, vector },
+      { seq: '3-0', op: 'upsert', id: 'b', text: 'beta', metadata: {}, vector },
+    ]);
+    engine.crashIndex();
+    await waitFor(
+      'the engine to notice the dead worker',
+      () => engine.health().state !== 'ok' || null,
+      10_000,
+    );
+    await expect(engine.search(vector, 5)).rejects.toMatchObject({ status: 503, code: 'index_unavailable' });
+    await waitFor('the index to be rebuilt', () => engine.health().state === 'ok' || null, 30_000);
+    expect(engine.health().restarts).toBe(1);
+    const { hits } = await engine.search(vector, 5);
+    expect(hits.map((h) => [h.doc.id, h.doc.text])).toEqual([
+      ['a', 'alpha again'],
+      ['b', 'beta'],
+    ]);
     await engine.close();
   });
 });

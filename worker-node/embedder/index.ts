@@ -11,6 +11,7 @@ import { MicroBatcher } from './batcher.ts';
 import { EmbedderUnavailableError, QueueFullError } from './errors.ts';
 import { loadModelConfig } from './model-config.ts';
 import type { Device, RunStat } from './protocol.ts';
+import { type PartHealth, Supervisor } from '../util/supervisor.ts';
 import { clipText, estimateTokens } from './tokenizer.ts';
 import { SessionWorker } from './worker-client.ts';
 
@@ -57,6 +58,10 @@ export interface Embedder {
     opts?: { signal?: AbortSignal },
   ): Promise<{ vectors: Float32Array[] } & EmbedTimings>;
   stats(): EmbedderStats;
+  /** Whether the session worker is up: `restarting` after it died, `failed` after repeated deaths. */
+  health(): PartHealth;
+  /** Fault injection: kill the session worker (the supervisor restarts it). */
+  crashWorker(): void;
   close(): Promise<void>;
 }
 
@@ -93,19 +98,27 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
       `maxBatchTokens ${maxBatchTokens} is below the model's max length ${config.maxLength}; one long text would not fit a batch`,
     );
   }
-  const worker = await SessionWorker.start(
-    {
-      onnxPath: config.onnxPath,
-      tokenizerPath: config.tokenizerPath,
-      device: opts.device,
-      ...(opts.threads ? { threads: opts.threads } : {}),
-      pooling: config.pooling,
-      maxLength: config.maxLength,
-      dimension: config.dimension,
-      maxBatchTokens,
+  const init = {
+    onnxPath: config.onnxPath,
+    tokenizerPath: config.tokenizerPath,
+    device: opts.device,
+    ...(opts.threads ? { threads: opts.threads } : {}),
+    pooling: config.pooling,
+    maxLength: config.maxLength,
+    dimension: config.dimension,
+    maxBatchTokens,
+  };
+  let worker = await SessionWorker.start(init, log);
+  // A dead session worker is replaced; calls meanwhile fail fast with EmbedderUnavailableError.
+  const supervisor = new Supervisor(
+    'embedder',
+    async () => {
+      worker = await SessionWorker.start(init, log);
+      worker.onDeath = (err) => supervisor.crashed(err);
     },
     log,
   );
+  worker.onDeath = (err) => supervisor.crashed(err);
 
   let batchSizes: number[] = [];
   let batches = 0;
@@ -167,7 +180,10 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
       lastBatchSize: batchSizes[batchSizes.length - 1] ?? 0,
       batchSizes: [...batchSizes],
     }),
+    health: () => supervisor.health,
+    crashWorker: () => worker.crash(),
     close: async () => {
+      supervisor.close();
       await batcher.close();
       await worker.close();
     },

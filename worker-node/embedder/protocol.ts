@@ -24,7 +24,8 @@ export interface RunStat {
   ms: number;
 }
 
-export type ToWorker = { type: 'embed'; id: number; texts: string[] };
+/** `crash` ends the thread on purpose: fault injection proves that supervision works. */
+export type ToWorker = { type: 'embed'; id: number; texts: string[] } | { type: 'crash' };
 
 export type FromWorker =
   | { type: 'ready'; device: Device }

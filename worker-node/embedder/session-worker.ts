@@ -66,6 +66,7 @@ async function main(): Promise<void> {
   // One dispatch at a time: a second session.run would only contend for the same cores.
   let chain = Promise.resolve();
   port.on('message', (msg: ToWorker) => {
+    if (msg.type === 'crash') process.exit(70);
     chain = chain.then(() =>
       embed(tokenizer, session, msg.id, msg.texts).catch((err: unknown) =>
         post({ type: 'failed', id: msg.id, message: err instanceof Error ? err.message : String(err) }),

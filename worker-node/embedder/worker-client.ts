@@ -1,7 +1,7 @@
 /**
  * Main-thread side of the session worker: starts the thread (with tsx's loader when running from
  * .ts sources, under tsx and under vitest alike), matches replies to calls, and fails every call
- * in flight if the thread dies.
+ * in flight if the thread dies (then `onDeath` tells the embedder's supervisor).
  */
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../util/ts-worker.ts';
@@ -30,6 +30,10 @@ export class SessionWorker {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private stopped: Error | null = null;
+
+  /** Called once if the thread dies after it was ready (not on close()). */
+  onDeath: (err: Error) => void = () => {};
+  private ready = false;
 
   private constructor(
     private readonly init: WorkerInit,
@@ -64,11 +68,17 @@ export class SessionWorker {
     await this.worker.terminate();
   }
 
+  /** Fault injection: the thread exits as if it had crashed. */
+  crash(): void {
+    this.worker.postMessage({ type: 'crash' } satisfies ToWorker);
+  }
+
   private listen(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.worker.on('message', (msg: FromWorker) => {
         if (msg.type === 'ready') {
           this.device = msg.device;
+          this.ready = true;
           resolve();
         } else if (msg.type === 'init_failed') {
           reject(new Error(`embedding model failed to load: ${msg.message}`));
@@ -110,5 +120,6 @@ export class SessionWorker {
     this.stopped = err;
     for (const call of this.pending.values()) call.reject(err);
     this.pending.clear();
+    if (this.ready && !/embedder closed/.test(err.message)) this.onDeath(err);
   }
 }

@@ -20,6 +20,9 @@ export class WorkerRpc<Req extends { type: string }, Res = unknown> {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: Res) => void; reject: (e: Error) => void }>();
   private dead: Error | null = null;
+  private terminating = false;
+  /** Called once when the thread dies on its own (not after terminate()). */
+  onDeath: (err: Error) => void = () => {};
 
   constructor(
     readonly worker: Worker,
@@ -33,9 +36,11 @@ export class WorkerRpc<Req extends { type: string }, Res = unknown> {
       else p.reject(new Error(`${name}: ${msg.error}`));
     });
     const failAll = (err: Error) => {
+      if (this.dead) return;
       this.dead = err;
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
+      if (!this.terminating) this.onDeath(err);
     };
     worker.on('error', (err) => failAll(new Error(`${name} worker crashed: ${err.message}`)));
     worker.on('exit', (code) => failAll(new Error(`${name} worker exited with code ${code}`)));
@@ -51,6 +56,7 @@ export class WorkerRpc<Req extends { type: string }, Res = unknown> {
   }
 
   async terminate(): Promise<void> {
+    this.terminating = true;
     await this.worker.terminate();
   }
 }

@@ -68,6 +68,8 @@ function handle(msg: WorkerRequest): Record<string, unknown> {
           : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
       return { ntotal: index!.ntotal(), bytes };
     }
+    case 'crash':
+      return process.exit(70);
     case 'reset': {
       index = create(dimension, msg.factory);
       return { ntotal: 0 };

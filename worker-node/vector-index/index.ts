@@ -41,6 +41,16 @@ export class VectorIndex {
     readonly factory: string,
   ) {}
 
+  /** Called once if the FAISS thread dies on its own; every call on this index fails from then on. */
+  set onDeath(handler: (err: Error) => void) {
+    this.rpc.onDeath = handler;
+  }
+
+  /** Fault injection: make the FAISS thread exit. */
+  crash(): void {
+    void this.rpc.call({ type: 'crash' }).catch(() => undefined);
+  }
+
   /** Starts the worker; loads the snapshot at `snapshotPath` when it exists and fits. */
   static async open(opts: {
     dimension: number;

@@ -6,6 +6,8 @@ export type WorkerRequest =
   | { id: number; type: 'search'; vectors: Float32Array; k: number }
   | { id: number; type: 'write'; path: string }
   | { id: number; type: 'serialize' }
+  /** Fault injection: the thread exits as if FAISS had crashed. */
+  | { id: number; type: 'crash' }
   | { id: number; type: 'reset'; factory: string };
 
 export type WorkerReply =

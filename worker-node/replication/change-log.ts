@@ -5,6 +5,8 @@
  *   <p>:log       the stream; fields epoch, op, id, version, doc (JSON text+metadata), vec (float32
  *                 base64), model. `version` orders writes of one id (see metadata/store.ts); empty when unknown
  *   <p>:fence     the current epoch; appends with any other epoch are refused (Lua, atomic)
+ *   <p>:fence_holder  the node that took the fence at that epoch: the only one that may append
+ *                 or take it again at the same epoch (a replayed activate cannot make a 2nd writer)
  *   <p>:applied   hash node id → last applied stream id
  *   <p>:nodes     hash node id → URL, the registered nodes (trimming waits for all of them)
  *   <p>:trimmed   the last stream id removed by trimming; a node behind it must resynchronise
@@ -13,6 +15,7 @@
  * equals the fence, so the script refuses the append before anything reaches the stream.
  */
 import type { Redis } from 'ioredis';
+import { ApiError } from '../../shared/http-body.ts';
 import type { ApplyEntry } from '../metadata/store.ts';
 import { compareSeq, SEQ_ZERO } from './seq.ts';
 
@@ -28,39 +31,55 @@ export type LogOp =
     }
   | { op: 'delete'; id: string; version?: number };
 
-export class StaleEpochError extends Error {
+/** The fence is not at this writer's epoch, or another node holds it: this node was deposed (409). */
+export class StaleEpochError extends ApiError {
+  override readonly name = 'StaleEpochError';
   constructor(
     readonly epoch: number,
     readonly fence: number,
+    holder?: string,
   ) {
-    super(`append refused: epoch ${epoch} is not the fence's epoch ${fence} (this node was deposed)`);
+    super(
+      409,
+      'stale_epoch',
+      holder
+        ? `refused: the fence at epoch ${fence} is held by ${holder}, not this node (a replayed or duplicate activate)`
+        : `append refused: epoch ${epoch} is not the fence's epoch ${fence} (this node was deposed)`,
+    );
   }
 }
 
-// ARGV: epoch, model, then per entry: op, id, doc, vec, version. Returns the new stream ids, or
-// {err = "STALE <fence>"} when the epoch is not the fence's.
+// KEYS: fence, log, fence holder. ARGV: epoch, model, node ('' skips the holder check), then per
+// entry: op, id, doc, vec, version. Returns the new stream ids, or {err = "STALE <fence> [holder]"}.
 const APPEND_LUA = `
 local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
 local epoch = tonumber(ARGV[1])
 if fence ~= epoch then
   return redis.error_reply('STALE ' .. fence)
 end
+local holder = redis.call('GET', KEYS[3])
+if ARGV[3] ~= '' and holder and holder ~= ARGV[3] then
+  return redis.error_reply('STALE ' .. fence .. ' ' .. holder)
+end
 local ids = {}
-for i = 3, #ARGV, 5 do
+for i = 4, #ARGV, 5 do
   ids[#ids + 1] = redis.call('XADD', KEYS[2], '*', 'epoch', ARGV[1], 'op', ARGV[i], 'id', ARGV[i + 1], 'version', ARGV[i + 4], 'doc', ARGV[i + 2], 'vec', ARGV[i + 3], 'model', ARGV[2])
 end
 return ids
 `;
 
-// Sets the fence to ARGV[1] only if that is not lower than the current one. Returns the fence after.
+// Raises the fence to ARGV[1] for node ARGV[2]: a higher epoch always, the same epoch only for the
+// node that already holds it (or when nobody does). Returns {fence after, holder after}.
 const TAKE_FENCE_LUA = `
 local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
+local holder = redis.call('GET', KEYS[2])
 local epoch = tonumber(ARGV[1])
-if epoch >= fence then
+if epoch > fence or (epoch == fence and (not holder or holder == ARGV[2] or ARGV[2] == '')) then
   redis.call('SET', KEYS[1], ARGV[1])
-  return epoch
+  if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2]) end
+  return {epoch, ARGV[2]}
 end
-return fence
+return {fence, holder or ''}
 `;
 
 export function encodeVector(v: Float32Array): string {
@@ -115,12 +134,13 @@ export class ChangeLog {
     this.keys = {
       log: `${prefix}:log`,
       fence: `${prefix}:fence`,
+      fenceHolder: `${prefix}:fence_holder`,
       applied: `${prefix}:applied`,
       nodes: `${prefix}:nodes`,
       trimmed: `${prefix}:trimmed`,
     };
-    redis.defineCommand('gteAppend', { numberOfKeys: 2, lua: APPEND_LUA });
-    redis.defineCommand('gteTakeFence', { numberOfKeys: 1, lua: TAKE_FENCE_LUA });
+    redis.defineCommand('gteAppend', { numberOfKeys: 3, lua: APPEND_LUA });
+    redis.defineCommand('gteTakeFence', { numberOfKeys: 2, lua: TAKE_FENCE_LUA });
   }
 
   /** Whether the connection is up right now (a cheap check before accepting writes). */
@@ -128,9 +148,12 @@ export class ChangeLog {
     return this.redis.status === 'ready';
   }
 
-  /** Appends entries atomically under `epoch`; throws StaleEpochError when the fence moved on. */
-  async append(epoch: number, model: string, ops: readonly LogOp[]): Promise<string[]> {
-    const argv: string[] = [String(epoch), model];
+  /**
+   * Appends entries atomically under `epoch`; throws StaleEpochError when the fence moved on, or
+   * when `node` is given and another node holds the fence at this epoch.
+   */
+  async append(epoch: number, model: string, ops: readonly LogOp[], node = ''): Promise<string[]> {
+    const argv: string[] = [String(epoch), model, node];
     for (const op of ops) {
       const version = op.version === undefined ? '' : String(op.version);
       if (op.op === 'upsert')
@@ -148,24 +171,28 @@ export class ChangeLog {
         (await (this.redis as unknown as { gteAppend(...a: string[]): Promise<string[]> }).gteAppend(
           this.keys.fence,
           this.keys.log,
+          this.keys.fenceHolder,
           ...argv,
         )) ?? []
       );
     } catch (err) {
-      const m = /STALE (\d+)/.exec((err as Error).message);
-      if (m) throw new StaleEpochError(epoch, Number(m[1]));
+      const m = /STALE (\d+)(?: (\S+))?/.exec((err as Error).message);
+      if (m) throw new StaleEpochError(epoch, Number(m[1]), m[2]);
       throw err;
     }
   }
 
-  /** Raises the fence to `epoch` (never lowers it); returns the fence afterwards. */
-  async takeFence(epoch: number): Promise<number> {
-    return Number(
-      await (this.redis as unknown as { gteTakeFence(k: string, e: string): Promise<number> }).gteTakeFence(
-        this.keys.fence,
-        String(epoch),
-      ),
-    );
+  /**
+   * Raises the fence to `epoch` for `node` (never lowers it); returns the fence afterwards. At an
+   * equal epoch only the node that holds the fence may take it again: for any other node this
+   * throws StaleEpochError naming the holder. Without `node` the holder is not checked or set.
+   */
+  async takeFence(epoch: number, node = ''): Promise<number> {
+    const [fence, holder] = await (
+      this.redis as unknown as { gteTakeFence(...a: string[]): Promise<[number, string]> }
+    ).gteTakeFence(this.keys.fence, this.keys.fenceHolder, String(epoch), node);
+    if (node && Number(fence) === epoch && holder !== node) throw new StaleEpochError(epoch, epoch, holder);
+    return Number(fence);
   }
 
   async fence(): Promise<number> {

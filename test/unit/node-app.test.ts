@@ -196,7 +196,12 @@ function build(opts: { searchFails?: boolean } = {}) {
   };
   const signed = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     call(method, path, body, {
-      ...(await signRequest(SECRET, method, path, body === undefined ? '' : JSON.stringify(body))),
+      ...(await signRequest(
+        SECRET,
+        method,
+        path.split('?')[0]!,
+        body === undefined ? '' : JSON.stringify(body),
+      )),
       ...headers,
     });
   return { node, app, call, signed, lines, redis, releaseCopy: () => releaseCopy() };
@@ -236,6 +241,23 @@ describe('search node HTTP app (in-memory parts)', () => {
       accepted: 2,
       seq: '2-0',
     });
+  });
+
+  it('answers 202 queued for a write that does not wait, and 400 for a bad wait level', async () => {
+    const { node, signed } = build();
+    await node.start();
+    await signed('POST', '/api/v1/activate', { epoch: 1 });
+    const queued = await signed(
+      'POST',
+      '/api/v1/documents',
+      { documents: [{ id: 'q', text: 'queued' }], wait: 'none' },
+      { 'x-gte-epoch': '1' },
+    );
+    expect(queued.status).toBe(202);
+    expect(queued.body).toMatchObject({ accepted: 1, status: 'queued', job_id: expect.any(String) });
+    const bad = await signed('DELETE', '/api/v1/documents/q?wait=forever', undefined, { 'x-gte-epoch': '1' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('wait');
   });
 
   it('answers /health 200 once started, with the role and the index', async () => {

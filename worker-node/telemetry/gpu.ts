@@ -14,7 +14,6 @@ export class GpuMonitor {
   /** Recent samples (about two minutes) for failover diagnostics. */
   readonly history: GpuSample[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private available = true;
 
   start(intervalMs = 2000): void {
     const poll = () => {
@@ -31,7 +30,6 @@ export class GpuMonitor {
           if (err) {
             // Not installed: stop asking. Installed but failing (driver reset, Xid): report and keep trying.
             if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.stop();
-            this.available = (err as NodeJS.ErrnoException).code !== 'ENOENT';
             this.latest = null;
             return;
           }
@@ -47,10 +45,6 @@ export class GpuMonitor {
     poll();
     this.timer = setInterval(poll, intervalMs);
     this.timer.unref();
-  }
-
-  get present(): boolean {
-    return this.available;
   }
 
   stop(): void {

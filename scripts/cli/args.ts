@@ -83,8 +83,9 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     },
     notes: `Each line is one document: {"id": "...", "text": "...", "metadata": {...}}. Blank lines are skipped.
 A bad line is reported with its number and reason and skipped; the rest go on. The exit code is 1
-when any line failed. Progress is kept in FILE.jsonl.gte-progress (the last committed line): run
-the same command again after an interruption to resume, or when lines were appended.`,
+when any line failed. Progress (the last committed line) is kept under $XDG_STATE_HOME/gte-pro
+(~/.local/state/gte-pro; GTE_STATE_DIR overrides it), never beside FILE, and removed once every
+line is in: run the same command again after an interruption to resume, or when lines were appended.`,
   },
   switchover: {
     name: 'switchover',

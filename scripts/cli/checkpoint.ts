@@ -1,12 +1,16 @@
 /**
- * The resume point of `gte-pro ingest FILE`: FILE.gte-progress holds the last committed line,
- * a hash of the lines up to it (so a changed file is noticed instead of silently skipped), and
- * the lines that failed so far (so a resumed run still reports them and exits non-zero).
+ * The resume point of `gte-pro ingest FILE`: the last committed line, a hash of the lines up to
+ * it (so a changed file is noticed instead of silently skipped), and the lines that failed so far
+ * (so a resumed run still reports them and exits non-zero).
  *
- * Written atomically (temp file + rename) after every committed batch.
+ * It lives in the CLI's state directory, never beside FILE (the user's folder stays as it was),
+ * under a name keyed by FILE's absolute path. Written atomically (temp file + rename) after every
+ * committed batch; removed when a run reaches the end of the file with no line failed.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CliError } from './errors.ts';
 
@@ -27,8 +31,26 @@ export const Checkpoint = z.object({
 });
 export type Checkpoint = z.infer<typeof Checkpoint>;
 
-export function checkpointPath(file: string): string {
-  return `${file}${CHECKPOINT_SUFFIX}`;
+/** Overrides where the CLI keeps its state (the tests point it at a temporary folder). */
+export const STATE_DIR_ENV = 'GTE_STATE_DIR';
+
+/** `$GTE_STATE_DIR`, else `$XDG_STATE_HOME/gte-pro`, else `~/.local/state/gte-pro`. */
+export function stateDir(env: Record<string, string | undefined>): string {
+  const own = env[STATE_DIR_ENV];
+  if (own) return resolve(own);
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'gte-pro');
+}
+
+/**
+ * Where the checkpoint of `file` lives under `dir` (see stateDir): the file's name for whoever
+ * looks, plus a hash of its absolute path so two `docs.jsonl` in different folders never meet.
+ * Not keyed by size or mtime: appending to the file must resume, and a changed prefix is caught
+ * by the line hash inside (resumeMismatch).
+ */
+export function checkpointPath(file: string, dir: string): string {
+  const absolute = resolve(file);
+  const key = createHash('sha256').update(absolute).digest('hex').slice(0, 16);
+  return join(dir, 'ingest', `${basename(absolute)}.${key}${CHECKPOINT_SUFFIX}`);
 }
 
 /** Running hash of the lines read so far; `digest()` does not end it. */
@@ -86,6 +108,7 @@ export function readCheckpoint(path: string): Checkpoint | null {
 }
 
 export function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
+  mkdirSync(dirname(path), { recursive: true });
   writeFileSync(`${path}.tmp`, `${JSON.stringify(checkpoint)}\n`);
   renameSync(`${path}.tmp`, path);
 }

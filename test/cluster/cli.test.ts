@@ -1,11 +1,11 @@
 /**
  * Issue 5, the ops CLI against a real 2-node cluster, run the way an operator runs it (the bin
- * entry scripts/cli/bin.mjs in a child process): ingest of a JSONL file with one bad line reports that
- * line and exits 1 while every other line becomes searchable; a second run resumes from the
+ * entry scripts/cli/bin.mjs in a child process): ingest of a JSONL file with one bad line reports
+ * that line and exits 1 while every other line becomes searchable; a second run resumes from the
  * checkpoint; status shows both nodes; an unreachable edge gets an error that says what to do.
  */
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, writeStateFile, type Cluster } from '../../scripts/cluster/launch.ts';
 import { ROOT } from '../../scripts/cluster/node-process.ts';
 import type { ClusterStatus } from '../../shared/edge-api.ts';
+import { checkpointPath } from '../../scripts/cli/checkpoint.ts';
 
 const run = promisify(execFile);
 const CLI = join(ROOT, 'scripts', 'cli', 'bin.mjs');
@@ -20,6 +21,8 @@ const CLI = join(ROOT, 'scripts', 'cli', 'bin.mjs');
 let cluster: Cluster | undefined;
 let dir: string;
 let statePath: string;
+/** The CLI's state directory (its checkpoints): beside the test folder, so that folder shows only the user's files. */
+const cliState = () => `${dir}-cli-state`;
 
 /** Runs `gte-pro ARGS`; never throws on a non-zero exit (the exit code is part of what is tested). */
 async function cli(
@@ -29,7 +32,14 @@ async function cli(
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
       cwd: dir,
-      env: { ...process.env, GTE_URL: '', GTE_ADMIN_TOKEN: '', GTE_STATE_FILE: '', ...env },
+      env: {
+        ...process.env,
+        GTE_URL: '',
+        GTE_ADMIN_TOKEN: '',
+        GTE_STATE_FILE: '',
+        GTE_STATE_DIR: cliState(),
+        ...env,
+      },
       timeout: 90_000,
     });
     return { code: 0, stdout, stderr };
@@ -57,6 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(cliState(), { recursive: true, force: true });
 });
 
 describe('gte-pro against a real cluster', () => {
@@ -75,7 +86,9 @@ describe('gte-pro against a real cluster', () => {
     expect(first.stderr).toMatch(/ingest \[#+\] 100% 13\/13 lines/);
     expect(first.stdout).toContain(`ingested ${DOCS.length} document(s) from lines 1..13`);
     expect(first.stdout).toContain(`line ${BAD_LINE}: text: text must not be empty`);
-    const checkpoint = JSON.parse(readFileSync(`${file}.gte-progress`, 'utf8')) as {
+    // The checkpoint is kept in the CLI's state directory, not beside the file.
+    expect(readdirSync(dir).sort()).toEqual(['docs.jsonl', 'state.json']);
+    const checkpoint = JSON.parse(readFileSync(checkpointPath(file, cliState()), 'utf8')) as {
       committed_line: number;
       failed: { line: number }[];
       documents: number;

@@ -3,9 +3,17 @@
  * lines with per-line reasons, batching, the resume checkpoint, the drill's numbers and the
  * report text. No edge needed; test/cluster/cli.test.ts runs the CLI against a real cluster.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { intOption, parseCli, parseFilters, UsageError } from '../../scripts/cli/args.ts';
 import {
@@ -15,13 +23,16 @@ import {
   hashLines,
   readCheckpoint,
   resumeMismatch,
+  stateDir,
   writeCheckpoint,
 } from '../../scripts/cli/checkpoint.ts';
+import { ingestCommand } from '../../scripts/cli/commands/ingest.ts';
 import { summarizeDrill, type Sample } from '../../scripts/cli/commands/drill.ts';
 import { resolveTarget } from '../../scripts/cli/config.ts';
 import { CliError } from '../../scripts/cli/errors.ts';
 import { renderReport, renderStatus, table } from '../../scripts/cli/format.ts';
 import { main } from '../../scripts/cli/index.ts';
+import type { EdgeClient } from '../../scripts/cli/edge-client.ts';
 import { Batcher, parseJsonlLine, type Batch, type ParsedLine } from '../../scripts/cli/jsonl.ts';
 import { ProgressBar } from '../../scripts/cli/progress.ts';
 import type { ClusterStatus, FailoverReport } from '../../shared/edge-api.ts';
@@ -282,9 +293,21 @@ describe('checkpoint', () => {
     );
   });
 
-  it('round-trips through FILE.gte-progress and explains a corrupt one', () => {
-    const path = checkpointPath(join(dir, 'docs.jsonl'));
-    expect(path).toMatch(/docs\.jsonl\.gte-progress$/);
+  it('keeps checkpoints in the state directory: GTE_STATE_DIR, else XDG_STATE_HOME, else ~/.local/state', () => {
+    expect(stateDir({ GTE_STATE_DIR: '/tmp/own', XDG_STATE_HOME: '/x' })).toBe('/tmp/own');
+    expect(stateDir({ XDG_STATE_HOME: '/x' })).toBe(join('/x', 'gte-pro'));
+    expect(stateDir({})).toBe(join(homedir(), '.local', 'state', 'gte-pro'));
+    // Keyed by the absolute path: the same name in two folders gets two checkpoints.
+    const a = checkpointPath(join(dir, 'a', 'docs.jsonl'), '/state');
+    expect(a).toMatch(/^\/state\/ingest\/docs\.jsonl\.[0-9a-f]{16}\.gte-progress$/);
+    expect(checkpointPath(join(dir, 'b', 'docs.jsonl'), '/state')).not.toBe(a);
+    expect(checkpointPath(join(dir, 'a', '..', 'a', 'docs.jsonl'), '/state')).toBe(a);
+  });
+
+  it('round-trips through the state directory and explains a corrupt one', () => {
+    const path = checkpointPath(join(dir, 'docs.jsonl'), join(dir, 'state'));
+    expect(path.startsWith(join(dir, 'state', 'ingest'))).toBe(true);
+    expect(path).toMatch(/docs\.jsonl\.[0-9a-f]{16}\.gte-progress$/);
     expect(readCheckpoint(path)).toBeNull();
     const cp = advanceCheckpoint(emptyCheckpoint(), {
       throughLine: 3,
@@ -495,5 +518,68 @@ describe('main', () => {
     expect(readFileSync(new URL('../../scripts/cli/bin.mjs', import.meta.url), 'utf8')).toContain(
       "from 'tsx/esm/api'",
     );
+  });
+});
+
+describe('ingest leaves the folder of its input alone', () => {
+  /** An edge that takes every batch: only what ingest needs of EdgeClient. */
+  const fakeEdge = (sent: unknown[][]) =>
+    ({
+      target: { url: 'http://edge.invalid', token: 'admin', source: 'test' },
+      status: async () => ({}),
+      upsert: async (documents: unknown[]) => void sent.push(documents),
+    }) as unknown as EdgeClient;
+
+  const runIngest = async (file: string, state: string, sent: unknown[][]) => {
+    const out: string[] = [];
+    const io = {
+      stdout: { write: (t: string) => out.push(t) },
+      stderr: { write: () => undefined },
+      env: { GTE_STATE_DIR: state },
+      cwd: dirname(file),
+    };
+    const code = await ingestCommand({
+      client: fakeEdge(sent),
+      positionals: [file],
+      values: { 'batch-size': '2' },
+      io,
+      out: (t) => io.stdout.write(t),
+      err: () => undefined,
+    });
+    return { code, out: out.join('') };
+  };
+
+  it('a complete run leaves nothing next to the file and no checkpoint behind', async () => {
+    const folder = join(dir, 'user-folder');
+    const state = join(dir, 'ingest-state');
+    mkdirSync(folder, { recursive: true });
+    const file = join(folder, 'documents.jsonl');
+    const docs = [1, 2, 3].map((n) => JSON.stringify({ id: `d${n}`, text: `text ${n}` }));
+    writeFileSync(file, `${docs.join('\n')}\n`);
+    const sent: unknown[][] = [];
+    const { code, out } = await runIngest(file, state, sent);
+    expect(code).toBe(0);
+    expect(out).toContain('ingested 3 document(s) from lines 1..3');
+    expect(sent.flat()).toHaveLength(3);
+    expect(readdirSync(folder)).toEqual(['documents.jsonl']);
+    expect(existsSync(checkpointPath(file, state))).toBe(false);
+  });
+
+  it('a run with a failed line keeps its checkpoint in the state directory, not beside the file', async () => {
+    const folder = join(dir, 'user-folder-bad');
+    const state = join(dir, 'ingest-state-bad');
+    mkdirSync(folder, { recursive: true });
+    const file = join(folder, 'documents.jsonl');
+    writeFileSync(
+      file,
+      `${JSON.stringify({ id: 'ok', text: 'fine' })}\n${JSON.stringify({ id: 'bad', text: '' })}\n`,
+    );
+    const { code } = await runIngest(file, state, []);
+    expect(code).toBe(1);
+    expect(readdirSync(folder)).toEqual(['documents.jsonl']);
+    expect(readCheckpoint(checkpointPath(file, state))).toMatchObject({
+      committed_line: 2,
+      failed: [{ line: 2 }],
+    });
   });
 });

@@ -18,6 +18,7 @@ import {
   PrefixHash,
   readCheckpoint,
   removeCheckpoint,
+  stateDir,
   resumeMismatch,
   writeCheckpoint,
   type Checkpoint,
@@ -160,7 +161,7 @@ export const ingestCommand: Command = async (ctx) => {
   const wait = waitParsed.data;
   requireAdminToken(client.target, 'ingest');
 
-  const cpPath = checkpointPath(file);
+  const cpPath = checkpointPath(file, stateDir(io.env));
   if (values.restart) removeCheckpoint(cpPath);
   const previous = readCheckpoint(cpPath);
   const total = await countLines(file);
@@ -227,6 +228,8 @@ export const ingestCommand: Command = async (ctx) => {
   run.bar.done();
 
   const failed = run.checkpoint.failed;
+  // The whole file is in: nothing to resume. Failed lines keep it, so a rerun still reports them.
+  if (failed.length === 0) removeCheckpoint(cpPath);
   const summary =
     resumeAfter >= lineNo
       ? `nothing new to ingest: all ${lineNo} lines of ${file} were committed earlier (checkpoint ${cpPath}; --restart ingests it again)`

@@ -3,6 +3,7 @@
  * view of the cluster a transition reads, the effects a step asks for and the events fed back.
  * Plain, JSON-serialisable data: the coordinator stores the record as it is after every step.
  */
+import type { ReportDiagnostics } from '../shared/edge-api.ts';
 import type { NodeHealth } from '../shared/schemas.ts';
 import type { Signal } from './detector.ts';
 
@@ -58,7 +59,7 @@ export interface FailoverRecord {
   log: StepLog[];
   trigger: Signal[];
   oldMasterHealth: NodeHealth | null;
-  diagnostics: unknown;
+  diagnostics: ReportDiagnostics | null;
   reason: string;
 }
 

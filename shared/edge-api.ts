@@ -4,7 +4,7 @@
  * and /openapi.json describes them from the same schemas.
  */
 import { z } from 'zod';
-import { GpuTelemetry, NodeHealth, Role } from './schemas.ts';
+import { GpuTelemetry, NodeDiagnostics, NodeHealth, Role } from './schemas.ts';
 
 export const NodeState = z.enum(['up', 'suspect', 'down', 'overloaded', 'starting']);
 export type NodeState = z.infer<typeof NodeState>;
@@ -50,6 +50,17 @@ export const FailoverSummary = z.object({
 });
 export type FailoverSummary = z.infer<typeof FailoverSummary>;
 
+/**
+ * The old master's diagnostics in a failover report: the node's answer as it parsed, or why there
+ * is none (the node was dead, or answered something that is not NodeDiagnostics: then `received`
+ * keeps the start of what it said, as JSON text).
+ */
+export const ReportDiagnostics = z.union([
+  NodeDiagnostics,
+  z.object({ unavailable: z.string(), received: z.string().optional() }),
+]);
+export type ReportDiagnostics = z.infer<typeof ReportDiagnostics>;
+
 export const FailoverReport = FailoverSummary.extend({
   reason: z.string(),
   tried: z.array(z.string()),
@@ -73,7 +84,7 @@ export const FailoverReport = FailoverSummary.extend({
     }),
   ),
   old_master_health: NodeHealth.nullable(),
-  diagnostics: z.unknown(),
+  diagnostics: ReportDiagnostics.nullable(),
 });
 export type FailoverReport = z.infer<typeof FailoverReport>;
 

@@ -86,7 +86,10 @@ export const UpsertAccepted = z.object({
   accepted: z.number().int(),
   status: z.enum(['queued', 'applied', 'replicated']),
   seq: z.string().optional(),
+  /** Only on a 202 for a write that asked to wait: why it is not at that level yet (poll the job). */
+  message: z.string().optional(),
 });
+export type UpsertAccepted = z.infer<typeof UpsertAccepted>;
 
 export const JobState = z.object({
   job_id: z.string(),
@@ -138,6 +141,52 @@ export const NodeHealth = z.object({
   }),
 });
 export type NodeHealth = z.infer<typeof NodeHealth>;
+
+/** The node's `/api/v1/info`: what it serves with (model, index), for operators and peers. */
+export const NodeInfo = z.object({
+  node: z.string(),
+  version: z.string(),
+  model: z.object({
+    id: z.string(),
+    /** sha256 of the ONNX file: nodes whose checksums differ must not share an index. */
+    checksum: z.string(),
+    dimension: z.number().int(),
+    pooling: z.enum(['mean', 'cls']),
+    max_length: z.number().int(),
+    /** The device really used: cpu when CUDA was asked for but could not be loaded. */
+    device: z.enum(['cpu', 'cuda']),
+  }),
+  index: z.object({
+    type: z.string(),
+    metric: z.literal('inner_product'),
+    size: z.number().int(),
+    labels: z.number().int(),
+  }),
+  redis_prefix: z.string(),
+});
+export type NodeInfo = z.infer<typeof NodeInfo>;
+
+const RecentError = z.object({ at: z.string(), event: z.string(), detail: z.string() });
+
+/** The node's signed `/api/v1/diagnostics`: what a failover report keeps of the old master. */
+export const NodeDiagnostics = z.object({
+  node: z.string(),
+  role: z.object({ role: Role, epoch: z.number().int(), master: z.string().nullable() }),
+  health: NodeHealth,
+  recent_errors: z.array(RecentError),
+  oom_or_cuda_errors: z.array(RecentError),
+  gpu_history: z.array(GpuTelemetry.extend({ at: z.number() })),
+  /** process.memoryUsage() of the node, bytes. */
+  memory: z.object({
+    rss: z.number(),
+    heapTotal: z.number(),
+    heapUsed: z.number(),
+    external: z.number(),
+    arrayBuffers: z.number(),
+  }),
+  uptime_s: z.number(),
+});
+export type NodeDiagnostics = z.infer<typeof NodeDiagnostics>;
 
 /** Control calls from the coordinator to a node (all signed). */
 export const EpochBody = z.object({ epoch: z.number().int().min(1) }).strict();

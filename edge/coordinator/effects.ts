@@ -7,6 +7,7 @@
 import { ActivateResult } from '../../shared/schemas.ts';
 import type { EdgeConfig } from '../config.ts';
 import type { Effect, FailoverRecord } from '../failover.ts';
+import { readDiagnostics } from './diagnostics.ts';
 import { callNode } from './node-client.ts';
 import type { CoordinatorStore } from './storage.ts';
 
@@ -102,10 +103,7 @@ export async function performEffect(
             secret,
           })
         : null;
-      const diagnostics = result?.ok
-        ? result.body
-        : { unavailable: result?.detail ?? 'node no longer registered' };
-      return { ok: true, detail: 'report written', patch: { diagnostics } };
+      return { ok: true, detail: 'report written', patch: { diagnostics: readDiagnostics(result) } };
     }
   }
 }

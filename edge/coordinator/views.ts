@@ -11,6 +11,7 @@ import type { FailoverRecord } from '../failover.ts';
 import type { RoutedNode, RoutingTable } from '../router.ts';
 import type { MetricsSnapshot } from '../metrics-text.ts';
 export type { MetricsSnapshot };
+import { storedDiagnostics } from './diagnostics.ts';
 import type { NodeRow } from './storage.ts';
 
 export interface CoordinatorState {
@@ -108,7 +109,7 @@ export function failoverReport(record: FailoverRecord): FailoverReport {
       ...(message !== undefined ? { message } : {}),
     })),
     old_master_health: record.oldMasterHealth,
-    diagnostics: record.diagnostics ?? null,
+    diagnostics: storedDiagnostics(record.diagnostics),
   };
 }
 

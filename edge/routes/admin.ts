@@ -2,7 +2,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { RegisterNode, SwitchoverRequest } from '../../shared/schemas.ts';
-import type { ClusterCoordinator } from '../coordinator/coordinator.ts';
 import { toApiError } from '../coordinator/rpc-errors.ts';
 import { coordinator } from '../env.ts';
 import { ApiError, pathParam, readJsonBody, requireToken, type AppEnv } from '../http.ts';
@@ -36,10 +35,7 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   .post('/api/v1/admin/switchover', async (c) => {
     const { value } = await readJsonBody(c, SwitchoverRequest, 16 * 1024);
-    // The RPC stub's mapped type loses the union's narrowing on `diagnostics: unknown`; restore it.
-    const result = (await coordinator(c.env).switchover(value.to)) as Awaited<
-      ReturnType<ClusterCoordinator['switchover']>
-    >;
+    const result = await coordinator(c.env).switchover(value.to);
     if (!result.ok) throw toApiError(result);
     invalidateRoutingTable();
     return c.json({ report: result.report }, result.report.outcome === 'failed' ? 502 : 200);

@@ -21,10 +21,7 @@ export const statusPageRoutes = new Hono<AppEnv>().get('/status', async (c) => {
   try {
     const stub = coordinator(c.env);
     const [status, summaries] = await Promise.all([stub.status(), stub.listFailovers(LISTED)]);
-    // The RPC stub's mapped type loses `diagnostics: unknown`; the value is the coordinator's FailoverReport.
-    const reports = (await Promise.all(
-      summaries.slice(0, DETAILED).map((s) => stub.getFailover(s.id)),
-    )) as (FailoverReport | null)[];
+    const reports = await Promise.all(summaries.slice(0, DETAILED).map((s) => stub.getFailover(s.id)));
     const failovers = summaries.map((summary, i) => ({ summary, report: reports[i] ?? null }));
     const page = (
       <StatusPage status={status} failovers={failovers} now={Date.now()} refreshSeconds={REFRESH_SECONDS} />

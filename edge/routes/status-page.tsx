@@ -5,7 +5,6 @@
  * The view is in status-page/view.tsx.
  */
 import { Hono } from 'hono';
-import type { FailoverReport } from '../../shared/edge-api.ts';
 import { coordinator } from '../env.ts';
 import type { AppEnv } from '../http.ts';
 import { log } from '../log.ts';

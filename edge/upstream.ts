@@ -5,10 +5,12 @@
  *   moves on to the next node while the request deadline allows;
  * - writes go to the master only, signed and stamped with the epoch; on a 409 (stale epoch) or a
  *   failure the routing table is refreshed and the write is retried once (safe: every document
- *   carries a client-given id, so a repeat is an idempotent upsert);
+ *   carries a client-given id, so a repeat is an idempotent upsert); a 504 `wait_timeout` is no
+ *   failure and is never re-sent: the write was accepted, the client gets 202 with the job id
+ *   (./write-accepted.ts);
  * - every upstream failure is reported to the coordinator through waitUntil, after the answer.
  */
-import { HEADERS } from '../shared/constants.ts';
+import { HEADERS, WRITE_WAIT_MS } from '../shared/constants.ts';
 import { signRequest } from '../shared/signing.ts';
 import { failureOutcome } from './coordinator/node-client.ts';
 import { coordinator } from './env.ts';
@@ -16,12 +18,17 @@ import { EdgeError, type AppContext } from './http.ts';
 import { log } from './log.ts';
 import { getRoutingTable, invalidateRoutingTable } from './routing-cache.ts';
 import { searchOrder, writeTarget, type RoutedNode } from './router.ts';
+import { acceptedWriteAnswer } from './write-accepted.ts';
 
 /** Whole-request budget for a read, and per attempt: two slow nodes and a third try still fit. */
 export const READ_DEADLINE_MS = 4000;
 export const ATTEMPT_TIMEOUT_MS = 1500;
-/** Writes may wait for replication (wait: "replicated"), so they get longer. */
-export const WRITE_TIMEOUT_MS = 30_000;
+/**
+ * Writes may wait for replication (wait: "replicated"): they get the node's own wait deadline
+ * plus a margin, so the node's 504 `wait_timeout` (accepted, not at the level yet) arrives
+ * before the edge gives up on the call and mistakes a slow wait for a dead master.
+ */
+export const WRITE_TIMEOUT_MS = WRITE_WAIT_MS + 5000;
 
 interface UpstreamCall {
   method: 'GET' | 'POST' | 'DELETE';
@@ -29,6 +36,8 @@ interface UpstreamCall {
   path: string;
   body?: string;
   signed: boolean;
+  /** Writes only: how many operations the body carries (the `accepted` of a 202 the edge answers). */
+  operations?: number;
 }
 
 type Attempt = { kind: 'answer'; response: Response } | { kind: 'failure'; reason: string; status?: number };
@@ -56,6 +65,12 @@ async function attempt(
       ...(call.body !== undefined ? { body } : {}),
       signal: AbortSignal.timeout(timeoutMs),
     });
+    if (response.status === 504 && call.operations !== undefined) {
+      const answer = acceptedWriteAnswer(await response.json().catch(() => null), call.operations);
+      if (answer) return { kind: 'answer', response: answer };
+      report(c, node, 'http_error', 'HTTP 504', 504);
+      return { kind: 'failure', reason: 'HTTP 504', status: 504 };
+    }
     // 5xx, 408 and 429 are the node's trouble, not the caller's: try elsewhere.
     if (response.status >= 500 || response.status === 408 || response.status === 429) {
       await response.body?.cancel();

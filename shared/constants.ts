@@ -24,3 +24,10 @@ export const HEADERS = {
 
 /** A signed control call whose timestamp is further than this from the receiver's clock is refused. */
 export const SIGNATURE_MAX_SKEW_MS = 30_000;
+
+/**
+ * How long a search node waits for a write to reach its wait level (applied, replicated) before
+ * it answers 504 `wait_timeout`: the write is accepted and its job goes on. The edge's own write
+ * timeout is longer (edge/upstream.ts), so that this answer reaches it instead of an abort.
+ */
+export const WRITE_WAIT_MS = 30_000;

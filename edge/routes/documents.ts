@@ -26,6 +26,7 @@ export const documentRoutes = new Hono<AppEnv>()
       path: '/api/v1/documents',
       body: JSON.stringify(value),
       signed: true,
+      operations: value.documents.length,
     });
   })
   .get('/api/v1/documents/:id', async (c) => {
@@ -46,6 +47,7 @@ export const documentRoutes = new Hono<AppEnv>()
       method: 'DELETE',
       path: `/api/v1/documents/${encodeURIComponent(id)}?wait=${wait.data}`,
       signed: true,
+      operations: 1,
     });
   })
   .get('/api/v1/jobs/:id', async (c) => {

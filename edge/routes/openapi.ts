@@ -102,7 +102,10 @@ function buildDocument() {
           requestBody: { required: true, content: { 'application/json': { schema: ref('UpsertRequest') } } },
           responses: {
             '200': json('UpsertAccepted', 'wait level reached'),
-            '202': json('UpsertAccepted', 'queued'),
+            '202': json(
+              'UpsertAccepted',
+              'queued; or accepted but not at the wait level within the node deadline (message says why; poll the job)',
+            ),
             ...errors,
             ...auth.responses401,
             '503': json('Error', 'no master'),

@@ -14,7 +14,7 @@ interface Status {
   epoch: number;
   standby_status: string;
   failover_in_progress: boolean;
-  nodes: { id: string; role: string; state: string }[];
+  nodes: { id: string; role: string; state: string; consecutive_failures: number }[];
   last_failover: { id: string; kind: string; outcome: string; from: string | null; to: string } | null;
 }
 
@@ -243,9 +243,16 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
     const res = await edge.admin('/api/v1/admin/switchover', { method: 'POST', json: { to: 's' } });
     expect(res.status).toBe(200);
     const { report } = (await res.json()) as {
-      report: { outcome: string; steps: { step: string }[]; epoch: number };
+      report: { outcome: string; steps: { step: string }[]; epoch: number; diagnostics: unknown };
     };
     expect(report.outcome).toBe('succeeded');
+    // The old master (already demoted when the report is written) answered /api/v1/diagnostics,
+    // parsed as NodeDiagnostics (shared/schemas.ts).
+    expect(report.diagnostics).toMatchObject({
+      node: 'm',
+      role: { role: 'standby', epoch: 2, master: 's' },
+      health: { node: 'm' },
+    });
     expect(report.steps.map((st) => st.step)).toEqual([
       'fence',
       'activate',
@@ -272,6 +279,50 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
 
     const again = await edge.admin('/api/v1/admin/switchover', { method: 'POST', json: { to: 's' } });
     expect(again.status).toBe(409);
+  });
+
+  it("answers 202 with the job id when the master's wait times out: one write, no retry, no failure", async () => {
+    const { edge, byId } = await cluster([
+      { id: 'm', appliedSeq: '9-0' },
+      { id: 's', appliedSeq: '8-0' },
+    ]);
+    await waitStatus(edge, 'm master', (s) => s.current_master === 'm' && !s.failover_in_progress);
+    byId.m!.writeAnswer = 'wait_timeout';
+    const res = await edge.admin('/api/v1/documents', {
+      method: 'POST',
+      headers: { 'x-request-id': 'slow-write-1' },
+      json: {
+        documents: [
+          { id: 'd1', text: 'hello' },
+          { id: 'd2', text: 'again' },
+        ],
+        wait: 'replicated',
+      },
+    });
+    expect(res.status).toBe(202);
+    expect(res.headers.get('x-served-by')).toBe('m');
+    const body = (await res.json()) as { job_id: string; accepted: number; status: string; message: string };
+    expect(body).toMatchObject({ job_id: expect.stringMatching(/^job-\d+$/), accepted: 2, status: 'queued' });
+    expect(body.message).toContain(`job ${body.job_id} accepted but not finished`);
+
+    const writes = byId.m!.callsTo('/api/v1/documents');
+    expect(writes).toHaveLength(1); // never re-sent, not to the master, not to the standby
+    expect(byId.s!.callsTo('/api/v1/documents')).toHaveLength(0);
+    expect(writes[0]!.requestId).toBe('slow-write-1'); // the edge's request id travels to the node
+    expect(writes[0]!.body).toMatchObject({ wait: 'replicated' });
+
+    // Not a node failure: nothing reported to the coordinator, the master stays up and master.
+    await new Promise((r) => setTimeout(r, 300));
+    const reported = edge
+      .logs()
+      .filter(
+        (l) => l.request_id === 'slow-write-1' && /^(upstream|request_failure)\./.test(String(l.event)),
+      );
+    expect(reported).toEqual([]);
+    const after = await status(edge);
+    expect(after.current_master).toBe('m');
+    expect(after.nodes.find((n) => n.id === 'm')).toMatchObject({ state: 'up', consecutive_failures: 0 });
+    expect(after.last_failover).toMatchObject({ kind: 'election' });
   });
 
   it('rolls back when the chosen standby cannot be activated', async () => {

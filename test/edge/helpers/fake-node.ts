@@ -16,7 +16,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { HEADERS } from '../../../shared/constants.ts';
-import type { NodeHealth, Role } from '../../../shared/schemas.ts';
+import type { NodeDiagnostics, NodeHealth, Role } from '../../../shared/schemas.ts';
 import { NonceCache, verifyRequest } from '../../../shared/signing.ts';
 
 export interface FakeNodeState {
@@ -36,6 +36,8 @@ export interface FakeCall {
   path: string;
   body: unknown;
   epochHeader: string | null;
+  /** The x-request-id the edge sent (it forwards its own on every request-path call). */
+  requestId: string | null;
   at: number;
 }
 
@@ -50,6 +52,13 @@ export interface FakeNode {
   failSearch: boolean;
   /** When true, /api/v1/activate answers 500. */
   failActivate: boolean;
+  /**
+   * How document writes answer: `accept` 202 queued; `wait_timeout` the node's 504 for a write
+   * that was accepted but did not reach its wait level in the node's own deadline.
+   */
+  writeAnswer: 'accept' | 'wait_timeout';
+  /** Overrides the /api/v1/diagnostics body (e.g. something that is not NodeDiagnostics). */
+  diagnosticsBody: unknown;
   calls: FakeCall[];
   callsTo(path: string): FakeCall[];
   kill(): Promise<void>;
@@ -80,6 +89,21 @@ function health(id: string, s: FakeNodeState): NodeHealth {
     },
     gpu: s.gpuUtil === null ? null : { util: s.gpuUtil, mem_used_mb: 1000, mem_total_mb: 8000, temp_c: 60 },
     load: { inflight: 0, queued: 0, event_loop_lag_ms: 1, overloaded: s.overloaded },
+  };
+}
+
+/** A NodeDiagnostics answer (shared/schemas.ts), as the real node's /api/v1/diagnostics gives. */
+function diagnostics(id: string, s: FakeNodeState): NodeDiagnostics {
+  const error = { at: new Date(0).toISOString(), event: 'fake.note', detail: 'nothing went wrong here' };
+  return {
+    node: id,
+    role: { role: s.role, epoch: s.epoch, master: s.master },
+    health: health(id, s),
+    recent_errors: [error],
+    oom_or_cuda_errors: [],
+    gpu_history: [],
+    memory: { rss: 1, heapTotal: 1, heapUsed: 1, external: 0, arrayBuffers: 0 },
+    uptime_s: 1,
   };
 }
 
@@ -117,6 +141,8 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
     mode: 'ok',
     failSearch: false,
     failActivate: false,
+    writeAnswer: 'accept',
+    diagnosticsBody: undefined,
     calls: [],
     callsTo: (path) => node.calls.filter((c) => c.path === path),
     kill: async () => {
@@ -143,6 +169,7 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
       path: url.pathname,
       body,
       epochHeader: (req.headers[HEADERS.epoch] as string) ?? null,
+      requestId: (req.headers[HEADERS.requestId] as string) ?? null,
       at: Date.now(),
     });
     if (node.mode === 'hang') return; // never answers; the socket is destroyed on kill()
@@ -204,7 +231,7 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
         return send(res, 200, { node: node.id, role: 'standby', epoch });
       }
       case '/api/v1/diagnostics':
-        return send(res, 200, { node: node.id, errors: ['fake: nothing went wrong here'], gpu_history: [] });
+        return send(res, 200, node.diagnosticsBody ?? diagnostics(node.id, s));
     }
     if (url.pathname.startsWith('/api/v1/documents')) {
       const stamped = Number(req.headers[HEADERS.epoch]);
@@ -216,14 +243,22 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
           },
         });
       }
+      const jobId = `job-${node.calls.length}`;
+      if (node.writeAnswer === 'wait_timeout')
+        // The search node's own words: accepted, but not at the wait level within its deadline.
+        return send(res, 504, {
+          error: {
+            code: 'wait_timeout',
+            message: `job ${jobId} accepted but not finished within 30000 ms (timeout); poll /api/v1/jobs/${jobId}`,
+          },
+        });
       if (req.method === 'POST')
         return send(res, 202, {
-          job_id: `job-${node.calls.length}`,
+          job_id: jobId,
           accepted: (body as { documents: unknown[] }).documents.length,
           status: 'queued',
         });
-      if (req.method === 'DELETE')
-        return send(res, 202, { job_id: `job-${node.calls.length}`, accepted: 1, status: 'queued' });
+      if (req.method === 'DELETE') return send(res, 202, { job_id: jobId, accepted: 1, status: 'queued' });
     }
     return send(res, 404, {
       error: { code: 'not_found', message: `fake node has no ${req.method} ${url.pathname}` },

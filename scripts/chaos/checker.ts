@@ -3,7 +3,8 @@
  *
  * Pure (plain records in, a plain report out) so every rule is unit-tested without a cluster
  * (test/unit/chaos-checker.test.ts). The records come from the load generators
- * (test/fullstack/helpers/load.ts), the status monitor and the final reads (./runner.ts).
+ * (load.ts, write-load.ts), the status monitor and the final reads (runner.ts); their types are
+ * in records.ts.
  *
  * The write model: ops on one document id are issued one at a time, and after an op that was not
  * acknowledged (it may or may not have happened, and a queued ingest job may still run later) the
@@ -12,125 +13,7 @@
  * never acknowledged. A search hit or a final read outside that set is a violation.
  */
 
-export interface SearchHitRecord {
-  id: string;
-  text: string;
-}
-
-/** One search request as the client saw it. */
-export interface SearchRecord {
-  startedAt: number;
-  finishedAt: number;
-  ok: boolean;
-  /** HTTP status; null when no answer came (connect error, client timeout). */
-  status: number | null;
-  /** The error code of a failed answer, or what went wrong on the client side. */
-  error: string | null;
-  servedBy: string | null;
-  role: string | null;
-  epoch: number | null;
-  query: string;
-  results: SearchHitRecord[] | null;
-}
-
-export type WriteOpKind = 'upsert' | 'delete';
-
-/** One document write through the edge (`wait: "applied"`, client-given id). */
-export interface WriteRecord {
-  id: string;
-  op: WriteOpKind;
-  /** The upserted text (unique per version); null for a delete. */
-  text: string | null;
-  startedAt: number;
-  finishedAt: number;
-  /** 200 with the wait level reached: the write is acknowledged and must never be lost. */
-  acked: boolean;
-  status: number | null;
-  error: string | null;
-}
-
-/** A document read after the run: through the edge, or directly on one node. */
-export interface FinalRead {
-  id: string;
-  /** Null for a read through the edge; the node id for a direct read. */
-  node: string | null;
-  /** 200 found, 404 absent, anything else (or null) unreadable. */
-  status: number | null;
-  text: string | null;
-}
-
-/** The coordinator's view of the master over time (GET /api/v1/status, polled). */
-export interface MasterSample {
-  at: number;
-  master: string | null;
-  epoch: number;
-}
-
-export interface RunRecords {
-  searches: SearchRecord[];
-  /** Requests the search load did not send because too many were in flight (reported, not failures). */
-  skippedSearches?: number;
-  writes: WriteRecord[];
-  finalReads: FinalRead[];
-  /** Direct per-node searches for deleted documents' texts after the run: any hit is a resurrection. */
-  finalNodeSearches?: { node: string; query: string; results: SearchHitRecord[] }[];
-  /** Epoch field of every change-log entry, in stream order (XRANGE <prefix>:log). */
-  logEpochs: number[];
-  masters: MasterSample[];
-  /** When the fault was injected. */
-  faultAt: number;
-  /** Master and epoch just before the fault. */
-  before: { master: string | null; epoch: number };
-  /** Intervals with no healthy node at all: searches failing inside them are expected. */
-  noHealthyNode: [number, number][];
-}
-
-export interface CheckOptions {
-  /**
-   * How long after an acknowledgement a search may still show the previous state: a write is
-   * acknowledged once the MASTER applied it, and a read served by a standby may trail by a few ms.
-   */
-  readGraceMs?: number;
-  /** How many examples of each kind of violation to keep in the report. */
-  samples?: number;
-}
-
-export interface RunReport {
-  searches: number;
-  skippedSearches: number;
-  /** Failed searches while a healthy node existed. */
-  failedSearches: number;
-  /** Failed searches inside a no-healthy-node interval (expected; reported for the record). */
-  failedWhileNoneHealthy: number;
-  /** Search hits showing a superseded version of a document. */
-  staleAnswers: number;
-  /** Search hits showing a document whose deletion was acknowledged. */
-  deletedAnswers: number;
-  /** Answers listing the same id twice. */
-  duplicateAnswers: number;
-  ackedWrites: number;
-  unackedWrites: number;
-  /** Acknowledged upserts absent or superseded by an older version afterwards (through the edge). */
-  lostWrites: number;
-  /** Acknowledged deletes whose document is back afterwards (through the edge or any node's search). */
-  resurrected: number;
-  /** Final reads that could not be made (not counted as lost, but reported). */
-  unverified: number;
-  /** Direct per-node reads that disagree with the acknowledged state (a node that diverged). */
-  nodeDivergence: number;
-  /** Change-log entries whose epoch is lower than the entry before. */
-  epochOrderViolations: number;
-  logEntries: number;
-  /** Master changes (a new epoch with a master) seen after the fault. */
-  failovers: number;
-  /** From the fault to the first status showing a new master at a higher epoch; null if none. */
-  timeToNewMasterMs: number | null;
-  /** From the fault to the end of the first successful search that started after it. */
-  timeToFirstGoodAnswerMs: number | null;
-  latencyMs: { p50: number | null; p99: number | null; max: number | null };
-  servedBy: Record<string, number>;
-  examples: string[];
-}
+import type { WriteRecord, MasterSample, RunRecords, CheckOptions, RunReport } from './records.ts';
 
 type DocState = { kind: 'absent' } | { kind: 'present'; text: string };
 const ABSENT: DocState = { kind: 'absent' };

@@ -10,7 +10,7 @@ import type { NodeHealth } from '../../shared/schemas.ts';
 import type { Cluster } from '../cluster/launch.ts';
 import { sleep, waitFor as until } from '../cluster/wait.ts';
 import type { NodeProcess } from '../cluster/node-process.ts';
-import type { FinalRead, MasterSample, SearchHitRecord } from './checker.ts';
+import type { FinalRead, MasterSample, SearchHitRecord } from './records.ts';
 
 export async function clusterStatus(cluster: Cluster): Promise<ClusterStatus> {
   const res = await fetch(`${cluster.state.edge_url}/api/v1/status`, { signal: AbortSignal.timeout(5000) });

@@ -11,9 +11,10 @@
  * Bounded: the search load is open-loop at a fixed rate but never has more than `maxInFlight`
  * requests out (a tick that would exceed it is counted in `skipped`, not sent), every request has
  * a client deadline, and both loads stop by themselves after `maxDurationMs`.
- * Records use the checker's types (scripts/chaos/checker.ts), which says what they mean.
+ * Records use the checker's types (records.ts, checked by checker.ts). The write load is in
+ * write-load.ts.
  */
-import type { SearchHitRecord, SearchRecord, WriteRecord } from './checker.ts';
+import type { SearchHitRecord, SearchRecord, WriteRecord } from './records.ts';
 
 export type { SearchRecord, WriteRecord };
 
@@ -34,7 +35,7 @@ export interface SearchLoad {
   stop(): Promise<SearchRecord[]>;
 }
 
-async function readBody(res: Response): Promise<unknown> {
+export async function readBody(res: Response): Promise<unknown> {
   const text = await res.text();
   try {
     return JSON.parse(text);
@@ -44,7 +45,7 @@ async function readBody(res: Response): Promise<unknown> {
 }
 
 /** `code: message` of an error body (the message names what failed), or null. */
-function errorCode(body: unknown): string | null {
+export function errorCode(body: unknown): string | null {
   const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
   if (typeof error?.code !== 'string') return null;
   return typeof error.message === 'string' ? `${error.code}: ${error.message.slice(0, 300)}` : error.code;
@@ -138,170 +139,6 @@ export function startSearchLoad(opts: SearchLoadOptions): SearchLoad {
     async stop() {
       clearInterval(timer);
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
-      return records.sort((a, b) => a.startedAt - b.startedAt);
-    },
-  };
-}
-
-export interface WriteLoadOptions {
-  edgeUrl: string;
-  adminToken: string;
-  /** Prefix of every document id this load writes (unique per run). */
-  tag: string;
-  /** Texts documents are made from (each version gets a unique suffix). */
-  baseTexts: string[];
-  /** Ops per second over all writers. */
-  ratePerSec?: number;
-  /** Writers working at once (each waits for its own answer). */
-  concurrency?: number;
-  /** Share of inserts, updates and deletes; updates and deletes pick a live document. */
-  mix?: { insert: number; update: number; delete: number };
-  timeoutMs?: number;
-  maxDurationMs?: number;
-  random?: () => number;
-}
-
-export interface TrackedDocument {
-  id: string;
-  /** The base text (a good query for it). */
-  base: string;
-  /** Deleted, with the delete acknowledged. */
-  deleted: boolean;
-  version: number;
-}
-
-export interface WriteLoad {
-  records: WriteRecord[];
-  /** Documents with at least one acknowledged op (tainted ones excluded). */
-  tracked(): TrackedDocument[];
-  /** A query that should find a written (or deleted) document, for the search load to mix in. */
-  probeQuery(): string | null;
-  stop(): Promise<WriteRecord[]>;
-}
-
-/** One write through the edge, as a record. Never throws. */
-async function writeOnce(
-  opts: WriteLoadOptions,
-  op: 'upsert' | 'delete',
-  id: string,
-  text: string | null,
-): Promise<WriteRecord> {
-  const startedAt = Date.now();
-  const headers: Record<string, string> = { authorization: `Bearer ${opts.adminToken}` };
-  try {
-    const init: RequestInit =
-      op === 'upsert'
-        ? {
-            method: 'POST',
-            headers: { ...headers, 'content-type': 'application/json' },
-            body: JSON.stringify({
-              documents: [{ id, text, metadata: { chaos: opts.tag } }],
-              wait: 'applied',
-            }),
-          }
-        : { method: 'DELETE', headers };
-    const path =
-      op === 'upsert' ? '/api/v1/documents' : `/api/v1/documents/${encodeURIComponent(id)}?wait=applied`;
-    const res = await fetch(`${opts.edgeUrl}${path}`, {
-      ...init,
-      signal: AbortSignal.timeout(opts.timeoutMs ?? 40_000),
-    });
-    const body = (await readBody(res)) as { status?: string };
-    const acked = res.status === 200 && body?.status === 'applied';
-    return {
-      id,
-      op,
-      text,
-      startedAt,
-      finishedAt: Date.now(),
-      acked,
-      status: res.status,
-      error: acked ? null : (errorCode(body) ?? `HTTP ${res.status} ${body?.status ?? ''}`.trim()),
-    };
-  } catch (error) {
-    return {
-      id,
-      op,
-      text,
-      startedAt,
-      finishedAt: Date.now(),
-      acked: false,
-      status: null,
-      error:
-        (error as Error).name === 'TimeoutError' ? 'client_timeout' : `client: ${(error as Error).message}`,
-    };
-  }
-}
-
-export function startWriteLoad(opts: WriteLoadOptions): WriteLoad {
-  const random = opts.random ?? Math.random;
-  const mix = opts.mix ?? { insert: 0.6, update: 0.2, delete: 0.2 };
-  const concurrency = opts.concurrency ?? 2;
-  const gapMs = (1000 * concurrency) / (opts.ratePerSec ?? 6);
-  const stopAt = Date.now() + (opts.maxDurationMs ?? 120_000);
-  const records: WriteRecord[] = [];
-  const docs = new Map<string, TrackedDocument & { tainted: boolean; busy: boolean }>();
-  let next = 0;
-  let running = true;
-  const pick = <T>(list: T[]): T | undefined => list[Math.floor(random() * list.length)];
-
-  const one = async () => {
-    const live = [...docs.values()].filter((d) => !d.deleted && !d.tainted && !d.busy);
-    const roll = random();
-    let op: 'insert' | 'update' | 'delete' =
-      roll < mix.insert ? 'insert' : roll < mix.insert + mix.update ? 'update' : 'delete';
-    if (op !== 'insert' && live.length === 0) op = 'insert';
-    let doc: TrackedDocument & { tainted: boolean; busy: boolean };
-    if (op === 'insert') {
-      const n = next++;
-      const base = opts.baseTexts[n % opts.baseTexts.length]!;
-      doc = {
-        id: `${opts.tag}-${String(n).padStart(5, '0')}`,
-        base,
-        deleted: false,
-        version: 0,
-        tainted: false,
-        busy: false,
-      };
-      docs.set(doc.id, doc);
-    } else {
-      doc = pick(live)!;
-    }
-    doc.busy = true;
-    const version = doc.version + 1;
-    const text = op === 'delete' ? null : `${doc.base} [${doc.id} version ${version}]`;
-    const record = await writeOnce(opts, op === 'delete' ? 'delete' : 'upsert', doc.id, text);
-    records.push(record);
-    doc.busy = false;
-    if (!record.acked)
-      doc.tainted = true; // never touched again: its state is ambiguous (see checker.ts)
-    else if (op === 'delete') doc.deleted = true;
-    else doc.version = version;
-  };
-
-  const writer = async () => {
-    while (running && Date.now() < stopAt) {
-      const started = Date.now();
-      await one();
-      const wait = gapMs - (Date.now() - started);
-      if (wait > 0 && running) await new Promise((r) => setTimeout(r, wait));
-    }
-  };
-  const writers = Array.from({ length: concurrency }, () => writer());
-
-  return {
-    records,
-    tracked: () =>
-      [...docs.values()]
-        .filter((d) => !d.tainted && (d.version > 0 || d.deleted))
-        .map(({ id, base, deleted, version }) => ({ id, base, deleted, version })),
-    probeQuery() {
-      const candidates = [...docs.values()].filter((d) => d.version > 0);
-      return pick(candidates)?.base ?? null;
-    },
-    async stop() {
-      running = false;
-      await Promise.all(writers);
       return records.sort((a, b) => a.startedAt - b.startedAt);
     },
   };

@@ -9,10 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FailoverSummary } from '../../shared/edge-api.ts';
-import { startSearchLoad, startWriteLoad } from './load.ts';
+import { startSearchLoad } from './load.ts';
+import { startWriteLoad } from './write-load.ts';
 import type { Cluster } from '../cluster/launch.ts';
 import { ROOT } from '../cluster/node-process.ts';
-import { checkRun, violations, type RunReport, type SearchRecord } from './checker.ts';
+import { checkRun, violations } from './checker.ts';
+import type { RunReport, SearchRecord } from './records.ts';
 import {
   currentMaster,
   failoversSince,

@@ -5,7 +5,8 @@
  * whether a failover must, must not, or may happen.
  */
 import type { Cluster } from '../cluster/launch.ts';
-import type { FailoverExpectation, RunReport, SearchRecord } from './checker.ts';
+import type { FailoverExpectation } from './checker.ts';
+import type { RunReport, SearchRecord } from './records.ts';
 import {
   clusterStatus,
   injectFault,

@@ -10,11 +10,8 @@ import {
   epochOrderViolations,
   masterChanges,
   violations,
-  type FinalRead,
-  type RunRecords,
-  type SearchRecord,
-  type WriteRecord,
 } from '../../scripts/chaos/checker.ts';
+import type { FinalRead, RunRecords, SearchRecord, WriteRecord } from '../../scripts/chaos/records.ts';
 
 const T0 = 1_000_000;
 

@@ -4,6 +4,7 @@
  * Every node call here is idempotent per epoch on the node side, which is what makes a
  * redelivered or resumed step safe.
  */
+import { z } from 'zod';
 import { ActivateResult } from '../../shared/schemas.ts';
 import type { EdgeConfig } from '../config.ts';
 import type { Effect, FailoverRecord } from '../failover.ts';
@@ -26,6 +27,8 @@ export interface EffectContext {
 }
 
 const CANARY_QUERY = { query: 'gte-pro canary', top_k: 1 };
+/** A canary passes when the node answers a search with a results list; empty is fine (no corpus yet). */
+const CanaryAnswer = z.object({ results: z.array(z.unknown()) });
 
 export async function performEffect(
   effect: Effect,
@@ -84,7 +87,7 @@ export async function performEffect(
         secret,
         signed: false,
       });
-      const answered = result.ok && Array.isArray((result.body as { results?: unknown } | null)?.results);
+      const answered = result.ok && CanaryAnswer.safeParse(result.body).success;
       return {
         ok: answered,
         detail: answered ? 'canary search answered' : `canary search failed: ${result.detail}`,

@@ -6,7 +6,7 @@
  * (shared/signing.ts) and carry the epoch in the body and in x-gte-epoch.
  */
 import { HEADERS } from '../../shared/constants.ts';
-import { NodeHealth } from '../../shared/schemas.ts';
+import { ErrorBody, NodeHealth } from '../../shared/schemas.ts';
 import { signRequest } from '../../shared/signing.ts';
 import type { ProbeOutcome, Signal } from '../detector.ts';
 
@@ -102,7 +102,8 @@ export async function callNode(call: ControlCall): Promise<CallResult> {
       signal: AbortSignal.timeout(call.timeoutMs),
     });
     const body = await readJson(response);
-    const message = (body as { error?: { message?: string } } | null)?.error?.message;
+    const error = ErrorBody.safeParse(body);
+    const message = error.success ? error.data.error.message : undefined;
     return {
       ok: response.ok,
       status: response.status,

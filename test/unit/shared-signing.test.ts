@@ -14,34 +14,21 @@ async function signed(now = T0) {
   return signRequest(SECRET, 'POST', '/api/v1/activate', BODY, now);
 }
 
+/** Verifies the activate call as a node would, at `now`, with a fresh nonce cache unless given one. */
+function verifyActivate(headers: Record<string, string>, now: number, nonces = new NonceCache()) {
+  return verifyRequest(SECRET, 'POST', '/api/v1/activate', headersOf(headers), BODY, nonces, now);
+}
+
 describe('signed control calls', () => {
   it('verifies a good signature made with the same secret', async () => {
     const headers = await signed();
     expect(headers[HEADERS.timestamp]).toBe(String(T0));
-    const verdict = await verifyRequest(
-      SECRET,
-      'POST',
-      '/api/v1/activate',
-      headersOf(headers),
-      BODY,
-      new NonceCache(),
-      T0 + 1000,
-    );
-    expect(verdict).toEqual({ ok: true });
+    expect(await verifyActivate(headers, T0 + 1000)).toEqual({ ok: true });
   });
 
   it('signs the method case-insensitively and accepts bytes for the body', async () => {
     const headers = await signRequest(SECRET, 'post', '/api/v1/activate', new TextEncoder().encode(BODY), T0);
-    const verdict = await verifyRequest(
-      SECRET,
-      'POST',
-      '/api/v1/activate',
-      headersOf(headers),
-      BODY,
-      new NonceCache(),
-      T0,
-    );
-    expect(verdict.ok).toBe(true);
+    expect((await verifyActivate(headers, T0)).ok).toBe(true);
   });
 
   it.each([
@@ -62,24 +49,14 @@ describe('signed control calls', () => {
       { ...headers, [HEADERS.signature]: flipped },
       { ...headers, [HEADERS.nonce]: crypto.randomUUID() },
     ]) {
-      const verdict = await verifyRequest(
-        SECRET,
-        'POST',
-        '/api/v1/activate',
-        headersOf(tampered),
-        BODY,
-        new NonceCache(),
-        T0,
-      );
-      expect(verdict).toMatchObject({ ok: false, code: 'bad_signature' });
+      expect(await verifyActivate(tampered, T0)).toMatchObject({ ok: false, code: 'bad_signature' });
     }
   });
 
   it('refuses a timestamp 31 s off the receiver clock, either way, and accepts 30 s', async () => {
     expect(SIGNATURE_MAX_SKEW_MS).toBe(30_000);
-    const headers = headersOf(await signed());
-    const at = (now: number) =>
-      verifyRequest(SECRET, 'POST', '/api/v1/activate', headers, BODY, new NonceCache(), now);
+    const headers = await signed();
+    const at = (now: number) => verifyActivate(headers, now);
     expect(await at(T0 + 31_000)).toMatchObject({ ok: false, code: 'expired' });
     expect(await at(T0 - 31_000)).toMatchObject({ ok: false, code: 'expired' });
     expect(await at(T0 + 30_000)).toEqual({ ok: true });
@@ -99,15 +76,7 @@ describe('signed control calls', () => {
   });
 
   it('refuses an unsigned call, naming the headers it needs', async () => {
-    const verdict = await verifyRequest(
-      SECRET,
-      'POST',
-      '/api/v1/activate',
-      headersOf({}),
-      BODY,
-      new NonceCache(),
-      T0,
-    );
+    const verdict = await verifyActivate({}, T0);
     expect(verdict).toMatchObject({ ok: false, code: 'unsigned' });
     if (!verdict.ok) expect(verdict.message).toContain(HEADERS.signature);
   });

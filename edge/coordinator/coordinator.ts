@@ -4,8 +4,10 @@
  * A thin adapter: it builds the parts, answers the Worker's RPCs through them, and runs the probe
  * loop on its alarm. The parts, each in its own file beside this one: storage.ts (the SQLite
  * tables), probes.ts (signals and /health probes), alarm-loop.ts (arming the loop),
- * failover-driver.ts (performing the failover machine's effects), reconcile.ts (what to do after
- * a probe round), registry.ts (the operator's RPCs), views.ts (what the world is shown).
+ * failover-driver.ts (running the failover machine), effects.ts (its effects against the nodes,
+ * through node-client.ts), reconcile.ts (what to do after a probe round), registry.ts (the
+ * operator's RPCs), rpc-errors.ts (what those may refuse with), views.ts and diagnostics.ts (what
+ * the world is shown).
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { ClusterStatus, FailoverReport, FailoverSummary, NodeStatus } from '../../shared/edge-api.ts';

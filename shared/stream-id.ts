@@ -23,7 +23,9 @@ export interface StreamId {
   seq: bigint;
 }
 
-const MAX_U64 = (1n << 64n) - 1n;
+/** The largest value either part of a stream id can take (an unsigned 64-bit integer). */
+export const MAX_STREAM_PART = (1n << 64n) - 1n;
+const MAX_U64 = MAX_STREAM_PART;
 const STREAM_ID = /^(\d{1,20})-(\d{1,20})$/;
 
 /** The two parts of a well-formed id, or null for a malformed one (see the file comment). */

@@ -1,5 +1,5 @@
 /**
- * The chaos scenarios (issue 6). Each one injects one kind of trouble into a running cluster while
+ * The chaos scenarios. Each one injects one kind of trouble into a running cluster while
  * the runner (./runner.ts) keeps a search load and an ingest load going, then undoes it; the
  * checker (./checker.ts) judges what the clients saw. A scenario says what cluster it needs and
  * whether a failover must, must not, or may happen.

@@ -1,5 +1,5 @@
 /**
- * Issue 5, the status page in a real browser: Debian's chromium (driven by playwright-core) loads
+ * The status page in a real browser: Debian's chromium (driven by playwright-core) loads
  * GET /status from a real 2-node cluster, sees both nodes and the master; the master is killed
  * with kill -9; the page, refreshing itself, shows the new master and the failover with its steps
  * on the timeline. A screenshot goes to artifacts/status-page.png for a human to judge.

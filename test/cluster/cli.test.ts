@@ -1,5 +1,5 @@
 /**
- * Issue 5, the ops CLI against a real 2-node cluster, run the way an operator runs it (the bin
+ * The ops CLI against a real 2-node cluster, run the way an operator runs it (the bin
  * entry scripts/cli/bin.mjs in a child process): ingest of a JSONL file with one bad line reports
  * that line and exits 1 while every other line becomes searchable; a second run resumes from the
  * checkpoint; status shows both nodes; an unreachable edge gets an error that says what to do.

@@ -1,5 +1,5 @@
 /**
- * Issue 5, `npm run cluster` as a process (ARCHITECTURE.md section 9): it writes the state file in
+ * `npm run cluster` as a process (ARCHITECTURE.md section 9): it writes the state file in
  * its exact shape once everything is ready; a search node killed with kill -9 by the pid in that
  * file shows as down at the edge; SIGTERM stops every process it started (search nodes, the edge
  * host and its workerd, the private redis-server and its tether); and after kill -9 of the

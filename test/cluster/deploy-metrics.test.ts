@@ -1,5 +1,5 @@
 /**
- * Issue 5, deploy/: the Prometheus alert rules and the Grafana dashboard name only metrics the
+ * Deploy/: the Prometheus alert rules and the Grafana dashboard name only metrics the
  * code really exports. Every PromQL expression is read from the files, every metric name pulled
  * out of it, and each is looked up in what a real 1-node cluster serves on the edge's /metrics
  * and the node's /metrics (a histogram's name also covers its _bucket/_sum/_count series).

@@ -1,5 +1,5 @@
 /**
- * Issue 4 end to end: the edge in real workerd, two real search-node processes, a private
+ * End to end: the edge in real workerd, two real search-node processes, a private
  * redis-server (scripts/cluster/launch.ts), and real faults: kill -9, SIGSTOP, a master answering
  * 503, a master overloaded for 30 s, a failed canary after activation, every node down.
  *

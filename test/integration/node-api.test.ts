@@ -1,5 +1,5 @@
 /**
- * Issue 2, the node's HTTP contract: bad input of every kind is a 4xx JSON error that names the
+ * The node's HTTP contract: bad input of every kind is a 4xx JSON error that names the
  * field (and never crashes the node), /health keeps answering under search load, and /api/v1/info
  * and /metrics say what the operator needs. One real node, a handful of corpus documents.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 2, search quality and durability: one real search node (ONNX demo model, FAISS Flat,
+ * Search quality and durability: one real search node (ONNX demo model, FAISS Flat,
  * SQLite, Redis change log) with the sample knowledge base.
  *
  * The tests run in order on one node (starting one costs seconds): the corpus is ingested once,

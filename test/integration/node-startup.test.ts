@@ -1,5 +1,5 @@
 /**
- * Issue 2, start-up refusals: a node must stop, with a message an operator can act on, when a
+ * Start-up refusals: a node must stop, with a message an operator can act on, when a
  * setting is bad or when its DATA_DIR was built with another model (mixing vector spaces would
  * return confident nonsense). Real node processes; they are expected to exit, not to serve.
  */

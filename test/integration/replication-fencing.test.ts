@@ -1,5 +1,5 @@
 /**
- * Issue 3, fencing and control-call security, on two real nodes sharing one Redis.
+ * Fencing and control-call security, on two real nodes sharing one Redis.
  *
  * Split brain: B is activated at epoch 2 while A never hears of it and still believes it is the
  * master of epoch 1. A must be unable to write by any path (a direct Lua append, its document
@@ -102,7 +102,8 @@ describe('fencing: a deposed master cannot write', { timeout: NODE_TEST_TIMEOUT_
   it("B's writes at epoch 2 all land, even while A's ingest worker still competes for the jobs", async () => {
     // A still runs its BullMQ worker on the shared queue: any job it takes is refused by the fence
     // (A steps down) and retried, to be finished by B under epoch 2.
-    await ingest(b(), syntheticDocs(300, 'fence'), 2, 'applied', 20);
+    const docs = syntheticDocs(300, 'fence');
+    await ingest(b(), docs, 2, 'applied', 20);
     const deposedByWorker = (await a().client.signed('GET', '/api/v1/diagnostics')).body.recent_errors.some(
       (e: { event: string }) => e.event === 'role.deposed',
     );
@@ -116,7 +117,7 @@ describe('fencing: a deposed master cannot write', { timeout: NODE_TEST_TIMEOUT_
         .status,
     ).toBe(409);
     await waitInSync(b(), [a()]);
-    expect((await a().client.signed('GET', '/api/v1/documents/fence-00299')).status).toBe(200);
+    expect((await a().client.signed('GET', `/api/v1/documents/${docs[299]!.id}`)).status).toBe(200);
   });
 
   it("answers 409 on A's document endpoint, and A steps down", async () => {

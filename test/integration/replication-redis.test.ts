@@ -1,5 +1,5 @@
 /**
- * Issue 3, Redis restart in the middle of an ingest (redis-server with AOF, appendfsync always,
+ * Redis restart in the middle of an ingest (redis-server with AOF, appendfsync always,
  * killed with SIGKILL and started again on the same directory). Two real nodes keep serving
  * searches while Redis is down and refuse writes with a clear 503; once it is back, every write
  * the master acknowledged ends up on both nodes, searchable, and nothing shows up twice.

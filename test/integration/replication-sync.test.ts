@@ -1,5 +1,5 @@
 /**
- * Issue 3, replication: a master and a standby (real node processes, one private redis-server)
+ * Replication: a master and a standby (real node processes, one private redis-server)
  * must hold the same documents at the same versions and answer every query the same, after a
  * normal replicated ingest, after the standby is killed (-9) mid-ingest and restarted, and after
  * it was away so long that the log was trimmed past its position (resync from the master's

@@ -1,5 +1,5 @@
 /**
- * Issue 5, the ops CLI's pure parts: argument parsing, where the edge and token come from, JSONL
+ * The ops CLI's pure parts: argument parsing, where the edge and token come from, JSONL
  * lines with per-line reasons, batching, the resume checkpoint, the drill's numbers and the
  * report text. No edge needed; test/cluster/cli.test.ts runs the CLI against a real cluster.
  */

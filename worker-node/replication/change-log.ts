@@ -17,7 +17,7 @@
 import type { Redis } from 'ioredis';
 import { ApiError } from '../../shared/http-body.ts';
 import type { ApplyEntry } from '../metadata/store.ts';
-import { compareSeq, SEQ_ZERO } from './seq.ts';
+import { compareSeq, MAX_STREAM_PART, parseStreamId, SEQ_ZERO } from '../../shared/stream-id.ts';
 
 /** `version`: the write's place among all accepted writes (the master's, when it accepted the write). */
 export type LogOp =
@@ -280,8 +280,11 @@ export class ChangeLog {
       if (older.length <= keep) return 0;
       through = older[keep]![0];
     }
-    const [ms, n] = through.split('-').map(Number) as [number, number];
+    const id = parseStreamId(through);
+    if (!id) return 0;
     await this.redis.set(this.keys.trimmed, through);
-    return this.redis.xtrim(this.keys.log, 'MINID', `${ms}-${n + 1}`);
+    // MINID keeps ids >= its argument: the id right after `through` (BigInt: ids pass 2^53).
+    const next = id.seq === MAX_STREAM_PART ? `${id.ms + 1n}-0` : `${id.ms}-${id.seq + 1n}`;
+    return this.redis.xtrim(this.keys.log, 'MINID', next);
   }
 }

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../cluster/ports.ts';
 import { spawnTethered } from '../cluster/tether.ts';
+import { GiveUp, waitFor } from '../cluster/wait.ts';
 
 export const NGINX_HINT =
   'nginx is not installed; for the nginx comparison run `apt-get install -y nginx` (the system service need not run)';
@@ -70,21 +71,22 @@ http {
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`nginx exited with code ${child.exitCode}: ${stderr.trim()}`);
-    try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
-      if (res.status < 500 || res.status === 503) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`nginx did not answer on ${url} within 10 s: ${stderr.trim()}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await waitFor(
+      `nginx on ${url}`,
+      async () => {
+        if (child.exitCode !== null)
+          throw new GiveUp(`nginx exited with code ${child.exitCode}: ${stderr.trim()}`);
+        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+        return res.status < 500 || res.status === 503;
+      },
+      10_000,
+      50,
+    );
+  } catch (err) {
+    if (err instanceof GiveUp) throw err;
+    child.kill('SIGKILL');
+    throw new Error(`nginx did not answer on ${url} within 10 s: ${stderr.trim()}`);
   }
   return {
     url,

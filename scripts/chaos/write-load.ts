@@ -50,6 +50,14 @@ async function writeOnce(
   text: string | null,
 ): Promise<WriteRecord> {
   const startedAt = Date.now();
+  const record = (outcome: Pick<WriteRecord, 'acked' | 'status' | 'error'>): WriteRecord => ({
+    id,
+    op,
+    text,
+    startedAt,
+    finishedAt: Date.now(),
+    ...outcome,
+  });
   const headers: Record<string, string> = { authorization: `Bearer ${opts.adminToken}` };
   try {
     const init: RequestInit =
@@ -71,28 +79,18 @@ async function writeOnce(
     });
     const body = (await readBody(res)) as { status?: string };
     const acked = res.status === 200 && body?.status === 'applied';
-    return {
-      id,
-      op,
-      text,
-      startedAt,
-      finishedAt: Date.now(),
+    return record({
       acked,
       status: res.status,
       error: acked ? null : (errorCode(body) ?? `HTTP ${res.status} ${body?.status ?? ''}`.trim()),
-    };
+    });
   } catch (error) {
-    return {
-      id,
-      op,
-      text,
-      startedAt,
-      finishedAt: Date.now(),
+    return record({
       acked: false,
       status: null,
       error:
         (error as Error).name === 'TimeoutError' ? 'client_timeout' : `client: ${(error as Error).message}`,
-    };
+    });
   }
 }
 

@@ -11,11 +11,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Redis } from 'ioredis';
 import { ROOT, startNode, type NodeProcess, type StartNodeOptions } from './node-process.ts';
 import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
-import { dropPrefix, startRedisServer, type RedisServer } from './redis-server.ts';
+import { dropPrefix, redisAnswers, startRedisServer, type RedisServer } from './redis-server.ts';
 
 export interface ClusterState {
   edge_url: string;
@@ -49,24 +48,6 @@ export interface Cluster {
   restartNode(id: string): Promise<NodeProcess>;
   adminFetch(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   stop(): Promise<void>;
-}
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: 1000,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
 }
 
 function startEdgeHost(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {

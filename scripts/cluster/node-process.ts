@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeClient } from './node-client.ts';
 import { freePort } from './ports.ts';
+import { GiveUp, waitFor } from './wait.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -87,22 +88,25 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeProcess> {
 }
 
 async function waitReady(proc: NodeProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let exitCode: number | null | undefined;
   void proc.exited.then((c) => (exitCode = c));
-  while (Date.now() < deadline) {
-    if (exitCode !== undefined)
-      throw new Error(
-        `search node ${proc.id} exited with code ${exitCode} before it was ready; see ${proc.logPath}`,
-      );
-    try {
-      const h = await proc.client.health();
-      if (h.status === 200 && (h.body as { ready?: boolean }).ready) return;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await waitFor(
+      `search node ${proc.id} to be ready`,
+      async () => {
+        if (exitCode !== undefined)
+          throw new GiveUp(
+            `search node ${proc.id} exited with code ${exitCode} before it was ready; see ${proc.logPath}`,
+          );
+        const h = await proc.client.health();
+        return h.status === 200 && (h.body as { ready?: boolean }).ready === true;
+      },
+      timeoutMs,
+      100,
+    );
+  } catch (err) {
+    if (err instanceof GiveUp) throw err;
+    proc.child.kill('SIGKILL');
+    throw new Error(`search node ${proc.id} not ready within ${timeoutMs} ms; see ${proc.logPath}`);
   }
-  proc.child.kill('SIGKILL');
-  throw new Error(`search node ${proc.id} not ready within ${timeoutMs} ms; see ${proc.logPath}`);
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './ports.ts';
 import { spawnTethered } from './tether.ts';
+import { waitFor } from './wait.ts';
 
 export interface RedisServer {
   url: string;
@@ -76,30 +77,38 @@ export async function startRedisServer(
   return server;
 }
 
-async function waitPing(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const client = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      if ((await client.ping()) === 'PONG') return;
-    } catch {
-      /* not up yet */
-    } finally {
-      client.disconnect();
-    }
-    await new Promise((r) => setTimeout(r, 50));
+/** Whether a Redis at `url` answers PING now (one try, one second at most). */
+export async function redisAnswers(url: string): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
   }
-  throw new Error(
-    `redis-server on port ${port} did not answer within ${timeoutMs} ms (is redis-server installed? apt-get install redis-server)`,
-  );
+}
+
+async function waitPing(port: number, timeoutMs = 10_000): Promise<void> {
+  try {
+    await waitFor(
+      `redis-server on port ${port}`,
+      () => redisAnswers(`redis://127.0.0.1:${port}`),
+      timeoutMs,
+      50,
+    );
+  } catch {
+    throw new Error(
+      `redis-server on port ${port} did not answer within ${timeoutMs} ms (is redis-server installed? apt-get install redis-server)`,
+    );
+  }
 }
 
 /** Deletes every key under `prefix` (a finished cluster or dataset on a shared Redis); best effort. */

@@ -6,9 +6,13 @@
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Thrown by a probe that knows waiting longer is pointless (the process it waits for exited). */
+export class GiveUp extends Error {}
+
 /**
  * Calls `probe` every `everyMs` until it returns something other than null, undefined or false,
  * and returns that; throws after `timeoutMs` naming `what` (and the probe's last error, if any).
+ * A probe's error is retried, except GiveUp, which ends the wait at once.
  */
 export async function waitFor<T>(
   what: string,
@@ -23,6 +27,7 @@ export async function waitFor<T>(
       const value = await probe();
       if (value !== null && value !== undefined && value !== false) return value;
     } catch (error) {
+      if (error instanceof GiveUp) throw error;
       last = error;
     }
     await sleep(everyMs);

@@ -126,7 +126,7 @@ function launch(nodes: number): Launched {
     [
       '--import',
       'tsx',
-      join(ROOT, 'scripts', 'cluster.ts'),
+      join(ROOT, 'scripts', 'cluster', 'main.ts'),
       '--nodes',
       String(nodes),
       '--state-file',

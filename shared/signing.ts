@@ -2,12 +2,14 @@
  * HMAC-SHA256 signatures for the control calls between the coordinator and the search nodes.
  *
  * Web Crypto only, so the Worker (workerd) and the node (Node.js 20) run this same code.
- * The signed string is `METHOD\nPATH\nTIMESTAMP\nNONCE\nSHA256(body)`; the receiver refuses
- * a bad signature, a timestamp more than SIGNATURE_MAX_SKEW_MS off its own clock, and a nonce
- * it has already seen within that window (replay).
+ * The signed string is `METHOD\nPATH\nTIMESTAMP\nNONCE\nTARGET_NODE\nEPOCH\nSHA256(body)`, where
+ * TARGET_NODE and EPOCH are the `x-gte-node` and `x-gte-epoch` headers (empty when absent; EPOCH
+ * also when there is no TARGET_NODE): a call is bound to the node it was meant for and its epoch. The receiver refuses a bad
+ * signature, a timestamp more than SIGNATURE_MAX_SKEW_MS off its own clock, a nonce it has already
+ * seen within that window (replay) and, when it asks for one, a call for another node (or none).
  *
  * @example
- *   const headers = await signRequest(secret, 'POST', '/api/v1/activate', body);
+ *   const headers = await signRequest(secret, 'POST', '/api/v1/activate', body, { node: 'node-2', epoch: 7 });
  *   await fetch(url, { method: 'POST', body, headers });
  */
 import { HEADERS, SIGNATURE_MAX_SKEW_MS } from './constants.ts';
@@ -36,33 +38,64 @@ async function sha256Hex(body: string | Uint8Array): Promise<string> {
   return toHex(await crypto.subtle.digest('SHA-256', bytes));
 }
 
-async function signature(
-  secret: string,
-  method: string,
-  path: string,
-  timestamp: string,
-  nonce: string,
-  body: string | Uint8Array,
-): Promise<string> {
-  const canonical = `${method.toUpperCase()}\n${path}\n${timestamp}\n${nonce}\n${await sha256Hex(body)}`;
+interface Signed {
+  method: string;
+  path: string;
+  timestamp: string;
+  nonce: string;
+  node: string;
+  epoch: string;
+}
+
+async function signature(secret: string, s: Signed, body: string | Uint8Array): Promise<string> {
+  // An untargeted call (no node: older callers, which set x-gte-epoch apart from the signature)
+  // binds no epoch either; search nodes refuse untargeted calls, so they lose nothing by it.
+  const epoch = s.node ? s.epoch : '';
+  const head = `${s.method.toUpperCase()}\n${s.path}\n${s.timestamp}\n${s.nonce}\n${s.node}\n${epoch}`;
+  const canonical = `${head}\n${await sha256Hex(body)}`;
   return toHex(await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(canonical)));
 }
 
-/** Headers that authenticate one call; `path` is the URL's pathname (no query string). */
+/** What a signature binds a call to besides its method, path and body. */
+export interface SignTarget {
+  /** The id of the node the call is meant for (`x-gte-node`); search nodes refuse calls without it. */
+  node?: string;
+  /** The epoch the call carries (`x-gte-epoch`): signed, so it cannot be changed on the way. */
+  epoch?: number | string;
+  /** The signing time (ms); tests inject it. */
+  now?: number;
+}
+
+/**
+ * Headers that authenticate one call; `path` is the URL's pathname (no query string). The fifth
+ * argument is the target (node, epoch) or, as before, just the time. The returned headers include
+ * `x-gte-node` and `x-gte-epoch` when given: send them as they are (setting `x-gte-epoch` to
+ * another value afterwards breaks the signature).
+ */
 export async function signRequest(
   secret: string,
   method: string,
   path: string,
   body: string | Uint8Array = '',
-  now: number = Date.now(),
+  target: SignTarget | number = {},
 ): Promise<Record<string, string>> {
-  const timestamp = String(now);
-  const nonce = crypto.randomUUID();
-  return {
-    [HEADERS.timestamp]: timestamp,
-    [HEADERS.nonce]: nonce,
-    [HEADERS.signature]: await signature(secret, method, path, timestamp, nonce, body),
+  const t = typeof target === 'number' ? { now: target } : target;
+  const s: Signed = {
+    method,
+    path,
+    timestamp: String(t.now ?? Date.now()),
+    nonce: crypto.randomUUID(),
+    node: t.node ?? '',
+    epoch: t.epoch === undefined ? '' : String(t.epoch),
   };
+  const headers: Record<string, string> = {
+    [HEADERS.timestamp]: s.timestamp,
+    [HEADERS.nonce]: s.nonce,
+    [HEADERS.signature]: await signature(secret, s, body),
+  };
+  if (s.node) headers[HEADERS.node] = s.node;
+  if (s.epoch) headers[HEADERS.epoch] = s.epoch;
+  return headers;
 }
 
 /** Remembers nonces for the skew window so that a captured call cannot be replayed. */
@@ -86,7 +119,22 @@ export class NonceCache {
 
 export type VerifyResult =
   | { ok: true }
-  | { ok: false; code: 'unsigned' | 'bad_signature' | 'expired' | 'replayed'; message: string };
+  | {
+      ok: false;
+      code: 'unsigned' | 'bad_signature' | 'expired' | 'replayed' | 'wrong_node' | 'before_start';
+      message: string;
+    };
+
+/** What the receiver itself requires of a call, beyond a good, fresh, unreplayed signature. */
+export interface VerifyExpect {
+  /** This receiver's node id: a call must name it in `x-gte-node` (absent or another id: refused). */
+  node?: string;
+  /**
+   * Calls signed before this time (ms) are refused. A receiver that forgets its nonces when it
+   * restarts passes the time it started listening: every call it saw before is older than that.
+   */
+  signedSince?: number;
+}
 
 /** Checks a signed call. Constant-time comparison; the nonce is claimed only once the signature is good. */
 export async function verifyRequest(
@@ -97,6 +145,7 @@ export async function verifyRequest(
   body: string | Uint8Array,
   nonces: NonceCache,
   now: number = Date.now(),
+  expect: VerifyExpect = {},
 ): Promise<VerifyResult> {
   const timestamp = headers.get(HEADERS.timestamp);
   const nonce = headers.get(HEADERS.nonce);
@@ -116,12 +165,31 @@ export async function verifyRequest(
       message: `timestamp is more than ${SIGNATURE_MAX_SKEW_MS / 1000}s from this node's clock; check clock sync`,
     };
   }
-  const expected = await signature(secret, method, path, timestamp, nonce, body);
+  if (expect.signedSince !== undefined && ts < expect.signedSince) {
+    return {
+      ok: false,
+      code: 'before_start',
+      message: 'call signed before this node started; a call from before a restart is not accepted',
+    };
+  }
+  const node = headers.get(HEADERS.node) ?? '';
+  const epoch = headers.get(HEADERS.epoch) ?? '';
+  const expected = await signature(secret, { method, path, timestamp, nonce, node, epoch }, body);
   if (!timingSafeEqual(expected, given)) {
     return {
       ok: false,
       code: 'bad_signature',
       message: 'signature does not match; are CLUSTER_SECRET values the same on the edge and the node?',
+    };
+  }
+  // After the signature: only a genuine call learns which node it should have gone to.
+  if (expect.node !== undefined && node !== expect.node) {
+    return {
+      ok: false,
+      code: 'wrong_node',
+      message: node
+        ? `this call is for node ${node}, this is node ${expect.node}; refused`
+        : `signed call names no target node (${HEADERS.node}); this is node ${expect.node}; refused`,
     };
   }
   if (!nonces.claim(nonce, now))

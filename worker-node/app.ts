@@ -50,8 +50,17 @@ function apiRequests(node: SearchNode, faults?: FaultInjector): MiddlewareHandle
   };
 }
 
-export function createApp(node: SearchNode, faults?: FaultInjector) {
-  const signed = signedBy(node.config.CLUSTER_SECRET, new NonceCache());
+/**
+ * `signedSince`: when the process started listening (signed calls from before it are refused,
+ * routes/http.ts says why); defaults to now.
+ */
+export function createApp(node: SearchNode, faults?: FaultInjector, signedSince = Date.now()) {
+  const signed = signedBy({
+    secret: node.config.CLUSTER_SECRET,
+    nonces: new NonceCache(),
+    nodeId: node.config.NODE_ID,
+    signedSince,
+  });
   const app = new Hono<NodeEnv>()
     .use('/api/*', apiRequests(node, faults))
     .route('/', healthRoutes(node, faults))

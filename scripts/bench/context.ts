@@ -214,7 +214,7 @@ async function buildDatasets(ctx: BenchContext): Promise<DatasetBuild> {
 async function downloadSnapshot(node: NodeProcess, secret: string, dest: string): Promise<void> {
   const path = '/api/v1/snapshot';
   const res = await fetch(`${node.url}${path}`, {
-    headers: await signRequest(secret, 'GET', path),
+    headers: await signRequest(secret, 'GET', path, '', { node: node.id }),
     signal: AbortSignal.timeout(120_000),
   });
   if (!res.ok) throw new Error(`snapshot from ${node.id}: HTTP ${res.status}`);

@@ -3,7 +3,6 @@
  * does. Used by the local cluster, the benchmarks and the tests (never by the edge, which has its
  * own fetch path in workerd).
  */
-import { HEADERS } from '../../shared/constants.ts';
 import { signRequest } from '../../shared/signing.ts';
 
 export interface NodeCallResult<T = unknown> {
@@ -16,7 +15,18 @@ export class NodeClient {
   constructor(
     readonly url: string,
     private readonly secret: string,
+    /** The node's id, which signed calls are bound to; learnt from /api/v1/info when not given. */
+    private nodeId?: string,
   ) {}
+
+  private async targetId(): Promise<string> {
+    if (this.nodeId === undefined) {
+      const info = await this.call<{ node?: string }>('GET', '/api/v1/info', undefined, { timeoutMs: 5000 });
+      if (typeof info.body.node !== 'string') throw new Error(`${this.url}/api/v1/info names no node id`);
+      this.nodeId = info.body.node;
+    }
+    return this.nodeId;
+  }
 
   /** An unsigned call (search, health, info, metrics). */
   // biome-ignore lint/suspicious/noExplicitAny: callers (tests, bench) read whatever JSON a route answers
@@ -53,10 +63,11 @@ export class NodeClient {
   ): Promise<NodeCallResult<T>> {
     const payload = body === undefined ? '' : JSON.stringify(body);
     const pathname = path.split('?')[0]!;
-    const headers: Record<string, string> = {
-      ...(await signRequest(this.secret, method, pathname, payload)),
-    };
-    if (opts.epoch !== undefined) headers[HEADERS.epoch] = String(opts.epoch);
+    // The signature covers the target node and the epoch header (shared/signing.ts).
+    const headers = await signRequest(this.secret, method, pathname, payload, {
+      node: await this.targetId(),
+      epoch: opts.epoch,
+    });
     return this.call<T>(method, path, body === undefined ? undefined : payload, {
       headers,
       timeoutMs: opts.timeoutMs,

@@ -64,7 +64,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeProcess> {
   child.stderr!.pipe(log);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const url = `http://127.0.0.1:${port}`;
-  const client = new NodeClient(url, opts.secret);
+  const client = new NodeClient(url, opts.secret, opts.id);
   const proc: NodeProcess = {
     id: opts.id,
     url,

@@ -48,8 +48,12 @@ async function signedPost(
   body: string | Uint8Array,
   contentType = 'application/json',
 ): Promise<RawAnswer> {
-  const headers = await signRequest(cluster!.secret, 'POST', path, body);
-  return rawPost(path, body, contentType, { ...headers, 'x-gte-epoch': String(cluster!.epoch) });
+  // Bound to this node and the epoch (x-gte-node, x-gte-epoch are among the returned headers).
+  const headers = await signRequest(cluster!.secret, 'POST', path, body, {
+    node: node.id,
+    epoch: cluster!.epoch,
+  });
+  return rawPost(path, body, contentType, headers);
 }
 
 function expectError(res: RawAnswer, status: number, field?: string): void {

@@ -169,13 +169,17 @@ describe('control calls: every bad one is refused with its 4xx', { timeout: NODE
 
   it('refuses a bad signature: wrong secret, another path, a tampered body', async () => {
     const body = JSON.stringify({ epoch: 3 });
-    const wrongSecret = await signRequest('some-other-secret-0123456789abcdef', 'POST', path, body);
+    const wrongSecret = await signRequest('some-other-secret-0123456789abcdef', 'POST', path, body, {
+      node: 'b',
+    });
     expect((await raw(b().url, 'POST', path, body, wrongSecret)).body.error!.code).toBe('bad_signature');
-    const otherPath = await signRequest(cluster!.secret, 'POST', '/api/v1/degrade', body);
+    const otherPath = await signRequest(cluster!.secret, 'POST', '/api/v1/degrade', body, { node: 'b' });
     const r2 = await raw(b().url, 'POST', path, body, otherPath);
     expect(r2.status).toBe(401);
     expect(r2.body.error!.code).toBe('bad_signature');
-    const signedOther = await signRequest(cluster!.secret, 'POST', path, JSON.stringify({ epoch: 2 }));
+    const signedOther = await signRequest(cluster!.secret, 'POST', path, JSON.stringify({ epoch: 2 }), {
+      node: 'b',
+    });
     const r3 = await raw(b().url, 'POST', path, body, signedOther);
     expect(r3.status).toBe(401);
     expect(r3.body.error!.code).toBe('bad_signature');
@@ -184,12 +188,15 @@ describe('control calls: every bad one is refused with its 4xx', { timeout: NODE
   it('refuses a timestamp more than 30 s off, in either direction', async () => {
     const body = JSON.stringify({ epoch: 3 });
     for (const skew of [-(SIGNATURE_MAX_SKEW_MS + 2000), SIGNATURE_MAX_SKEW_MS + 2000]) {
-      const headers = await signRequest(cluster!.secret, 'POST', path, body, Date.now() + skew);
+      const headers = await signRequest(cluster!.secret, 'POST', path, body, {
+        node: 'b',
+        now: Date.now() + skew,
+      });
       const res = await raw(b().url, 'POST', path, body, headers);
       expect(res.status).toBe(401);
       expect(res.body.error!.code).toBe('expired');
     }
-    const garbage = await signRequest(cluster!.secret, 'POST', path, body);
+    const garbage = await signRequest(cluster!.secret, 'POST', path, body, { node: 'b' });
     expect(
       (await raw(b().url, 'POST', path, body, { ...garbage, [HEADERS.timestamp]: 'yesterday' })).status,
     ).toBe(401);
@@ -197,12 +204,27 @@ describe('control calls: every bad one is refused with its 4xx', { timeout: NODE
 
   it('refuses a replayed nonce', async () => {
     const body = JSON.stringify({ epoch: 2 });
-    const headers = await signRequest(cluster!.secret, 'POST', path, body);
+    const headers = await signRequest(cluster!.secret, 'POST', path, body, { node: 'b' });
     const first = await raw(b().url, 'POST', path, body, headers);
     expect(first.status).toBe(200); // idempotent activate at the current epoch
     const again = await raw(b().url, 'POST', path, body, headers);
     expect(again.status).toBe(401);
     expect(again.body.error!.code).toBe('replayed');
+  });
+
+  it('refuses a call signed for another node, or for none, with 403 naming the target', async () => {
+    const body = JSON.stringify({ epoch: 2 });
+    const forA = await signRequest(cluster!.secret, 'POST', path, body, { node: 'a' });
+    const res = await raw(b().url, 'POST', path, body, forA);
+    expect(res.status).toBe(403);
+    expect(res.body.error).toMatchObject({ code: 'wrong_node', message: expect.stringContaining('node a') });
+    const untargeted = await signRequest(cluster!.secret, 'POST', path, body);
+    const r2 = await raw(b().url, 'POST', path, body, untargeted);
+    expect(r2.status).toBe(403);
+    expect(r2.body.error!.code).toBe('wrong_node');
+    // The target is signed: naming b in the header of a call signed for a breaks the signature.
+    const relabelled = await raw(b().url, 'POST', path, body, { ...forA, [HEADERS.node]: 'b' });
+    expect(relabelled.body.error!.code).toBe('bad_signature');
   });
 
   it('refuses a stale epoch with 409', async () => {
@@ -219,7 +241,7 @@ describe('control calls: every bad one is refused with its 4xx', { timeout: NODE
 
   it('refuses a malformed body with 400 naming the field', async () => {
     const call = async (body: string, contentType = 'application/json') => {
-      const headers = await signRequest(cluster!.secret, 'POST', path, body);
+      const headers = await signRequest(cluster!.secret, 'POST', path, body, { node: 'b' });
       return raw(b().url, 'POST', path, body, { ...headers, 'content-type': contentType });
     };
     for (const [body, field] of [
@@ -238,7 +260,9 @@ describe('control calls: every bad one is refused with its 4xx', { timeout: NODE
     expect((await call('{"epoch": 3')).status).toBe(400);
     expect((await call('')).status).toBe(400);
     expect((await call('{"epoch": 3}', 'text/plain')).status).toBe(415);
-    const standbyHeaders = await signRequest(cluster!.secret, 'POST', '/api/v1/standby', '{"epoch": 3}');
+    const standbyHeaders = await signRequest(cluster!.secret, 'POST', '/api/v1/standby', '{"epoch": 3}', {
+      node: 'b',
+    });
     const noMaster = await raw(b().url, 'POST', '/api/v1/standby', '{"epoch": 3}', standbyHeaders);
     expect(noMaster.status).toBe(400);
     expect(noMaster.body.error!.field).toBe('master');

@@ -37,7 +37,7 @@ export async function resyncFromPeer(opts: {
     const tmp = join(opts.dataDir, 'metadata.sqlite.download');
     try {
       const res = await fetch(`${peer.url}${path}`, {
-        headers: await signRequest(opts.secret, 'GET', path),
+        headers: await signRequest(opts.secret, 'GET', path, '', { node: peer.id }),
         signal: AbortSignal.timeout(120_000),
       });
       if (!res.ok || !res.body) throw new Error(`peer ${peer.id} answered ${res.status}`);

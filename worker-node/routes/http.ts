@@ -1,7 +1,8 @@
 /**
  * What the node's route modules share: the Hono environment (the signed body, the request's
  * logger), the signature check for the edge's control and write calls, and reading a signed JSON
- * body. Signed = HMAC over method, path, timestamp, nonce and body (shared/signing.ts), replay-proof.
+ * body. Signed = HMAC over method, path, timestamp, nonce, target node, epoch and body
+ * (shared/signing.ts), replay-proof, and bound to this node.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { z } from 'zod';
@@ -14,12 +15,42 @@ export type NodeEnv = { Variables: { rawBody: Uint8Array; log: NodeLogger } };
 
 export type Signed = MiddlewareHandler<NodeEnv>;
 
-/** Refuses (401) a call that is not signed with the cluster secret for this node, or is replayed. */
-export function signedBy(secret: string, nonces: NonceCache): Signed {
+export interface SignedCalls {
+  secret: string;
+  nonces: NonceCache;
+  /** This node's id: a call signed for another node (or for none) is refused with 403. */
+  nodeId: string;
+  /**
+   * When this process started listening. The nonce cache lives in memory and a restart empties
+   * it, so a call captured before the restart would pass it again while its timestamp is still
+   * within the skew window. Every call this process accepted was signed after it started
+   * listening; refusing calls signed earlier therefore refuses every such replay. The cost: a
+   * call signed just before the restart (or by a signer whose clock runs behind ours) is refused
+   * once, and the coordinator's next attempt, signed afresh, passes.
+   */
+  signedSince: number;
+}
+
+/**
+ * Refuses (401) a call that is not signed with the cluster secret, is stale, replayed or older
+ * than this process; refuses (403) a call signed for another node.
+ */
+export function signedBy(opts: SignedCalls): Signed {
+  const expect = { node: opts.nodeId, signedSince: opts.signedSince };
   return async (c, next) => {
     const body = await readBodyBytes(c.req.raw, LIMITS.maxBodyBytes);
-    const v = await verifyRequest(secret, c.req.method, c.req.path, c.req.raw.headers, body, nonces);
-    if (!v.ok) throw new ApiError(401, v.code, v.message);
+    const { method, path, raw } = c.req;
+    const v = await verifyRequest(
+      opts.secret,
+      method,
+      path,
+      raw.headers,
+      body,
+      opts.nonces,
+      Date.now(),
+      expect,
+    );
+    if (!v.ok) throw new ApiError(v.code === 'wrong_node' ? 403 : 401, v.code, v.message);
     c.set('rawBody', body);
     await next();
   };

@@ -1,7 +1,7 @@
 /**
  * Finds out what a model folder holds, so that the demo model and a real Hugging Face export
  * (`MODEL_DIR=/path/to/gte-small-onnx`) load through the same code:
- *   - GTE-Pro's own `gte-pro-model.json` (written by scripts/build-demo-model.ts), or
+ *   - GTE-Pro's own `gte-pro-model.json` (written by scripts/setup/build-demo-model.ts), or
  *   - a sentence-transformers export: `config.json` (hidden_size, max_position_embeddings),
  *     `1_Pooling/config.json` (CLS or mean), `model.onnx` or `onnx/model.onnx`, `tokenizer.json`.
  */

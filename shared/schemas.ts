@@ -116,13 +116,31 @@ export const GpuTelemetry = z.object({
 });
 export type GpuTelemetry = z.infer<typeof GpuTelemetry>;
 
+/** Each part a search or a write needs: `ok`, or a short reason (`restarting: worker exited with code 70`). */
+export const NodeParts = z.object({
+  embedder: z.string(),
+  index: z.string(),
+  applier: z.string(),
+  redis: z.string(),
+  disk: z.string(),
+});
+export type NodeParts = z.infer<typeof NodeParts>;
+
 /** The node's `/health`: what the coordinator's probes read. */
 export const NodeHealth = z.object({
-  status: z.enum(['ok', 'starting', 'degraded', 'stopping']),
+  status: z.enum(['ok', 'starting', 'degraded', 'stopping', 'failed']),
   node: z.string(),
   role: Role,
   epoch: z.number().int(),
   ready: z.boolean(),
+  /** Absent from nodes older than the per-part breakdown. */
+  parts: NodeParts.optional(),
+  /**
+   * `ok`, or why this node could not take writes as master (`redis: unreachable`, an embedder
+   * down, a full disk): the coordinator fails over a master whose write path is broken.
+   * Absent from older nodes.
+   */
+  write_path: z.string().optional(),
   model: z.object({ id: z.string(), loaded: z.boolean() }),
   index: z.object({ size: z.number().int(), applied_seq: z.string() }),
   replication: z

@@ -13,8 +13,14 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (1..64)')
     .default('node-1'),
-  HOST: z.string().default('127.0.0.1'),
+  HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(8081),
+  /** What peers and the coordinator reach this node at; required when HOST is 0.0.0.0 or ::. */
+  ADVERTISE_URL: z
+    .string()
+    .url('an http:// or https:// URL, e.g. http://10.0.0.5:8081')
+    .regex(/^https?:\/\//, 'an http:// or https:// URL, e.g. http://10.0.0.5:8081')
+    .optional(),
   DATA_DIR: z.string().min(1).default('.gte/data/node-1'),
   MODEL_DIR: z.string().min(1).default('.gte/models/glove-100d-demo'),
   EMBED_DEVICE: z.enum(['cpu', 'cuda']).default('cpu'),
@@ -39,6 +45,11 @@ const EnvSchema = z.object({
     .min(16, 'at least 16 characters (generate one with `openssl rand -hex 32`)')
     .default('dev-cluster-secret-change-me'),
   SNAPSHOT_INTERVAL_MS: int(1000, 86_400_000).default(30_000),
+  /** A node further behind the log than either bound serves no reads (503 lagging, not ready). */
+  READ_MAX_LAG_ENTRIES: int(0, 10_000_000).default(1000),
+  READ_MAX_LAG_MS: int(0, 86_400_000).default(5000),
+  /** The log tail is ahead and nothing was applied for this long: the applier is stuck. */
+  APPLIER_STALL_MS: int(100, 86_400_000).default(10_000),
   OVERLOAD_INFLIGHT: int(1, 100_000).default(256),
   OVERLOAD_LOOP_LAG_MS: int(1, 60_000).default(200),
   FAULT_INJECTION: bool.default(false),
@@ -47,6 +58,36 @@ const EnvSchema = z.object({
 });
 
 export type NodeConfig = z.infer<typeof EnvSchema> & { dataDir: string; modelDir: string };
+
+/** Addresses that mean "every interface": fine to listen on, meaningless to advertise. */
+const WILDCARD = new Set(['0.0.0.0', '::', '[::]', '0:0:0:0:0:0:0:0']);
+
+function isWildcard(host: string): boolean {
+  return WILDCARD.has(host.toLowerCase());
+}
+
+/**
+ * Why these settings cannot say where peers reach this node, or null: a wildcard HOST needs
+ * ADVERTISE_URL, and ADVERTISE_URL itself must name a concrete host.
+ */
+export function advertiseProblem(cfg: Pick<NodeConfig, 'HOST' | 'ADVERTISE_URL'>): string | null {
+  if (cfg.ADVERTISE_URL !== undefined) {
+    const host = new URL(cfg.ADVERTISE_URL).hostname;
+    if (isWildcard(host))
+      return `invalid setting ADVERTISE_URL=${JSON.stringify(cfg.ADVERTISE_URL)}: peers cannot reach ${host}; name this node's own address`;
+    return null;
+  }
+  if (isWildcard(cfg.HOST))
+    return `missing setting ADVERTISE_URL: HOST=${cfg.HOST} listens on every interface, so set ADVERTISE_URL to the URL peers and the coordinator reach this node at (e.g. http://10.0.0.5:8081)`;
+  return null;
+}
+
+/** The URL this node registers and reports: ADVERTISE_URL, else http://HOST:PORT (the bound port). */
+export function advertiseUrl(cfg: Pick<NodeConfig, 'HOST' | 'ADVERTISE_URL'>, port: number): string {
+  if (cfg.ADVERTISE_URL !== undefined) return cfg.ADVERTISE_URL.replace(/\/+$/, '');
+  const host = cfg.HOST.includes(':') && !cfg.HOST.startsWith('[') ? `[${cfg.HOST}]` : cfg.HOST;
+  return `http://${host}:${port}`;
+}
 
 /** Parses `env`; on a bad value prints which variable is wrong and what it accepts, then exits 2. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
@@ -71,6 +112,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
     process.stderr.write(
       'invalid setting CLUSTER_SECRET: set a real secret in production (openssl rand -hex 32)\n',
     );
+    process.exit(2);
+  }
+  const advertise = advertiseProblem(cfg);
+  if (advertise) {
+    process.stderr.write(`${advertise}\n`);
     process.exit(2);
   }
   return { ...cfg, dataDir: resolve(cfg.DATA_DIR), modelDir: resolve(cfg.MODEL_DIR) };

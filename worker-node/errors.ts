@@ -36,3 +36,11 @@ export class WaitTimeoutError extends ApiError {
     super(504, code, message);
   }
 }
+
+/** The local data is too far behind the log to serve reads (503, retry on a node that is current). */
+export class LaggingError extends ApiError {
+  override readonly name = 'LaggingError';
+  constructor(reason: string) {
+    super(503, 'lagging', `this node's data is behind the log (${reason}); retry on another node`);
+  }
+}

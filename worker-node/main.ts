@@ -5,7 +5,7 @@
 import { serve } from '@hono/node-server';
 import { Redis } from 'ioredis';
 import { mkdirSync } from 'node:fs';
-import { loadConfig } from './config.ts';
+import { advertiseUrl, loadConfig } from './config.ts';
 import { createEmbedder } from './embedder/index.ts';
 import { SearchEngine } from './engine.ts';
 import { createApp } from './app.ts';
@@ -19,6 +19,7 @@ import { Applier } from './replication/applier.ts';
 import { ChangeLog } from './replication/change-log.ts';
 import { resyncFromPeer } from './replication/resync.ts';
 import { SearchNode } from './search-node.ts';
+import { DiskProbe } from './telemetry/disk.ts';
 import { GpuMonitor } from './telemetry/gpu.ts';
 import { createNodeMetrics } from './telemetry/metrics.ts';
 import { tetherToParent } from './util/tether.ts';
@@ -67,16 +68,20 @@ async function main() {
       resolve(s),
     );
   });
+  // Signed calls from before this moment are refused (routes/http.ts: no replay across a restart).
+  const listeningSince = Date.now();
   const addr = server.address();
-  const publicUrl = `http://${config.HOST}:${typeof addr === 'object' && addr ? addr.port : config.PORT}`;
-  node = buildNode({ embedder, engine, openEngine, metrics, publicUrl });
+  const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
+  const url = advertiseUrl(config, port);
+  node = buildNode({ embedder, engine, openEngine, metrics, advertiseUrl: url });
   const faults = config.FAULT_INJECTION ? new FaultInjector((on) => (node!.forcedOverload = on)) : undefined;
-  const app = createApp(node, faults);
+  const app = createApp(node, faults, listeningSince);
   handle = (req) => app.fetch(req);
   await node.start();
   node.startTrimming();
   logger.info('node.listening', {
-    url: publicUrl,
+    url,
+    listen: `${config.HOST}:${port}`,
     model: model.id,
     device: embedder.info.device,
     documents: engine.size,
@@ -108,7 +113,7 @@ async function main() {
 function buildNode(
   parts: Pick<
     ConstructorParameters<typeof SearchNode>[0],
-    'embedder' | 'engine' | 'openEngine' | 'metrics' | 'publicUrl'
+    'embedder' | 'engine' | 'openEngine' | 'metrics' | 'advertiseUrl'
   >,
 ): SearchNode {
   const errors = new RecentErrors();
@@ -152,6 +157,7 @@ function buildNode(
       ]),
     closeRedis: () => redis.disconnect(),
     gpu: new GpuMonitor(),
+    disk: new DiskProbe(config.dataDir),
     errors,
     logger,
   });

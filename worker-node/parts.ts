@@ -9,6 +9,7 @@ import type { IngestQueue } from './ingest/ingest-queue.ts';
 import type { MetadataStore } from './metadata/store.ts';
 import type { Applier } from './replication/applier.ts';
 import type { ChangeLog } from './replication/change-log.ts';
+import type { DiskProbe } from './telemetry/disk.ts';
 import type { GpuMonitor } from './telemetry/gpu.ts';
 
 /** The fenced change log, as the node's control, write and housekeeping paths use it. */
@@ -20,6 +21,7 @@ export type ChangeLogPort = Pick<
   | 'append'
   | 'appliedPositions'
   | 'registerNode'
+  | 'unregisterNode'
   | 'registeredNodes'
   | 'trimmedThrough'
   | 'trim'
@@ -34,16 +36,27 @@ export type IngestQueuePort = Pick<
 /** The local data: SQLite store plus vector index, at one log position. */
 export type ReplicaEngine = Pick<
   SearchEngine,
-  'appliedSeq' | 'size' | 'indexSize' | 'factory' | 'apply' | 'search' | 'snapshot' | 'close'
+  'appliedSeq' | 'size' | 'indexSize' | 'factory' | 'apply' | 'search' | 'snapshot' | 'close' | 'health'
 > & { readonly store: Pick<MetadataStore, 'getDocument' | 'backupTo' | 'getState' | 'setState'> };
 
 /** Follows the log into one engine; a resync replaces both together. */
 export type ApplierPort = Pick<
   Applier,
-  'start' | 'stop' | 'lag' | 'redisState' | 'needsResync' | 'checkTrimmed' | 'catchUp' | 'waitForApplied'
+  | 'start'
+  | 'stop'
+  | 'lag'
+  | 'stalledMs'
+  | 'redisState'
+  | 'needsResync'
+  | 'checkTrimmed'
+  | 'catchUp'
+  | 'waitForApplied'
 >;
 
 export type GpuPort = Pick<GpuMonitor, 'latest' | 'history' | 'start' | 'stop'>;
 
 /** The embedder as the node's search and write paths use it. */
-export type EmbedderPort = Pick<Embedder, 'info' | 'embed' | 'embedTimed' | 'stats' | 'close'>;
+export type EmbedderPort = Pick<Embedder, 'info' | 'embed' | 'embedTimed' | 'stats' | 'health' | 'close'>;
+
+/** The data directory's periodic write probe (telemetry/disk.ts). */
+export type DiskPort = Pick<DiskProbe, 'state' | 'start' | 'stop'>;

@@ -10,6 +10,7 @@ import type { DataState, RecentErrors } from './health.ts';
 import type { NodeLogger } from './log.ts';
 import type { ApplierPort, ReplicaEngine } from './parts.ts';
 import type { RoleState } from './roles.ts';
+import type { PartHealth } from './util/supervisor.ts';
 
 export interface ReplicaOptions {
   engine: ReplicaEngine;
@@ -41,6 +42,7 @@ export class LocalReplica {
   /** The index as last seen open, for /health while a resync has the engine closed. */
   private lastIndex = { size: 0, applied_seq: '0-0' };
   private timers: NodeJS.Timeout[] = [];
+  private lastEngineHealth: PartHealth = { state: 'ok', restarts: 0, last_error: null };
 
   constructor(private readonly opts: ReplicaOptions) {
     this.engine = opts.engine;
@@ -87,6 +89,18 @@ export class LocalReplica {
 
   lag(): { entries: number; ms: number } {
     return this.resyncing ? { entries: 0, ms: 0 } : this.applier.lag();
+  }
+
+  /** How long the applier applied nothing with the log tail ahead (0 while a resync runs). */
+  stalledMs(): number {
+    return this.resyncing ? 0 : this.applier.stalledMs();
+  }
+
+  /** The FAISS worker's supervision, as last seen open (a resync has the engine closed). */
+  engineHealth(): PartHealth {
+    if (this.resyncing) return this.lastEngineHealth;
+    this.lastEngineHealth = this.engine.health();
+    return this.lastEngineHealth;
   }
 
   get redisState(): 'up' | 'down' {

@@ -19,11 +19,14 @@ import {
   nodeDiagnostics,
   nodeHealth,
   nodeInfo,
+  nodeParts,
 } from './health.ts';
+import { LaggingError } from './errors.ts';
 import type { NodeLogger } from './log.ts';
 import type {
   ApplierPort,
   ChangeLogPort,
+  DiskPort,
   EmbedderPort,
   GpuPort,
   IngestQueuePort,
@@ -51,10 +54,13 @@ export interface SearchNodeParts {
   /** Closes the node's own Redis connections (the last step of stop()). */
   closeRedis: () => void;
   gpu: GpuPort;
+  /** The data directory's write probe. */
+  disk: DiskPort;
   errors: RecentErrors;
   logger: NodeLogger;
   metrics: NodeMetrics;
-  publicUrl: string;
+  /** What peers and the coordinator reach this node at (config.ts advertiseUrl). */
+  advertiseUrl: string;
 }
 
 export type SearchTimings = Record<'queue' | 'embed' | 'search' | 'metadata', number>;
@@ -107,8 +113,18 @@ export class SearchNode {
       effects: {
         fenceReachable: () => changeLog.connected,
         catchUp: () => this.replica.catchUp(),
-        takeFence: (epoch) => changeLog.takeFence(epoch),
-        startWriter: () => this.ingest.startWorker(this.writes.processJob),
+        // The fence records its holder: at the same epoch only this node may append or take it again.
+        takeFence: (epoch) => changeLog.takeFence(epoch, config.NODE_ID),
+        startWriter: () =>
+          this.ingest.startWorker(this.writes.processJob, (job, err) => {
+            metrics.ingestJobsFailed.inc();
+            errors.note('ingest.job_failed', `job ${job.id}: ${err.message}`);
+            logger.error('ingest.job_failed', {
+              job_id: job.id,
+              attempts: job.attemptsMade,
+              error: err.message,
+            });
+          }),
         stopWriter: () => this.ingest.stopWorker(),
         persist: (role) => this.replica.persistRole(role),
         appliedSeq: () => this.replica.appliedSeq,
@@ -134,10 +150,11 @@ export class SearchNode {
     // Give Redis a moment to connect so the first log read does not fail noisily.
     await this.parts.redisReady();
     this.parts.gpu.start();
+    await this.parts.disk.start();
     await this.replica.start();
     // Register so that trimming waits for this node, even before it applied anything.
     void this.parts.changeLog
-      .registerNode(this.config.NODE_ID, this.parts.publicUrl)
+      .registerNode(this.config.NODE_ID, this.parts.advertiseUrl)
       .catch((err: Error) => this.errors.note('register.failed', err.message));
     this.lifecycle = 'running';
   }
@@ -145,6 +162,10 @@ export class SearchNode {
   async search(req: SearchRequest): Promise<{ results: SearchHit[]; timings: SearchTimings }> {
     // Refused before the embedder runs: a resync has the engine closed.
     this.replica.checkOpen();
+    // Data too far behind the log (replaying a backlog, applier stuck) is not served: the edge
+    // tries a node that is current.
+    const applier = nodeParts(this.state()).applier;
+    if (applier !== 'ok') throw new LaggingError(applier);
     const embedded = await this.parts.embedder.embedTimed([req.query]);
     const { hits, timings } = await this.replica.search(
       embedded.vectors[0]!,
@@ -169,6 +190,7 @@ export class SearchNode {
 
   /** The plain state health.ts reads. */
   state(): NodeState {
+    const c = this.config;
     return {
       node: this.config.NODE_ID,
       lifecycle: this.lifecycle,
@@ -177,7 +199,16 @@ export class SearchNode {
       modelId: this.parts.embedder.info.id,
       index: this.replica.index(),
       lag: this.replica.lag(),
+      stalledMs: this.replica.stalledMs(),
       redis: this.replica.redisState,
+      embedder: this.parts.embedder.health(),
+      engine: this.replica.engineHealth(),
+      disk: this.parts.disk.state,
+      bounds: {
+        maxLagEntries: c.READ_MAX_LAG_ENTRIES,
+        maxLagMs: c.READ_MAX_LAG_MS,
+        stallMs: c.APPLIER_STALL_MS,
+      },
       gpu: this.parts.gpu.latest,
       load: this.load.snapshot(),
     };
@@ -219,6 +250,12 @@ export class SearchNode {
     this.metrics.epoch.set(h.epoch);
   }
 
+  /** Removes a node from the trim set (and its applied position): an operator removed it. */
+  async forgetPeer(id: string): Promise<void> {
+    await this.parts.changeLog.unregisterNode(id);
+    this.logger.info('peer.removed', { peer: id });
+  }
+
   /** Master housekeeping: trim what every registered node has applied (keeping some slack). */
   startTrimming(intervalMs = TRIM_INTERVAL_MS, keep = TRIM_KEEP): void {
     const log = this.parts.changeLog;
@@ -234,6 +271,7 @@ export class SearchNode {
     this.lifecycle = 'stopping';
     if (this.trimTimer) clearInterval(this.trimTimer);
     this.parts.gpu.stop();
+    this.parts.disk.stop();
     await this.ingest.close();
     await this.replica.stop(() => this.parts.embedder.close());
     this.load.stop();

@@ -4,6 +4,12 @@
  * replicated: applied by a standby too). The job processor, on the master only, embeds the
  * documents in batches and appends them to the fenced change log under the node's epoch; a
  * refused append (the fence moved on) makes the node step down.
+ *
+ * Versions: every op of a job carries the job's BullMQ id as its version. BullMQ numbers jobs from
+ * one Redis counter per queue at enqueue, so the version orders accepted writes across masters
+ * and stays the same when a job is retried (by this master or the next). A retried job that
+ * re-appends a write after a newer write of the same id was acknowledged is then skipped by
+ * every node (metadata/store.ts applies a version only over an older one).
  */
 import type { Job } from 'bullmq';
 import type { WaitLevel } from '../shared/schemas.ts';
@@ -107,23 +113,28 @@ export class WritePath {
   }
 
   /** The BullMQ processor: embed in batches, append under this node's epoch. */
-  readonly processJob = async (job: Job<IngestJobData, IngestJobResult>): Promise<IngestJobResult> => {
+  readonly processJob = async (
+    job: Pick<Job<IngestJobData, IngestJobResult>, 'id' | 'data' | 'updateProgress'>,
+  ): Promise<IngestJobResult> => {
     const { ops } = job.data;
     const { embedder, roles, log } = this.opts;
+    const version = jobVersion(job.id);
     let seq = this.opts.replica.appliedSeq;
     for (let i = 0; i < ops.length; i += EMBED_BATCH) {
       const chunk = ops.slice(i, i + EMBED_BATCH);
       const upserts = chunk.filter((o): o is Extract<IngestOp, { op: 'upsert' }> => o.op === 'upsert');
       const vectors = upserts.length > 0 ? await embedder.embed(upserts.map((o) => o.text)) : [];
       let v = 0;
-      const logOps: LogOp[] = chunk.map((o) => (o.op === 'upsert' ? { ...o, vector: vectors[v++]! } : o));
+      const logOps: LogOp[] = chunk.map((o) =>
+        o.op === 'upsert' ? { ...o, vector: vectors[v++]!, version } : { ...o, version },
+      );
       const role = roles.current;
       if (role.role !== 'master')
         throw new Error(
           `node ${this.opts.nodeId} is no longer master; the job is retried by the next master`,
         );
       try {
-        const ids = await log.append(role.epoch, embedder.info.id, logOps);
+        const ids = await log.append(role.epoch, embedder.info.id, logOps, this.opts.nodeId);
         seq = ids[ids.length - 1] ?? seq;
       } catch (err) {
         // Not awaited: a degrade queued before the step-down waits for this very job to end.
@@ -134,4 +145,13 @@ export class WritePath {
     }
     return { seq, appended: ops.length };
   };
+}
+
+/** The version of a job's writes: its BullMQ id (a positive integer from the queue's counter). */
+export function jobVersion(id: string | undefined): number {
+  if (id === undefined || !/^[1-9]\d{0,15}$/.test(id))
+    throw new Error(
+      `ingest job id ${JSON.stringify(id)} is not a queue counter value; cannot version its writes`,
+    );
+  return Number(id);
 }

@@ -68,6 +68,17 @@ describe('a bad setting stops the node with a message naming the variable', {
     expect(output).toContain(`invalid setting ${name}=${JSON.stringify(value)}`);
   });
 
+  it('refuses to listen on every interface without ADVERTISE_URL, and to advertise a wildcard', async () => {
+    const wildcard = await expectStartFailure('bad-advertise', { HOST: '0.0.0.0' });
+    expect(wildcard.code).toBe(2);
+    expect(wildcard.output).toContain('missing setting ADVERTISE_URL: HOST=0.0.0.0');
+    const advertised = await expectStartFailure('bad-advertise-url', {
+      ADVERTISE_URL: 'http://0.0.0.0:8081',
+    });
+    expect(advertised.code).toBe(2);
+    expect(advertised.output).toContain('invalid setting ADVERTISE_URL="http://0.0.0.0:8081"');
+  });
+
   it('names every bad setting at once, and never echoes a secret', async () => {
     // One process for several (each start costs seconds): all of them must be reported, not just the first.
     const bad = {

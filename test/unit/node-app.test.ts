@@ -11,6 +11,7 @@ import { createApp } from '../../worker-node/app.ts';
 import { loadConfig } from '../../worker-node/config.ts';
 import { RecentErrors } from '../../worker-node/health.ts';
 import type {
+  FinalFailureHandler,
   IngestJobData,
   IngestJobResult,
   IngestProcessor,
@@ -36,6 +37,7 @@ function fakeEngine(docs: Map<string, StoredDoc>, fail?: () => boolean): Replica
     },
     indexSize: 0,
     factory: 'Flat',
+    health: () => ({ state: 'ok', restarts: 0, last_error: null }),
     async apply(entries: readonly ApplyEntry[]) {
       for (const e of entries) {
         if (e.op === 'delete') docs.delete(e.id);
@@ -62,14 +64,18 @@ function fakeEngine(docs: Map<string, StoredDoc>, fail?: () => boolean): Replica
   } as unknown as ReplicaEngine;
 }
 
-function fakeEmbedder(): EmbedderPort {
+function fakeEmbedder(fails: () => boolean = () => false): EmbedderPort {
   const info = { id: 'fake-model', checksum: '0'.repeat(64), dimension: 3, pooling: 'mean' as const };
   const vectors = (texts: string[]) => texts.map(() => new Float32Array([1, 0, 0]));
   return {
     info: { ...info, maxLength: 128, device: 'cpu' },
-    embed: async (texts) => vectors(texts),
+    embed: async (texts) => {
+      if (fails()) throw new Error('embedder worker exited with code 70');
+      return vectors(texts);
+    },
     embedTimed: async (texts) => ({ vectors: vectors(texts), queueMs: 0, embedMs: 1 }),
     stats: () => ({ queued: 0, inflight: 0, batches: 0, lastBatchSize: 0, batchSizes: [] }),
+    health: () => ({ state: 'ok', restarts: 0, last_error: null }),
     close: async () => undefined,
   };
 }
@@ -78,6 +84,7 @@ function fakeEmbedder(): EmbedderPort {
 function fakeRedis(engine: () => ReplicaEngine) {
   let fence = 0;
   let seq = 0;
+  const removed: string[] = [];
   const log = {
     connected: true,
     fence: async () => fence,
@@ -90,29 +97,47 @@ function fakeRedis(engine: () => ReplicaEngine) {
     },
     appliedPositions: async () => ({}),
     registerNode: async () => undefined,
+    unregisterNode: async (id: string) => void removed.push(id),
     registeredNodes: async () => ({}),
     trimmedThrough: async () => '0-0',
     trim: async () => 0,
   } as unknown as ChangeLogPort;
   let processor: IngestProcessor | null = null;
+  let onFinalFailure: FinalFailureHandler | undefined;
   const jobs = new Map<string, { id: string; data: IngestJobData; done: Promise<IngestJobResult> }>();
   const queue = {
     connected: true,
     enqueue: async (data: IngestJobData) => {
       const id = String(jobs.size + 1);
-      const job = { id, data, updateProgress: async () => undefined } as never;
-      jobs.set(id, { id, data, done: processor ? processor(job) : new Promise(() => undefined) });
+      const job = { id, data, updateProgress: async () => undefined, attemptsMade: 1 } as never;
+      const done = processor ? processor(job) : new Promise<IngestJobResult>(() => undefined);
+      // Every failure is the last attempt here: the fake does not retry.
+      done.catch((err: Error) => onFinalFailure?.(job, err));
+      jobs.set(id, { id, data, done });
       return job;
     },
     waitFinished: async (job: { id: string }) => jobs.get(job.id)!.done,
     getJob: async (id: string) => {
       const j = jobs.get(id);
       if (!j) return undefined;
-      const returnvalue = await Promise.race([j.done, Promise.resolve(undefined)]);
-      return { ...j, progress: 100, returnvalue, failedReason: undefined, getState: async () => 'completed' };
+      const pending = Symbol('pending');
+      const settled = await Promise.race([j.done, Promise.resolve(pending)]).then(
+        (value) => ({ value, error: undefined }),
+        (error: Error) => ({ value: undefined, error }),
+      );
+      const returnvalue = settled.value === pending ? undefined : settled.value;
+      const state = settled.error ? 'failed' : settled.value === pending ? 'active' : 'completed';
+      return {
+        ...j,
+        progress: 100,
+        returnvalue,
+        failedReason: settled.error?.message,
+        getState: async () => state,
+      };
     },
-    startWorker: (p: IngestProcessor) => {
+    startWorker: (p: IngestProcessor, onFailed?: FinalFailureHandler) => {
       processor = p;
+      onFinalFailure = onFailed;
     },
     stopWorker: async () => {
       processor = null;
@@ -120,7 +145,7 @@ function fakeRedis(engine: () => ReplicaEngine) {
     counts: async () => ({ waiting: 0, active: 0, delayed: 0, failed: 0 }),
     close: async () => undefined,
   } as unknown as IngestQueuePort;
-  return { log, queue, moveFence: (n: number) => (fence = n) };
+  return { log, queue, removed, moveFence: (n: number) => (fence = n) };
 }
 
 function recordingLogger(lines: Record<string, unknown>[], bound: Record<string, unknown> = {}): NodeLogger {
@@ -142,7 +167,9 @@ afterEach(async () => {
   for (const n of nodes.splice(0)) n.load.stop();
 });
 
-function build(opts: { searchFails?: boolean } = {}) {
+function build(
+  opts: { searchFails?: boolean; lag?: { entries: number; ms: number }; embedFails?: () => boolean } = {},
+) {
   const docs = new Map<string, StoredDoc>();
   let engine = fakeEngine(docs, () => opts.searchFails === true);
   const redis = fakeRedis(() => engine);
@@ -150,13 +177,14 @@ function build(opts: { searchFails?: boolean } = {}) {
   let releaseCopy: () => void = () => undefined;
   const node = new SearchNode({
     config: loadConfig({ NODE_ID: 'a', CLUSTER_SECRET: SECRET, DATA_DIR: '/nonexistent/unit' }),
-    embedder: fakeEmbedder(),
+    embedder: fakeEmbedder(opts.embedFails),
     engine,
     openEngine: async () => (engine = fakeEngine(docs)),
     createApplier: (target) => ({
       start: () => undefined,
       stop: async () => undefined,
-      lag: () => ({ entries: 0, ms: 0 }),
+      lag: () => opts.lag ?? { entries: 0, ms: 0 },
+      stalledMs: () => 0,
       redisState: 'up',
       needsResync: false,
       checkTrimmed: async () => false,
@@ -171,10 +199,11 @@ function build(opts: { searchFails?: boolean } = {}) {
     redisReady: async () => undefined,
     closeRedis: () => undefined,
     gpu: { latest: null, history: [], start: () => undefined, stop: () => undefined },
+    disk: { state: 'ok', start: async () => undefined, stop: () => undefined },
     errors: new RecentErrors(),
     logger: recordingLogger(lines),
     metrics: createNodeMetrics(),
-    publicUrl: 'http://127.0.0.1:1',
+    advertiseUrl: 'http://127.0.0.1:1',
   });
   nodes.push(node);
   const app = createApp(node);
@@ -201,6 +230,10 @@ function build(opts: { searchFails?: boolean } = {}) {
         method,
         path.split('?')[0]!,
         body === undefined ? '' : JSON.stringify(body),
+        {
+          node: 'a',
+          epoch: headers['x-gte-epoch'],
+        },
       )),
       ...headers,
     });
@@ -326,7 +359,9 @@ describe('search node HTTP app (in-memory parts)', () => {
       '/api/v1/degrade',
       { epoch: 1 },
       {
-        ...(await signRequest('another-secret-0123456789', 'POST', '/api/v1/degrade', '{"epoch":1}')),
+        ...(await signRequest('another-secret-0123456789', 'POST', '/api/v1/degrade', '{"epoch":1}', {
+          node: 'a',
+        })),
       },
     );
     expect(forged.status).toBe(401);
@@ -373,5 +408,97 @@ describe('search node HTTP app (in-memory parts)', () => {
       expect.objectContaining({ level: 'error', event: 'http.error', request_id: 'req-7' }),
     );
     expect(node.diagnostics().recent_errors.map((e) => e.event)).toContain('http.error');
+  });
+
+  it('serves no reads while its lag is over the bound: /health 503 with the reason, searches 503 lagging', async () => {
+    const { node, call } = build({ lag: { entries: 5000, ms: 90_000 } });
+    await node.start();
+    const h = await call('GET', '/health');
+    expect(h.status).toBe(503);
+    expect(h.body).toMatchObject({ ready: false, status: 'starting', write_path: 'ok' });
+    expect(h.body.parts).toEqual({
+      embedder: 'ok',
+      index: 'ok',
+      applier: 'lagging: 5000 entries, 90000 ms behind (bound 1000 entries, 5000 ms)',
+      redis: 'ok',
+      disk: 'ok',
+    });
+    const search = await call('POST', '/api/v1/search', { query: 'hello' });
+    expect(search.status).toBe(503);
+    expect(search.body.error.code).toBe('lagging');
+    expect(search.body.error.message).toContain('5000 entries');
+  });
+
+  it('a job that finally fails says failed and why, and moves gte_node_ingest_jobs_failed_total', async () => {
+    let failing = false;
+    const { node, call, signed, lines } = build({ embedFails: () => failing });
+    await node.start();
+    await signed('POST', '/api/v1/activate', { epoch: 1 });
+    failing = true;
+    const write = await signed(
+      'POST',
+      '/api/v1/documents',
+      { documents: [{ id: 'f', text: 'never embedded' }] },
+      { 'x-gte-epoch': '1' },
+    );
+    expect(write.status).toBe(202);
+    await new Promise((r) => setTimeout(r, 5));
+    const job = await signed('GET', `/api/v1/jobs/${write.body.job_id}`);
+    expect(job.body).toMatchObject({
+      state: 'failed',
+      error: 'embedder worker exited with code 70',
+      seq: null,
+    });
+    const metrics = await node.metrics.registry.getSingleMetricAsString('gte_node_ingest_jobs_failed_total');
+    expect(metrics).toMatch(/^gte_node_ingest_jobs_failed_total 1$/m);
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'error', event: 'ingest.job_failed' }));
+    expect(node.diagnostics().recent_errors.map((e) => e.event)).toContain('ingest.job_failed');
+    expect((await call('GET', '/health')).status).toBe(200);
+  });
+
+  it('refuses a control call signed for another node with 403 naming both', async () => {
+    const { call } = build();
+    const body = JSON.stringify({ epoch: 1 });
+    const forB = await signRequest(SECRET, 'POST', '/api/v1/degrade', body, { node: 'b' });
+    const res = await call('POST', '/api/v1/degrade', { epoch: 1 }, forB);
+    expect(res.status).toBe(403);
+    expect(res.body.error).toMatchObject({
+      code: 'wrong_node',
+      message: 'this call is for node b, this is node a; refused',
+    });
+  });
+
+  it('refuses a signed call from before the node started listening (a replay across a restart)', async () => {
+    const { node } = build();
+    const body = JSON.stringify({ epoch: 1 });
+    const earlier = await signRequest(SECRET, 'POST', '/api/v1/degrade', body, {
+      node: 'a',
+      now: Date.now() - 2000,
+    });
+    /** The call, sent to a process of this node that started listening at `since`. */
+    const sendTo = (since: number) =>
+      createApp(node, undefined, since).request('/api/v1/degrade', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', ...earlier },
+      });
+    // The restarted process: started listening a second ago, empty nonce cache.
+    const res = await sendTo(Date.now() - 1000);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('before_start');
+    // The same call is fine for a process that was listening when it was signed.
+    expect((await sendTo(Date.now() - 5000)).status).toBe(200);
+  });
+
+  it('removes a node from the trim set on a signed DELETE /api/v1/peers/:id', async () => {
+    const { signed, call, redis } = build();
+    const res = await signed('DELETE', '/api/v1/peers/gpu-c');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ removed: 'gpu-c' });
+    expect(redis.removed).toEqual(['gpu-c']);
+    expect((await signed('DELETE', '/api/v1/peers/a')).status).toBe(409);
+    expect((await signed('DELETE', `/api/v1/peers/${'x'.repeat(65)}`)).status).toBe(400);
+    expect((await call('DELETE', '/api/v1/peers/gpu-d')).status).toBe(401);
+    expect(redis.removed).toEqual(['gpu-c']);
   });
 });

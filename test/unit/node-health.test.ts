@@ -10,6 +10,7 @@ import {
   nodeDiagnostics,
   nodeHealth,
   nodeInfo,
+  nodeParts,
   RecentErrors,
 } from '../../worker-node/health.ts';
 import { createLogger } from '../../worker-node/log.ts';
@@ -23,7 +24,12 @@ const base: NodeState = {
   modelId: 'm1',
   index: { size: 10, applied_seq: '7-0' },
   lag: { entries: 2, ms: 30 },
+  stalledMs: 0,
   redis: 'up',
+  embedder: { state: 'ok', restarts: 0, last_error: null },
+  engine: { state: 'ok', restarts: 0, last_error: null },
+  disk: 'ok',
+  bounds: { maxLagEntries: 1000, maxLagMs: 5000, stallMs: 10_000 },
   gpu: null,
   load: { inflight: 1, queued: 0, event_loop_lag_ms: 0.5, overloaded: false },
 };
@@ -57,6 +63,8 @@ describe('/health body', () => {
       role: 'standby',
       epoch: 4,
       ready: true,
+      parts: { embedder: 'ok', index: 'ok', applier: 'ok', redis: 'ok', disk: 'ok' },
+      write_path: 'ok',
       model: { id: 'm1', loaded: true },
       index: { size: 10, applied_seq: '7-0' },
       replication: { lag_entries: 2, lag_ms: 30, redis: 'up' },
@@ -69,6 +77,64 @@ describe('/health body', () => {
     const h = nodeHealth({ ...base, data: 'resynchronising' });
     expect(h).toMatchObject({ ready: false, status: 'starting' });
     expect(h.replication).toEqual({ lag_entries: 0, lag_ms: 0, redis: 'up' });
+  });
+});
+
+describe('readiness from every part a search or a write needs', () => {
+  const restarting = { state: 'restarting' as const, restarts: 1, last_error: 'worker exited with code 70' };
+  const failed = { state: 'failed' as const, restarts: 6, last_error: 'worker exited with code 70' };
+
+  it('an embedder restarting: not ready, starting, model not loaded, the reason in parts and write_path', () => {
+    const h = nodeHealth({ ...base, embedder: restarting });
+    expect(h).toMatchObject({ ready: false, status: 'starting', model: { id: 'm1', loaded: false } });
+    expect(h.parts!.embedder).toBe('restarting: worker exited with code 70');
+    expect(h.write_path).toBe('embedder: restarting: worker exited with code 70');
+  });
+
+  it('a supervised part that gave up: status failed, whichever part it is', () => {
+    expect(nodeHealth({ ...base, embedder: failed })).toMatchObject({ ready: false, status: 'failed' });
+    const h = nodeHealth({ ...base, engine: failed });
+    expect(h).toMatchObject({ ready: false, status: 'failed' });
+    expect(h.parts!.index).toBe('failed: worker exited with code 70');
+    // Shutting down says so even then.
+    expect(healthStatus({ ...base, engine: failed, lifecycle: 'stopping' })).toBe('stopping');
+  });
+
+  it.each([
+    ['entries over the bound', { entries: 1001, ms: 10 }, false],
+    ['age over the bound', { entries: 3, ms: 5001 }, false],
+    ['exactly at both bounds', { entries: 1000, ms: 5000 }, true],
+  ])('lag %s: ready %s', (_what, lag, ready) => {
+    const s = { ...base, lag };
+    expect(isReady(s)).toBe(ready);
+    expect(nodeParts(s).applier.startsWith('lagging')).toBe(!ready);
+    expect(healthStatus(s)).toBe(ready ? 'ok' : 'starting');
+    // Lagging slows wait answers but the write path still works.
+    expect(nodeHealth(s).write_path).toBe('ok');
+  });
+
+  it('an applier that stopped making progress with the tail ahead is stalled, and breaks the write path', () => {
+    const s = { ...base, stalledMs: 12_000 };
+    expect(nodeParts(s).applier).toBe('stalled: nothing applied for 12 s with the log tail ahead');
+    expect(nodeHealth(s)).toMatchObject({ ready: false, status: 'starting' });
+    expect(nodeHealth(s).write_path).toMatch(/^applier: stalled/);
+    expect(isReady({ ...base, stalledMs: 9_999 })).toBe(true);
+  });
+
+  it('trimmed past or resynchronising: the applier and the index say why', () => {
+    expect(nodeParts({ ...base, data: 'needs_resync' }).applier).toMatch(/^trimmed past/);
+    const parts = nodeParts({ ...base, data: 'resynchronising' });
+    expect(parts.index).toMatch(/^resynchronising/);
+    expect(parts.applier).toMatch(/^resynchronising/);
+  });
+
+  it('Redis or the disk out: still ready for searches, degraded, and the write path names it', () => {
+    const noRedis = nodeHealth({ ...base, redis: 'down' });
+    expect(noRedis).toMatchObject({ ready: true, status: 'degraded', write_path: 'redis: unreachable' });
+    expect(noRedis.parts!.redis).toBe('unreachable');
+    const fullDisk = nodeHealth({ ...base, disk: 'not writable: ENOSPC no space left on device' });
+    expect(fullDisk).toMatchObject({ ready: true, status: 'degraded' });
+    expect(fullDisk.write_path).toBe('disk: not writable: ENOSPC no space left on device');
   });
 });
 

@@ -24,6 +24,17 @@ export interface IngestJobResult {
 
 export type IngestProcessor = (job: Job<IngestJobData, IngestJobResult>) => Promise<IngestJobResult>;
 
+/** Called once for a job that failed its last attempt (it stays `failed`, with the reason, in Redis). */
+export type FinalFailureHandler = (job: Job<IngestJobData, IngestJobResult>, err: Error) => void;
+
+/**
+ * Whether a 'failed' event is the job's last: BullMQ emits one per failed attempt, and sets
+ * finishedOn only when it moved the job to failed instead of retrying it.
+ */
+export function isFinalFailure(job: Pick<Job, 'finishedOn' | 'attemptsMade' | 'opts'>): boolean {
+  return job.finishedOn !== undefined || job.attemptsMade >= (job.opts.attempts ?? 1);
+}
+
 const QUEUE_NAME = 'ingest';
 
 export class IngestQueue {
@@ -93,7 +104,7 @@ export class IngestQueue {
   }
 
   /** Starts processing (master only). Concurrency 1 keeps jobs in acceptance order. */
-  startWorker(processor: IngestProcessor): void {
+  startWorker(processor: IngestProcessor, onFinalFailure?: FinalFailureHandler): void {
     if (this.worker) return;
     this.worker = new Worker(QUEUE_NAME, processor, {
       connection: this.blockingConnection(),
@@ -105,6 +116,9 @@ export class IngestQueue {
       maxStalledCount: 5,
     });
     this.worker.on('error', () => undefined);
+    this.worker.on('failed', (job, err) => {
+      if (job && isFinalFailure(job)) onFinalFailure?.(job, err);
+    });
   }
 
   async stopWorker(): Promise<void> {

@@ -38,6 +38,13 @@ export class Applier {
   private loop: Promise<void> | null = null;
   private waiters: Waiter[] = [];
   private tailSeq = '0-0';
+  /** The oldest entry not yet applied, as of the last tail check (null: none, or not known). */
+  private oldestPending: string | null = null;
+  private pendingEstimate = 0;
+  /** Entries applied since the last tail check (the estimate above counts down by them). */
+  private appliedSinceCheck = 0;
+  /** When the applier last applied something or saw itself caught up (for stalledMs). */
+  private progressAt = Date.now();
   private readonly blockingLog: ChangeLog;
   private readonly log: ChangeLog;
   private readonly blockingRedis: Redis;
@@ -74,16 +81,29 @@ export class Applier {
     await this.loop;
   }
 
-  /** Lag behind the log tail, as last seen: entries and the age of the oldest unapplied one. */
+  /**
+   * Lag behind the log tail, as last seen: entries and the age of the oldest unapplied one. An
+   * idle standby that was caught up for an hour is not an hour behind when one entry arrives:
+   * the age is that entry's, not the last applied one's.
+   */
   lag(): { entries: number; ms: number } {
     const applied = this.engine.appliedSeq;
     if (compareSeq(this.tailSeq, applied) <= 0) return { entries: 0, ms: 0 };
+    const pending = this.oldestPending;
+    // Past the oldest pending entry already: the next one is no older than what was applied.
+    const since =
+      pending && compareSeq(pending, applied) > 0 ? pending : applied === '0-0' ? this.tailSeq : applied;
     return {
-      entries: this.pendingEstimate,
-      ms: Math.max(0, Date.now() - seqTimeMs(applied === '0-0' ? this.tailSeq : applied)),
+      entries: Math.max(1, this.pendingEstimate - this.appliedSinceCheck),
+      ms: Math.max(0, Date.now() - seqTimeMs(since)),
     };
   }
-  private pendingEstimate = 0;
+
+  /** How long nothing was applied while the log tail was ahead (0 when caught up). */
+  stalledMs(now = Date.now()): number {
+    if (compareSeq(this.tailSeq, this.engine.appliedSeq) <= 0) return 0;
+    return Math.max(0, now - this.progressAt);
+  }
 
   /** Resolves once the local engine has applied `seq` (or rejects after `timeoutMs`). */
   waitForApplied(seq: string, timeoutMs: number): Promise<void> {
@@ -144,12 +164,29 @@ export class Applier {
       }
     }
     await this.engine.apply(entries.map((e) => e.entry));
+    this.progressAt = Date.now();
+    this.appliedSinceCheck += entries.length;
     this.opts.appliedEntries?.inc(entries.length);
     const applied = this.engine.appliedSeq;
     if (compareSeq(applied, this.tailSeq) > 0) this.tailSeq = applied;
     await this.log.reportApplied(this.nodeId, applied);
     this.wake();
     return entries.length;
+  }
+
+  /** Where the tail is, how many entries are pending and how old the oldest of them is. */
+  private async checkTail(): Promise<void> {
+    const applied = this.engine.appliedSeq;
+    const tail = await this.log.tail();
+    const behind = compareSeq(tail, applied) > 0;
+    const [pending, oldest] = behind
+      ? await Promise.all([this.log.countBetween(applied, tail, 10_000), this.log.firstAfter(applied)])
+      : [0, null];
+    this.tailSeq = tail;
+    this.pendingEstimate = pending;
+    this.oldestPending = oldest;
+    this.appliedSinceCheck = 0;
+    if (!behind) this.progressAt = Date.now();
   }
 
   private wake(): void {
@@ -165,8 +202,7 @@ export class Applier {
     while (this.running) {
       try {
         if (Date.now() - lastTailCheck > 500) {
-          this.tailSeq = await this.log.tail();
-          this.pendingEstimate = await this.log.countBetween(this.engine.appliedSeq, this.tailSeq, 10_000);
+          await this.checkTail();
           lastTailCheck = Date.now();
           await this.log.reportApplied(this.nodeId, this.engine.appliedSeq);
         }

@@ -221,6 +221,15 @@ export class ChangeLog {
     return entries.map(([seq, fields]) => decodeFields(seq, fields));
   }
 
+  /** Id of the first entry after `after` (the oldest one not applied there), or null. */
+  async firstAfter(after: string): Promise<string | null> {
+    const rows = (await this.redis.xrange(this.keys.log, `(${after}`, '+', 'COUNT', 1)) as [
+      string,
+      unknown,
+    ][];
+    return rows[0]?.[0] ?? null;
+  }
+
   /** Entries (after, upTo], for counting lag. */
   async countBetween(after: string, upTo: string, cap = 100_000): Promise<number> {
     if (compareSeq(upTo, after) <= 0) return 0;

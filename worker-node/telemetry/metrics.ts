@@ -70,6 +70,11 @@ export function createNodeMetrics() {
       help: '1 while this node is master',
       registers: [registry],
     }),
+    ingestJobsFailed: new Counter({
+      name: 'gte_node_ingest_jobs_failed_total',
+      help: 'Ingest jobs that failed their last attempt on this node (the write is reported failed, not applied)',
+      registers: [registry],
+    }),
     ingestJobs: new Gauge({
       name: 'gte_node_ingest_jobs',
       help: 'BullMQ ingest jobs by state',

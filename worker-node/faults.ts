@@ -1,7 +1,8 @@
 /**
  * Fault injection for chaos tests: a signed control call makes this node add latency, fail a
- * share of requests with 503, report overload, or hang. Only present when FAULT_INJECTION=1, and
- * config.ts refuses that setting in production.
+ * share of requests with 503, report overload, hang, or kill a supervised worker thread (the
+ * embedder's ONNX session or the FAISS index: /health shows it restarting). Only present when
+ * FAULT_INJECTION=1, and config.ts refuses that setting in production.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -16,6 +17,8 @@ export const FaultSettings = z
     fail_paths: z.array(z.string().min(1).max(256)).max(32).optional(),
     overload: z.boolean().optional(),
     hang: z.boolean().optional(),
+    /** Kills that worker once; its supervisor restarts it. */
+    crash_worker: z.enum(['embedder', 'index']).optional(),
     clear: z.boolean().optional(),
   })
   .strict();
@@ -27,7 +30,10 @@ export class FaultInjector {
   failPaths: string[] | null = null;
   hanging = false;
 
-  constructor(private readonly setOverload: (on: boolean) => void) {}
+  constructor(
+    private readonly setOverload: (on: boolean) => void,
+    private readonly crashWorker: (part: 'embedder' | 'index') => void = () => undefined,
+  ) {}
 
   /** Whether this request to `path` fails (fail_rate, limited to fail_paths when set). */
   failing(path: string): boolean {
@@ -57,6 +63,7 @@ export class FaultInjector {
     if (s.fail_paths !== undefined) this.failPaths = s.fail_paths;
     if (s.hang !== undefined) this.hanging = s.hang;
     if (s.overload !== undefined) this.setOverload(s.overload);
+    if (s.crash_worker !== undefined) this.crashWorker(s.crash_worker);
   }
 
   routes(signed: Signed) {

@@ -74,7 +74,12 @@ async function main() {
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
   const url = advertiseUrl(config, port);
   node = buildNode({ embedder, engine, openEngine, metrics, advertiseUrl: url });
-  const faults = config.FAULT_INJECTION ? new FaultInjector((on) => (node!.forcedOverload = on)) : undefined;
+  const faults = config.FAULT_INJECTION
+    ? new FaultInjector(
+        (on) => (node!.forcedOverload = on),
+        (part) => (part === 'embedder' ? embedder.crashWorker() : node!.replica.crashIndex()),
+      )
+    : undefined;
   const app = createApp(node, faults, listeningSince);
   handle = (req) => app.fetch(req);
   await node.start();

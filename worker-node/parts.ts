@@ -36,7 +36,16 @@ export type IngestQueuePort = Pick<
 /** The local data: SQLite store plus vector index, at one log position. */
 export type ReplicaEngine = Pick<
   SearchEngine,
-  'appliedSeq' | 'size' | 'indexSize' | 'factory' | 'apply' | 'search' | 'snapshot' | 'close' | 'health'
+  | 'appliedSeq'
+  | 'size'
+  | 'indexSize'
+  | 'factory'
+  | 'apply'
+  | 'search'
+  | 'snapshot'
+  | 'close'
+  | 'health'
+  | 'crashIndex'
 > & { readonly store: Pick<MetadataStore, 'getDocument' | 'backupTo' | 'getState' | 'setState'> };
 
 /** Follows the log into one engine; a resync replaces both together. */

@@ -103,6 +103,11 @@ export class LocalReplica {
     return this.lastEngineHealth;
   }
 
+  /** Fault injection: kill the FAISS worker (its supervisor rebuilds the index). */
+  crashIndex(): void {
+    this.open().crashIndex();
+  }
+
   get redisState(): 'up' | 'down' {
     return this.applier.redisState;
   }

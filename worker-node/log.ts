@@ -40,3 +40,12 @@ export function createLogger(base: () => LineFields, minLevel: LogLevel = 'info'
   };
   return make({});
 }
+
+/** Writes nothing: for parts run without a node around them (tests, one-off tools). */
+export const silentLogger: NodeLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => silentLogger,
+};

@@ -4,17 +4,9 @@
  * and the ingest worker; a catch-up held open shows what a slow activation meets.
  */
 import { describe, expect, it } from 'vitest';
-import type { NodeLogger } from '../../worker-node/log.ts';
+import { silentLogger } from '../../worker-node/log.ts';
 import { type RoleEffects, RoleControl } from '../../worker-node/role-control.ts';
 import { decideTransition, type RoleState, writeAllowed } from '../../worker-node/roles.ts';
-
-const silent: NodeLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  child: () => silent,
-};
 
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -47,7 +39,7 @@ function harness(initial: RoleState = { role: 'standby', epoch: 7, master: 'b' }
     appliedSeq: () => '5-0',
     noteError: (event) => calls.push(`note ${event}`),
   };
-  const control = new RoleControl({ nodeId: 'a', initial, effects, logger: silent });
+  const control = new RoleControl({ nodeId: 'a', initial, effects, logger: silentLogger });
   return {
     control,
     calls,

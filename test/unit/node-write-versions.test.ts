@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IngestJobData, IngestOp } from '../../worker-node/ingest/ingest-queue.ts';
-import type { NodeLogger } from '../../worker-node/log.ts';
+import { silentLogger } from '../../worker-node/log.ts';
 import { type ApplyEntry, MetadataStore } from '../../worker-node/metadata/store.ts';
 import type { ChangeLogPort, IngestQueuePort } from '../../worker-node/parts.ts';
 import type { LogOp } from '../../worker-node/replication/change-log.ts';
@@ -20,14 +20,6 @@ const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-const quiet: NodeLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  child: () => quiet,
-};
 
 function setUp() {
   const dir = mkdtempSync(join(tmpdir(), 'gte-versions-'));
@@ -61,7 +53,7 @@ function setUp() {
       },
     },
     replica: { appliedSeq: '0-0', waitForApplied: async () => undefined },
-    logger: quiet,
+    logger: silentLogger,
   });
   const job = (id: string, ops: IngestOp[]) => ({
     id,

@@ -51,13 +51,18 @@ async function attempt(
 ): Promise<Attempt> {
   const requestId = c.get('requestId');
   const body = call.body ?? '';
-  const headers: Record<string, string> = { [HEADERS.requestId]: requestId, [HEADERS.epoch]: String(epoch) };
+  const headers: Record<string, string> = { [HEADERS.requestId]: requestId };
   if (call.body !== undefined) headers['content-type'] = 'application/json';
+  // A signed call is bound to this node and this epoch (x-gte-node, x-gte-epoch inside the signature).
   if (call.signed)
     Object.assign(
       headers,
-      await signRequest(c.env.CLUSTER_SECRET ?? '', call.method, call.path.split('?')[0]!, body),
+      await signRequest(c.env.CLUSTER_SECRET ?? '', call.method, call.path.split('?')[0]!, body, {
+        node: node.id,
+        epoch,
+      }),
     );
+  else headers[HEADERS.epoch] = String(epoch);
   try {
     const response = await fetch(`${node.url}${call.path}`, {
       method: call.method,

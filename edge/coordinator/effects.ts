@@ -55,6 +55,7 @@ export async function performEffect(
       const timeoutMs =
         effect.type === 'activate' ? config.activateVerifyMs : Math.max(1000, config.probeTimeoutMs * 2);
       const result = await callNode({
+        node: effect.node,
         url,
         method: 'POST',
         path: `/api/v1/${effect.type}`,
@@ -79,6 +80,7 @@ export async function performEffect(
       if (!url) return { ok: false, detail: `node ${effect.node} is no longer registered` };
       const timeoutMs = Math.min(2000, Math.max(100, effect.deadlineAt - Date.now()));
       const result = await callNode({
+        node: effect.node,
         url,
         method: 'POST',
         path: '/api/v1/search',
@@ -99,6 +101,7 @@ export async function performEffect(
       const url = ctx.urlOf(record.from);
       const result = url
         ? await callNode({
+            node: record.from,
             url,
             method: 'GET',
             path: '/api/v1/diagnostics',

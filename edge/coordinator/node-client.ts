@@ -75,6 +75,8 @@ export async function probeNode(
 }
 
 export interface ControlCall {
+  /** The node the call is for: signed into the call, so no other node accepts it. */
+  node: string;
   url: string;
   method: 'GET' | 'POST';
   path: string;
@@ -90,9 +92,13 @@ export interface ControlCall {
 export async function callNode(call: ControlCall): Promise<CallResult> {
   const payload = call.body === undefined ? '' : JSON.stringify(call.body);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
+  // The epoch travels in x-gte-epoch, inside the signature (signRequest sets both headers).
   if (call.signed !== false)
-    Object.assign(headers, await signRequest(call.secret, call.method, call.path, payload));
-  if (call.epoch !== undefined) headers[HEADERS.epoch] = String(call.epoch);
+    Object.assign(
+      headers,
+      await signRequest(call.secret, call.method, call.path, payload, { node: call.node, epoch: call.epoch }),
+    );
+  else if (call.epoch !== undefined) headers[HEADERS.epoch] = String(call.epoch);
   if (call.requestId) headers[HEADERS.requestId] = call.requestId;
   try {
     const response = await fetch(`${call.url}${call.path}`, {

@@ -94,6 +94,7 @@ export class Reconciler {
       });
       calls.push(
         callNode({
+          node: row.id,
           url: row.url,
           method: 'POST',
           path,

@@ -200,6 +200,9 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
         { get: (h) => (req.headers[h] as string) ?? null },
         raw,
         nonces,
+        Date.now(),
+        // As a real node does: a call signed for another node (or for none) is refused.
+        { node: node.id },
       );
       if (!verdict.ok) return send(res, 401, { error: { code: verdict.code, message: verdict.message } });
     }

@@ -59,9 +59,12 @@ function applierPart(s: NodeState): string {
   if (s.data === 'needs_resync')
     return "trimmed past: the log no longer holds this node's position; a resync is due";
   const b = s.bounds;
-  if (s.stalledMs >= b.stallMs)
+  // With Redis out nothing can be applied, and the last-seen lag only ages with the clock: judge
+  // by the backlog last seen alone, or one outage would take every slightly-behind node out.
+  const timed = s.redis === 'up';
+  if (timed && s.stalledMs >= b.stallMs)
     return `stalled: nothing applied for ${Math.round(s.stalledMs / 1000)} s with the log tail ahead`;
-  if (s.lag.entries > b.maxLagEntries || s.lag.ms > b.maxLagMs)
+  if (s.lag.entries > b.maxLagEntries || (timed && s.lag.ms > b.maxLagMs))
     return `lagging: ${s.lag.entries} entries, ${Math.round(s.lag.ms)} ms behind (bound ${b.maxLagEntries} entries, ${b.maxLagMs} ms)`;
   return 'ok';
 }

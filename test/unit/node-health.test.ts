@@ -121,6 +121,13 @@ describe('readiness from every part a search or a write needs', () => {
     expect(isReady({ ...base, stalledMs: 9_999 })).toBe(true);
   });
 
+  it('with Redis out, judges the lag by the backlog last seen, not by a clock that only ages it', () => {
+    const outage = { ...base, redis: 'down' as const, lag: { entries: 3, ms: 60_000 }, stalledMs: 60_000 };
+    expect(nodeParts(outage).applier).toBe('ok');
+    expect(isReady(outage)).toBe(true);
+    expect(nodeParts({ ...outage, lag: { entries: 1001, ms: 60_000 } }).applier).toMatch(/^lagging/);
+  });
+
   it('trimmed past or resynchronising: the applier and the index say why', () => {
     expect(nodeParts({ ...base, data: 'needs_resync' }).applier).toMatch(/^trimmed past/);
     const parts = nodeParts({ ...base, data: 'resynchronising' });

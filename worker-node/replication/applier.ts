@@ -215,6 +215,8 @@ export class Applier {
           this.running = false;
           break;
         }
+        // Time without Redis is not a stall (the log cannot be read); an error with Redis up is.
+        if (!this.log.connected) this.progressAt = Date.now();
         this.logger.warn('replication.read_failed', { error: (err as Error).message, retry_ms: backoff });
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 2000);

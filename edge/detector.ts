@@ -14,6 +14,11 @@
  *   routable and not electable; but it cannot serve, so for a MASTER it counts toward the
  *   failover threshold like any other 503. A master that restarts and needs longer than
  *   threshold x interval to be ready is replaced by a caught-up standby, which is what clients want.
+ * - A master that answers but reports its write path broken (`write_path` not "ok": Redis
+ *   unreachable from it, embedder down, disk full) for `failThreshold` consecutive probes is failed
+ *   over too, but only while some electable standby's write path works: when Redis is down for
+ *   everyone, moving the role would only churn epochs. A node whose write path is broken is never
+ *   electable. Nodes too old to report `write_path` count as working.
  * - Failures reported from the request path (source `request`) make a node `suspect` at once and
  *   trigger an immediate probe, but only probes count toward the threshold: a burst of failing
  *   requests during one network blip must not depose a master by itself.
@@ -151,9 +156,49 @@ export function shouldFailover(
   return consecutiveFailures(masterHistory) >= config.failThreshold;
 }
 
-/** Nodes that may become master: answered their last probe, ready. Overloaded still counts (load is not death). */
+/** Whether a node's own report says it could take writes (absent in older nodes: yes). */
+export function writePathOk(health: NodeHealth | null | undefined): boolean {
+  return health?.write_path === undefined || health.write_path === 'ok';
+}
+
+/** The newest consecutive probes that answered ok but reported the write path broken, newest first. */
+export function writePathBroken(history: readonly Signal[]): Signal[] {
+  const broken: Signal[] = [];
+  for (let i = history.length - 1; i >= 0; i--) {
+    const s = history[i]!;
+    if (s.source !== 'probe') continue;
+    if (s.outcome !== 'ok' || writePathOk(s.health)) break;
+    broken.push(s);
+  }
+  return broken;
+}
+
+/**
+ * Why the master must be failed over, or null: `failThreshold` consecutive probe failures, or a
+ * write path reported broken that many probes in a row while a standby's works.
+ */
+export function failoverReason(
+  master: string,
+  masterHistory: readonly Signal[],
+  standbys: readonly Assessment[],
+  config: Pick<EdgeConfig, 'failThreshold'>,
+): string | null {
+  const n = config.failThreshold;
+  if (shouldFailover(masterHistory, config)) return `master ${master} failed ${n} consecutive probes`;
+  const broken = writePathBroken(masterHistory);
+  if (broken.length >= n && standbys.some(isElectable))
+    return `master ${master} reported its write path broken (${broken[0]!.health!.write_path}) in ${n} consecutive probes; a standby's works`;
+  return null;
+}
+
+/**
+ * Nodes that may become master: answered their last probe, ready, and able to take writes.
+ * Overloaded still counts (load is not death).
+ */
 export function isElectable(assessment: Assessment): boolean {
   return (
-    (assessment.state === 'up' || assessment.state === 'overloaded') && assessment.lastHealth?.ready === true
+    (assessment.state === 'up' || assessment.state === 'overloaded') &&
+    assessment.lastHealth?.ready === true &&
+    writePathOk(assessment.lastHealth)
   );
 }

@@ -5,7 +5,7 @@
  * the coordinator about their role to correct it. No automatic failback.
  */
 import type { EdgeConfig } from '../config.ts';
-import { isElectable, shouldFailover } from '../detector.ts';
+import { failoverReason, isElectable, writePathOk } from '../detector.ts';
 import { log } from '../log.ts';
 import type { FailoverDriver } from './failover-driver.ts';
 import { callNode } from './node-client.ts';
@@ -38,9 +38,13 @@ export class Reconciler {
       return;
     }
     const masterHistory = this.prober.signalsOf(master);
-    if (shouldFailover(masterHistory, this.config)) {
-      const failures = masterHistory.filter((s) => s.outcome !== 'ok').slice(-this.config.failThreshold * 2);
-      const reason = `master ${master} failed ${this.config.failThreshold} consecutive probes`;
+    const standbys = assessed.filter((n) => n.row.id !== master).map((n) => n.assessment);
+    const reason = failoverReason(master, masterHistory, standbys, this.config);
+    if (reason) {
+      // The signals that triggered it: failed probes, or the probes that reported a broken write path.
+      const failures = masterHistory
+        .filter((s) => s.outcome !== 'ok' || !writePathOk(s.health))
+        .slice(-this.config.failThreshold * 2);
       const record = this.driver.start('failover', master, reason, undefined, failures);
       if (!('code' in record)) await this.driver.drive(record);
       return;

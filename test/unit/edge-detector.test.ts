@@ -3,7 +3,9 @@ import { DEFAULT_CONFIG } from '../../edge/config.ts';
 import {
   assess,
   consecutiveFailures,
+  failoverReason,
   gpuOverloaded,
+  isElectable,
   recordSignal,
   shouldFailover,
   type Signal,
@@ -144,5 +146,47 @@ describe('detector', () => {
     for (let i = 0; i < 200; i++) h = recordSignal(h, ok(i));
     expect(h.length).toBe(64);
     expect(h.at(-1)?.at).toBe(199);
+  });
+});
+
+describe('detector: a master alive but unable to write', () => {
+  const broken = health({ write_path: 'redis: unreachable' });
+  const standbyOk = assess(history(ok(0, health({ role: 'standby', write_path: 'ok' }))), config);
+  const standbyBroken = assess(
+    history(ok(0, health({ role: 'standby', write_path: 'disk: not writable' }))),
+    config,
+  );
+
+  it('is failed over after FAIL_THRESHOLD probes reporting a broken write path, when a standby can write', () => {
+    const two = history(ok(0), ok(1, broken), ok(2, broken));
+    expect(failoverReason('m', two, [standbyOk], config)).toBeNull();
+    const three = recordSignal(two, ok(3, broken));
+    expect(failoverReason('m', three, [standbyOk], config)).toContain(
+      'write path broken (redis: unreachable)',
+    );
+    // It still answers: alive, not down, and its reads are still served.
+    expect(assess(three, config).state).toBe('up');
+  });
+
+  it('keeps the role when no standby could write either (Redis down for everyone)', () => {
+    const h = history(ok(0, broken), ok(1, broken), ok(2, broken), ok(3, broken));
+    expect(failoverReason('m', h, [standbyBroken], config)).toBeNull();
+    expect(failoverReason('m', h, [], config)).toBeNull();
+  });
+
+  it('starts the count again after one probe with a working write path', () => {
+    const h = history(ok(0, broken), ok(1, broken), ok(2), ok(3, broken), ok(4, broken));
+    expect(failoverReason('m', h, [standbyOk], config)).toBeNull();
+  });
+
+  it('never elects a node whose write path is broken; nodes that do not report one still count', () => {
+    expect(isElectable(standbyBroken)).toBe(false);
+    expect(isElectable(standbyOk)).toBe(true);
+    expect(isElectable(assess(history(ok(0, health())), config))).toBe(true);
+  });
+
+  it('still fails over a dead master as before', () => {
+    const h = history(ok(0), fail(1), fail(2), fail(3));
+    expect(failoverReason('m', h, [], config)).toBe('master m failed 3 consecutive probes');
   });
 });

@@ -87,14 +87,24 @@ export function nodeParts(s: NodeState): NodeParts {
  * `write_path`), or one Redis outage would take every node out of read routing at once.
  */
 export function isReady(s: NodeState, parts: NodeParts = nodeParts(s)): boolean {
-  return s.lifecycle === 'running' && readBlocker(parts) === null;
+  return s.lifecycle === 'running' && readBlocker(parts, s.role.role) === null;
 }
 
-/** The first part that keeps searches away (`embedder: restarting: ...`), or null. */
-export function readBlocker(parts: NodeParts): string | null {
-  for (const name of ['embedder', 'index', 'applier'] as const)
+/**
+ * The first part that keeps searches away (`embedder: restarting: ...`), or null. On the master a
+ * lagging applier does not: its backlog is its own writes of a burst of ingest, it is still the
+ * freshest copy there is, and a master that went not-ready under write load would be failed over
+ * for load, which the detector must never do.
+ */
+export function readBlocker(parts: NodeParts, role: RoleState['role'] = 'standby'): string | null {
+  for (const name of ['embedder', 'index'] as const)
     if (parts[name] !== 'ok') return `${name}: ${parts[name]}`;
-  return null;
+  return applierBlocksReads(parts.applier, role) ? `applier: ${parts.applier}` : null;
+}
+
+/** Whether the applier's state keeps searches away from a node in this role (see readBlocker). */
+export function applierBlocksReads(applier: string, role: RoleState['role']): boolean {
+  return applier !== 'ok' && !(role === 'master' && applier.startsWith('lagging'));
 }
 
 /** `ok`, or the first part that keeps this node from taking writes as master (`redis: unreachable`). */

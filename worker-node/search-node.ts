@@ -20,6 +20,7 @@ import {
   nodeHealth,
   nodeInfo,
   nodeParts,
+  applierBlocksReads,
 } from './health.ts';
 import { LaggingError } from './errors.ts';
 import type { NodeLogger } from './log.ts';
@@ -164,8 +165,9 @@ export class SearchNode {
     this.replica.checkOpen();
     // Data too far behind the log (replaying a backlog, applier stuck) is not served: the edge
     // tries a node that is current.
-    const applier = nodeParts(this.state()).applier;
-    if (applier !== 'ok') throw new LaggingError(applier);
+    const state = this.state();
+    const applier = nodeParts(state).applier;
+    if (applierBlocksReads(applier, state.role.role)) throw new LaggingError(applier);
     const embedded = await this.parts.embedder.embedTimed([req.query]);
     const { hits, timings } = await this.replica.search(
       embedded.vectors[0]!,

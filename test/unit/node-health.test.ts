@@ -113,6 +113,16 @@ describe('readiness from every part a search or a write needs', () => {
     expect(nodeHealth(s).write_path).toBe('ok');
   });
 
+  it('a lagging master stays ready: its backlog is its own burst of writes, and load is never death', () => {
+    const lagging = { ...base, lag: { entries: 5000, ms: 9000 } };
+    const master = { ...lagging, role: { role: 'master' as const, epoch: 3, master: base.node } };
+    expect(isReady(lagging)).toBe(false);
+    expect(isReady(master)).toBe(true);
+    expect(nodeHealth(master).parts!.applier).toMatch(/^lagging/);
+    // A stalled applier still takes even the master out.
+    expect(isReady({ ...master, stalledMs: 12_000 })).toBe(false);
+  });
+
   it('an applier that stopped making progress with the tail ahead is stalled, and breaks the write path', () => {
     const s = { ...base, stalledMs: 12_000 };
     expect(nodeParts(s).applier).toBe('stalled: nothing applied for 12 s with the log tail ahead');

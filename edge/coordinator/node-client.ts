@@ -78,7 +78,7 @@ export interface ControlCall {
   /** The node the call is for: signed into the call, so no other node accepts it. */
   node: string;
   url: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   path: string;
   body?: unknown;
   epoch?: number;

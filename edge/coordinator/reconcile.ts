@@ -50,6 +50,32 @@ export class Reconciler {
       return;
     }
     await this.correctRoles(assessed, master);
+    await this.forgetRemovedPeers(assessed, master);
+  }
+
+  /** Tells the master to drop removed nodes from the log's trim set; retried each round until it answers. */
+  private async forgetRemovedPeers(assessed: AssessedNode[], master: string): Promise<void> {
+    const pending = this.store.peersToForget;
+    const url = assessed.find((n) => n.row.id === master && n.assessment.lastSignal?.outcome === 'ok')?.row
+      .url;
+    if (pending.length === 0 || !url) return;
+    const done: string[] = [];
+    for (const id of pending) {
+      const result = await callNode({
+        node: master,
+        url,
+        method: 'DELETE',
+        path: `/api/v1/peers/${encodeURIComponent(id)}`,
+        secret: this.secret,
+        timeoutMs: Math.max(1000, this.config.probeTimeoutMs * 2),
+      });
+      if (result.ok) done.push(id);
+      else log('warn', 'coordinator', 'peer.forget_failed', { node: id, master, detail: result.detail });
+    }
+    if (done.length > 0) {
+      this.store.peersToForget = this.store.peersToForget.filter((id) => !done.includes(id));
+      log('info', 'coordinator', 'peer.forgotten', { nodes: done, master });
+    }
   }
 
   /**

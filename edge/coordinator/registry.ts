@@ -31,6 +31,8 @@ export async function registerNode(
   const { store, prober } = parts;
   const node = { ...parsed.data, url: parsed.data.url.replace(/\/+$/, '') };
   const created = store.upsertNode(node, Date.now());
+  // Registered again before the master forgot it: it must stay in the log's trim set.
+  store.peersToForget = store.peersToForget.filter((id) => id !== node.id);
   log('info', 'coordinator', created ? 'node.registered' : 'node.updated', {
     node: node.id,
     epoch: store.epoch,
@@ -58,7 +60,12 @@ export function removeNode(parts: RegistryParts, id: string): { ok: true; remove
     );
   const removed = store.removeNode(id);
   parts.prober.forget(id);
-  if (removed) log('info', 'coordinator', 'node.removed', { node: id, epoch: store.epoch });
+  if (removed) {
+    log('info', 'coordinator', 'node.removed', { node: id, epoch: store.epoch });
+    // Trimming waits for every node in the log's trim set: the master must forget this one too.
+    store.peersToForget = [...store.peersToForget, id];
+    parts.reconcileSoon();
+  }
   return { ok: true, removed };
 }
 

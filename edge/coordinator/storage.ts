@@ -15,7 +15,15 @@ export interface NodeRow extends SeedNode {
   registeredAt: number;
 }
 
-type Meta = 'epoch' | 'master' | 'seeded' | 'alarm_armed_at' | 'alarm_armed_by' | 'failover_count' | 'note';
+type Meta =
+  | 'epoch'
+  | 'master'
+  | 'seeded'
+  | 'alarm_armed_at'
+  | 'alarm_armed_by'
+  | 'failover_count'
+  | 'note'
+  | 'forget_peers';
 
 export class CoordinatorStore {
   constructor(private readonly sql: SqlStorage) {
@@ -33,6 +41,18 @@ export class CoordinatorStore {
     sql.exec(
       `CREATE TABLE IF NOT EXISTS failovers (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, done INTEGER NOT NULL, body TEXT NOT NULL)`,
     );
+  }
+
+  /**
+   * Removed nodes the log's trim set still holds: the master is told to forget each one (it may
+   * be down when the node is removed, so the list survives until a master confirms).
+   */
+  get peersToForget(): string[] {
+    return JSON.parse(this.getMeta('forget_peers') ?? '[]') as string[];
+  }
+
+  set peersToForget(ids: readonly string[]) {
+    this.setMeta('forget_peers', ids.length > 0 ? JSON.stringify([...new Set(ids)]) : null);
   }
 
   getMeta(key: Meta): string | null {

@@ -29,6 +29,8 @@ export interface FakeNodeState {
   gpuUtil: number | null;
   /** Who this node follows (set by /api/v1/standby). */
   master: string | null;
+  /** What /health says of the write path: `ok`, or why this node could not take writes. */
+  writePath: string;
 }
 
 export interface FakeCall {
@@ -89,6 +91,7 @@ function health(id: string, s: FakeNodeState): NodeHealth {
     },
     gpu: s.gpuUtil === null ? null : { util: s.gpuUtil, mem_used_mb: 1000, mem_total_mb: 8000, temp_c: 60 },
     load: { inflight: 0, queued: 0, event_loop_lag_ms: 1, overloaded: s.overloaded },
+    write_path: s.writePath,
   };
 }
 
@@ -136,6 +139,7 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
       overloaded: false,
       gpuUtil: null,
       master: null,
+      writePath: 'ok',
       ...options.state,
     },
     mode: 'ok',
@@ -191,6 +195,7 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
     const signed =
       CONTROL.has(url.pathname) ||
       url.pathname.startsWith('/api/v1/documents') ||
+      url.pathname.startsWith('/api/v1/peers/') ||
       url.pathname.startsWith('/api/v1/jobs');
     if (signed) {
       const verdict = await verifyRequest(
@@ -236,6 +241,8 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
       case '/api/v1/diagnostics':
         return send(res, 200, node.diagnosticsBody ?? diagnostics(node.id, s));
     }
+    if (url.pathname.startsWith('/api/v1/peers/') && req.method === 'DELETE')
+      return send(res, 200, { removed: decodeURIComponent(url.pathname.slice('/api/v1/peers/'.length)) });
     if (url.pathname.startsWith('/api/v1/documents')) {
       const stamped = Number(req.headers[HEADERS.epoch]);
       if (s.role !== 'master' || stamped !== s.epoch) {

@@ -34,7 +34,7 @@ import type {
   ReplicaEngine,
 } from './parts.ts';
 import { LocalReplica } from './replica.ts';
-import { seqTimeMs } from './replication/seq.ts';
+import { seqTimeMs } from '../shared/stream-id.ts';
 import { RoleControl } from './role-control.ts';
 import { LoadMonitor } from './telemetry/load.ts';
 import type { NodeMetrics } from './telemetry/metrics.ts';

@@ -20,7 +20,7 @@ import type { IngestJobData, IngestJobResult, IngestOp } from './ingest/ingest-q
 import type { NodeLogger } from './log.ts';
 import type { ChangeLogPort, IngestQueuePort } from './parts.ts';
 import { type LogOp, StaleEpochError } from './replication/change-log.ts';
-import { compareSeq } from './replication/seq.ts';
+import { compareSeq } from '../shared/stream-id.ts';
 import type { RoleControl } from './role-control.ts';
 import { writeAllowed } from './roles.ts';
 

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeProcess } from '../../scripts/cluster/node-process.ts';
 import { ChangeLog } from '../../worker-node/replication/change-log.ts';
-import { compareSeq } from '../../worker-node/replication/seq.ts';
+import { compareSeq } from '../../shared/stream-id.ts';
 import { chunks, loadDocuments, loadQueries, type CorpusDoc } from '../../scripts/corpus/sample.ts';
 import { syntheticDocs } from '../../scripts/corpus/synthetic.ts';
 import {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { compareSeq, isStreamId, parseStreamId, SEQ_ZERO, seqTimeMs } from '../../shared/stream-id.ts';
-import * as nodeSeq from '../../worker-node/replication/seq.ts';
 
 const MAX = '18446744073709551615'; // 2^64 - 1
 
@@ -51,11 +50,5 @@ describe('stream ids', () => {
     expect(seqTimeMs('1700000000000-3')).toBe(1_700_000_000_000);
     expect(seqTimeMs(SEQ_ZERO)).toBe(0);
     expect(seqTimeMs('garbage')).toBeNaN();
-  });
-
-  it('is what the node imports from worker-node/replication/seq.ts', () => {
-    expect(nodeSeq.compareSeq).toBe(compareSeq);
-    expect(nodeSeq.seqTimeMs).toBe(seqTimeMs);
-    expect(nodeSeq.SEQ_ZERO).toBe(SEQ_ZERO);
   });
 });

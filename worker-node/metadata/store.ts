@@ -18,7 +18,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { compareSeq, SEQ_ZERO } from '../replication/seq.ts';
+import { compareSeq, SEQ_ZERO } from '../../shared/stream-id.ts';
 import { DOC_COLUMNS, type DocRow, migrate, prepareStatements } from './schema.ts';
 
 export interface StoredDoc {

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { SearchEngine } from '../engine.ts';
 import type { NodeLogger } from '../log.ts';
 import { ChangeLog } from './change-log.ts';
-import { compareSeq, seqTimeMs } from './seq.ts';
+import { compareSeq, seqTimeMs } from '../../shared/stream-id.ts';
 
 class TrimmedPastError extends Error {}
 

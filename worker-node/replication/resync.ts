@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { signRequest } from '../../shared/signing.ts';
 import type { NodeLogger } from '../log.ts';
 import type { ChangeLog } from './change-log.ts';
-import { compareSeq } from './seq.ts';
+import { compareSeq } from '../../shared/stream-id.ts';
 
 export async function resyncFromPeer(opts: {
   nodeId: string;

@@ -5,7 +5,7 @@
  * measured two ways (polling the standby's /health applied_seq, and its document endpoint).
  */
 import { join } from 'node:path';
-import { seqTimeMs, compareSeq } from '../../../worker-node/replication/seq.ts';
+import { seqTimeMs, compareSeq } from '../../../shared/stream-id.ts';
 import type { NodeProcess } from '../../cluster/node-process.ts';
 import { UPSERT_BATCH, uniquePrefix } from '../context.ts';
 import { benchDoc, benchDocs } from '../../corpus/synthetic.ts';

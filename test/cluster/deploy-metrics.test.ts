@@ -128,6 +128,16 @@ function dashboardExpressions(node: unknown, out: string[] = []): string[] {
 }
 
 /** Names a Prometheus text exposition exports: from its TYPE lines and its samples. */
+/** The sum of every sample of `name` (all label sets) in a Prometheus text exposition. */
+function sampleSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)/.exec(line);
+    if (m && m[1] === name) sum += Number(m[3]);
+  }
+  return sum;
+}
+
 function exportedNames(text: string): Set<string> {
   const names = new Set<string>();
   for (const line of text.split('\n')) {
@@ -185,6 +195,45 @@ describe('deploy/ names only exported metrics', () => {
     ]) {
       expect(exported, name).toContain(name);
     }
+  });
+
+  it('counters move with traffic: requests, stage times, applied entries, embed batches, probes', async () => {
+    const { edge_url: edgeUrl, admin_token: token } = cluster!.state;
+    const nodeUrl = cluster!.state.nodes[0]!.url;
+    const scrape = async () => ({
+      node: await (await fetch(`${nodeUrl}/metrics`)).text(),
+      edge: await (await fetch(`${edgeUrl}/metrics`)).text(),
+    });
+    const before = await scrape();
+    const documents = Array.from({ length: 5 }, (_, i) => ({
+      id: `metrics-${i}`,
+      text: `metrics document ${i}`,
+    }));
+    const write = await fetch(`${edgeUrl}/api/v1/documents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ documents, wait: 'applied' }),
+    });
+    expect(write.status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${edgeUrl}/api/v1/search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: `metrics document ${i}` }),
+      });
+      expect(res.status).toBe(200);
+    }
+    // The probe loop runs on its own: wait for at least one more probe.
+    await new Promise((r) => setTimeout(r, 2500));
+    const after = await scrape();
+    const moved = (text: 'node' | 'edge', name: string) =>
+      sampleSum(after[text], name) - sampleSum(before[text], name);
+    expect(moved('node', 'gte_node_applied_entries_total')).toBe(5);
+    expect(moved('node', 'gte_node_requests_total')).toBeGreaterThanOrEqual(4);
+    expect(moved('node', 'gte_node_search_stage_seconds_count')).toBeGreaterThanOrEqual(3);
+    expect(moved('node', 'gte_node_embed_batch_size_count')).toBeGreaterThanOrEqual(2);
+    expect(sampleSum(after.node, 'gte_node_index_size')).toBeGreaterThanOrEqual(5);
+    expect(moved('edge', 'gte_pro_probe_total')).toBeGreaterThan(0);
   });
 
   it('alerts.yml: the four alerts exist, and every metric they use is exported', () => {

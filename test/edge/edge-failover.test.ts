@@ -2,7 +2,8 @@
  * Routing and failover through real workerd against fake nodes (test/edge/helpers/fake-node.ts):
  * election of a first master, search routing and its headers, a dead master replaced by the
  * freshest standby, rejoin as standby without failback, overload shedding reads without
- * failover, planned switchover ordering, and epoch-fenced writes.
+ * failover, planned switchover ordering, epoch-fenced writes, and gray failures: a master that
+ * cannot write, and a removed node that must leave the log's trim set.
  * Full-stack tests with real search node processes live with the integration tests.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -342,5 +343,47 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
     expect(s.last_failover).toMatchObject({ kind: 'failover', outcome: 'rolled_back', to: 'ok' });
     expect(s.epoch).toBe(3); // 2 for the failed attempt on "bad", 3 for "ok"
     expect(byId.ok!.state).toMatchObject({ role: 'master', epoch: 3 });
+  });
+});
+
+describe('coordinator and gray failures (workerd + fake nodes)', () => {
+  const twoNodes = async () => {
+    const { edge, byId } = await cluster([
+      { id: 'm', appliedSeq: '9-0' },
+      { id: 's', appliedSeq: '8-0' },
+    ]);
+    await waitStatus(edge, 'm elected', (st) => st.current_master === 'm' && !st.failover_in_progress);
+    return { edge, m: byId.m!, s: byId.s! };
+  };
+
+  it("fails over a master whose write path is broken, while the standby's works", async () => {
+    const { edge, m, s } = await twoNodes();
+    m.state.writePath = 'redis: unreachable';
+    const after = await waitStatus(
+      edge,
+      'failover to s',
+      (st) => st.current_master === 's' && !st.failover_in_progress,
+    );
+    expect(after.last_failover).toMatchObject({ kind: 'failover', outcome: 'succeeded', from: 'm', to: 's' });
+    expect(s.state).toMatchObject({ role: 'master', epoch: 2 });
+  });
+
+  it('keeps the master when no standby could write either', async () => {
+    const { edge, m, s } = await twoNodes();
+    m.state.writePath = 'redis: unreachable';
+    s.state.writePath = 'redis: unreachable';
+    // Many probe rounds (100 ms apart) with the write path reported broken on both.
+    const probesBefore = m.callsTo('/health').length;
+    await waitFor('20 more probes of m', async () => m.callsTo('/health').length >= probesBefore + 20);
+    expect(await status(edge)).toMatchObject({ current_master: 'm', epoch: 1 });
+  });
+
+  it('tells the master to forget a removed node, so the log can be trimmed again', async () => {
+    const { edge, m } = await twoNodes();
+    const removed = await edge.admin('/api/v1/admin/nodes/s', { method: 'DELETE' });
+    expect(removed.status).toBe(200);
+    await waitFor('the master to be told', async () =>
+      m.calls.some((c) => c.method === 'DELETE' && c.path === '/api/v1/peers/s'),
+    );
   });
 });

@@ -4,7 +4,7 @@
  * and /openapi.json describes them from the same schemas.
  */
 import { z } from 'zod';
-import { GpuTelemetry, NodeDiagnostics, NodeHealth, Role } from './schemas.ts';
+import { GpuTelemetry, NodeDiagnostics, NodeHealth, NodeParts, Role } from './schemas.ts';
 
 export const NodeState = z.enum(['up', 'suspect', 'down', 'overloaded', 'starting']);
 export type NodeState = z.infer<typeof NodeState>;
@@ -32,6 +32,12 @@ export const NodeStatus = z.object({
   last_probe_at: z.number().nullable(),
   consecutive_failures: z.number().int(),
   gpu: GpuTelemetry.nullable(),
+  /** What the node reports of its parts and write path (null before it answered, or from older nodes). */
+  parts: NodeParts.nullable(),
+  write_path: z.string().nullable(),
+  /** Ingest jobs the node's writer gave up on since it started, and the newest one's reason. */
+  failed_jobs: z.number().int(),
+  last_failed_job: z.object({ job_id: z.string(), reason: z.string(), at: z.number() }).nullable(),
 });
 export type NodeStatus = z.infer<typeof NodeStatus>;
 

@@ -141,6 +141,16 @@ export const NodeHealth = z.object({
    * Absent from older nodes.
    */
   write_path: z.string().optional(),
+  /**
+   * Ingest jobs that this node's writer gave up on (after every retry) since it started, and the
+   * newest one: a write answered 202 that failed is never silent. Absent from older nodes.
+   */
+  ingest: z
+    .object({
+      failed_jobs: z.number().int(),
+      last_failure: z.object({ job_id: z.string(), reason: z.string(), at: z.number() }).nullable(),
+    })
+    .optional(),
   model: z.object({ id: z.string(), loaded: z.boolean() }),
   index: z.object({ size: z.number().int(), applied_seq: z.string() }),
   replication: z

@@ -46,6 +46,7 @@ export interface NodeState {
   bounds: ReadBounds;
   gpu: GpuTelemetry | null;
   load: NodeHealth['load'];
+  ingest: NonNullable<NodeHealth['ingest']>;
 }
 
 /** `ok`, or the supervisor's state and the error that put it there. */
@@ -146,6 +147,7 @@ export function nodeHealth(s: NodeState): NodeHealth {
     replication: { lag_entries: lag.entries, lag_ms: lag.ms, redis: s.redis },
     gpu: s.gpu,
     load: s.load,
+    ingest: s.ingest,
   };
 }
 

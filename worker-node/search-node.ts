@@ -82,6 +82,8 @@ export class SearchNode {
   /** Set by fault injection: forces `overloaded` in /health. */
   forcedOverload = false;
   private lifecycle: Lifecycle = 'starting';
+  /** Jobs this node's writer gave up on, for /health (and so the status page). */
+  private readonly failedJobs: NonNullable<NodeHealth['ingest']> = { failed_jobs: 0, last_failure: null };
   private trimTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly parts: SearchNodeParts) {
@@ -119,6 +121,12 @@ export class SearchNode {
         startWriter: () =>
           this.ingest.startWorker(this.writes.processJob, (job, err) => {
             metrics.ingestJobsFailed.inc();
+            this.failedJobs.failed_jobs++;
+            this.failedJobs.last_failure = {
+              job_id: String(job.id),
+              reason: err.message.slice(0, 300),
+              at: Date.now(),
+            };
             errors.note('ingest.job_failed', `job ${job.id}: ${err.message}`);
             logger.error('ingest.job_failed', {
               job_id: job.id,
@@ -213,6 +221,7 @@ export class SearchNode {
       },
       gpu: this.parts.gpu.latest,
       load: this.load.snapshot(),
+      ingest: { ...this.failedJobs },
     };
   }
 

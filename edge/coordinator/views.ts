@@ -69,6 +69,10 @@ export function nodeStatus({ row, assessment, role }: AssessedNode): NodeStatus 
     last_probe_at: last?.at ?? null,
     consecutive_failures: assessment.consecutiveFailures,
     gpu: health?.gpu ?? null,
+    parts: health?.parts ?? null,
+    write_path: health?.write_path ?? null,
+    failed_jobs: health?.ingest?.failed_jobs ?? 0,
+    last_failed_job: health?.ingest?.last_failure ?? null,
   };
 }
 

@@ -158,6 +158,10 @@ describe('GET /status in chromium', () => {
           last_probe_at: 1,
           consecutive_failures: 0,
           gpu: null,
+          parts: { embedder: 'ok', index: 'ok', applier: 'ok', redis: 'unreachable', disk: evil },
+          write_path: `disk: ${evil}`,
+          failed_jobs: 2,
+          last_failed_job: { job_id: '17', reason: evil, at: 1 },
         },
       ],
     };
@@ -190,6 +194,11 @@ describe('GET /status in chromium', () => {
     // Shown as text, exactly.
     expect(await page.locator('li[data-step="activate"]').textContent()).toContain(evil);
     expect(await page.locator('tr[data-node="node-1"]').textContent()).toContain(evil);
+    // A node that cannot write, and ingest jobs that failed, are shown with their reasons.
+    expect(await page.locator('[data-write-path]').textContent()).toBe(`cannot take writes: disk: ${evil}`);
+    const failed = page.locator('[data-failed-jobs="2"]');
+    expect(await failed.textContent()).toContain(`2 ingest job(s) failed · newest: job 17`);
+    expect(await failed.textContent()).toContain(evil);
     await page.close();
   });
 });

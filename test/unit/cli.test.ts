@@ -409,6 +409,10 @@ describe('text output', () => {
       last_probe_at: 0,
       consecutive_failures: 0,
       gpu: null,
+      parts: null,
+      write_path: 'ok',
+      failed_jobs: 0,
+      last_failed_job: null,
     };
     const status: ClusterStatus = {
       current_master: 'node-1',

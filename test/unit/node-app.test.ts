@@ -453,7 +453,17 @@ describe('search node HTTP app (in-memory parts)', () => {
     expect(metrics).toMatch(/^gte_node_ingest_jobs_failed_total 1$/m);
     expect(lines).toContainEqual(expect.objectContaining({ level: 'error', event: 'ingest.job_failed' }));
     expect(node.diagnostics().recent_errors.map((e) => e.event)).toContain('ingest.job_failed');
-    expect((await call('GET', '/health')).status).toBe(200);
+    const health = await call('GET', '/health');
+    expect(health.status).toBe(200);
+    // /health carries it too, so the coordinator and the status page show it.
+    expect(health.body.ingest).toEqual({
+      failed_jobs: 1,
+      last_failure: {
+        job_id: String(write.body.job_id),
+        reason: 'embedder worker exited with code 70',
+        at: expect.any(Number),
+      },
+    });
   });
 
   it('refuses a control call signed for another node with 403 naming both', async () => {

@@ -32,6 +32,7 @@ const base: NodeState = {
   bounds: { maxLagEntries: 1000, maxLagMs: 5000, stallMs: 10_000 },
   gpu: null,
   load: { inflight: 1, queued: 0, event_loop_lag_ms: 0.5, overloaded: false },
+  ingest: { failed_jobs: 0, last_failure: null },
 };
 
 describe('readiness and status', () => {
@@ -70,6 +71,7 @@ describe('/health body', () => {
       replication: { lag_entries: 2, lag_ms: 30, redis: 'up' },
       gpu: null,
       load: base.load,
+      ingest: { failed_jobs: 0, last_failure: null },
     });
   });
 

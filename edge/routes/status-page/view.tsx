@@ -4,6 +4,7 @@
  * value; the only raw insert is the constant stylesheet.
  */
 import type { ClusterStatus, FailoverReport, FailoverSummary, NodeStatus } from '../../../shared/edge-api.ts';
+import { Badge, fmtAgo, fmtDuration, fmtTime, OUTCOME_TONE, ROLE_TONE, STATE_TONE } from './format.tsx';
 import { STATUS_PAGE_CSS } from './styles.ts';
 
 export interface StatusPageData {
@@ -12,46 +13,6 @@ export interface StatusPageData {
   failovers: { summary: FailoverSummary; report: FailoverReport | null }[];
   now: number;
   refreshSeconds: number;
-}
-
-export const fmtTime = (ms: number | null) =>
-  ms === null ? '—' : `${new Date(ms).toISOString().replace('T', ' ').slice(0, 19)}Z`;
-
-export function fmtDuration(ms: number | null): string {
-  if (ms === null) return '—';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
-function fmtAgo(ms: number, now: number): string {
-  const s = Math.max(0, Math.round((now - ms) / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  return `${(s / 3600).toFixed(1)} h ago`;
-}
-
-const STATE_TONE: Record<NodeStatus['state'], string> = {
-  up: 'b-ok',
-  overloaded: 'b-warn',
-  suspect: 'b-warn',
-  starting: 'b-muted',
-  down: 'b-bad',
-};
-const ROLE_TONE: Record<NodeStatus['role'], string> = {
-  master: 'b-info',
-  standby: 'b-muted',
-  degraded: 'b-warn',
-};
-const OUTCOME_TONE: Record<FailoverSummary['outcome'], string> = {
-  succeeded: 'b-ok',
-  in_progress: 'b-info',
-  rolled_back: 'b-warn',
-  failed: 'b-bad',
-};
-
-function Badge({ tone, children }: { tone: string; children: string }) {
-  return <span class={`badge ${tone}`}>{children}</span>;
 }
 
 function Tile({ label, id, children }: { label: string; id?: string; children: unknown }) {
@@ -88,6 +49,21 @@ function NodeRow({ node }: { node: NodeStatus }) {
         <Badge tone={STATE_TONE[node.state]}>{node.state}</Badge>
         {node.consecutive_failures > 0 ? (
           <div class="muted small">{`${node.consecutive_failures} failed probe(s) in a row`}</div>
+        ) : (
+          ''
+        )}
+        {node.write_path && node.write_path !== 'ok' ? (
+          <div class="small" data-write-path>{`cannot take writes: ${node.write_path}`}</div>
+        ) : (
+          ''
+        )}
+        {node.failed_jobs > 0 ? (
+          <div class="small" data-failed-jobs={String(node.failed_jobs)}>
+            {`${node.failed_jobs} ingest job(s) failed`}
+            {node.last_failed_job
+              ? ` · newest: job ${node.last_failed_job.job_id} at ${fmtTime(node.last_failed_job.at)}: ${node.last_failed_job.reason}`
+              : ''}
+          </div>
         ) : (
           ''
         )}

@@ -21,7 +21,14 @@ import { reorgSuite } from './suites/reorg.ts';
 import { replicationSuite } from './suites/replication.ts';
 import { searchSuite } from './suites/search.ts';
 
-export const SUITES: Suite[] = [nodeSuite, searchSuite, reorgSuite, replicationSuite, edgeSuite, failoverSuite];
+export const SUITES: Suite[] = [
+  nodeSuite,
+  searchSuite,
+  reorgSuite,
+  replicationSuite,
+  edgeSuite,
+  failoverSuite,
+];
 
 const USAGE = `usage: npm run bench -- [--suite NAME]... [--quick] [--out FILE] [--no-write]
   --suite NAME   run only this suite (repeatable): ${SUITES.map((s) => s.name).join(', ')}

@@ -48,6 +48,16 @@ export class IndexGeneration {
 const PAGE = 2000;
 
 /**
+ * Compaction gives way to searches: after each page it rests as long as the page took, so it holds
+ * at most about half of one core (on 2 cores the FAISS search thread and the event loop need the
+ * rest). It takes about twice as long; applies wait meanwhile, searches and /health do not.
+ */
+async function giveWay(startedAt: number): Promise<void> {
+  const busy = performance.now() - startedAt;
+  await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, busy))));
+}
+
+/**
  * Builds the next generation from the store, in pages, without renumbering anything yet: live
  * rows in label order take labels 0..n-1 in a fresh FAISS index. Every await lets searches and
  * /health run; the caller holds the apply chain, so the rows cannot change meanwhile.
@@ -62,11 +72,13 @@ export async function buildGeneration(
   try {
     let after = -1;
     for (;;) {
+      const started = performance.now();
       const rows = store.liveRowsAfter(after, PAGE);
       if (rows.length === 0) break;
       await index.add(rows.map((r, i) => ({ label: ids.length + i, vector: r.vector })));
       for (const r of rows) ids.push(r.id);
       after = rows[rows.length - 1]!.label;
+      await giveWay(started);
     }
   } catch (err) {
     await index.close();
@@ -84,8 +96,9 @@ export async function renumberStore(store: MetadataStore, ids: readonly string[]
   store.beginCompaction();
   for (const pass of ['placeholder', 'final'] as const) {
     for (let start = 0; start < ids.length; start += PAGE) {
+      const started = performance.now();
       store.renumberChunk(ids.slice(start, start + PAGE), start, pass);
-      await new Promise((r) => setImmediate(r));
+      await giveWay(started);
     }
   }
 }

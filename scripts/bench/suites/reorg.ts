@@ -51,6 +51,9 @@ export const reorgSuite: Suite = {
   name: 'reorg',
   title: 'Search latency across a compaction and a snapshot',
   async run(ctx) {
+    // As in worker-node/main.ts: one OpenMP thread per FAISS worker. A compaction runs two FAISS
+    // workers at once, and two spinning OpenMP pools on 2 cores would measure the pools, not the engine.
+    process.env.OMP_NUM_THREADS ??= '1';
     const docs = Math.max(...ctx.sizes.datasets);
     const dir = mkdtempSync(join(tmpdir(), 'gte-bench-reorg-'));
     const random = mulberry32(41);

@@ -19,17 +19,11 @@ import { ApiError } from '../../shared/http-body.ts';
 import type { ApplyEntry } from '../metadata/store.ts';
 import { compareSeq, MAX_STREAM_PART, parseStreamId, SEQ_ZERO } from '../../shared/stream-id.ts';
 
-/** `version`: the write's place among all accepted writes (the master's, when it accepted the write). */
-export type LogOp =
-  | {
-      op: 'upsert';
-      id: string;
-      text: string;
-      metadata: Record<string, unknown>;
-      vector: Float32Array;
-      version?: number;
-    }
-  | { op: 'delete'; id: string; version?: number };
+/**
+ * One operation as the master appends it: an ApplyEntry before the log gave it its position.
+ * `version`: the write's place among all accepted writes (the master's, when it accepted the write).
+ */
+export type LogOp = ApplyEntry extends infer E ? (E extends unknown ? Omit<E, 'seq'> : never) : never;
 
 /** The fence is not at this writer's epoch, or another node holds it: this node was deposed (409). */
 export class StaleEpochError extends ApiError {

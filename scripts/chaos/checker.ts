@@ -13,6 +13,9 @@
  * never acknowledged. A search hit or a final read outside that set is a violation.
  */
 
+import { checkJobs, isForeign, unresolvedNote } from './provenance.ts';
+// The invariants a report must hold live beside it; imported from here by the runner and the tests.
+export { type FailoverExpectation, violations } from './invariants.ts';
 import type { WriteRecord, MasterSample, RunRecords, CheckOptions, RunReport } from './records.ts';
 
 type DocState = { kind: 'absent' } | { kind: 'present'; text: string };
@@ -125,6 +128,7 @@ export function checkRun(records: RunRecords, options: CheckOptions = {}): RunRe
   let staleAnswers = 0;
   let deletedAnswers = 0;
   let duplicateAnswers = 0;
+  let foreignAnswers = 0;
   const servedBy: Record<string, number> = {};
   const latencies: number[] = [];
   for (const s of records.searches) {
@@ -148,6 +152,13 @@ export function checkRun(records: RunRecords, options: CheckOptions = {}): RunRe
     }
     for (const hit of results) {
       const ops = byId.get(hit.id);
+      if (isForeign(hit, ops)) {
+        foreignAnswers++;
+        note(
+          `search served by ${s.servedBy} at +${s.startedAt - records.faultAt} ms returned ${hit.id} with a text never written for it: ${hit.text.slice(-60)}`,
+        );
+        continue;
+      }
       if (!ops) continue; // a corpus document, not written by this run
       const acceptable = acceptableStates(ops, s.startedAt, graceMs, s.finishedAt);
       if (isAcceptable({ kind: 'present', text: hit.text }, acceptable)) continue;
@@ -166,12 +177,23 @@ export function checkRun(records: RunRecords, options: CheckOptions = {}): RunRe
   }
 
   // ---- writes: what the edge (and each node) holds afterwards ----
+  // A 202 write whose job completed is held to what an acknowledged one is; a failed job's is dropped.
+  const jobs = checkJobs(records.writes, records.jobs);
+  for (const w of jobs.unresolved) note(unresolvedNote(w, records.jobs));
+  const finalById = opsById(jobs.writes);
+  const failedTexts = new Set(jobs.failedWrites.map((w) => `${w.id}\n${w.text}`));
+  let jobViolations = jobs.unresolved.length;
   let lostWrites = 0;
   let resurrected = 0;
   let unverified = 0;
   let nodeDivergence = 0;
   for (const read of records.finalReads) {
-    const ops = byId.get(read.id);
+    const ops = finalById.get(read.id);
+    if (read.status === 200 && failedTexts.has(`${read.id}\n${read.text}`)) {
+      jobViolations++;
+      note(`${read.id} reads back${read.node ? ` on ${read.node}` : ''} a write whose job reported failed`);
+      continue;
+    }
     if (!ops) continue;
     const acceptable = acceptableStates(ops);
     if (read.status !== 200 && read.status !== 404) {
@@ -203,7 +225,7 @@ export function checkRun(records: RunRecords, options: CheckOptions = {}): RunRe
   }
   for (const search of records.finalNodeSearches ?? []) {
     for (const hit of search.results) {
-      const ops = byId.get(hit.id);
+      const ops = finalById.get(hit.id);
       if (!ops) continue;
       const acceptable = acceptableStates(ops);
       if (isAcceptable({ kind: 'present', text: hit.text }, acceptable)) continue;
@@ -228,8 +250,12 @@ export function checkRun(records: RunRecords, options: CheckOptions = {}): RunRe
     staleAnswers,
     deletedAnswers,
     duplicateAnswers,
+    foreignAnswers,
     ackedWrites: acked,
     unackedWrites: records.writes.length - acked,
+    jobsApplied: jobs.applied,
+    jobsFailed: jobs.failed,
+    jobViolations,
     lostWrites,
     resurrected,
     unverified,
@@ -247,38 +273,4 @@ export function checkRun(records: RunRecords, options: CheckOptions = {}): RunRe
     servedBy,
     examples,
   };
-}
-
-export type FailoverExpectation = 'required' | 'forbidden' | 'any';
-
-/**
- * The invariants every scenario must hold, as readable sentences (empty = all held):
- * no failed search while a healthy node exists, no lost or resurrected acknowledged write, no
- * stale or deleted document in an answer, no duplicate ids, epochs in order in the log, and a
- * failover when the scenario needs one and none when it must not (overload is not death).
- */
-export function violations(
-  report: RunReport,
-  expect: { failover: FailoverExpectation; minFailovers?: number },
-): string[] {
-  const out: string[] = [];
-  if (report.failedSearches > 0)
-    out.push(`${report.failedSearches} search(es) failed while a healthy node existed`);
-  if (report.lostWrites > 0) out.push(`${report.lostWrites} acknowledged write(s) lost`);
-  if (report.resurrected > 0)
-    out.push(`${report.resurrected} acknowledged delete(s) undone (document found again)`);
-  if (report.deletedAnswers > 0) out.push(`${report.deletedAnswers} answer(s) returned a deleted document`);
-  if (report.staleAnswers > 0) out.push(`${report.staleAnswers} answer(s) returned a superseded version`);
-  if (report.duplicateAnswers > 0) out.push(`${report.duplicateAnswers} answer(s) listed an id twice`);
-  if (report.nodeDivergence > 0)
-    out.push(`${report.nodeDivergence} per-node read(s) disagree with the acknowledged state`);
-  if (report.epochOrderViolations > 0)
-    out.push(`${report.epochOrderViolations} change-log entr(ies) with an epoch lower than the one before`);
-  if (report.unverified > 0) out.push(`${report.unverified} acknowledged write(s) could not be read back`);
-  if (expect.failover === 'required' && report.failovers < (expect.minFailovers ?? 1)) {
-    out.push(`expected ${expect.minFailovers ?? 1} failover(s), saw ${report.failovers}`);
-  }
-  if (expect.failover === 'forbidden' && report.failovers > 0)
-    out.push(`expected no failover, saw ${report.failovers}`);
-  return out;
 }

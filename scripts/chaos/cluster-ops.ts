@@ -24,6 +24,8 @@ export function nodeById(cluster: Cluster, id: string): NodeProcess {
   return node;
 }
 
+export const otherThan = (cluster: Cluster, id: string) => cluster.nodes.filter((n) => n.id !== id);
+
 export function isRunning(node: NodeProcess): boolean {
   return node.child.exitCode === null && node.child.signalCode === null;
 }
@@ -107,6 +109,8 @@ export type FaultSettings = {
   overload?: boolean;
   hang?: boolean;
   clear?: boolean;
+  /** Kill that supervised worker thread once (its supervisor restarts it). */
+  crash_worker?: 'embedder' | 'index';
 };
 
 /** Signed POST /api/v1/faults (the node must run with FAULT_INJECTION=1). */

@@ -18,7 +18,14 @@ import { startCluster, type Cluster } from '../cluster/launch.ts';
 import { ROOT } from '../cluster/node-process.ts';
 import { heal } from './cluster-ops.ts';
 import { chaosMarkdown, machineInfo } from './report.ts';
-import { CHAOS_EDGE_VARS, runScenario, type RunOptions, type RunResult } from './runner.ts';
+import {
+  CHAOS_EDGE_VARS,
+  chaosClusterOptions,
+  emptyReport,
+  runScenario,
+  type RunOptions,
+  type RunResult,
+} from './runner.ts';
 import { SCENARIOS, scenarioByName, type Scenario } from './scenarios.ts';
 
 const { values } = parseArgs({
@@ -62,21 +69,16 @@ const options: RunOptions = {
   log: (m) => process.stderr.write(`  ${m}\n`),
 };
 
-const shapeOf = (s: Scenario) => `${s.nodes}:${s.privateRedis}`;
+const shapeOf = (s: Scenario) => `${s.nodes}:${s.privateRedis}:${s.tmpfsDataMb ?? 0}`;
 const shapes = [...new Set(scenarios.map(shapeOf))];
 const started = Date.now();
 const results: RunResult[] = [];
 
 async function newCluster(s: Scenario): Promise<Cluster> {
   process.stderr.write(
-    `starting a ${s.nodes}-node cluster${s.privateRedis ? ' with a private redis-server' : ''}\n`,
+    `starting a ${s.nodes}-node cluster${s.privateRedis ? ' with a private redis-server' : ''}${s.tmpfsDataMb ? ` on ${s.tmpfsDataMb} MiB tmpfs data directories` : ''}\n`,
   );
-  return startCluster({
-    nodes: s.nodes,
-    privateRedis: s.privateRedis,
-    edgeVars: CHAOS_EDGE_VARS,
-    nodeEnv: { FAULT_INJECTION: '1' },
-  });
+  return startCluster(chaosClusterOptions(s, (m) => process.stderr.write(`  ${m}\n`)));
 }
 
 for (const shape of shapes) {
@@ -97,9 +99,13 @@ for (const shape of shapes) {
           return failed;
         });
         results.push(result);
+        if (result.skipped) {
+          process.stdout.write(`SKIP ${scenario.name} run ${run}: ${result.skipped}\n`);
+          continue;
+        }
         const r = result.report;
         process.stdout.write(
-          `${result.violations.length === 0 ? 'pass' : 'FAIL'} ${scenario.name} run ${run}: ${r.searches} searches, ${r.failedSearches} failed, ${r.ackedWrites} acked writes, ${r.lostWrites} lost, ` +
+          `${result.violations.length === 0 ? 'pass' : 'FAIL'} ${scenario.name} run ${run}: ${r.searches} searches, ${r.failedSearches} failed, ${r.ackedWrites} acked writes, ${r.lostWrites} lost, ${r.jobsApplied + r.jobsFailed + r.jobViolations} answered 202 (${r.jobsFailed} failed, ${r.jobViolations} unresolved), ${r.foreignAnswers} foreign answers, ` +
             `${r.failovers} failover(s), new master after ${r.timeToNewMasterMs ?? '–'} ms, first good answer after ${r.timeToFirstGoodAnswerMs ?? '–'} ms` +
             `${result.violations.length ? `\n     ${result.violations.join('\n     ')}` : ''}\n`,
         );
@@ -139,29 +145,3 @@ if (!values['no-write-file']) {
   process.stdout.write(`summary written to ${values.out}\n`);
 } else process.stdout.write(markdown);
 process.exit(results.every((r) => r.violations.length === 0) ? 0 : 1);
-
-function emptyReport(): RunResult['report'] {
-  return {
-    searches: 0,
-    skippedSearches: 0,
-    failedSearches: 0,
-    failedWhileNoneHealthy: 0,
-    staleAnswers: 0,
-    deletedAnswers: 0,
-    duplicateAnswers: 0,
-    ackedWrites: 0,
-    unackedWrites: 0,
-    lostWrites: 0,
-    resurrected: 0,
-    unverified: 0,
-    nodeDivergence: 0,
-    epochOrderViolations: 0,
-    logEntries: 0,
-    failovers: 0,
-    timeToNewMasterMs: null,
-    timeToFirstGoodAnswerMs: null,
-    latencyMs: { p50: null, p99: null, max: null },
-    servedBy: {},
-    examples: [],
-  };
-}

@@ -39,6 +39,18 @@ export interface WriteRecord {
   acked: boolean;
   status: number | null;
   error: string | null;
+  /** The ingest job of a write answered 202 (accepted, not yet at the wait level): polled at the end. */
+  jobId?: string | null;
+}
+
+/** What GET /api/v1/jobs/:id said of a 202 write's job after the run. */
+export interface JobOutcome {
+  jobId: string;
+  /** 200 with a state, 404 unknown, anything else (or null) unreadable. */
+  status: number | null;
+  /** completed (applied on the master), failed, or still waiting / active / delayed. */
+  state: string | null;
+  error: string | null;
 }
 
 /** A document read after the run: through the edge, or directly on one node. */
@@ -66,6 +78,8 @@ export interface RunRecords {
   finalReads: FinalRead[];
   /** Direct per-node searches for deleted documents' texts after the run: any hit is a resurrection. */
   finalNodeSearches?: { node: string; query: string; results: SearchHitRecord[] }[];
+  /** The final state of every job a 202 write named (absent: nothing was answered 202). */
+  jobs?: JobOutcome[];
   /** Epoch field of every change-log entry, in stream order (XRANGE <prefix>:log). */
   logEpochs: number[];
   masters: MasterSample[];
@@ -100,8 +114,19 @@ export interface RunReport {
   deletedAnswers: number;
   /** Answers listing the same id twice. */
   duplicateAnswers: number;
+  /**
+   * Search hits whose text was never written for that id (another document's text, or one carrying
+   * another id's version marker): a foreign or wrong answer, never explained by replication lag.
+   */
+  foreignAnswers: number;
   ackedWrites: number;
   unackedWrites: number;
+  /** Writes answered 202 whose job completed (they must then read back like acknowledged ones). */
+  jobsApplied: number;
+  /** Writes answered 202 whose job reports failed (their text must never read back). */
+  jobsFailed: number;
+  /** Writes answered 202 whose job was neither completed nor failed at the end, or unreadable, or failed but applied. */
+  jobViolations: number;
   /** Acknowledged upserts absent or superseded by an older version afterwards (through the edge). */
   lostWrites: number;
   /** Acknowledged deletes whose document is back afterwards (through the edge or any node's search). */

@@ -34,15 +34,18 @@ const sum = (results: RunResult[], pick: (r: RunResult) => number) =>
 
 export function summaryTable(results: RunResult[]): string {
   const byScenario = new Map<string, RunResult[]>();
-  for (const r of results) byScenario.set(r.scenario, [...(byScenario.get(r.scenario) ?? []), r]);
+  for (const r of results) {
+    if (r.skipped) continue; // listed under "Skipped", with the reason
+    byScenario.set(r.scenario, [...(byScenario.get(r.scenario) ?? []), r]);
+  }
   const rows = [
-    '| scenario | runs | passed | searches | failed searches (healthy node existed) | stale / deleted answers | duplicate ids | acked writes | lost acked writes | resurrected | node divergence | log epochs out of order | failovers | fault → new master, ms (median / max) | fault → first good answer, ms (median / max) | search p99, ms (median / max) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | runs | passed | searches | failed searches (healthy node existed) | stale / deleted / foreign answers | duplicate ids | acked writes | 202 writes: applied / failed / unresolved | lost acked writes | resurrected | node divergence | log epochs out of order | failovers | fault → new master, ms (median / max) | fault → first good answer, ms (median / max) | search p99, ms (median / max) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, runs] of byScenario) {
     const r = (pick: (x: RunResult) => number) => sum(runs, pick);
     rows.push(
-      `| ${name} | ${runs.length} | ${runs.filter((x) => x.violations.length === 0).length} | ${r((x) => x.report.searches)} | ${r((x) => x.report.failedSearches)} | ${r((x) => x.report.staleAnswers)} / ${r((x) => x.report.deletedAnswers)} | ${r((x) => x.report.duplicateAnswers)} | ${r((x) => x.report.ackedWrites)} | ${r((x) => x.report.lostWrites)} | ${r((x) => x.report.resurrected)} | ${r((x) => x.report.nodeDivergence)} | ${r((x) => x.report.epochOrderViolations)} | ${r((x) => x.report.failovers)} | ${stats(runs.map((x) => x.report.timeToNewMasterMs))} | ${stats(runs.map((x) => x.report.timeToFirstGoodAnswerMs))} | ${stats(runs.map((x) => x.report.latencyMs.p99))} |`,
+      `| ${name} | ${runs.length} | ${runs.filter((x) => x.violations.length === 0).length} | ${r((x) => x.report.searches)} | ${r((x) => x.report.failedSearches)} | ${r((x) => x.report.staleAnswers)} / ${r((x) => x.report.deletedAnswers)} / ${r((x) => x.report.foreignAnswers)} | ${r((x) => x.report.duplicateAnswers)} | ${r((x) => x.report.ackedWrites)} | ${r((x) => x.report.jobsApplied)} / ${r((x) => x.report.jobsFailed)} / ${r((x) => x.report.jobViolations)} | ${r((x) => x.report.lostWrites)} | ${r((x) => x.report.resurrected)} | ${r((x) => x.report.nodeDivergence)} | ${r((x) => x.report.epochOrderViolations)} | ${r((x) => x.report.failovers)} | ${stats(runs.map((x) => x.report.timeToNewMasterMs))} | ${stats(runs.map((x) => x.report.timeToFirstGoodAnswerMs))} | ${stats(runs.map((x) => x.report.latencyMs.p99))} |`,
     );
   }
   return rows.join('\n');
@@ -58,6 +61,7 @@ export function chaosMarkdown(input: {
 }): string {
   const { machine, results } = input;
   const failedRuns = results.filter((r) => r.violations.length > 0);
+  const skippedRuns = results.filter((r) => r.skipped);
   const lines = [
     '# Chaos suite results',
     '',
@@ -71,7 +75,7 @@ export function chaosMarkdown(input: {
     `- settings: ${Object.entries(input.settings)
       .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
       .join(', ')}`,
-    `- wall time: ${Math.round(input.wallMs / 1000)} s; ${results.length} run(s), ${failedRuns.length} with violations`,
+    `- wall time: ${Math.round(input.wallMs / 1000)} s; ${results.length} run(s), ${failedRuns.length} with violations${skippedRuns.length ? `, ${skippedRuns.length} skipped` : ''}`,
     '',
     summaryTable(results),
     '',
@@ -90,8 +94,12 @@ export function chaosMarkdown(input: {
     runIndex.set(r.scenario, run);
     const fo = r.failovers.filter((f) => f.kind !== 'election' || r.scenario === 'all-down-then-back');
     lines.push(
-      `| ${r.scenario} | ${run} | ${r.violations.length === 0 ? 'pass' : 'FAIL'} | ${r.report.searches} (${r.report.failedSearches} / ${r.report.failedWhileNoneHealthy} / ${r.report.skippedSearches}) | ${r.report.ackedWrites} / ${r.report.unackedWrites} | ${fo.length ? fo.map((f) => `${f.id} ${f.outcome}`).join(', ') : '–'} | ${Math.round(r.durationMs / 1000)} |`,
+      `| ${r.scenario} | ${run} | ${r.skipped ? 'skipped' : r.violations.length === 0 ? 'pass' : 'FAIL'} | ${r.report.searches} (${r.report.failedSearches} / ${r.report.failedWhileNoneHealthy} / ${r.report.skippedSearches}) | ${r.report.ackedWrites} / ${r.report.unackedWrites} | ${fo.length ? fo.map((f) => `${f.id} ${f.outcome}`).join(', ') : '–'} | ${Math.round(r.durationMs / 1000)} |`,
     );
+  }
+  if (skippedRuns.length > 0) {
+    lines.push('', '## Skipped', '');
+    for (const r of skippedRuns) lines.push(`- **${r.scenario}**: ${r.skipped}`);
   }
   if (failedRuns.length > 0) {
     lines.push('', '## Violations', '');

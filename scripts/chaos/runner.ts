@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import type { FailoverSummary } from '../../shared/edge-api.ts';
 import { startSearchLoad } from './load.ts';
 import { startWriteLoad } from './write-load.ts';
-import type { Cluster } from '../cluster/launch.ts';
+import type { Cluster, ClusterOptions } from '../cluster/launch.ts';
 import { ROOT } from '../cluster/node-process.ts';
 import { checkRun, violations } from './checker.ts';
+import { pollJobs } from './jobs.ts';
 import type { RunReport, SearchRecord } from './records.ts';
 import {
   currentMaster,
@@ -38,6 +39,23 @@ export const CHAOS_EDGE_VARS = {
   ACTIVATE_VERIFY_MS: '5000',
 };
 
+/**
+ * The cluster a scenario runs on (`npm run chaos` and test/fullstack/chaos.test.ts): fault
+ * injection on, every node behind its own Redis proxy (redis-cut-master), tmpfs data directories
+ * when the scenario asks for them (disk-full-master).
+ */
+export function chaosClusterOptions(s: Scenario, onProgress?: (m: string) => void): ClusterOptions {
+  return {
+    nodes: s.nodes,
+    privateRedis: s.privateRedis,
+    edgeVars: CHAOS_EDGE_VARS,
+    nodeEnv: { FAULT_INJECTION: '1' },
+    redisProxies: true,
+    ...(s.tmpfsDataMb ? { tmpfsDataMb: s.tmpfsDataMb } : {}),
+    ...(onProgress ? { onProgress } : {}),
+  };
+}
+
 export interface RunOptions {
   searchRate?: number;
   writeRate?: number;
@@ -58,6 +76,8 @@ export interface RunResult {
   failovers: FailoverSummary[];
   /** Set when the scenario itself could not be carried out (a wait timed out...). */
   error: string | null;
+  /** Set when the scenario did not run at all, and why (the cluster lacks what it needs). */
+  skipped?: string;
   durationMs: number;
 }
 
@@ -96,6 +116,19 @@ export async function runScenario(
     );
   if (scenario.privateRedis && !cluster.redis)
     throw new Error(`${scenario.name} needs a private redis-server`);
+  const skipped = scenario.skipReason?.(cluster);
+  if (skipped) {
+    log(`${scenario.name}: SKIPPED: ${skipped}`);
+    return {
+      scenario: scenario.name,
+      report: emptyReport(),
+      violations: [],
+      failovers: [],
+      error: null,
+      skipped,
+      durationMs: 0,
+    };
+  }
 
   await heal(cluster);
   const before = await currentMaster(cluster);
@@ -127,8 +160,14 @@ export async function runScenario(
     },
   });
 
+  const observed: string[] = [];
   const ctx: ScenarioContext = {
     cluster,
+    writes,
+    violation: (m) => {
+      log(`${scenario.name}: VIOLATION: ${m}`);
+      observed.push(m);
+    },
     before,
     holdMs: options.holdMs ?? 5000,
     noneHealthyFrom: (at = Date.now()) => {
@@ -184,6 +223,7 @@ export async function runScenario(
       writes: writes.records,
       finalReads,
       finalNodeSearches,
+      jobs: await pollJobs(cluster, writes.records),
       logEpochs: await logEpochs(cluster),
       masters: watch.samples,
       faultAt,
@@ -198,6 +238,7 @@ export async function runScenario(
   });
   if (scenario.extraChecks)
     found.push(...scenario.extraChecks({ searches, report, before, faultAt, clearedAt }));
+  found.push(...observed);
   if (error) found.unshift(`scenario did not complete: ${error}`);
   return {
     scenario: scenario.name,
@@ -206,6 +247,37 @@ export async function runScenario(
     failovers: await failoversSince(cluster, faultAt || started),
     error,
     durationMs: Date.now() - started,
+  };
+}
+
+/** A report of nothing, for a run that was skipped or broke off before it recorded anything. */
+export function emptyReport(): RunResult['report'] {
+  return {
+    searches: 0,
+    skippedSearches: 0,
+    failedSearches: 0,
+    failedWhileNoneHealthy: 0,
+    staleAnswers: 0,
+    deletedAnswers: 0,
+    duplicateAnswers: 0,
+    foreignAnswers: 0,
+    ackedWrites: 0,
+    unackedWrites: 0,
+    jobsApplied: 0,
+    jobsFailed: 0,
+    jobViolations: 0,
+    lostWrites: 0,
+    resurrected: 0,
+    unverified: 0,
+    nodeDivergence: 0,
+    epochOrderViolations: 0,
+    logEntries: 0,
+    failovers: 0,
+    timeToNewMasterMs: null,
+    timeToFirstGoodAnswerMs: null,
+    latencyMs: { p50: null, p99: null, max: null },
+    servedBy: {},
+    examples: [],
   };
 }
 

@@ -6,13 +6,16 @@
  */
 import type { Cluster } from '../cluster/launch.ts';
 import type { FailoverExpectation } from './checker.ts';
+import { GRAY_SCENARIOS } from './gray-scenarios.ts';
 import type { RunReport, SearchRecord } from './records.ts';
+import type { WriteLoad } from './write-load.ts';
 import {
   clusterStatus,
   injectFault,
   isRunning,
   kill9,
   nodeById,
+  otherThan,
   sigcont,
   sigstop,
   sleep,
@@ -26,6 +29,10 @@ const ROUTING_TTL_MS = 1000;
 
 export interface ScenarioContext {
   cluster: Cluster;
+  /** The run's write load (a scenario may add a burst of its own beside the steady one). */
+  writes: WriteLoad;
+  /** Records an invariant the scenario saw broken while it ran (the run goes on). */
+  violation(message: string): void;
   /** Master and epoch when the fault was injected. */
   before: { master: string; epoch: number };
   /** How long a fault that does not end by itself is held (overload, slow master, Redis down). */
@@ -43,7 +50,11 @@ export interface Scenario {
   description: string;
   nodes: number;
   privateRedis: boolean;
+  /** Node data directories on tmpfs mounts of this size (a cluster of its own; see skipReason). */
+  tmpfsDataMb?: number;
   failover: FailoverExpectation;
+  /** Why this scenario cannot run on `cluster` (printed, and the run reported as skipped), or null. */
+  skipReason?(cluster: Cluster): string | null;
   minFailovers?: number;
   /** Injects the fault and returns once it is in place. */
   inject(ctx: ScenarioContext): Promise<void>;
@@ -58,8 +69,6 @@ export interface Scenario {
     clearedAt: number | null;
   }): string[];
 }
-
-const otherThan = (cluster: Cluster, id: string) => cluster.nodes.filter((n) => n.id !== id);
 
 /** Waits until the edge's status shows some node up; returns when (the routing TTL added by the caller). */
 async function waitSomeNodeUp(cluster: Cluster, timeoutMs = 60_000): Promise<number> {
@@ -261,6 +270,7 @@ export const SCENARIOS: Scenario[] = [
       await waitStandby(cluster, before.master, next.epoch);
     },
   },
+  ...GRAY_SCENARIOS,
 ];
 
 export function scenarioByName(name: string): Scenario {

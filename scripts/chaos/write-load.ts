@@ -39,25 +39,29 @@ export interface WriteLoad {
   tracked(): TrackedDocument[];
   /** A query that should find a written (or deleted) document, for the search load to mix in. */
   probeQuery(): string | null;
+  /**
+   * Heavy updates of the same ids beside the steady load: `docs` new documents, then every one of
+   * them upserted again `rounds` times, `batch` documents a request, `parallel` requests at once.
+   * Recorded like every other write (one record per document); a document whose write was not
+   * acknowledged is left alone after it. Resolves with how many document writes were acknowledged.
+   */
+  burst(o: { docs: number; rounds: number; batch?: number; parallel?: number }): Promise<number>;
   stop(): Promise<WriteRecord[]>;
 }
 
-/** One write through the edge, as a record. Never throws. */
+/**
+ * One write through the edge, as one record per document (an upsert may carry several: they share
+ * the outcome). Never throws.
+ */
 async function writeOnce(
   opts: WriteLoadOptions,
   op: 'upsert' | 'delete',
-  id: string,
-  text: string | null,
-): Promise<WriteRecord> {
+  docs: { id: string; text: string | null }[],
+): Promise<WriteRecord[]> {
   const startedAt = Date.now();
-  const record = (outcome: Pick<WriteRecord, 'acked' | 'status' | 'error'>): WriteRecord => ({
-    id,
-    op,
-    text,
-    startedAt,
-    finishedAt: Date.now(),
-    ...outcome,
-  });
+  const record = (outcome: Pick<WriteRecord, 'acked' | 'status' | 'error' | 'jobId'>): WriteRecord[] =>
+    docs.map(({ id, text }) => ({ id, op, text, startedAt, finishedAt: Date.now(), ...outcome }));
+  const id = docs[0]!.id;
   const headers: Record<string, string> = { authorization: `Bearer ${opts.adminToken}` };
   try {
     const init: RequestInit =
@@ -66,7 +70,7 @@ async function writeOnce(
             method: 'POST',
             headers: { ...headers, 'content-type': 'application/json' },
             body: JSON.stringify({
-              documents: [{ id, text, metadata: { chaos: opts.tag } }],
+              documents: docs.map((d) => ({ id: d.id, text: d.text, metadata: { chaos: opts.tag } })),
               wait: 'applied',
             }),
           }
@@ -77,17 +81,20 @@ async function writeOnce(
       ...init,
       signal: AbortSignal.timeout(opts.timeoutMs ?? 40_000),
     });
-    const body = (await readBody(res)) as { status?: string };
+    const body = (await readBody(res)) as { status?: string; job_id?: string };
     const acked = res.status === 200 && body?.status === 'applied';
     return record({
       acked,
       status: res.status,
+      // Accepted but not applied in time: the job says later whether it was (runner.ts polls it).
+      jobId: res.status === 202 && typeof body?.job_id === 'string' ? body.job_id : null,
       error: acked ? null : (errorCode(body) ?? `HTTP ${res.status} ${body?.status ?? ''}`.trim()),
     });
   } catch (error) {
     return record({
       acked: false,
       status: null,
+      jobId: null,
       error:
         (error as Error).name === 'TimeoutError' ? 'client_timeout' : `client: ${(error as Error).message}`,
     });
@@ -131,10 +138,10 @@ export function startWriteLoad(opts: WriteLoadOptions): WriteLoad {
     doc.busy = true;
     const version = doc.version + 1;
     const text = op === 'delete' ? null : `${doc.base} [${doc.id} version ${version}]`;
-    const record = await writeOnce(opts, op === 'delete' ? 'delete' : 'upsert', doc.id, text);
-    records.push(record);
+    const [record] = await writeOnce(opts, op === 'delete' ? 'delete' : 'upsert', [{ id: doc.id, text }]);
+    records.push(record!);
     doc.busy = false;
-    if (!record.acked)
+    if (!record!.acked)
       doc.tainted = true; // never touched again: its state is ambiguous (see checker.ts)
     else if (op === 'delete') doc.deleted = true;
     else doc.version = version;
@@ -150,8 +157,50 @@ export function startWriteLoad(opts: WriteLoadOptions): WriteLoad {
   };
   const writers = Array.from({ length: concurrency }, () => writer());
 
+  type Doc = TrackedDocument & { tainted: boolean; busy: boolean };
+  const burst: WriteLoad['burst'] = async ({ docs: count, rounds, batch = 50, parallel = 2 }) => {
+    const mine: Doc[] = Array.from({ length: count }, (_, i) => {
+      const n = next++;
+      const doc = {
+        id: `${opts.tag}-u${String(i).padStart(5, '0')}`,
+        base: opts.baseTexts[n % opts.baseTexts.length]!,
+        deleted: false,
+        version: 0,
+        tainted: false,
+        busy: true, // the steady writers leave these alone
+      };
+      docs.set(doc.id, doc);
+      return doc;
+    });
+    let acked = 0;
+    for (let round = 0; round <= rounds && running; round++) {
+      const live = mine.filter((d) => !d.tainted);
+      const batches: Doc[][] = [];
+      for (let i = 0; i < live.length; i += batch) batches.push(live.slice(i, i + batch));
+      const send = async (group: Doc[]) => {
+        const texts = group.map((d) => `${d.base} [${d.id} version ${d.version + 1}]`);
+        const out = await writeOnce(
+          opts,
+          'upsert',
+          group.map((d, i) => ({ id: d.id, text: texts[i]! })),
+        );
+        records.push(...out);
+        for (const d of group) {
+          if (out[0]!.acked) d.version++;
+          else d.tainted = true;
+        }
+        if (out[0]!.acked) acked += group.length;
+      };
+      for (let i = 0; i < batches.length && running; i += parallel)
+        await Promise.all(batches.slice(i, i + parallel).map(send));
+    }
+    for (const d of mine) d.busy = false;
+    return acked;
+  };
+
   return {
     records,
+    burst,
     tracked: () =>
       [...docs.values()]
         .filter((d) => !d.tainted && (d.version > 0 || d.deleted))

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,6 +15,8 @@ import { ROOT, startNode, type NodeProcess, type StartNodeOptions } from './node
 import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
 import { dropPrefix, redisAnswers, startRedisServer, type RedisServer } from './redis-server.ts';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
+import { type MountResult, mountTmpfs, unmountTmpfs } from './tmpfs.ts';
 
 export interface ClusterState {
   edge_url: string;
@@ -36,6 +38,10 @@ export interface ClusterOptions {
   /** wrangler.toml [vars] overrides for the edge (e.g. a faster PROBE_INTERVAL_MS). */
   edgeVars?: Record<string, string>;
   nodeEnv?: Record<string, string>;
+  /** Each node reaches Redis through a TCP proxy of its own (scripts/cluster/tcp-proxy.ts), to cut one off. */
+  redisProxies?: boolean;
+  /** Each node's data directory is a tmpfs of this many MiB (needs root; see `tmpfs` for the outcome). */
+  tmpfsDataMb?: number;
   onProgress?: (msg: string) => void;
 }
 
@@ -46,6 +52,15 @@ export interface Cluster {
   dataDir: string;
   /** Restarts a node that was stopped or killed, on the same data directory and port. */
   restartNode(id: string): Promise<NodeProcess>;
+  /**
+   * Stops a node and starts a fresh one under the same id and port on an empty data directory
+   * (the old one is kept beside it as `<dir>.replaced-N`), with `env` added to its environment.
+   */
+  replaceNode(id: string, env?: Record<string, string>): Promise<NodeProcess>;
+  /** Node id → its Redis proxy, when started with `redisProxies`. */
+  redisProxies: Map<string, TcpProxy>;
+  /** Whether the node data directories are tmpfs mounts (null: not asked for). */
+  tmpfs: MountResult | null;
   adminFetch(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   stop(): Promise<void>;
 }
@@ -90,15 +105,20 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     redis: null,
     edge: null,
   };
+  const proxies = new Map<string, TcpProxy>();
+  const mounts: string[] = [];
   const stopAll = async () => {
     started.edge?.kill('SIGTERM');
     await Promise.allSettled(started.nodes.map((n) => n.stop(10_000)));
     if (started.edge && started.edge.exitCode === null)
       await new Promise((r) => started.edge!.once('exit', r));
+    await Promise.allSettled([...proxies.values()].map((p) => p.close()));
     if (started.redis) await started.redis.stop();
     else if (!opts.privateRedis) await dropPrefix(redisUrl, prefix);
+    for (const dir of mounts) unmountTmpfs(dir);
     if (ownDir) rmSync(dataDir, { recursive: true, force: true });
   };
+  let tmpfs: MountResult | null = null;
 
   let redisUrl = opts.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   try {
@@ -112,14 +132,28 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       redisUrl = started.redis.url;
     }
     progress(`starting ${opts.nodes} search node(s)`);
-    const nodeOpts = (i: number): StartNodeOptions => ({
-      id: `node-${i + 1}`,
-      dataDir: join(dataDir, `node-${i + 1}`),
-      redisUrl,
-      redisPrefix: prefix,
-      secret,
-      env: { GTE_PARENT_PID: String(process.pid), ...opts.nodeEnv },
-    });
+    const redisPort = Number(new URL(redisUrl).port || 6379);
+    for (let i = 0; opts.redisProxies && i < opts.nodes; i++)
+      proxies.set(`node-${i + 1}`, await startTcpProxy(redisPort));
+    for (let i = 0; opts.tmpfsDataMb && i < opts.nodes && tmpfs?.mounted !== false; i++) {
+      const dir = join(dataDir, `node-${i + 1}`);
+      tmpfs = mountTmpfs(dir, opts.tmpfsDataMb);
+      if (tmpfs.mounted) mounts.push(dir);
+      else progress(`no tmpfs data directories: ${tmpfs.reason}`);
+    }
+    const nodeOpts = (i: number): StartNodeOptions => {
+      const proxy = proxies.get(`node-${i + 1}`);
+      return {
+        id: `node-${i + 1}`,
+        dataDir: join(dataDir, `node-${i + 1}`),
+        redisUrl: proxy ? `redis://127.0.0.1:${proxy.port}` : redisUrl,
+        redisPrefix: prefix,
+        secret,
+        env: { GTE_PARENT_PID: String(process.pid), ...opts.nodeEnv },
+        // Not on a tmpfs data directory: a test that fills it must not take the log writer down.
+        ...(mounts.length > 0 ? { logDir: join(dataDir, 'logs') } : {}),
+      };
+    };
     started.nodes = await Promise.all(Array.from({ length: opts.nodes }, (_, i) => startNode(nodeOpts(i))));
     progress('starting the edge (workerd)');
     const seed = started.nodes.map((n, i) => ({ id: n.id, url: n.url, priority: 100 - i }));
@@ -157,11 +191,24 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         const old = started.nodes[i]!;
         if (old.child.exitCode === null && old.child.signalCode === null) await old.stop();
         const fresh = await startNode({ ...nodeOpts(i), port: old.port });
-        started.nodes[i] = fresh;
-        cluster.nodes[i] = fresh;
-        state.nodes[i] = { id: fresh.id, url: fresh.url, pid: fresh.child.pid!, data_dir: fresh.dataDir };
-        return fresh;
+        return install(i, fresh);
       },
+      async replaceNode(id, env = {}) {
+        const i = started.nodes.findIndex((n) => n.id === id);
+        if (i < 0) throw new Error(`no node ${id}`);
+        const old = started.nodes[i]!;
+        if (old.child.exitCode === null && old.child.signalCode === null) await old.stop();
+        let n = 1;
+        while (existsSync(`${old.dataDir}.replaced-${n}`)) n++;
+        if (mounts.includes(old.dataDir))
+          for (const f of readdirSync(old.dataDir)) rmSync(join(old.dataDir, f), { recursive: true });
+        else renameSync(old.dataDir, `${old.dataDir}.replaced-${n}`);
+        const base = nodeOpts(i);
+        const fresh = await startNode({ ...base, env: { ...base.env, ...env }, port: old.port });
+        return install(i, fresh);
+      },
+      redisProxies: proxies,
+      tmpfs,
       adminFetch(path, init = {}) {
         const { json, ...rest } = init;
         const headers = new Headers(rest.headers);
@@ -174,6 +221,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         });
       },
       stop: stopAll,
+    };
+    const install = (i: number, fresh: NodeProcess) => {
+      started.nodes[i] = fresh;
+      cluster.nodes[i] = fresh;
+      state.nodes[i] = { id: fresh.id, url: fresh.url, pid: fresh.child.pid!, data_dir: fresh.dataDir };
+      return fresh;
     };
     return cluster;
   } catch (err) {

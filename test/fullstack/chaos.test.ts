@@ -5,12 +5,19 @@
  * no lost acknowledged write, no stale or resurrected document, no duplicate ids, change-log
  * epochs in order, a failover where the scenario needs one and none under overload.
  *
- * Scenarios share a cluster per shape (2 nodes; 3 for two-failovers), each leaving it whole for
- * the next. Rates are modest so that a busy 2-core machine measures the system, not itself.
+ * Scenarios share a cluster per shape (2 nodes; 3 for two-failovers; tmpfs data directories for
+ * disk-full-master), each leaving it whole for the next. Rates are modest so that a busy 2-core
+ * machine measures the system, not itself. A scenario the machine cannot run (no tmpfs mount
+ * without root) is skipped with its reason printed, never silently.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summaryTable } from '../../scripts/chaos/report.ts';
-import { CHAOS_EDGE_VARS, runScenario, type RunOptions, type RunResult } from '../../scripts/chaos/runner.ts';
+import {
+  chaosClusterOptions,
+  runScenario,
+  type RunOptions,
+  type RunResult,
+} from '../../scripts/chaos/runner.ts';
 import { SCENARIOS, type Scenario } from '../../scripts/chaos/scenarios.ts';
 import { startCluster, type Cluster } from '../../scripts/cluster/launch.ts';
 
@@ -28,16 +35,11 @@ afterAll(() => {
   if (results.length > 0) console.log(`\n${summaryTable(results)}\n`);
 });
 
-function describeShape(title: string, nodes: number, scenarios: Scenario[]) {
+function describeShape(title: string, scenarios: Scenario[]) {
   describe(title, () => {
     let cluster: Cluster;
     beforeAll(async () => {
-      cluster = await startCluster({
-        nodes,
-        privateRedis: true,
-        edgeVars: CHAOS_EDGE_VARS,
-        nodeEnv: { FAULT_INJECTION: '1' },
-      });
+      cluster = await startCluster(chaosClusterOptions(scenarios[0]!));
     }, 180_000);
     afterAll(async () => {
       await cluster?.stop();
@@ -45,9 +47,13 @@ function describeShape(title: string, nodes: number, scenarios: Scenario[]) {
 
     for (const scenario of scenarios) {
       // Bounded: every wait inside a scenario has its own deadline well inside this one.
-      it(`${scenario.name}: ${scenario.description}`, async () => {
+      it(`${scenario.name}: ${scenario.description}`, async (ctx) => {
         const result = await runScenario(cluster, scenario, OPTIONS);
         results.push(result);
+        if (result.skipped) {
+          console.log(`[${scenario.name}] SKIPPED: ${result.skipped}`);
+          return ctx.skip(result.skipped);
+        }
         const r = result.report;
         console.log(
           `[${scenario.name}] ${r.searches} searches (${r.failedSearches} failed, ${r.failedWhileNoneHealthy} during the outage), ${r.ackedWrites} acked writes, ` +
@@ -63,11 +69,13 @@ function describeShape(title: string, nodes: number, scenarios: Scenario[]) {
 
 describeShape(
   'chaos scenarios on a 2-node cluster',
-  2,
-  SCENARIOS.filter((s) => s.nodes === 2),
+  SCENARIOS.filter((s) => s.nodes === 2 && !s.tmpfsDataMb),
 );
 describeShape(
   'chaos scenarios on a 3-node cluster',
-  3,
-  SCENARIOS.filter((s) => s.nodes === 3),
+  SCENARIOS.filter((s) => s.nodes === 3 && !s.tmpfsDataMb),
+);
+describeShape(
+  'chaos scenarios on a 2-node cluster with tmpfs data directories',
+  SCENARIOS.filter((s) => s.tmpfsDataMb),
 );

@@ -1,7 +1,8 @@
 /**
  * The chaos checker's rules (scripts/chaos/checker.ts) on hand-made records: which failed searches
  * count, what a stale or deleted answer is given the acknowledgement times, lost and resurrected
- * writes, ambiguous (unacknowledged) writes, duplicates, epoch order, and failover timing.
+ * writes, ambiguous (unacknowledged) writes, duplicates, foreign answers, what became of writes
+ * answered 202 (their jobs), epoch order, and failover timing.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,7 +12,14 @@ import {
   masterChanges,
   violations,
 } from '../../scripts/chaos/checker.ts';
-import type { FinalRead, RunRecords, SearchRecord, WriteRecord } from '../../scripts/chaos/records.ts';
+import { markerId } from '../../scripts/chaos/provenance.ts';
+import type {
+  FinalRead,
+  JobOutcome,
+  RunRecords,
+  SearchRecord,
+  WriteRecord,
+} from '../../scripts/chaos/records.ts';
 
 const T0 = 1_000_000;
 
@@ -282,5 +290,112 @@ describe('epochs and failovers', () => {
       'expected 3 failover(s), saw 2',
     ]);
     expect(violations(report, { failover: 'required', minFailovers: 2 })).toEqual([]);
+  });
+});
+
+describe('checkRun: foreign answers', () => {
+  const text = (id: string, v: number) => `how to reset a password [${id} version ${v}]`;
+
+  it('reads the id out of a written text', () => {
+    expect(markerId(text('run-00003', 2))).toBe('run-00003');
+    expect(markerId('a corpus document')).toBeNull();
+  });
+
+  it('a hit whose text belongs to another id is foreign, whoever wrote it', () => {
+    const writes = [write('a', 'upsert', 0, true, text('a', 1)), write('b', 'upsert', 0, true, text('b', 1))];
+    const report = checkRun(
+      records({
+        writes,
+        searches: [
+          search(1000, { results: [{ id: 'a', text: text('b', 1) }] }),
+          search(1000, { results: [{ id: 'corpus-7', text: text('b', 1) }] }),
+        ],
+        finalReads: [edgeRead('a', 200, text('a', 1)), edgeRead('b', 200, text('b', 1))],
+      }),
+    );
+    expect(report.foreignAnswers).toBe(2);
+    expect(report.staleAnswers + report.deletedAnswers).toBe(0);
+    expect(violations(report, { failover: 'any' })).toEqual([
+      '2 answer(s) returned a text never written for that id (foreign or wrong)',
+    ]);
+  });
+
+  it('a text never written for a written id is foreign; an older version of it is stale', () => {
+    const writes = [
+      write('a', 'upsert', 0, true, text('a', 1)),
+      write('a', 'upsert', 100, true, text('a', 2)),
+    ];
+    const report = checkRun(
+      records({
+        writes,
+        searches: [
+          search(2000, { results: [{ id: 'a', text: text('a', 7) }] }),
+          search(2000, { results: [{ id: 'a', text: text('a', 1) }] }),
+        ],
+        finalReads: [edgeRead('a', 200, text('a', 2))],
+      }),
+      { readGraceMs: 500 },
+    );
+    expect(report.foreignAnswers).toBe(1);
+    expect(report.staleAnswers).toBe(1);
+  });
+});
+
+describe('checkRun: writes answered 202', () => {
+  const accepted = (id: string, at: number, jobId: string): WriteRecord => ({
+    ...write(id, 'upsert', at, false, `${id} v${at}`),
+    status: 202,
+    error: 'wait_timeout',
+    jobId,
+  });
+  const job = (jobId: string, state: string | null, status: number | null = 200): JobOutcome => ({
+    jobId,
+    status,
+    state,
+    error: state === 'failed' ? 'disk full' : null,
+  });
+
+  it('a completed job is held to what an acknowledged write is: it must read back', () => {
+    const writes = [accepted('a', 0, 'j1'), accepted('b', 0, 'j2')];
+    const report = checkRun(
+      records({
+        writes,
+        jobs: [job('j1', 'completed'), job('j2', 'completed')],
+        finalReads: [edgeRead('a', 200, 'a v0'), edgeRead('b', 404)],
+      }),
+    );
+    expect(report.jobsApplied).toBe(2);
+    expect(report.lostWrites).toBe(1);
+    expect(report.jobViolations).toBe(0);
+  });
+
+  it('a failed job is fine when its write never shows, a violation when it does', () => {
+    const writes = [accepted('a', 0, 'j1'), accepted('b', 0, 'j2')];
+    const report = checkRun(
+      records({
+        writes,
+        jobs: [job('j1', 'failed'), job('j2', 'failed')],
+        finalReads: [edgeRead('a', 404), edgeRead('b', 200, 'b v0')],
+      }),
+    );
+    expect(report.jobsFailed).toBe(2);
+    expect(report.jobViolations).toBe(1);
+    expect(report.lostWrites).toBe(0);
+  });
+
+  it('a job still waiting, unknown, or unreadable after the run is a violation', () => {
+    const writes = [accepted('a', 0, 'j1'), accepted('b', 0, 'j2'), accepted('c', 0, 'j3')];
+    const report = checkRun(
+      records({
+        writes,
+        jobs: [job('j1', 'waiting'), job('j2', null, 404), job('j3', null, null)],
+        finalReads: [edgeRead('a', 404), edgeRead('b', 404), edgeRead('c', 404)],
+      }),
+    );
+    expect(report.jobViolations).toBe(3);
+    expect(report.unackedWrites).toBe(3);
+    expect(violations(report, { failover: 'any' })).toEqual([
+      '3 write(s) answered 202 neither applied nor reported failed by their job (or applied though failed)',
+    ]);
   });
 });

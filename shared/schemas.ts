@@ -7,26 +7,40 @@
  */
 import { z } from 'zod';
 import { LIMITS } from './constants.ts';
+import { MetadataScalar, SearchFilter } from './search-filter.ts';
 
-const scalar = z.union([z.string().max(256), z.number().finite(), z.boolean(), z.null()]);
+export { SearchFilter };
 
-/** `{"metadata": {k: scalar}}`: exact-match filter on document metadata; nested objects are refused. */
-export const SearchFilter = z
-  .object({
-    metadata: z.record(z.string().min(1).max(64), scalar).refine((m) => Object.keys(m).length <= 16, {
-      message: 'at most 16 metadata keys',
-    }),
-  })
-  .strict();
+const scalar = MetadataScalar;
+
+/** Whitespace, control and format characters: a query of only these has nothing to search. */
+const NOTHING_TO_SEARCH = /^[\p{White_Space}\p{Cc}\p{Cf}]*$/u;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * How a search ranks: `vector` (score: cosine similarity of query and document), `keyword`
+ * (score: BM25 over the FTS5 keyword index, higher is better) or `hybrid`, the default (score:
+ * reciprocal rank fusion of the two rankings, the sum of 1 / (rrf_k + rank) over both lists).
+ */
+export const SearchMode = z.enum(['hybrid', 'vector', 'keyword']);
+export type SearchMode = z.infer<typeof SearchMode>;
 
 export const SearchRequest = z
   .object({
     query: z
       .string()
       .min(1, 'query must not be empty')
-      .max(LIMITS.queryMaxChars, `query must be at most ${LIMITS.queryMaxChars} characters`),
+      .max(LIMITS.queryMaxChars, `query must be at most ${LIMITS.queryMaxChars} characters`)
+      .refine((q) => !LONE_SURROGATE.test(q), 'query holds an unpaired surrogate (not valid Unicode text)')
+      .refine(
+        (q) => !NOTHING_TO_SEARCH.test(q),
+        'query has nothing to search (only whitespace or control characters)',
+      ),
     top_k: z.number().int('top_k must be an integer').min(1).max(LIMITS.topKMax).default(5),
     filter: SearchFilter.optional(),
+    mode: SearchMode.default('hybrid'),
+    /** Hybrid only: the rank constant of reciprocal rank fusion (larger flattens the ranks). */
+    rrf_k: z.number().int('rrf_k must be an integer').min(1).max(1000).optional(),
   })
   .strict();
 export type SearchRequest = z.infer<typeof SearchRequest>;

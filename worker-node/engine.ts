@@ -11,27 +11,24 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { MetadataFilter } from '../shared/search-filter.ts';
 import {
   addFromStore,
   buildGeneration,
   IndexGeneration,
-  overFetch,
   renumberStore,
-  resolveHits,
   type SearchHitDoc,
 } from './index-generation.ts';
 import { MetadataStore, type ApplyEntry, type ModelIdentity } from './metadata/store.ts';
+import { retrieve, type RetrievalTimings, type SearchOptions } from './retrieval.ts';
 import { writeFileAtomic } from './util/atomic-file.ts';
 import { type PartHealth, Supervisor } from './util/supervisor.ts';
 import { IndexUnavailableError } from './vector-index/errors.ts';
 import { VectorIndex } from './vector-index/index.ts';
 
-export type { SearchHitDoc };
+export type { SearchHitDoc, SearchOptions };
 
-export interface EngineTimings {
-  searchMs: number;
-  metadataMs: number;
-}
+export type EngineTimings = RetrievalTimings;
 
 export interface CompactionPolicy {
   /** Compact once tombstones exceed this share of the index... */
@@ -49,7 +46,21 @@ function defaultPolicy(): CompactionPolicy {
   return { ratio: 0.25 * jitter, minTombstones: Math.round(1000 * jitter) };
 }
 
-const HNSW_MIN_FETCH = 64;
+const KEYWORD_BUILD_PAGE = 2000;
+
+/**
+ * Fills the keyword tables of a data directory from before them, a page per transaction with a
+ * yield between pages (the node is not serving yet, but its /health answers meanwhile).
+ */
+async function buildKeywordIndex(
+  store: MetadataStore,
+  onLog?: (event: string, f: Record<string, unknown>) => void,
+): Promise<void> {
+  if (store.keyword.ready) return;
+  const started = Date.now();
+  while (store.keyword.buildPage(KEYWORD_BUILD_PAGE)) await new Promise((r) => setImmediate(r));
+  onLog?.('keyword_index.built', { documents: store.documentCount, ms: Date.now() - started });
+}
 
 export class SearchEngine {
   private applying: Promise<unknown> = Promise.resolve();
@@ -118,6 +129,7 @@ export class SearchEngine {
       store.compact();
     }
     const toppedUp = await addFromStore(store, index, index.size);
+    await buildKeywordIndex(store, opts.onLog);
     const labels = store.labelMap();
     const gen = new IndexGeneration(index, labels, labels.filter((l) => l === null).length);
     const engine = new SearchEngine(
@@ -200,48 +212,28 @@ export class SearchEngine {
   }
 
   /**
-   * The top k live documents for a query vector, optionally restricted to exact metadata matches.
-   * Tombstones and filtered-out documents are skipped by over-fetching, doubling until k live
-   * matches are found or the whole index was scanned.
+   * The top k live documents for a query (retrieval.ts): by its vector (the default mode here),
+   * its keyword text, or both fused; optionally restricted by a metadata filter. A FAISS worker
+   * being replaced makes vector and hybrid searches answer 503; keyword searches need no FAISS.
    */
   async search(
-    vector: Float32Array,
+    vector: Float32Array | null,
     k: number,
-    filter?: Record<string, unknown>,
+    filter?: MetadataFilter,
+    options: SearchOptions = {},
   ): Promise<{ hits: SearchHitDoc[]; timings: EngineTimings }> {
-    const timings: EngineTimings = { searchMs: 0, metadataMs: 0 };
     const health = this.supervisor.health;
-    if (health.state !== 'ok')
+    if (options.mode !== 'keyword' && health.state !== 'ok')
       throw new IndexUnavailableError(
         `the FAISS worker died (${health.last_error}); the index is being rebuilt from SQLite, retry on another node`,
       );
-    // HNSW explores max(efSearch, k) candidates and faiss-node cannot set efSearch (default 16),
-    // so asking it for more neighbours is how recall is bought back on large HNSW indexes.
-    const wanted = filter
-      ? Math.max(k * 8, 64)
-      : this.factory.startsWith('HNSW')
-        ? Math.max(k * 4, HNSW_MIN_FETCH)
-        : k;
-    let gen = this.gen;
-    let fetch = overFetch(gen, wanted);
-    for (;;) {
-      let t = performance.now();
-      const hits = await gen.use((index) => index.search(vector, fetch));
-      timings.searchMs += performance.now() - t;
-      if (gen !== this.gen) {
-        // A compaction swapped generations while FAISS answered: these labels are of the old
-        // numbering, whose map no longer follows the log. Ask the new generation instead.
-        gen = this.gen;
-        fetch = overFetch(gen, wanted);
-        continue;
-      }
-      t = performance.now();
-      const out = resolveHits(gen, this.store, hits, k, filter);
-      timings.metadataMs += performance.now() - t;
-      const total = gen.index.size;
-      if (out.length >= k || fetch >= total) return { hits: out.slice(0, k), timings };
-      fetch = Math.min(total, fetch * 2);
-    }
+    return retrieve(
+      { store: this.store, factory: this.factory, generation: () => this.gen },
+      vector,
+      k,
+      filter,
+      options,
+    );
   }
 
   private currentMark(): string {

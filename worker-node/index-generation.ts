@@ -6,6 +6,7 @@
  *
  * The old generation's FAISS worker is closed once the searches still running on it are done.
  */
+import type { MetadataFilter } from '../shared/search-filter.ts';
 import type { MetadataStore, StoredDoc } from './metadata/store.ts';
 import { VectorIndex } from './vector-index/index.ts';
 
@@ -133,35 +134,48 @@ export interface SearchHitDoc {
 
 /**
  * Label hits → the first k live documents, synchronously (no apply can interleave). Dead labels
- * are dropped in memory; documents are read from SQLite only for the candidates needed, a page
- * at a time when a filter may reject some.
+ * are dropped in memory; with a filter, SQLite says which candidates pass (doc_meta, without
+ * reading them), and only the documents returned are read. `seen` learns how many live candidates
+ * there were and how many passed, so a search that fell short can size its next fetch by the
+ * filter's pass rate.
  */
 export function resolveHits(
   gen: IndexGeneration,
   store: MetadataStore,
   hits: readonly { label: number; score: number }[],
   k: number,
-  filter?: Record<string, unknown>,
+  filter?: MetadataFilter,
+  seen?: { live: number; passed: number },
 ): SearchHitDoc[] {
-  const live = hits.flatMap((h) => {
+  let live = hits.flatMap((h) => {
     const id = gen.labels[h.label];
     return id == null ? [] : [{ id, score: h.score }];
   });
-  const out: SearchHitDoc[] = [];
-  const page = filter ? Math.max(k * 4, 64) : k;
-  for (let i = 0; i < live.length && out.length < k; i += page) {
-    const slice = live.slice(i, i + page);
-    const docs = store.documentsByIds(slice.map((h) => h.id));
-    for (const h of slice) {
-      const doc = docs.get(h.id);
-      if (!doc || (filter && !matches(doc.metadata, filter))) continue;
-      out.push({ doc, score: h.score });
-    }
+  if (filter) {
+    const passing = store.keyword.passingIds(
+      live.map((h) => h.id),
+      filter,
+    );
+    if (seen) seen.live = live.length;
+    live = live.filter((h) => passing.has(h.id));
+    if (seen) seen.passed = live.length;
   }
   // Equal scores are ordered by id, not by FAISS position: positions differ between nodes
   // after a compaction or a resync, and every node must give the same answer.
-  out.sort((a, b) => b.score - a.score || (a.doc.id < b.doc.id ? -1 : a.doc.id > b.doc.id ? 1 : 0));
-  return out;
+  live.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return withDocuments(store, live.slice(0, k));
+}
+
+/** Ranked ids → ranked documents (one read); an id no longer stored is dropped. */
+export function withDocuments(
+  store: MetadataStore,
+  ranked: readonly { id: string; score: number }[],
+): SearchHitDoc[] {
+  const docs = store.documentsByIds(ranked.map((h) => h.id));
+  return ranked.flatMap((h) => {
+    const doc = docs.get(h.id);
+    return doc ? [{ doc, score: h.score }] : [];
+  });
 }
 
 /**
@@ -172,9 +186,4 @@ export function overFetch(gen: IndexGeneration, wanted: number): number {
   const size = gen.index.size;
   const liveShare = size === 0 ? 1 : Math.max(0.05, 1 - gen.tombstones / size);
   return Math.min(size, Math.ceil(wanted / liveShare) + 8);
-}
-
-function matches(metadata: Record<string, unknown>, filter: Record<string, unknown>): boolean {
-  for (const [key, want] of Object.entries(filter)) if (metadata[key] !== want) return false;
-  return true;
 }

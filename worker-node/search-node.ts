@@ -66,6 +66,7 @@ export interface SearchNodeParts {
 
 export type SearchTimings = Record<'queue' | 'embed' | 'search' | 'metadata', number>;
 
+const NO_VECTOR = { vectors: [null], queueMs: 0, embedMs: 0 };
 const TRIM_INTERVAL_MS = 10_000;
 const TRIM_KEEP = 10_000;
 
@@ -176,12 +177,11 @@ export class SearchNode {
     const state = this.state();
     const applier = nodeParts(state).applier;
     if (applierBlocksReads(applier, state.role.role)) throw new LaggingError(applier);
-    const embedded = await this.parts.embedder.embedTimed([req.query]);
-    const { hits, timings } = await this.replica.search(
-      embedded.vectors[0]!,
-      req.top_k,
-      req.filter?.metadata,
-    );
+    // A keyword search needs no vector: it neither waits for nor loads the embedder.
+    const embedded = req.mode === 'keyword' ? NO_VECTOR : await this.parts.embedder.embedTimed([req.query]);
+    const options = { mode: req.mode, text: req.query, rrfK: req.rrf_k };
+    const filter = req.filter?.metadata;
+    const { hits, timings } = await this.replica.search(embedded.vectors[0]!, req.top_k, filter, options);
     return {
       results: hits.map((h) => ({
         id: h.doc.id,
@@ -227,6 +227,11 @@ export class SearchNode {
 
   health(): NodeHealth {
     return nodeHealth(this.state());
+  }
+
+  /** The vectors the index uses: the same embedder, the same pooling (POST /api/v1/embed). */
+  embed(texts: string[]): Promise<Float32Array[]> {
+    return this.parts.embedder.embed(texts);
   }
 
   info() {

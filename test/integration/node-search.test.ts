@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeProcess } from '../../scripts/cluster/node-process.ts';
-import type { SearchHit } from '../../shared/schemas.ts';
+import type { SearchHit, SearchResponse } from '../../shared/schemas.ts';
 import {
   ingest,
   startNodeCluster,
@@ -119,6 +119,65 @@ describe('search node with the sample corpus', { timeout: NODE_TEST_TIMEOUT_MS }
     ).length;
     expect(filtered.body.results).toHaveLength(Math.min(100, expected));
     expect(new Set(filtered.body.results.map((h) => h.id)).size).toBe(filtered.body.results.length);
+  });
+
+  it('searches in every mode: keyword finds inflections the vectors miss, hybrid fuses both', async () => {
+    const search = (body: Record<string, unknown>) =>
+      node.client.call<SearchResponse>('POST', '/api/v1/search', { top_k: 5, ...body });
+    const query = 'taxi reimbursement';
+    const keyword = await search({ query, mode: 'keyword' });
+    expect(keyword.status, JSON.stringify(keyword.body)).toBe(200);
+    expect(keyword.body.results[0]!.id).toBe('fin-011');
+    expect(keyword.body.results.every((h) => h.score > 0)).toBe(true);
+    const hybrid = await search({ query });
+    expect(hybrid.body.results.map((h) => h.id)).toContain('fin-011');
+    // Reciprocal rank fusion of two lists: at most 2 / (rrf_k + 1).
+    for (const h of hybrid.body.results) expect(h.score).toBeLessThanOrEqual(2 / 61 + 1e-12);
+    const vector = await search({ query, mode: 'vector' });
+    for (const h of vector.body.results) expect(Math.abs(h.score)).toBeLessThanOrEqual(1 + 1e-5);
+    // A flatter fusion is still a fusion of the same lists.
+    const flat = await search({ query, rrf_k: 1000 });
+    expect(flat.body.results[0]!.score).toBeLessThanOrEqual(2 / 1001 + 1e-12);
+    // Chinese through the keyword index alone.
+    const zh = await search({ query: '电子发票重复报销怎么查重', mode: 'keyword' });
+    expect(zh.body.results[0]!.id).toBe('zh-fin-002');
+  });
+
+  it('filters with operators in every mode', async () => {
+    for (const mode of ['hybrid', 'vector', 'keyword']) {
+      const res = await node.client.call<SearchResponse>('POST', '/api/v1/search', {
+        query: 'expense claim receipts 报销 发票',
+        top_k: 30,
+        mode,
+        filter: { metadata: { lang: { $ne: 'en' }, department: { $in: ['finance', 'hr'] } } },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.results.length).toBeGreaterThan(0);
+      for (const h of res.body.results) {
+        expect(h.metadata.lang).toBe('zh');
+        expect(['finance', 'hr']).toContain(h.metadata.department);
+      }
+    }
+    const none = await node.client.call<SearchResponse>('POST', '/api/v1/search', {
+      query: 'expense claim',
+      filter: { metadata: { department: { $nin: ['finance', 'hr', 'it-ops', 'legal', 'support'] } } },
+    });
+    expect(none.body.results).toEqual([]);
+  });
+
+  it('answers 400 naming the field for a query with nothing to search or a malformed filter', async () => {
+    for (const query of [' \n\t ', '\u0000\u0001', 'a\uD800']) {
+      const res = await node.client.call('POST', '/api/v1/search', { query });
+      expect(res.status).toBe(400);
+      expect(res.body.error.field).toBe('query');
+    }
+    const bad = await node.client.call('POST', '/api/v1/search', {
+      query: 'x',
+      filter: { metadata: { year: { $gt: [2020] } } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('filter.metadata.year');
+    expect(bad.body.error.message).toContain('$gt');
   });
 
   it('shows an upsert and a delete in the very next search (wait: applied)', async () => {

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeProcess } from '../../scripts/cluster/node-process.ts';
 import { ChangeLog } from '../../worker-node/replication/change-log.ts';
+import type { SearchResponse } from '../../shared/schemas.ts';
 import { compareSeq } from '../../shared/stream-id.ts';
 import { chunks, loadDocuments, loadQueries, type CorpusDoc } from '../../scripts/corpus/sample.ts';
 import { syntheticDocs } from '../../scripts/corpus/synthetic.ts';
@@ -67,18 +68,24 @@ function expectStoresMatchExpected(): void {
   expect(Object.fromEntries(onStandby)).toEqual(Object.fromEntries(onMaster));
 }
 
+/** Every labelled query, in every search mode (hybrid is the default), answered alike by both. */
 async function expectSameAnswers(a: NodeProcess, b: NodeProcess): Promise<void> {
-  for (const q of queries) {
-    const [ra, rb] = await Promise.all([a.client.search(q.query, 5), b.client.search(q.query, 5)]);
-    expect(ra.status).toBe(200);
-    expect(rb.status).toBe(200);
-    expect(
-      rb.body.results.map((h) => h.id),
-      q.query,
-    ).toEqual(ra.body.results.map((h) => h.id));
-    rb.body.results.forEach((h, i) =>
-      expect(Math.abs(h.score - ra.body.results[i]!.score)).toBeLessThanOrEqual(1e-6),
-    );
+  for (const mode of ['hybrid', 'vector', 'keyword'] as const) {
+    for (const q of queries) {
+      const body = { query: q.query, top_k: 5, mode };
+      const [ra, rb] = await Promise.all(
+        [a, b].map((n) => n.client.call<SearchResponse>('POST', '/api/v1/search', body)),
+      );
+      expect(ra!.status).toBe(200);
+      expect(rb!.status).toBe(200);
+      expect(
+        rb!.body.results.map((h) => h.id),
+        `${mode}: ${q.query}`,
+      ).toEqual(ra!.body.results.map((h) => h.id));
+      rb!.body.results.forEach((h, i) =>
+        expect(Math.abs(h.score - ra!.body.results[i]!.score)).toBeLessThanOrEqual(1e-6),
+      );
+    }
   }
 }
 

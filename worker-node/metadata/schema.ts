@@ -3,6 +3,7 @@
  * statements. Kept apart from store.ts so the store reads as what it does, not how rows are laid out.
  */
 import type Database from 'better-sqlite3';
+import { createKeywordTables } from './keyword-tables.ts';
 import type { StoredDoc } from './store.ts';
 
 export type DocRow = Omit<StoredDoc, 'metadata'> & { metadata: string };
@@ -26,6 +27,7 @@ export function migrate(db: Database.Database): void {
   const columns = db.prepare('PRAGMA table_info(documents)').all() as { name: string }[];
   if (!columns.some((c) => c.name === 'write_version'))
     db.exec('ALTER TABLE documents ADD COLUMN write_version INTEGER NOT NULL DEFAULT 0');
+  createKeywordTables(db);
 }
 
 export function prepareStatements(db: Database.Database) {

@@ -19,6 +19,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { compareSeq, SEQ_ZERO } from '../../shared/stream-id.ts';
+import { KeywordTables } from './keyword-tables.ts';
 import { DOC_COLUMNS, type DocRow, migrate, prepareStatements } from './schema.ts';
 
 export interface StoredDoc {
@@ -66,6 +67,8 @@ export class ModelMismatchError extends Error {
 export class MetadataStore {
   readonly db: Database.Database;
   private readonly stmts: ReturnType<typeof prepareStatements>;
+  /** The keyword index and the metadata table of the pre-filter, kept with every applied entry. */
+  readonly keyword: KeywordTables;
   /** Live documents, counted once at open and kept by applyBatch: /health must not scan the table. */
   private liveCount: number;
 
@@ -76,6 +79,7 @@ export class MetadataStore {
     this.db.pragma('synchronous = NORMAL');
     migrate(this.db);
     this.stmts = prepareStatements(this.db);
+    this.keyword = new KeywordTables(this.db);
     this.liveCount = (this.db.prepare('SELECT COUNT(*) AS n FROM documents').get() as { n: number }).n;
   }
 
@@ -162,11 +166,13 @@ export class MetadataStore {
             vector: Buffer.from(entry.vector.buffer, entry.vector.byteOffset, entry.vector.byteLength),
             writeVersion: entry.version ?? 0,
           });
+          this.keyword.put(this.keyword.rowidOf(entry.id)!, entry.text, entry.metadata);
           this.stmts.forgetDeleted.run(entry.id);
           changes.added.push({ label, id: entry.id, vector: entry.vector });
           if (!previous) liveDelta++;
         } else {
           if (previous) {
+            this.keyword.remove(this.keyword.rowidOf(entry.id)!);
             this.stmts.remove.run(entry.id);
             liveDelta--;
           }

@@ -1,0 +1,104 @@
+/**
+ * The FTS5 keyword index in the metadata store (SQLite in process, no FAISS): BM25 finds what a
+ * word-vector model misses (inflections, exact identifiers beside near-miss ones, Chinese), it
+ * follows every upsert and delete in the same transaction, and a data directory from before the
+ * keyword tables gets them built from its documents.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ApplyEntry, MetadataStore } from '../../worker-node/metadata/store.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function storePath(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gte-keyword-'));
+  dirs.push(dir);
+  return join(dir, 'metadata.sqlite');
+}
+
+let ms = 1;
+const upsert = (id: string, text: string, metadata: Record<string, unknown> = {}): ApplyEntry => ({
+  seq: `${ms++}-0`,
+  op: 'upsert',
+  id,
+  text,
+  metadata,
+  vector: new Float32Array([1, 0]),
+});
+const remove = (id: string): ApplyEntry => ({ seq: `${ms++}-0`, op: 'delete', id });
+
+const corpus: [string, string][] = [
+  ['taxi', 'Taxis and ride-hailing are reimbursable for airport transfers with a receipt.'],
+  ['tax', 'Tax exemption for relocation allowances is handled by payroll.'],
+  ['phone', 'Phone allowances are paid monthly with the salary.'],
+  ['pay-1', 'Error PAY-7781 means the card issuer declined the payment.'],
+  ['pay-2', 'Error PAY-7782 means the payment gateway timed out; retry after a minute.'],
+  ['host', 'The nightly backup of db-prod-07 runs at 02:00 UTC.'],
+  ['kb', 'Article KB0012345 explains how to reset a VPN token.'],
+  ['zh', '电子发票重复报销的查重规则：系统按发票代码和号码自动比对。'],
+  ['zh-2', '差旅住宿标准按城市等级确定。'],
+];
+
+const ids = (store: MetadataStore, query: string, k = 3) => store.keyword.search(query, k).map((h) => h.id);
+
+describe('keyword index', () => {
+  it('ranks by BM25 with stemming, identifiers kept whole, and Chinese segmentation', () => {
+    const store = new MetadataStore(storePath());
+    store.applyBatch(corpus.map(([id, text]) => upsert(id, text)));
+    expect(ids(store, 'taxi reimbursement')[0]).toBe('taxi');
+    expect(ids(store, 'PAY-7782')[0]).toBe('pay-2');
+    expect(ids(store, 'pay-7781')[0]).toBe('pay-1');
+    expect(ids(store, 'db-prod-07 backup')[0]).toBe('host');
+    expect(ids(store, 'kb0012345')[0]).toBe('kb');
+    expect(ids(store, '发票怎么查重')[0]).toBe('zh');
+    expect(ids(store, '???')).toEqual([]);
+    const hits = store.keyword.search('payment', 5);
+    expect(hits.every((h) => h.score > 0)).toBe(true);
+    store.close();
+  });
+
+  it('follows upserts and deletes, and answers filtered searches from doc_meta', () => {
+    const store = new MetadataStore(storePath());
+    store.applyBatch([upsert('a', 'glacier expedition', { lang: 'en', year: 2024 })]);
+    store.applyBatch([upsert('b', 'glacier survey', { lang: 'de', year: 2020 })]);
+    expect(ids(store, 'glacier').sort()).toEqual(['a', 'b']);
+    store.applyBatch([upsert('a', 'volcano expedition', { lang: 'en', year: 2025 })]);
+    expect(ids(store, 'glacier')).toEqual(['b']);
+    expect(ids(store, 'volcano')).toEqual(['a']);
+    expect(store.keyword.search('expedition survey', 5, { year: { $gte: 2025 } }).map((h) => h.id)).toEqual([
+      'a',
+    ]);
+    expect(store.keyword.search('expedition survey', 5, { lang: { $ne: 'en' } }).map((h) => h.id)).toEqual([
+      'b',
+    ]);
+    store.applyBatch([remove('a')]);
+    expect(ids(store, 'volcano')).toEqual([]);
+    expect(store.keyword.countMatching({ lang: 'en' }, 10)).toBe(0);
+    store.close();
+  });
+
+  it('builds the keyword tables of a data directory from before them', () => {
+    const path = storePath();
+    const old = new MetadataStore(path);
+    old.applyBatch(corpus.map(([id, text]) => upsert(id, text, { lang: id.startsWith('zh') ? 'zh' : 'en' })));
+    // What a data directory from before the keyword tables looks like.
+    old.db.exec('DROP TABLE doc_fts; DROP TABLE doc_meta');
+    old.db.prepare("DELETE FROM node_state WHERE key LIKE 'keyword%'").run();
+    old.close();
+    const store = new MetadataStore(path);
+    expect(store.keyword.ready).toBe(false);
+    expect(ids(store, 'taxi')).toEqual([]);
+    let pages = 0;
+    while (store.keyword.buildPage(4)) pages++;
+    expect(pages).toBe(3);
+    expect(store.keyword.ready).toBe(true);
+    expect(ids(store, 'taxi reimbursement')[0]).toBe('taxi');
+    expect(store.keyword.countMatching({ lang: 'zh' }, 10)).toBe(2);
+    store.close();
+  });
+});

@@ -1,0 +1,150 @@
+/**
+ * The tables a search reads besides `documents`, derived from it and kept in the same transaction
+ * (store.applyBatch), keyed by the document's rowid (stable: upserts update the row in place, and
+ * nothing VACUUMs the database):
+ *
+ * - `doc_fts`: the FTS5 keyword index over each document's terms (keyword/tokenize.ts), ranked by BM25;
+ * - `doc_meta`: one row per scalar metadata field, indexed, for the SQL pre-filter (filter-sql.ts).
+ *
+ * A data directory from before these tables gets them filled from `documents` on open, a page at
+ * a time (`buildPage`), resuming where a cut-short build stopped.
+ */
+import type Database from 'better-sqlite3';
+import { keywordBody, keywordMatch } from '../keyword/tokenize.ts';
+import type { MetadataFilter } from '../../shared/search-filter.ts';
+import { filterSql, metaValue } from './filter-sql.ts';
+
+/** Bumped when the terms of a text change: an index of another version is built again. */
+export const KEYWORD_INDEX_VERSION = '1';
+
+export function createKeywordTables(db: Database.Database): void {
+  db.exec(`
+    CREATE VIRTUAL TABLE IF NOT EXISTS doc_fts USING fts5(body, tokenize = 'porter unicode61 remove_diacritics 2');
+    CREATE TABLE IF NOT EXISTS doc_meta (doc INTEGER NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, value);
+    CREATE INDEX IF NOT EXISTS doc_meta_kv ON doc_meta (key, kind, value);
+    CREATE INDEX IF NOT EXISTS doc_meta_doc ON doc_meta (doc);
+  `);
+}
+
+export interface RankedId {
+  id: string;
+  score: number;
+}
+
+export class KeywordTables {
+  private readonly stmts;
+
+  constructor(private readonly db: Database.Database) {
+    this.stmts = {
+      rowidOf: db.prepare<[string], { rowid: number }>('SELECT rowid FROM documents WHERE id = ?'),
+      dropFts: db.prepare('DELETE FROM doc_fts WHERE rowid = ?'),
+      addFts: db.prepare('INSERT INTO doc_fts (rowid, body) VALUES (?, ?)'),
+      dropMeta: db.prepare('DELETE FROM doc_meta WHERE doc = ?'),
+      addMeta: db.prepare('INSERT INTO doc_meta (doc, key, kind, value) VALUES (?, ?, ?, ?)'),
+      getState: db.prepare<[string], { value: string }>('SELECT value FROM node_state WHERE key = ?'),
+      setState: db.prepare(
+        'INSERT INTO node_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      ),
+    };
+  }
+
+  rowidOf(id: string): number | undefined {
+    return this.stmts.rowidOf.get(id)?.rowid;
+  }
+
+  /** Drops what a document row held (before it is deleted or rewritten). */
+  remove(rowid: number): void {
+    this.stmts.dropFts.run(rowid);
+    this.stmts.dropMeta.run(rowid);
+  }
+
+  /** Indexes a document row afresh (inside the caller's transaction). */
+  put(rowid: number, text: string, metadata: Record<string, unknown>): void {
+    this.remove(rowid);
+    this.stmts.addFts.run(rowid, keywordBody(text));
+    for (const [key, raw] of Object.entries(metadata)) {
+      const m = metaValue(raw);
+      if (m) this.stmts.addMeta.run(rowid, key, m.kind, m.value);
+    }
+  }
+
+  /**
+   * Whether the tables hold every document; false in a data directory from before them (or of an
+   * older term version) until `buildPage` has gone through all rows.
+   */
+  get ready(): boolean {
+    return this.stmts.getState.get('keyword_index')?.value === KEYWORD_INDEX_VERSION;
+  }
+
+  /**
+   * Indexes the next `limit` documents (by rowid) in one transaction that also records how far the
+   * build got, so a build cut short resumes there; returns false once every row is done.
+   */
+  buildPage(limit: number): boolean {
+    const state = (key: string) => this.stmts.getState.get(key)?.value;
+    const set = (key: string, value: string | number) => this.stmts.setState.run(key, String(value));
+    // A build of another term version starts over (put() replaces what a row held).
+    const after =
+      state('keyword_building') === KEYWORD_INDEX_VERSION ? Number(state('keyword_built_rowid')) : -1;
+    const rows = this.db
+      .prepare('SELECT rowid, text, metadata FROM documents WHERE rowid > ? ORDER BY rowid LIMIT ?')
+      .all(after, limit) as { rowid: number; text: string; metadata: string }[];
+    this.db.transaction(() => {
+      for (const r of rows) this.put(r.rowid, r.text, JSON.parse(r.metadata) as Record<string, unknown>);
+      set('keyword_building', KEYWORD_INDEX_VERSION);
+      if (rows.length > 0) set('keyword_built_rowid', rows[rows.length - 1]!.rowid);
+      else set('keyword_index', KEYWORD_INDEX_VERSION);
+    })();
+    return rows.length > 0;
+  }
+
+  /** How many documents pass the filter, counting no further than `cap`. */
+  countMatching(filter: MetadataFilter, cap: number): number {
+    const { where, params } = filterSql(filter);
+    const row = this.db
+      .prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM documents d WHERE ${where} LIMIT ?)`)
+      .get(...params, cap) as { n: number };
+    return row.n;
+  }
+
+  /** Which of `ids` pass the filter (the post-filter, without reading the documents). */
+  passingIds(ids: readonly string[], filter: MetadataFilter): Set<string> {
+    const { where, params } = filterSql(filter);
+    const out = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = this.db
+        .prepare(
+          `SELECT d.id FROM documents d WHERE d.id IN (${chunk.map(() => '?').join(',')}) AND ${where}`,
+        )
+        .pluck()
+        .all(...chunk, ...params) as string[];
+      for (const id of rows) out.add(id);
+    }
+    return out;
+  }
+
+  /** Id and stored vector of every document that passes the filter (the pre-filter's candidates). */
+  matchingVectors(filter: MetadataFilter): { id: string; vector: Buffer }[] {
+    const { where, params } = filterSql(filter);
+    return this.db
+      .prepare(`SELECT d.id AS id, d.vector AS vector FROM documents d WHERE ${where}`)
+      .all(...params) as { id: string; vector: Buffer }[];
+  }
+
+  /**
+   * The `limit` best documents for a query by BM25 (score: -bm25, so higher is better), among those
+   * that pass the filter; equal scores in id order, so every node answers alike.
+   */
+  search(query: string, limit: number, filter?: MetadataFilter): RankedId[] {
+    const match = keywordMatch(query);
+    if (match === null) return [];
+    const { where, params } = filterSql(filter);
+    return this.db
+      .prepare(
+        `SELECT d.id AS id, -bm25(doc_fts) AS score FROM doc_fts JOIN documents d ON d.rowid = doc_fts.rowid
+         WHERE doc_fts MATCH ? AND ${where} ORDER BY score DESC, d.id LIMIT ?`,
+      )
+      .all(match, ...params, limit) as RankedId[];
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * How a search finds its documents, per mode (shared/schemas.ts SearchMode says what each score
+ * means):
+ *
+ * - `vector`: FAISS nearest neighbours of one index generation, labels resolved through that
+ *   generation's map (index-generation.ts), score the cosine similarity;
+ * - `keyword`: BM25 over the FTS5 index in SQLite (metadata/keyword-tables.ts);
+ * - `hybrid`: both lists, fused by reciprocal rank (keyword/fusion.ts).
+ *
+ * A selective filter is a pre-filter: SQLite lists the matching documents (doc_meta, indexed) and
+ * only their stored vectors are scored, exactly, in JS; FAISS is not asked at all. A filter that
+ * matches many documents is a post-filter over FAISS candidates instead, fetched in proportion to
+ * its pass rate. Everything after the last FAISS answer (resolving labels, the keyword query, the
+ * fusion, reading documents) runs in one synchronous step, so every list sees the same SQLite state.
+ */
+import type { SearchMode } from '../shared/schemas.ts';
+import type { MetadataFilter } from '../shared/search-filter.ts';
+import { DEFAULT_RRF_K, reciprocalRankFusion } from './keyword/fusion.ts';
+import {
+  type IndexGeneration,
+  overFetch,
+  resolveHits,
+  type SearchHitDoc,
+  withDocuments,
+} from './index-generation.ts';
+import type { MetadataStore } from './metadata/store.ts';
+
+export interface SearchOptions {
+  /** Default `vector` here; the request's default (`hybrid`) is applied by its schema. */
+  mode?: SearchMode;
+  /** The query's text: what the keyword index is searched for (keyword and hybrid modes). */
+  text?: string;
+  /** Hybrid: the rank constant of the fusion. */
+  rrfK?: number;
+}
+
+export interface RetrievalTimings {
+  searchMs: number;
+  metadataMs: number;
+}
+
+/** A filter matching at most this many documents is a pre-filter (exact scores over them). */
+export const PREFILTER_MAX_MATCHES = 2000;
+/** How deep each list of a hybrid search goes before fusion. */
+const HYBRID_DEPTH = 50;
+const HNSW_MIN_FETCH = 64;
+
+export interface RetrievalSource {
+  store: MetadataStore;
+  factory: string;
+  /** The current generation (it changes when a compaction swaps one in). */
+  generation(): IndexGeneration;
+}
+
+function dot(a: Float32Array, blob: Buffer): number {
+  const b = new Float32Array(blob.byteLength / 4);
+  new Uint8Array(b.buffer).set(blob);
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/** The pre-filter: the stored vectors of the matching documents, scored exactly. */
+function exactScores(store: MetadataStore, vector: Float32Array, depth: number, filter: MetadataFilter) {
+  const scored = store.keyword
+    .matchingVectors(filter)
+    .map((row) => ({ id: row.id, score: dot(vector, row.vector) }));
+  scored.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return withDocuments(store, scored.slice(0, depth));
+}
+
+/** The vector list (and whatever `finish` makes of it, in the same synchronous step). */
+async function vectorSearch<T>(
+  src: RetrievalSource,
+  vector: Float32Array,
+  depth: number,
+  filter: MetadataFilter | undefined,
+  timings: RetrievalTimings,
+  finish: (hits: SearchHitDoc[]) => T,
+): Promise<T> {
+  let t = performance.now();
+  if (filter && src.store.keyword.countMatching(filter, PREFILTER_MAX_MATCHES + 1) <= PREFILTER_MAX_MATCHES) {
+    const out = finish(exactScores(src.store, vector, depth, filter));
+    timings.metadataMs += performance.now() - t;
+    return out;
+  }
+  timings.metadataMs += performance.now() - t;
+  // HNSW explores max(efSearch, k) candidates and faiss-node cannot set efSearch (default 16),
+  // so asking it for more neighbours is how recall is bought back on large HNSW indexes.
+  const wanted = filter
+    ? Math.max(depth * 8, 64)
+    : src.factory.startsWith('HNSW')
+      ? Math.max(depth * 4, HNSW_MIN_FETCH)
+      : depth;
+  let gen = src.generation();
+  let fetch = overFetch(gen, wanted);
+  for (;;) {
+    t = performance.now();
+    const hits = await gen.use((index) => index.search(vector, fetch));
+    timings.searchMs += performance.now() - t;
+    if (gen !== src.generation()) {
+      // A compaction swapped generations while FAISS answered: these labels are of the old
+      // numbering, whose map no longer follows the log. Ask the new generation instead.
+      gen = src.generation();
+      fetch = overFetch(gen, wanted);
+      continue;
+    }
+    t = performance.now();
+    const seen = { live: 0, passed: 0 };
+    const out = resolveHits(gen, src.store, hits, depth, filter, seen);
+    const total = gen.index.size;
+    if (out.length >= depth || fetch >= total) {
+      const result = finish(out);
+      timings.metadataMs += performance.now() - t;
+      return result;
+    }
+    timings.metadataMs += performance.now() - t;
+    // Short of matches: fetch as many more as the pass rate seen so far says are needed.
+    const passRate = Math.max(seen.passed, 1) / Math.max(seen.live, 1);
+    fetch = Math.min(total, Math.max(fetch * 2, Math.ceil((depth / passRate) * 1.5)));
+  }
+}
+
+/** The top k documents for a query in the given mode (see the file's comment). */
+export async function retrieve(
+  src: RetrievalSource,
+  vector: Float32Array | null,
+  k: number,
+  filter: MetadataFilter | undefined,
+  options: SearchOptions,
+): Promise<{ hits: SearchHitDoc[]; timings: RetrievalTimings }> {
+  const timings: RetrievalTimings = { searchMs: 0, metadataMs: 0 };
+  const mode = options.mode ?? 'vector';
+  const text = options.text ?? '';
+  if (mode === 'keyword') {
+    const t = performance.now();
+    const hits = withDocuments(src.store, src.store.keyword.search(text, k, filter));
+    timings.metadataMs += performance.now() - t;
+    return { hits, timings };
+  }
+  if (!vector) throw new Error(`a ${mode} search needs the query's vector`);
+  if (mode === 'vector') {
+    const hits = await vectorSearch(src, vector, k, filter, timings, (h) => h.slice(0, k));
+    return { hits, timings };
+  }
+  const depth = Math.max(k, HYBRID_DEPTH);
+  const hits = await vectorSearch(src, vector, depth, filter, timings, (vectorHits) => {
+    const keywordHits = src.store.keyword.search(text, depth, filter);
+    const fused = reciprocalRankFusion(
+      [vectorHits.map((h) => ({ id: h.doc.id })), keywordHits],
+      options.rrfK ?? DEFAULT_RRF_K,
+    ).slice(0, k);
+    const known = new Map(vectorHits.map((h) => [h.doc.id, h.doc]));
+    const missing = fused.filter((f) => !known.has(f.id)).map((f) => f.id);
+    for (const [id, doc] of src.store.documentsByIds(missing)) known.set(id, doc);
+    return fused.flatMap((f) => {
+      const doc = known.get(f.id);
+      return doc ? [{ doc, score: f.score }] : [];
+    });
+  });
+  return { hits, timings };
+}

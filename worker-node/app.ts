@@ -2,8 +2,9 @@
  * The search node's HTTP API (ARCHITECTURE.md section 4): request accounting and the request's
  * logger, then the chained sub-apps of routes/, then one error handler.
  *
- * Public: /health, /api/v1/info, /metrics, /api/v1/search. Signed (HMAC, shared/signing.ts):
- * documents, jobs, control calls (activate / degrade / standby), diagnostics, snapshot.
+ * Public: /health, /api/v1/info, /metrics, /api/v1/search, /api/v1/embed. Signed (HMAC,
+ * shared/signing.ts): documents, jobs, control calls (activate / degrade / standby), diagnostics,
+ * snapshot.
  * Every error is `{"error": {"code", "message", "field"?}}`; bad input is a 4xx, never a crash.
  */
 import { Hono, type MiddlewareHandler } from 'hono';
@@ -14,6 +15,7 @@ import { NonceCache } from '../shared/signing.ts';
 import type { FaultInjector } from './faults.ts';
 import { controlRoutes } from './routes/control.ts';
 import { documentRoutes } from './routes/documents.ts';
+import { embedRoutes } from './routes/embed.ts';
 import { healthRoutes } from './routes/health.ts';
 import { type NodeEnv, signedBy } from './routes/http.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -65,6 +67,7 @@ export function createApp(node: SearchNode, faults?: FaultInjector, signedSince 
     .use('/api/*', apiRequests(node, faults))
     .route('/', healthRoutes(node, faults))
     .route('/', searchRoutes(node))
+    .route('/', embedRoutes(node))
     .route('/', documentRoutes(node, signed))
     .route('/', jobRoutes(node, signed))
     .route('/', controlRoutes(node, signed))

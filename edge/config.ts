@@ -24,7 +24,7 @@ export const DEFAULT_CONFIG: EdgeConfig = {
   overloadWindowMs: 10_000,
 };
 
-const VARS: Record<keyof EdgeConfig, { name: string; min: number; max: number }> = {
+const VARS: VarSpec<EdgeConfig> = {
   probeIntervalMs: { name: 'PROBE_INTERVAL_MS', min: 50, max: 600_000 },
   probeTimeoutMs: { name: 'PROBE_TIMEOUT_MS', min: 10, max: 60_000 },
   failThreshold: { name: 'FAIL_THRESHOLD', min: 1, max: 100 },
@@ -33,11 +33,12 @@ const VARS: Record<keyof EdgeConfig, { name: string; min: number; max: number }>
   overloadWindowMs: { name: 'OVERLOAD_WINDOW_MS', min: 0, max: 3_600_000 },
 };
 
-/** Reads the numeric vars; an absent or empty var takes its default from ARCHITECTURE.md section 8. */
-export function readConfig(env: Record<string, unknown>): EdgeConfig {
-  const config = { ...DEFAULT_CONFIG };
-  for (const key of Object.keys(VARS) as (keyof EdgeConfig)[]) {
-    const { name, min, max } = VARS[key];
+type VarSpec<T> = Record<keyof T, { name: string; min: number; max: number }>;
+
+function readVars<T extends object>(env: Record<string, unknown>, defaults: T, vars: VarSpec<T>): T {
+  const config = { ...defaults };
+  for (const key of Object.keys(vars) as (keyof T)[]) {
+    const { name, min, max } = vars[key];
     const raw = env[name];
     if (raw === undefined || raw === null || raw === '') continue;
     const value = Number(raw);
@@ -46,8 +47,57 @@ export function readConfig(env: Record<string, unknown>): EdgeConfig {
         `${name}=${JSON.stringify(raw)} is invalid: expected a number from ${min} to ${max} (set it in wrangler.toml [vars])`,
       );
     }
-    config[key] = value;
+    (config as Record<keyof T, number>)[key] = value;
   }
+  return config;
+}
+
+/** Reads the numeric vars; an absent or empty var takes its default from ARCHITECTURE.md section 8. */
+export function readConfig(env: Record<string, unknown>): EdgeConfig {
+  return readVars(env, DEFAULT_CONFIG, VARS);
+}
+
+/** The read path's tunables (edge/upstream.ts, edge/hedge.ts, edge/router.ts readOrder). */
+export interface ReadPathConfig {
+  hedgeFloorMs: number;
+  hedgeCapMs: number;
+  hedgeBudgetPercent: number;
+  /** A standby serves balanced reads only while at most this many log entries behind. */
+  readMaxLagEntries: number;
+  /** The master's share weight against a standby's 100 (e.g. 50: half the reads of a standby). */
+  readMasterWeight: number;
+  /** How long the coordinator gets to answer a routing-table call before the last good table is used. */
+  routingRpcTimeoutMs: number;
+  /** How old the last good table may get while the coordinator does not answer. */
+  routingStaleMaxMs: number;
+}
+
+export const DEFAULT_READ_PATH: ReadPathConfig = {
+  hedgeFloorMs: 40,
+  hedgeCapMs: 250,
+  hedgeBudgetPercent: 10,
+  readMaxLagEntries: 100,
+  readMasterWeight: 100,
+  routingRpcTimeoutMs: 500,
+  routingStaleMaxMs: 30_000,
+};
+
+const READ_VARS: VarSpec<ReadPathConfig> = {
+  hedgeFloorMs: { name: 'HEDGE_FLOOR_MS', min: 1, max: 60_000 },
+  hedgeCapMs: { name: 'HEDGE_CAP_MS', min: 1, max: 60_000 },
+  hedgeBudgetPercent: { name: 'HEDGE_BUDGET_PERCENT', min: 0, max: 100 },
+  readMaxLagEntries: { name: 'READ_BALANCE_MAX_LAG_ENTRIES', min: 0, max: 1_000_000_000 },
+  readMasterWeight: { name: 'READ_MASTER_WEIGHT', min: 0, max: 10_000 },
+  routingRpcTimeoutMs: { name: 'ROUTING_RPC_TIMEOUT_MS', min: 10, max: 60_000 },
+  routingStaleMaxMs: { name: 'ROUTING_STALE_MAX_MS', min: 0, max: 3_600_000 },
+};
+
+export function readReadPathConfig(env: Record<string, unknown>): ReadPathConfig {
+  const config = readVars(env, DEFAULT_READ_PATH, READ_VARS);
+  if (config.hedgeFloorMs > config.hedgeCapMs)
+    throw new Error(
+      `HEDGE_FLOOR_MS=${config.hedgeFloorMs} is above HEDGE_CAP_MS=${config.hedgeCapMs} (set them in wrangler.toml [vars])`,
+    );
   return config;
 }
 

@@ -14,6 +14,13 @@ export interface Env {
   ACTIVATE_VERIFY_MS?: string;
   OVERLOAD_GPU_UTIL?: string;
   OVERLOAD_WINDOW_MS?: string;
+  HEDGE_FLOOR_MS?: string;
+  HEDGE_CAP_MS?: string;
+  HEDGE_BUDGET_PERCENT?: string;
+  READ_BALANCE_MAX_LAG_ENTRIES?: string;
+  READ_MASTER_WEIGHT?: string;
+  ROUTING_RPC_TIMEOUT_MS?: string;
+  ROUTING_STALE_MAX_MS?: string;
   /** JSON list of {id,url,priority} seeding the registry on first use; "" for none. */
   NODES?: string;
 }

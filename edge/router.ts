@@ -6,6 +6,10 @@
  * down; then standbys that are up, freshest first; then, as a last resort, overloaded nodes (slow
  * beats nothing) and suspect ones (one missed probe is often a blip). Down and starting nodes are
  * never tried: they cannot answer, and trying them costs the client its deadline.
+ * Balanced reads (readOrder): a search goes first to one of the nodes that may serve it fresh
+ * enough (up, not overloaded, within the lag bound, at or past the caller's min_seq), master
+ * included, picked by power of two choices on latency and outstanding requests; the order
+ * above follows as the fallback and hedge targets.
  * Writes: the master only, stamped with the table's epoch, and only if it is not known down.
  */
 import type { Role } from '../shared/schemas.ts';
@@ -62,6 +66,98 @@ export function searchOrder(table: RoutingTable): RoutedNode[] {
   // Within the last resort, overloaded (answered its last probe) before suspect (missed it).
   lastResort.sort((a, b) => Number(a.state === 'suspect') - Number(b.state === 'suspect'));
   return [...first, ...upStandbys, ...fallback, ...lastResort];
+}
+
+/** What this isolate knows of a node's load (edge/read-stats.ts). */
+export interface NodeLoad {
+  outstanding: number;
+  /** Recent latency (decayed EWMA), null when unknown. */
+  latencyMs: number | null;
+}
+
+export interface ReadOptions {
+  /** `master`: the order above, master first (read-your-writes without a min_seq). */
+  consistency?: 'any' | 'master';
+  /** Only nodes whose applied position is at least this serve first (the `seq` of a write answer). */
+  minSeq?: string;
+  maxLagEntries: number;
+  /** The master's weight against a standby's 100. */
+  masterWeight: number;
+  load: (id: string) => NodeLoad;
+  /** Nodes out of balanced routing for now (outlier ejection); they stay in the fallback. */
+  ejected?: ReadonlySet<string>;
+  random: () => number;
+}
+
+/**
+ * A node is clearly slower than another only past twice its latency plus this margin: a few
+ * milliseconds of noise (a cold connection, a GC pause) between healthy nodes must not send
+ * every read to one of them, while a node 1 s slow is avoided at once.
+ */
+const LATENCY_SLACK_MS = 50;
+
+/** Negative when `a` is clearly faster, positive when clearly slower, 0 when alike. */
+function compareLatency(a: NodeLoad, b: NodeLoad): number {
+  const la = a.latencyMs ?? 0;
+  const lb = b.latencyMs ?? 0;
+  if (la > 2 * lb + LATENCY_SLACK_MS) return 1;
+  if (lb > 2 * la + LATENCY_SLACK_MS) return -1;
+  return 0;
+}
+
+/** Least loaded first: clearly faster, then fewer requests in flight. */
+function compareLoad(a: RoutedNode, b: RoutedNode, options: ReadOptions): number {
+  const la = options.load(a.id);
+  const lb = options.load(b.id);
+  return compareLatency(la, lb) || la.outstanding - lb.outstanding;
+}
+
+function weight(n: RoutedNode, table: RoutingTable, options: ReadOptions): number {
+  return n.id === table.master ? options.masterWeight : 100;
+}
+
+/** Nodes that may take a balanced read: fresh enough, healthy, not ejected. */
+export function balancedCandidates(table: RoutingTable, options: ReadOptions): RoutedNode[] {
+  return searchOrder(table).filter((n) => {
+    if (n.state !== 'up' || n.overloaded || options.ejected?.has(n.id)) return false;
+    if (n.id !== table.master && (n.lagEntries === null || n.lagEntries > options.maxLagEntries))
+      return false;
+    return options.minSeq === undefined || compareSeq(n.appliedSeq, options.minSeq) >= 0;
+  });
+}
+
+/** Power of two choices: the less loaded of two random candidates (a tie goes by weight). */
+function pick(table: RoutingTable, candidates: RoutedNode[], options: ReadOptions): RoutedNode {
+  if (candidates.length === 1) return candidates[0]!;
+  const i = Math.floor(options.random() * candidates.length);
+  let j = Math.floor(options.random() * (candidates.length - 1));
+  if (j >= i) j++;
+  const a = candidates[i]!;
+  const b = candidates[j]!;
+  const order = compareLoad(a, b, options);
+  if (order !== 0) return order < 0 ? a : b;
+  const wa = weight(a, table, options);
+  const wb = weight(b, table, options);
+  if (wa + wb === 0) return options.random() < 0.5 ? a : b;
+  return options.random() * (wa + wb) < wa ? a : b;
+}
+
+/**
+ * Ordered nodes to try for a read: the balanced pick, then the other candidates least loaded
+ * first, then the rest of searchOrder. With no candidate (nobody has reached min_seq in the
+ * table, or all are busy or lagging) it is searchOrder: the master first.
+ */
+export function readOrder(table: RoutingTable, options: ReadOptions): RoutedNode[] {
+  const fallback = searchOrder(table);
+  if (options.consistency === 'master') return fallback;
+  const candidates = balancedCandidates(table, options).filter(
+    (n) => n.id !== table.master || options.masterWeight > 0,
+  );
+  if (candidates.length === 0) return fallback;
+  const first = pick(table, candidates, options);
+  const rest = candidates.filter((n) => n !== first).sort((a, b) => compareLoad(a, b, options));
+  const chosen = new Set([first, ...rest]);
+  return [first, ...rest, ...fallback.filter((n) => !chosen.has(n))];
 }
 
 export interface WriteTarget {

@@ -1,14 +1,16 @@
 /**
  * Calls from the Worker to the search nodes on the request path, with the retry rules of
  * ARCHITECTURE.md section 6:
- * - reads (search, GET document, job) try nodes in router order; a connect error, timeout or 5xx
- *   moves on to the next node while the request deadline allows;
+ * - reads (search, GET document, job) are raced across nodes by ./reads.ts (hedging, balancing);
+ *   this file makes one attempt of them;
  * - writes go to the master only, signed and stamped with the epoch; on a 409 (stale epoch) or a
  *   failure the routing table is refreshed and the write is retried once (safe: every document
  *   carries a client-given id, so a repeat is an idempotent upsert); a 504 `wait_timeout` is no
  *   failure and is never re-sent: the write was accepted, the client gets 202 with the job id
  *   (./write-accepted.ts);
- * - every upstream failure is reported to the coordinator through waitUntil, after the answer.
+ * - every upstream failure is reported to the coordinator through waitUntil, after the answer,
+ *   at most one report per node per REPORT_COALESCE_MS in this isolate (a burst of failed
+ *   requests on one node says no more than the first of them).
  */
 import { HEADERS, WRITE_WAIT_MS } from '../shared/constants.ts';
 import { signRequest } from '../shared/signing.ts';
@@ -17,7 +19,7 @@ import { coordinator } from './env.ts';
 import { EdgeError, type AppContext } from './http.ts';
 import { log } from './log.ts';
 import { getRoutingTable, invalidateRoutingTable } from './routing-cache.ts';
-import { searchOrder, writeTarget, type RoutedNode } from './router.ts';
+import { writeTarget, type RoutedNode } from './router.ts';
 import { acceptedWriteAnswer } from './write-accepted.ts';
 
 /** Whole-request budget for a read, and per attempt: two slow nodes and a third try still fit. */
@@ -30,7 +32,10 @@ export const ATTEMPT_TIMEOUT_MS = 1500;
  */
 export const WRITE_TIMEOUT_MS = WRITE_WAIT_MS + 5000;
 
-interface UpstreamCall {
+/** One report per node per this many ms from an isolate: enough for the detector, not a flood. */
+export const REPORT_COALESCE_MS = 250;
+
+export interface UpstreamCall {
   method: 'GET' | 'POST' | 'DELETE';
   /** Path on the node, already URL-encoded, with an optional query; the pathname alone is signed (shared/signing.ts). */
   path: string;
@@ -40,14 +45,24 @@ interface UpstreamCall {
   operations?: number;
 }
 
-type Attempt = { kind: 'answer'; response: Response } | { kind: 'failure'; reason: string; status?: number };
+export type Attempt =
+  | { kind: 'answer'; response: Response }
+  | { kind: 'failure'; reason: string; status?: number; retryAfter?: string; behind?: boolean }
+  /** Aborted by the caller (a faster attempt won the race): nobody's failure. */
+  | { kind: 'cancelled' };
 
-async function attempt(
+/**
+ * One call to one node. `signal` lets a read race abort the loser. A read answered 409 `behind`
+ * (the node has not applied the read's min_seq: worker-node/routes/search.ts) is a failure that
+ * is not the node's fault: not reported, the next node is tried.
+ */
+export async function attempt(
   c: AppContext,
   node: RoutedNode,
   call: UpstreamCall,
   epoch: number,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<Attempt> {
   const requestId = c.get('requestId');
   const body = call.body ?? '';
@@ -68,28 +83,50 @@ async function attempt(
       method: call.method,
       headers,
       ...(call.body !== undefined ? { body } : {}),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: signal
+        ? AbortSignal.any([AbortSignal.timeout(timeoutMs), signal])
+        : AbortSignal.timeout(timeoutMs),
     });
+    if (response.status === 409 && call.operations === undefined) {
+      const body = (await response
+        .clone()
+        .json()
+        .catch(() => null)) as { error?: { code?: string } } | null;
+      if (body?.error?.code === 'behind') {
+        await response.body?.cancel();
+        return { kind: 'failure', reason: 'behind min_seq', status: 409, behind: true };
+      }
+    }
     if (response.status === 504 && call.operations !== undefined) {
       const answer = acceptedWriteAnswer(await response.json().catch(() => null), call.operations);
       if (answer) return { kind: 'answer', response: answer };
       report(c, node, 'http_error', 'HTTP 504', 504);
       return { kind: 'failure', reason: 'HTTP 504', status: 504 };
     }
-    // 5xx, 408 and 429 are the node's trouble, not the caller's: try elsewhere.
+    // 5xx, 408 and 429 are the node's trouble, not the caller's: try elsewhere. A 429 is
+    // overload, not failure: not reported (./reads.ts retries it at most once elsewhere).
     if (response.status >= 500 || response.status === 408 || response.status === 429) {
       await response.body?.cancel();
       if (response.status >= 500) report(c, node, 'http_error', `HTTP ${response.status}`, response.status);
-      return { kind: 'failure', reason: `HTTP ${response.status}`, status: response.status };
+      const retryAfter = response.headers.get('retry-after') ?? undefined;
+      return {
+        kind: 'failure',
+        reason: `HTTP ${response.status}`,
+        status: response.status,
+        ...(retryAfter ? { retryAfter } : {}),
+      };
     }
     return { kind: 'answer', response };
   } catch (error) {
+    if (signal?.aborted) return { kind: 'cancelled' };
     const outcome = failureOutcome(error);
     const reason = outcome === 'timeout' ? `timeout after ${timeoutMs} ms` : 'connect error';
     report(c, node, outcome, reason);
     return { kind: 'failure', reason };
   }
 }
+
+const lastReport = new Map<string, number>();
 
 /** Tells the coordinator after the answer is sent; never delays or fails the request. */
 function report(
@@ -100,9 +137,12 @@ function report(
   status?: number,
 ): void {
   const requestId = c.get('requestId');
-  // The next request in this isolate asks the coordinator again instead of trusting a table that just failed.
-  invalidateRoutingTable();
+  // One failed attempt does not discard the routing table: the other nodes in it are as good as
+  // they were, and the coordinator hears of the failure below (writes refresh it themselves).
   log('warn', 'worker', 'upstream.failed', { node: node.id, outcome, message, request_id: requestId });
+  const now = Date.now();
+  if (now - (lastReport.get(node.id) ?? Number.NEGATIVE_INFINITY) < REPORT_COALESCE_MS) return;
+  lastReport.set(node.id, now);
   const send = coordinator(c.env)
     .reportFailure(node.id, { outcome, message, requestId, ...(status !== undefined ? { status } : {}) })
     .catch((error: unknown) =>
@@ -115,63 +155,22 @@ function report(
   }
 }
 
-/** Copies the node's answer, adding the routing headers. */
-function relay(response: Response, node: RoutedNode, epoch: number, attempts: number): Response {
-  const headers = new Headers();
+/** Copies the node's answer, adding the routing headers (and `extra`: hedged, stale routing). */
+export function relay(
+  response: Response,
+  node: RoutedNode,
+  epoch: number,
+  attempts: number,
+  extra: Record<string, string> = {},
+): Response {
+  const headers = new Headers(extra);
   headers.set('content-type', response.headers.get('content-type') ?? 'application/json');
   headers.set(HEADERS.servedBy, node.id);
   headers.set(HEADERS.epoch, String(epoch));
   headers.set(HEADERS.attempts, String(attempts));
+  const applied = response.headers.get(HEADERS.appliedSeq);
+  if (applied) headers.set(HEADERS.appliedSeq, applied);
   return new Response(response.body, { status: response.status, headers });
-}
-
-/** A read: master first, then standbys by freshness, within READ_DEADLINE_MS. */
-export async function forwardRead(c: AppContext, call: UpstreamCall): Promise<Response> {
-  const table = await getRoutingTable(c.env);
-  const order = searchOrder(table);
-  if (order.length === 0) {
-    throw new EdgeError(
-      503,
-      'no_node_available',
-      `no search node can serve: ${table.nodes.length} registered, none up (see GET /api/v1/status)`,
-      undefined,
-      {
-        [HEADERS.attempts]: '0',
-        'retry-after': '2',
-      },
-    );
-  }
-  const deadline = Date.now() + READ_DEADLINE_MS;
-  const failures: string[] = [];
-  let attempts = 0;
-  const queue = [...order];
-  const secondChance = new Set<string>();
-  for (let i = 0; i < queue.length; i++) {
-    const node = queue[i]!;
-    const remaining = deadline - Date.now();
-    if (remaining < 50) break;
-    attempts++;
-    const result = await attempt(c, node, call, table.epoch, Math.min(ATTEMPT_TIMEOUT_MS, remaining));
-    if (result.kind === 'answer') return relay(result.response, node, table.epoch, attempts);
-    failures.push(`${node.id}: ${result.reason}`);
-    // A connect error can be a pooled keep-alive connection the node closed as we reused it (a
-    // live node): such a node gets one more try after the others. Reads are idempotent, and a
-    // dead node fails again at once, so this costs milliseconds.
-    if (result.reason === 'connect error' && !secondChance.has(node.id)) {
-      secondChance.add(node.id);
-      queue.push(node);
-    }
-  }
-  throw new EdgeError(
-    503,
-    'no_node_available',
-    `every node tried failed within ${READ_DEADLINE_MS} ms (${failures.join('; ')}); retry shortly`,
-    undefined,
-    {
-      [HEADERS.attempts]: String(attempts),
-      'retry-after': '2',
-    },
-  );
 }
 
 /** A write: the master only, stamped with the epoch; one retry after refreshing the routing table. */
@@ -195,7 +194,7 @@ export async function forwardWrite(c: AppContext, call: UpstreamCall): Promise<R
       }
       return relay(result.response, target.node, target.epoch, round + 1);
     }
-    failures.push(`${target.node.id}: ${result.reason}`);
+    failures.push(`${target.node.id}: ${result.kind === 'failure' ? result.reason : 'cancelled'}`);
     invalidateRoutingTable();
   }
   throw new EdgeError(

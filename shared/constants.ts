@@ -20,6 +20,12 @@ export const HEADERS = {
   timestamp: 'x-gte-timestamp',
   nonce: 'x-gte-nonce',
   node: 'x-gte-node',
+  /** The serving node's applied log position (the same as served_by.applied_seq). */
+  appliedSeq: 'x-gte-applied-seq',
+  /** `1` when the edge sent this read to a second node because the first was slow. */
+  hedged: 'x-gte-hedged',
+  /** `stale; age=<ms>` when the edge routed from its last good table (the coordinator did not answer). */
+  routing: 'x-gte-routing',
 } as const;
 
 /** A signed control call whose timestamp is further than this from the receiver's clock is refused. */

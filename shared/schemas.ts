@@ -38,6 +38,13 @@ export const SearchRequest = z
       ),
     top_k: z.number().int('top_k must be an integer').min(1).max(LIMITS.topKMax).default(5),
     filter: SearchFilter.optional(),
+    /** Read-your-writes: only a node that has applied this log position (a write answer's `seq`) serves. */
+    min_seq: z
+      .string()
+      .regex(/^\d+-\d+$/, 'min_seq must be a log position like "1712345678901-0" (a write answer\'s seq)')
+      .optional(),
+    /** `any` (default): any in-sync node; `master`: the master serves unless it cannot answer. */
+    consistency: z.enum(['any', 'master']).optional(),
     mode: SearchMode.default('hybrid'),
     /** Hybrid only: the rank constant of reciprocal rank fusion (larger flattens the ranks). */
     rrf_k: z.number().int('rrf_k must be an integer').min(1).max(1000).optional(),
@@ -56,7 +63,13 @@ export type SearchHit = z.infer<typeof SearchHit>;
 export const Role = z.enum(['standby', 'master', 'degraded']);
 export type Role = z.infer<typeof Role>;
 
-export const ServedBy = z.object({ node: z.string(), role: Role, epoch: z.number().int() });
+export const ServedBy = z.object({
+  node: z.string(),
+  role: Role,
+  epoch: z.number().int(),
+  /** The node's applied log position when it served (compare with a write's `seq`). */
+  applied_seq: z.string().optional(),
+});
 export type ServedBy = z.infer<typeof ServedBy>;
 
 export const SearchResponse = z.object({

@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { LIMITS } from '../../shared/constants.ts';
 import { DocumentId, UpsertRequest, WaitLevel } from '../../shared/schemas.ts';
 import { ApiError, pathParam, readJsonBody, requireToken, type AppEnv } from '../http.ts';
-import { forwardRead, forwardWrite } from '../upstream.ts';
+import { forwardRead } from '../reads.ts';
+import { forwardWrite } from '../upstream.ts';
 
 const JobId = z
   .string()
@@ -32,6 +33,7 @@ export const documentRoutes = new Hono<AppEnv>()
   .get('/api/v1/documents/:id', async (c) => {
     const id = pathParam(c, 'id', DocumentId);
     return forwardRead(c, {
+      kind: 'document',
       method: 'GET',
       path: `/api/v1/documents/${encodeURIComponent(id)}`,
       signed: true,
@@ -52,5 +54,10 @@ export const documentRoutes = new Hono<AppEnv>()
   })
   .get('/api/v1/jobs/:id', async (c) => {
     const id = pathParam(c, 'id', JobId);
-    return forwardRead(c, { method: 'GET', path: `/api/v1/jobs/${encodeURIComponent(id)}`, signed: true });
+    return forwardRead(c, {
+      kind: 'job',
+      method: 'GET',
+      path: `/api/v1/jobs/${encodeURIComponent(id)}`,
+      signed: true,
+    });
   });

@@ -7,8 +7,9 @@
  * Full-stack tests with real search node processes live with the integration tests.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeNode, type FakeNode } from './helpers/fake-node.ts';
-import { startEdge, waitFor, type EdgeHandle } from './helpers/miniflare.ts';
+import { startFakeCluster, type FakeNodeSpec } from './helpers/fake-cluster.ts';
+import type { FakeNode } from './helpers/fake-node.ts';
+import { waitFor, type EdgeHandle } from './helpers/miniflare.ts';
 
 interface Status {
   current_master: string | null;
@@ -36,33 +37,10 @@ afterEach(async () => {
   nodes = [];
 });
 
-/**
- * Fake nodes first, then the edge with the registry seeded from NODES (the fresh-cluster path:
- * every node is known before the first probe round, so the election sees them all).
- */
-async function cluster(
-  specs: { id: string; appliedSeq: string; priority?: number }[],
-): Promise<{ edge: EdgeHandle; byId: Record<string, FakeNode> }> {
-  const clusterSecret = `secret-${crypto.randomUUID()}`;
-  const byId: Record<string, FakeNode> = {};
-  for (const spec of specs) {
-    const node = await startFakeNode({
-      id: spec.id,
-      secret: clusterSecret,
-      state: { appliedSeq: spec.appliedSeq },
-    });
-    nodes.push(node);
-    byId[spec.id] = node;
-  }
-  const seed = specs.map((spec) => ({
-    id: spec.id,
-    url: byId[spec.id]!.url,
-    priority: spec.priority ?? 100,
-  }));
-  edge = await startEdge({ clusterSecret, vars: { ...VARS, NODES: JSON.stringify(seed) } });
-  // Nothing arms the probe loop of a seeded cluster but first use (or the cron): use it.
-  expect((await edge.fetch('/health')).status).toBe(503);
-  return { edge, byId };
+async function cluster(specs: FakeNodeSpec[]): Promise<{ edge: EdgeHandle; byId: Record<string, FakeNode> }> {
+  const started = await startFakeCluster(specs, VARS, (node) => nodes.push(node));
+  edge = started.edge;
+  return started;
 }
 
 /** Waits until the master has answered a probe after its activation (so its last health says master). */
@@ -82,6 +60,12 @@ const waitStatus = (e: EdgeHandle, what: string, ok: (s: Status) => boolean) =>
   });
 const search = (e: EdgeHandle) =>
   e.fetch('/api/v1/search', { method: 'POST', json: { query: 'where is the answer' } });
+/** Master first (the order these routing tests check); plain searches are balanced (edge-reads.test.ts). */
+const searchMaster = (e: EdgeHandle) =>
+  e.fetch('/api/v1/search', {
+    method: 'POST',
+    json: { query: 'where is the answer', consistency: 'master' },
+  });
 
 describe('edge routing and failover (workerd + fake nodes)', () => {
   it('elects the freshest ready node on a fresh cluster and routes searches to it', async () => {
@@ -104,7 +88,7 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
       master: 'b',
       epoch: 1,
     });
-    const res = await search(edge);
+    const res = await searchMaster(edge);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-served-by')).toBe('b');
     expect(res.headers.get('x-gte-epoch')).toBe('1');
@@ -114,9 +98,11 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
       served_by: { node: 'b', role: 'master', epoch: 1 },
     });
     // the node got the normalised body: defaults filled in by the edge's validation
+    // (consistency is the edge's own routing field: the node never sees it)
     expect(byId.b!.callsTo('/api/v1/search').at(-1)?.body).toEqual({
       query: 'where is the answer',
       top_k: 5,
+      mode: 'hybrid',
     });
   });
 
@@ -136,7 +122,7 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
 
     // A node whose search breaks while /health stays fine: the request is retried elsewhere.
     byId.m!.failSearch = true;
-    const retried = await search(edge);
+    const retried = await searchMaster(edge);
     expect(retried.status).toBe(200);
     expect(Number(retried.headers.get('x-gte-attempts'))).toBe(2);
     expect(retried.headers.get('x-served-by')).toBe('s2'); // freshest standby: 9-0 beats s1's 8-0 despite the lower priority
@@ -176,7 +162,7 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
 
     // Within the Worker's ≤ 1 s cache a search may still carry epoch 1 (served by s2 after m fails).
     const after = await waitFor('a search under epoch 2', async () => {
-      const res = await search(edge);
+      const res = await searchMaster(edge);
       return res.headers.get('x-gte-epoch') === '2' ? res : null;
     });
     expect(after.status).toBe(200);

@@ -266,8 +266,15 @@ describe('search node HTTP app (in-memory parts)', () => {
     expect(res.body).toEqual({
       results: [{ id: 'd1', score: 1, text: 'hello', metadata: { lang: 'en' } }],
       took_ms: expect.any(Number),
-      served_by: { node: 'a', role: 'master', epoch: 1 },
+      served_by: { node: 'a', role: 'master', epoch: 1, applied_seq: '2-0' },
     });
+    expect(res.headers.get('x-gte-applied-seq')).toBe('2-0');
+    // min_seq: served once applied; past the applied position, 409 `behind` (the edge tries elsewhere).
+    const fresh = await call('POST', '/api/v1/search', { query: 'hello', top_k: 1, min_seq: '2-0' });
+    expect(fresh.status).toBe(200);
+    const ahead = await call('POST', '/api/v1/search', { query: 'hello', top_k: 1, min_seq: '3-0' });
+    expect(ahead.status).toBe(409);
+    expect(ahead.body).toMatchObject({ error: { code: 'behind' } });
     expect((await signed('GET', '/api/v1/documents/d2')).body).toMatchObject({ id: 'd2', text: 'world' });
     expect((await signed('GET', `/api/v1/jobs/${write.body.job_id}`)).body).toMatchObject({
       state: 'completed',

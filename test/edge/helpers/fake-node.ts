@@ -11,6 +11,8 @@
  *   const a = await startFakeNode({ id: 'a', secret: edge.clusterSecret, appliedSeq: '5-0' });
  *   a.state.overloaded = true;   // change what /health says
  *   a.mode = 'error';            // 503 to everything; 'hang' never answers
+ *   a.searchLatencyMs = 1000;    // a slow node: searches and document reads answer after 1 s
+ *   a.overloadSearch = true;     // searches answer 429 with Retry-After: 3
  *   await a.kill();              // connection refused from now on; a.revive() listens again
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -18,6 +20,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { HEADERS } from '../../../shared/constants.ts';
 import type { NodeDiagnostics, NodeHealth, Role } from '../../../shared/schemas.ts';
 import { NonceCache, verifyRequest } from '../../../shared/signing.ts';
+import { compareSeq } from '../../../shared/stream-id.ts';
 
 export interface FakeNodeState {
   role: Role;
@@ -54,6 +57,10 @@ export interface FakeNode {
   failSearch: boolean;
   /** When true, /api/v1/activate answers 500. */
   failActivate: boolean;
+  /** Added before answering a search or a document read (a slow node; /health stays quick). */
+  searchLatencyMs: number;
+  /** When true, /api/v1/search answers 429 with Retry-After: 3 (the node's overload answer). */
+  overloadSearch: boolean;
   /**
    * How document writes answer: `accept` 202 queued; `wait_timeout` the node's 504 for a write
    * that was accepted but did not reach its wait level in the node's own deadline.
@@ -62,6 +69,8 @@ export interface FakeNode {
   /** Overrides the /api/v1/diagnostics body (e.g. something that is not NodeDiagnostics). */
   diagnosticsBody: unknown;
   calls: FakeCall[];
+  /** Requests whose client went away before the answer was sent (e.g. a hedge's loser, aborted). */
+  aborted: number;
   callsTo(path: string): FakeCall[];
   kill(): Promise<void>;
   revive(): Promise<void>;
@@ -145,9 +154,12 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
     mode: 'ok',
     failSearch: false,
     failActivate: false,
+    searchLatencyMs: 0,
+    overloadSearch: false,
     writeAnswer: 'accept',
     diagnosticsBody: undefined,
     calls: [],
+    aborted: 0,
     callsTo: (path) => node.calls.filter((c) => c.path === path),
     kill: async () => {
       for (const s of sockets) s.destroy();
@@ -183,13 +195,26 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
 
     if (req.method === 'GET' && url.pathname === '/health')
       return send(res, s.ready ? 200 : 503, health(node.id, s));
+    const read =
+      (req.method === 'POST' && url.pathname === '/api/v1/search') ||
+      (req.method === 'GET' && url.pathname.startsWith('/api/v1/documents/'));
+    if (read && node.searchLatencyMs > 0) await new Promise((r) => setTimeout(r, node.searchLatencyMs));
     if (req.method === 'POST' && url.pathname === '/api/v1/search') {
       if (node.failSearch || !s.ready)
         return send(res, 500, { error: { code: 'index_error', message: 'fake index failure' } });
+      if (node.overloadSearch) {
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '3' });
+        return void res.end(JSON.stringify({ error: { code: 'overloaded', message: 'fake node is busy' } }));
+      }
+      const minSeq = (body as { min_seq?: string } | null)?.min_seq;
+      if (minSeq !== undefined && compareSeq(s.appliedSeq, minSeq) < 0)
+        return send(res, 409, { error: { code: 'behind', message: `applied ${s.appliedSeq} < ${minSeq}` } });
+      // As the real node does (worker-node/routes/search.ts): the position it served at.
+      res.setHeader(HEADERS.appliedSeq, s.appliedSeq);
       return send(res, 200, {
         results: [{ id: 'doc-1', score: 0.9, text: `answer from ${node.id}`, metadata: {} }],
         took_ms: 1,
-        served_by: { node: node.id, role: s.role, epoch: s.epoch },
+        served_by: { node: node.id, role: s.role, epoch: s.epoch, applied_seq: s.appliedSeq },
       });
     }
     const signed =
@@ -276,6 +301,9 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
   }
 
   const server: Server = createServer((req, res) => {
+    res.on('close', () => {
+      if (!res.writableFinished) node.aborted++;
+    });
     handle(req, res).catch((error) =>
       send(res, 500, { error: { code: 'fake_node_bug', message: String(error) } }),
     );

@@ -1,0 +1,206 @@
+/**
+ * Reads on the request path (search, GET document, job): which nodes, in what order, raced how.
+ *
+ * - Order: a search is balanced over every in-sync node (router.ts readOrder, with this isolate's
+ *   load view from ./read-stats.ts); `consistency: "master"`, documents and jobs keep the
+ *   master-first order (router.ts searchOrder).
+ * - Hedging (./hedge.ts): when the first attempt has not answered within the hedge delay, the
+ *   same read goes to the next node while the budget allows; the first good answer wins and the
+ *   other attempt is aborted. At most one hedge per read.
+ * - Failures: a connect error, timeout or 5xx moves on to the next node within READ_DEADLINE_MS;
+ *   a 429 is retried on one other node at most, then the client gets 429 with Retry-After;
+ *   a 409 `behind` (node short of min_seq) moves on without blaming the node.
+ */
+import { HEADERS } from '../shared/constants.ts';
+import { readReadPathConfig, type ReadPathConfig } from './config.ts';
+import { HedgePolicy, type ReadKind } from './hedge.ts';
+import { EdgeError, type AppContext } from './http.ts';
+import { attemptFinished, attemptStarted, nodeLoad } from './read-stats.ts';
+import { getRouting } from './routing-cache.ts';
+import { readOrder, searchOrder, type RoutedNode } from './router.ts';
+import {
+  ATTEMPT_TIMEOUT_MS,
+  attempt,
+  READ_DEADLINE_MS,
+  relay,
+  type Attempt,
+  type UpstreamCall,
+} from './upstream.ts';
+
+export interface ReadCall extends UpstreamCall {
+  kind: ReadKind;
+  minSeq?: string;
+  consistency?: 'any' | 'master';
+}
+
+let policy: { key: string; policy: HedgePolicy } | null = null;
+
+/** One policy per isolate (its latency windows and budget outlive requests), rebuilt if the vars change. */
+export function hedgePolicy(config: ReadPathConfig): HedgePolicy {
+  const key = `${config.hedgeFloorMs}/${config.hedgeCapMs}/${config.hedgeBudgetPercent}`;
+  if (policy?.key !== key) {
+    const hedge = {
+      floorMs: config.hedgeFloorMs,
+      capMs: config.hedgeCapMs,
+      budgetPercent: config.hedgeBudgetPercent,
+      burst: 10,
+    };
+    policy = { key, policy: new HedgePolicy(hedge) };
+  }
+  return policy.policy;
+}
+
+function order(call: ReadCall, view: Awaited<ReturnType<typeof getRouting>>, config: ReadPathConfig) {
+  if (call.kind !== 'search') return searchOrder(view.table);
+  return readOrder(view.table, {
+    ...(call.consistency ? { consistency: call.consistency } : {}),
+    ...(call.minSeq ? { minSeq: call.minSeq } : {}),
+    maxLagEntries: config.readMaxLagEntries,
+    masterWeight: config.readMasterWeight,
+    load: (id) => nodeLoad(id),
+    random: Math.random,
+  });
+}
+
+interface Running {
+  node: RoutedNode;
+  controller: AbortController;
+  started: number;
+  done: Promise<{ run: Running; result: Attempt }>;
+}
+
+function noNode(message: string, attempts: number): EdgeError {
+  return new EdgeError(503, 'no_node_available', message, undefined, {
+    [HEADERS.attempts]: String(attempts),
+    'retry-after': '2',
+  });
+}
+
+export async function forwardRead(c: AppContext, call: ReadCall): Promise<Response> {
+  const config = readReadPathConfig(c.env as unknown as Record<string, unknown>);
+  const view = await getRouting(c.env);
+  const { table } = view;
+  const queue = order(call, view, config);
+  if (queue.length === 0) {
+    throw noNode(
+      `no search node can serve: ${table.nodes.length} registered, none up (see GET /api/v1/status)`,
+      0,
+    );
+  }
+  const hedge = hedgePolicy(config);
+  hedge.onRead();
+  const extra: Record<string, string> = {};
+  if (view.staleMs !== null) extra[HEADERS.routing] = `stale; age=${view.staleMs}`;
+  const deadline = Date.now() + READ_DEADLINE_MS;
+  const failures: string[] = [];
+  const running = new Set<Running>();
+  const secondChance = new Set<string>();
+  let next = 0;
+  let attempts = 0;
+  let hedged = false;
+  let overloads = 0;
+  let retryAfter: string | undefined;
+  let behind = false;
+
+  const launch = (): boolean => {
+    while (next < queue.length) {
+      const remaining = deadline - Date.now();
+      if (remaining < 50) return false;
+      const node = queue[next++]!;
+      if ([...running].some((r) => r.node.id === node.id)) continue;
+      attempts++;
+      const controller = new AbortController();
+      const started = Date.now();
+      attemptStarted(node.id);
+      const run = { node, controller, started } as Running;
+      const timeout = Math.min(ATTEMPT_TIMEOUT_MS, remaining);
+      run.done = attempt(c, node, call, table.epoch, timeout, controller.signal).then((result) => {
+        // A refused connection says nothing of latency; a cancelled loser was at least this slow.
+        const latency =
+          result.kind === 'failure' && result.reason === 'connect error' ? null : Date.now() - started;
+        attemptFinished(node.id, latency);
+        return { run, result };
+      });
+      running.add(run);
+      return true;
+    }
+    return false;
+  };
+
+  launch();
+  try {
+    while (running.size > 0) {
+      const oldest = Math.min(...[...running].map((r) => r.started));
+      const canHedge = !hedged && running.size === 1 && next < queue.length;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waits: Promise<{ run: Running; result: Attempt } | null>[] = [...running].map((r) => r.done);
+      if (canHedge) {
+        const wait = Math.max(0, oldest + hedge.delayMs(call.kind) - Date.now());
+        waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve(null), wait))));
+      }
+      const first = await Promise.race(waits);
+      if (timer !== undefined) clearTimeout(timer);
+      if (first === null) {
+        hedged = true; // the moment to hedge came: one chance per read, budget permitting
+        if (hedge.allowHedge()) {
+          launch();
+          extra[HEADERS.hedged] = '1';
+        }
+        continue;
+      }
+      running.delete(first.run);
+      const { result, run } = first;
+      if (result.kind === 'answer') {
+        hedge.recordGood(call.kind, Date.now() - run.started);
+        return relay(result.response, run.node, table.epoch, attempts, extra);
+      }
+      if (result.kind === 'cancelled') continue;
+      failures.push(`${run.node.id}: ${result.reason}`);
+      if (result.behind) behind = true;
+      if (result.status === 429) {
+        overloads++;
+        retryAfter = result.retryAfter ?? retryAfter;
+        // Overload is answered, not spread: one other node may try, then the client backs off.
+        if (overloads >= 2) break;
+      }
+      // A connect error can be a pooled keep-alive connection the node closed as we reused it (a
+      // live node): such a node gets one more try after the others. Reads are idempotent, and a
+      // dead node fails again at once, so this costs milliseconds.
+      if (result.reason === 'connect error' && !secondChance.has(run.node.id)) {
+        secondChance.add(run.node.id);
+        queue.push(run.node);
+      }
+      if (running.size === 0) launch();
+    }
+  } finally {
+    for (const r of running) r.controller.abort();
+  }
+  if (overloads > 0 && (overloads >= 2 || failures.length === overloads)) {
+    throw new EdgeError(
+      429,
+      'overloaded',
+      `the search nodes are overloaded (${failures.join('; ')}); retry later`,
+      undefined,
+      {
+        [HEADERS.attempts]: String(attempts),
+        'retry-after': retryAfter ?? '1',
+      },
+    );
+  }
+  if (behind) {
+    throw new EdgeError(
+      409,
+      'behind',
+      `no node has applied min_seq ${call.minSeq} yet (${failures.join('; ')}); retry shortly`,
+      undefined,
+      {
+        [HEADERS.attempts]: String(attempts),
+        'retry-after': '1',
+      },
+    );
+  }
+  throw noNode(
+    `every node tried failed within ${READ_DEADLINE_MS} ms (${failures.join('; ')}); retry shortly`,
+    attempts,
+  );
+}

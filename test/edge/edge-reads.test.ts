@@ -1,0 +1,193 @@
+/**
+ * The read path through real workerd against fake nodes (test/edge/helpers/fake-node.ts):
+ * hedged reads (a slow or hanging node costs about the hedge delay, and the loser is aborted),
+ * reads balanced over every in-sync node, min_seq and consistency "master", and a node's 429
+ * retried once elsewhere, then answered to the client with Retry-After.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type FakeCluster, type FakeNodeSpec, startFakeCluster } from './helpers/fake-cluster.ts';
+import type { FakeNode } from './helpers/fake-node.ts';
+import { type EdgeHandle, waitFor } from './helpers/miniflare.ts';
+
+const VARS = {
+  PROBE_INTERVAL_MS: '100',
+  PROBE_TIMEOUT_MS: '300',
+  FAIL_THRESHOLD: '3',
+  ACTIVATE_VERIFY_MS: '2000',
+  HEDGE_FLOOR_MS: '40',
+  HEDGE_CAP_MS: '150',
+  // Searches without a key: these tests are about routing, not access.
+  PUBLIC_SEARCH: 'true',
+};
+
+let running: FakeCluster | undefined;
+let nodes: FakeNode[] = [];
+
+afterEach(async () => {
+  await running?.edge.stop();
+  await Promise.all(nodes.map((n) => n.stop()));
+  running = undefined;
+  nodes = [];
+});
+
+/** A cluster whose master is elected and whose every node the Worker's table shows in sync. */
+async function ready(specs: FakeNodeSpec[], master: string): Promise<FakeCluster> {
+  running = await startFakeCluster(specs, VARS, (node) => nodes.push(node));
+  const { edge } = running;
+  await waitFor(`${master} elected, all nodes up`, async () => {
+    const s = (await (await edge.admin('/api/v1/status')).json()) as {
+      current_master: string | null;
+      failover_in_progress: boolean;
+      nodes: { state: string; lag_entries: number | null }[];
+    };
+    return (
+      s.current_master === master &&
+      !s.failover_in_progress &&
+      s.nodes.every((n) => n.state === 'up' && n.lag_entries === 0)
+    );
+  });
+  // The Worker caches its table up to 1 s: wait until it routes to every node.
+  await waitFor(
+    'the Worker to see a healthy master',
+    async () => (await edge.fetch('/health')).status === 200,
+  );
+  await new Promise((r) => setTimeout(r, 1100));
+  return running;
+}
+
+const search = (e: EdgeHandle, extra: Record<string, unknown> = {}) =>
+  e.fetch('/api/v1/search', { method: 'POST', json: { query: 'where is the answer', ...extra } });
+
+async function timed(e: EdgeHandle, extra: Record<string, unknown> = {}) {
+  const started = Date.now();
+  const res = await search(e, extra);
+  const body = (await res.json()) as { served_by?: { node: string; applied_seq?: string } };
+  return { res, body, ms: Date.now() - started };
+}
+
+describe('read path (workerd + fake nodes)', () => {
+  it('a slow or hanging first node costs a read about the hedge delay, not the attempt timeout', async () => {
+    const { edge, byId } = await ready(
+      [
+        { id: 'm', appliedSeq: '9-0', priority: 200 },
+        { id: 's', appliedSeq: '9-0', priority: 10 },
+      ],
+      'm',
+    );
+    byId.m!.searchLatencyMs = 1000;
+    // consistency "master" puts the slow master first every time; the hedge goes to s.
+    for (let i = 0; i < 5; i++) {
+      const { res, ms } = await timed(edge, { consistency: 'master' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-served-by')).toBe('s');
+      expect(res.headers.get('x-gte-hedged')).toBe('1');
+      expect(res.headers.get('x-gte-attempts')).toBe('2');
+      expect(ms).toBeLessThan(700); // the attempt timeout is 1500 ms, the slow node 1000 ms
+    }
+    // The losers were cancelled: the slow node saw its callers go away.
+    await waitFor('the slow attempts to be aborted', async () => byId.m!.aborted >= 5);
+    // Balanced reads: the slow node is hedged around, then avoided.
+    for (let i = 0; i < 10; i++) {
+      const { res, ms } = await timed(edge);
+      expect(res.status).toBe(200);
+      expect(ms).toBeLessThan(700);
+    }
+    byId.m!.searchLatencyMs = 0;
+    byId.m!.mode = 'hang';
+    const hung = await timed(edge, { consistency: 'master' });
+    expect(hung.res.status).toBe(200);
+    expect(hung.res.headers.get('x-served-by')).toBe('s');
+    expect(hung.ms).toBeLessThan(700);
+    byId.m!.mode = 'ok';
+    // A fast first answer is no hedge.
+    const quick = await timed(edge, { consistency: 'master' });
+    expect(quick.res.headers.get('x-served-by')).toBe('m');
+    expect(quick.res.headers.get('x-gte-hedged')).toBeNull();
+  });
+
+  it('balances searches over the master and every in-sync standby, each a fair share', async () => {
+    const { edge } = await ready(
+      [
+        { id: 'm', appliedSeq: '9-0', priority: 200 },
+        { id: 'a', appliedSeq: '9-0' },
+        { id: 'b', appliedSeq: '9-0' },
+      ],
+      'm',
+    );
+    const served: Record<string, number> = {};
+    const total = 90;
+    for (let i = 0; i < total; i++) {
+      const { res, body } = await timed(edge);
+      expect(res.status).toBe(200);
+      const by = res.headers.get('x-served-by')!;
+      served[by] = (served[by] ?? 0) + 1;
+      // The answer says the position it was served at, in the body and a header.
+      expect(body.served_by?.applied_seq).toBe('9-0');
+      expect(res.headers.get('x-gte-applied-seq')).toBe('9-0');
+    }
+    for (const id of ['m', 'a', 'b'])
+      expect(served[id] ?? 0, JSON.stringify(served)).toBeGreaterThan(total * 0.2);
+  });
+
+  it('min_seq reads go to nodes that have applied it; consistency "master" reads the master', async () => {
+    const { edge, byId } = await ready(
+      [
+        { id: 'm', appliedSeq: '9-0', priority: 200 },
+        { id: 'a', appliedSeq: '9-0' },
+      ],
+      'm',
+    );
+    // A replication delay: the standby is behind the write the client just made (12-0) but
+    // still within the lag bound, so plain reads keep going to it too.
+    byId.m!.state.appliedSeq = '12-0';
+    byId.a!.state.lagEntries = 3;
+    await new Promise((r) => setTimeout(r, 1300)); // probes, then the Worker's 1 s table cache
+    for (let i = 0; i < 20; i++) {
+      const { res, body } = await timed(edge, { min_seq: '12-0' });
+      expect(res.status).toBe(200);
+      expect(body.served_by).toMatchObject({ node: 'm', applied_seq: '12-0' });
+      expect(res.headers.get('x-gte-attempts')).toBe('1');
+    }
+    for (let i = 0; i < 5; i++)
+      expect((await timed(edge, { consistency: 'master' })).body.served_by?.node).toBe('m');
+    // Nobody has applied it yet: the master is asked first, then the others; 409 behind.
+    const ahead = await search(edge, { min_seq: '99-0' });
+    expect(ahead.status).toBe(409);
+    expect(await ahead.json()).toMatchObject({ error: { code: 'behind' } });
+    // The node itself got min_seq (it checks too), but not the edge-only consistency field.
+    expect(byId.m!.callsTo('/api/v1/search').at(-1)?.body).toMatchObject({ min_seq: '99-0' });
+    expect(byId.m!.callsTo('/api/v1/search').every((c) => !('consistency' in (c.body as object)))).toBe(true);
+  });
+
+  it("a node's 429 is retried on one other node at most, then answered 429 with Retry-After", async () => {
+    const { edge, byId } = await ready(
+      [
+        { id: 'm', appliedSeq: '9-0', priority: 200 },
+        { id: 'a', appliedSeq: '9-0' },
+        { id: 'b', appliedSeq: '9-0' },
+      ],
+      'm',
+    );
+    for (const n of Object.values(byId)) n.overloadSearch = true;
+    const before = Object.values(byId).reduce((sum, n) => sum + n.callsTo('/api/v1/search').length, 0);
+    const res = await search(edge);
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('3');
+    expect(res.headers.get('x-gte-attempts')).toBe('2');
+    expect(await res.json()).toMatchObject({ error: { code: 'overloaded' } });
+    const after = Object.values(byId).reduce((sum, n) => sum + n.callsTo('/api/v1/search').length, 0);
+    expect(after - before).toBe(2); // not one per node
+    // One node overloaded: the retry elsewhere answers.
+    byId.a!.overloadSearch = false;
+    byId.b!.overloadSearch = false;
+    const ok = await search(edge, { consistency: 'master' });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-gte-attempts')).toBe('2');
+    // Overload is not failure: the master stays up, nothing failed over.
+    const s = (await (await edge.admin('/api/v1/status')).json()) as {
+      current_master: string;
+      epoch: number;
+    };
+    expect(s).toMatchObject({ current_master: 'm', epoch: 1 });
+  });
+});

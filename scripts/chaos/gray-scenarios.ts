@@ -21,7 +21,7 @@ import {
   waitConverged,
   waitStandby,
 } from './cluster-ops.ts';
-import { compactionGenerations, logMentions, logSize } from './node-files.ts';
+import { compactionGenerations, logMark, logMentions } from './node-files.ts';
 import type { Scenario, ScenarioContext } from './scenarios.ts';
 
 type Part = 'embedder' | 'index' | 'redis' | 'disk';
@@ -220,7 +220,7 @@ export const GRAY_SCENARIOS: Scenario[] = [
     },
     async recover({ cluster, before, violation, log }) {
       const old = otherThan(cluster, before.master)[0]!;
-      const logFrom = logSize(old.logPath);
+      const logFrom = logMark(old.logPath);
       const fresh = await cluster.replaceNode(old.id, {
         HOST: '0.0.0.0',
         ADVERTISE_URL: `http://127.0.0.1:${old.port}`,

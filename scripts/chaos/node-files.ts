@@ -26,13 +26,21 @@ export function compactionGenerations(nodes: readonly NodeProcess[]): Record<str
   return out;
 }
 
-/** Whether the node's log (JSON lines) has an entry for `event` after byte `from`. */
-export function logMentions(logPath: string, event: string, from = 0): boolean {
-  if (!existsSync(logPath)) return false;
-  return readFileSync(logPath).subarray(from).toString('utf8').includes(`"${event}"`);
+/** Where a log file ends now, to look only at what is written after (the same file, or a new one). */
+export interface LogMark {
+  ino: number;
+  size: number;
 }
 
-/** The log's size now (0 when absent), to look only at what a later start writes. */
-export function logSize(logPath: string): number {
-  return existsSync(logPath) ? statSync(logPath).size : 0;
+export function logMark(logPath: string): LogMark {
+  if (!existsSync(logPath)) return { ino: -1, size: 0 };
+  const st = statSync(logPath);
+  return { ino: st.ino, size: st.size };
+}
+
+/** Whether the node's log (JSON lines) has an entry for `event` written after `mark`. */
+export function logMentions(logPath: string, event: string, mark?: LogMark): boolean {
+  if (!existsSync(logPath)) return false;
+  const from = mark && statSync(logPath).ino === mark.ino ? mark.size : 0;
+  return readFileSync(logPath).subarray(from).toString('utf8').includes(`"${event}"`);
 }

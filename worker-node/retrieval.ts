@@ -79,7 +79,7 @@ async function vectorSearch<T>(
   finish: (hits: SearchHitDoc[]) => T,
 ): Promise<T> {
   let t = performance.now();
-  if (filter && src.store.keyword.countMatching(filter, PREFILTER_MAX_MATCHES + 1) <= PREFILTER_MAX_MATCHES) {
+  if (filter && src.store.keyword.matchBound(filter, PREFILTER_MAX_MATCHES + 1) <= PREFILTER_MAX_MATCHES) {
     const out = finish(exactScores(src.store, vector, depth, filter));
     timings.metadataMs += performance.now() - t;
     return out;

@@ -16,6 +16,7 @@ import { writeSections } from './report.ts';
 import type { Suite } from './suite.ts';
 import { edgeSuite } from './suites/edge.ts';
 import { failoverSuite } from './suites/failover.ts';
+import { filterSuite } from './suites/filter.ts';
 import { nodeSuite } from './suites/node.ts';
 import { reorgSuite } from './suites/reorg.ts';
 import { replicationSuite } from './suites/replication.ts';
@@ -25,6 +26,7 @@ export const SUITES: Suite[] = [
   nodeSuite,
   searchSuite,
   reorgSuite,
+  filterSuite,
   replicationSuite,
   edgeSuite,
   failoverSuite,

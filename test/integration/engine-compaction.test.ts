@@ -95,7 +95,27 @@ describe('SearchEngine across compactions', () => {
         }
       }
     };
-    const searchers = Array.from({ length: 6 }, searcher);
+    // Hybrid searches fuse the FAISS list with the keyword index in SQLite: every hit must still
+    // be a document's own text, once per document.
+    const hybridSearcher = async () => {
+      while (!stop) {
+        const id = ids[Math.floor(random() * ids.length)]!;
+        const list = versions.get(id)!;
+        const { hits } = await engine.search(list[list.length - 1]!, 5, undefined, {
+          mode: 'hybrid',
+          text: id,
+        });
+        if (new Set(hits.map((h) => h.doc.id)).size !== hits.length)
+          problems.push(`duplicate hits for ${id}`);
+        for (const hit of hits) {
+          checked++;
+          const m = /^(doc-\d+) version (\d+)$/.exec(hit.doc.text);
+          if (!m || m[1] !== hit.doc.id)
+            problems.push(`hybrid hit ${hit.doc.id} carries text ${hit.doc.text}`);
+        }
+      }
+    };
+    const searchers = [...Array.from({ length: 6 }, searcher), ...Array.from({ length: 2 }, hybridSearcher)];
     // Rewrite a third of the documents, batch after batch: tombstones pile up, compactions run.
     for (let round = 0; round < 40; round++) {
       const batch = Array.from({ length: 25 }, () => ids[Math.floor(random() * 100)]!);

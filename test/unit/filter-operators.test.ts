@@ -107,6 +107,8 @@ describe('SQL pre-filter and in-memory matcher agree', () => {
       const selected = store.keyword.matchingVectors(filter).map((r) => r.id);
       expect(selected.sort(), JSON.stringify(filter)).toEqual(expected.sort());
       expect(store.keyword.countMatching(filter, 10_000)).toBe(expected.length);
+      // The pre-filter's cheap bound never undercounts.
+      expect(store.keyword.matchBound(filter, 10_000)).toBeGreaterThanOrEqual(expected.length);
       const passing = store.keyword.passingIds(
         docs.map((d) => d.id),
         filter,

@@ -62,13 +62,22 @@ export function keywordBody(text: string): string {
 
 const MAX_QUERY_TERMS = 64;
 
+/** The distinct terms of a query, at most MAX_QUERY_TERMS of them. */
+export function keywordQueryTerms(query: string): string[] {
+  return [...new Set(keywordTerms(query))].slice(0, MAX_QUERY_TERMS);
+}
+
 /**
- * An FTS5 MATCH expression for a query: any of its distinct terms (OR; BM25 ranks documents that
- * hold more of the rarer ones first), each quoted so no term is read as FTS5 syntax. Null when the
- * query has no term at all (only punctuation, say): it matches nothing.
+ * An FTS5 MATCH expression: any of the terms (OR; BM25 ranks documents that hold more of the
+ * rarer ones first), each quoted so no term is read as FTS5 syntax. Null when there is no term
+ * (a query of only punctuation, say): it matches nothing.
  */
-export function keywordMatch(query: string): string | null {
-  const terms = [...new Set(keywordTerms(query))].slice(0, MAX_QUERY_TERMS);
+export function matchExpression(terms: readonly string[]): string | null {
   if (terms.length === 0) return null;
   return terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(' OR ');
+}
+
+/** The MATCH expression of a query's terms. */
+export function keywordMatch(query: string): string | null {
+  return matchExpression(keywordQueryTerms(query));
 }

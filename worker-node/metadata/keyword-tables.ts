@@ -10,19 +10,23 @@
  * a time (`buildPage`), resuming where a cut-short build stopped.
  */
 import type Database from 'better-sqlite3';
-import { keywordBody, keywordMatch } from '../keyword/tokenize.ts';
+import { keywordBody, keywordQueryTerms, matchExpression } from '../keyword/tokenize.ts';
 import type { MetadataFilter } from '../../shared/search-filter.ts';
 import { filterSql, metaValue } from './filter-sql.ts';
 
 /** Bumped when the terms of a text change: an index of another version is built again. */
 export const KEYWORD_INDEX_VERSION = '1';
 
+/** Case and diacritics folding, then English stemming (the terms come from keyword/tokenize.ts). */
+const TOKENIZE = 'porter unicode61 remove_diacritics 2';
+
 export function createKeywordTables(db: Database.Database): void {
   db.exec(`
-    CREATE VIRTUAL TABLE IF NOT EXISTS doc_fts USING fts5(body, tokenize = 'porter unicode61 remove_diacritics 2');
+    CREATE VIRTUAL TABLE IF NOT EXISTS doc_fts USING fts5(body, tokenize = '${TOKENIZE}');
     CREATE TABLE IF NOT EXISTS doc_meta (doc INTEGER NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, value);
     CREATE INDEX IF NOT EXISTS doc_meta_kv ON doc_meta (key, kind, value);
-    CREATE INDEX IF NOT EXISTS doc_meta_doc ON doc_meta (doc);
+    CREATE INDEX IF NOT EXISTS doc_meta_row ON doc_meta (doc, key, kind, value);
+    CREATE VIRTUAL TABLE IF NOT EXISTS doc_fts_vocab USING fts5vocab(doc_fts, 'row');
   `);
 }
 
@@ -34,8 +38,20 @@ export interface RankedId {
 export class KeywordTables {
   private readonly stmts;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    /** How many documents are live (the store counts them). */
+    private readonly documentCount: () => number,
+  ) {
+    // Per connection: where a query's terms are stemmed to be looked up in the vocabulary.
+    db.exec(`
+      CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_fts USING fts5(body, tokenize = '${TOKENIZE}');
+      CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_vocab USING fts5vocab(temp, query_fts, 'instance');
+    `);
     this.stmts = {
+      clearQuery: db.prepare('DELETE FROM temp.query_fts'),
+      addQueryTerm: db.prepare('INSERT INTO temp.query_fts (rowid, body) VALUES (?, ?)'),
+      queryTokens: db.prepare<[], { doc: number; term: string }>('SELECT doc, term FROM temp.query_vocab'),
       rowidOf: db.prepare<[string], { rowid: number }>('SELECT rowid FROM documents WHERE id = ?'),
       dropFts: db.prepare('DELETE FROM doc_fts WHERE rowid = ?'),
       addFts: db.prepare('INSERT INTO doc_fts (rowid, body) VALUES (?, ?)'),
@@ -100,16 +116,32 @@ export class KeywordTables {
 
   /** How many documents pass the filter, counting no further than `cap`. */
   countMatching(filter: MetadataFilter, cap: number): number {
-    const { where, params } = filterSql(filter);
+    const { where, params } = filterSql(filter, 'enumerate');
     const row = this.db
       .prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM documents d WHERE ${where} LIMIT ?)`)
       .get(...params, cap) as { n: number };
     return row.n;
   }
 
+  /**
+   * An upper bound on the documents that pass the filter, capped at `cap`, from the doc_meta index
+   * alone: the fewest rows any required condition has (Infinity when none is required: a filter
+   * of only `$ne` / `$nin`). Cheap at any selectivity, unlike counting the matches themselves.
+   */
+  matchBound(filter: MetadataFilter, cap: number): number {
+    let bound = Number.POSITIVE_INFINITY;
+    for (const { test, params } of filterSql(filter, 'check').required) {
+      const row = this.db
+        .prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM doc_meta WHERE ${test} LIMIT ?)`)
+        .get(...params, cap) as { n: number };
+      bound = Math.min(bound, row.n);
+    }
+    return bound;
+  }
+
   /** Which of `ids` pass the filter (the post-filter, without reading the documents). */
   passingIds(ids: readonly string[], filter: MetadataFilter): Set<string> {
-    const { where, params } = filterSql(filter);
+    const { where, params } = filterSql(filter, 'check');
     const out = new Set<string>();
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
@@ -126,24 +158,58 @@ export class KeywordTables {
 
   /** Id and stored vector of every document that passes the filter (the pre-filter's candidates). */
   matchingVectors(filter: MetadataFilter): { id: string; vector: Buffer }[] {
-    const { where, params } = filterSql(filter);
+    const { where, params } = filterSql(filter, 'enumerate');
     return this.db
       .prepare(`SELECT d.id AS id, d.vector AS vector FROM documents d WHERE ${where}`)
       .all(...params) as { id: string; vector: Buffer }[];
   }
 
   /**
+   * The query's terms less those in more than half of the documents, whose BM25 weight is nil
+   * (FTS5 floors a negative IDF at 1e-6) but whose doclists would be read and scored in full: a
+   * query with "the" would score every document. All common: only the rarest one stays.
+   */
+  private usefulTerms(query: string): string[] {
+    const terms = keywordQueryTerms(query);
+    if (terms.length < 2) return terms;
+    this.stmts.clearQuery.run();
+    terms.forEach((t, i) => this.stmts.addQueryTerm.run(i + 1, t));
+    const stems = new Map<number, string[]>();
+    for (const { doc, term } of this.stmts.queryTokens.all())
+      stems.set(doc, [...(stems.get(doc) ?? []), term]);
+    const distinct = [...new Set([...stems.values()].flat())];
+    const df = new Map(
+      (
+        this.db
+          .prepare(`SELECT term, doc FROM doc_fts_vocab WHERE term IN (${distinct.map(() => '?').join(',')})`)
+          .all(...distinct) as { term: string; doc: number }[]
+      ).map((r) => [r.term, r.doc]),
+    );
+    const common = this.documentCount() / 2;
+    const frequency = (i: number) => Math.min(...(stems.get(i + 1) ?? ['']).map((s) => df.get(s) ?? 0));
+    const kept = terms.filter((_, i) => frequency(i) <= common);
+    if (kept.length > 0) return kept;
+    const rarest = terms.reduce((best, _, i) => (frequency(i) < frequency(best) ? i : best), 0);
+    return [terms[rarest]!];
+  }
+
+  /**
    * The `limit` best documents for a query by BM25 (score: -bm25, so higher is better), among those
-   * that pass the filter; equal scores in id order, so every node answers alike.
+   * that pass the filter; equal scores in id order, so every node answers alike (at the cut, in
+   * rowid order: rows are numbered in log order, alike on every node). The FTS query drives, with
+   * the filter checked on its matches by rowid, and only the rows kept are joined to `documents`
+   * (whose rows, vectors included, are large: reading one per match would dominate).
    */
   search(query: string, limit: number, filter?: MetadataFilter): RankedId[] {
-    const match = keywordMatch(query);
+    const match = matchExpression(this.usefulTerms(query));
     if (match === null) return [];
-    const { where, params } = filterSql(filter);
+    const { where, params } = filterSql(filter, 'check', 'doc_fts.rowid');
     return this.db
       .prepare(
-        `SELECT d.id AS id, -bm25(doc_fts) AS score FROM doc_fts JOIN documents d ON d.rowid = doc_fts.rowid
-         WHERE doc_fts MATCH ? AND ${where} ORDER BY score DESC, d.id LIMIT ?`,
+        `SELECT d.id AS id, s.score AS score FROM (
+           SELECT doc_fts.rowid AS rowid, -bm25(doc_fts) AS score FROM doc_fts
+           WHERE doc_fts MATCH ? AND ${where} ORDER BY score DESC, doc_fts.rowid LIMIT ?
+         ) s JOIN documents d ON d.rowid = s.rowid ORDER BY s.score DESC, d.id`,
       )
       .all(match, ...params, limit) as RankedId[];
   }

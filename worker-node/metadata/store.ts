@@ -79,7 +79,7 @@ export class MetadataStore {
     this.db.pragma('synchronous = NORMAL');
     migrate(this.db);
     this.stmts = prepareStatements(this.db);
-    this.keyword = new KeywordTables(this.db);
+    this.keyword = new KeywordTables(this.db, () => this.liveCount);
     this.liveCount = (this.db.prepare('SELECT COUNT(*) AS n FROM documents').get() as { n: number }).n;
   }
 

@@ -1,14 +1,16 @@
 /**
- * The edge's Hono app: request id + access log, then the chained sub-apps of routes/, then one
- * error handler so that every failure, expected or not, leaves as `{"error": {"code","message"}}`.
+ * The edge's Hono app: request id + access log, the search key check, then the chained sub-apps
+ * of routes/, then one error handler so that every failure, expected or not, leaves as
+ * `{"error": {"code","message"}}` (the OpenAI-compatible /v1 routes answer in OpenAI's shape).
  */
 import { Hono } from 'hono';
 import { HEADERS } from '../shared/constants.ts';
 import { errorBody } from '../shared/errors.ts';
-import { ApiError, errorResponse, type AppEnv } from './http.ts';
+import { ApiError, errorResponse, requireSearchKey, type AppEnv } from './http.ts';
 import { log } from './log.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { documentRoutes } from './routes/documents.ts';
+import { embeddingsRoutes } from './routes/embeddings.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { openapiRoutes } from './routes/openapi.ts';
 import { searchRoutes } from './routes/search.ts';
@@ -36,7 +38,10 @@ export const app = new Hono<AppEnv>()
       ...(c.res.headers.get(HEADERS.servedBy) ? { served_by: c.res.headers.get(HEADERS.servedBy) } : {}),
     });
   })
+  // Before the body is read: no key, no work (and no hint whether the body would have passed).
+  .use('/api/v1/search', requireSearchKey)
   .route('/', searchRoutes)
+  .route('/', embeddingsRoutes)
   .route('/', documentRoutes)
   .route('/', adminRoutes)
   .route('/', statusRoutes)

@@ -1,6 +1,6 @@
 /**
  * The Worker's bindings (wrangler.toml) as one type. [vars] arrive as strings; edge/config.ts
- * turns them into numbers. ADMIN_TOKEN and CLUSTER_SECRET are secrets (wrangler secret put).
+ * turns them into numbers. ADMIN_TOKEN, CLUSTER_SECRET and API_KEYS are secrets (wrangler secret put).
  */
 import type { ClusterCoordinator } from './coordinator/coordinator.ts';
 
@@ -8,6 +8,10 @@ export interface Env {
   COORDINATOR: DurableObjectNamespace<ClusterCoordinator>;
   ADMIN_TOKEN?: string;
   CLUSTER_SECRET?: string;
+  /** Search and embeddings keys, separated by commas or whitespace (a secret: wrangler secret put API_KEYS). */
+  API_KEYS?: string;
+  /** "true": the corpus is public, search and embeddings need no key. */
+  PUBLIC_SEARCH?: string;
   PROBE_INTERVAL_MS?: string;
   PROBE_TIMEOUT_MS?: string;
   FAIL_THRESHOLD?: string;

@@ -9,7 +9,8 @@
  * policy per isolate and runs the race.
  */
 
-export type ReadKind = 'search' | 'document' | 'job';
+/** `embed`: /v1/embeddings, whose latency grows with its batch, gets a window of its own. */
+export type ReadKind = 'search' | 'document' | 'job' | 'embed';
 
 export interface HedgeConfig {
   /** Never hedge sooner than this: below it a second copy mostly adds load. */

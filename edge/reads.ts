@@ -51,7 +51,8 @@ export function hedgePolicy(config: ReadPathConfig): HedgePolicy {
 }
 
 function order(call: ReadCall, view: Awaited<ReturnType<typeof getRouting>>, config: ReadPathConfig) {
-  if (call.kind !== 'search') return searchOrder(view.table);
+  // Embeddings need no fresh data, only a ready node: balanced like a search.
+  if (call.kind !== 'search' && call.kind !== 'embed') return searchOrder(view.table);
   return readOrder(view.table, {
     ...(call.consistency ? { consistency: call.consistency } : {}),
     ...(call.minSeq ? { minSeq: call.minSeq } : {}),

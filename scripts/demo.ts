@@ -45,7 +45,8 @@ async function runQueries(cluster: Cluster, queries: LabelledQuery[]) {
   for (const query of queries) {
     const res = await fetch(`${cluster.state.edge_url}/api/v1/search`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      // The cluster's search key (its state file's api_key): search is not open without one.
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${cluster.state.api_key}` },
       body: JSON.stringify({ query: query.query, top_k: 5 }),
     });
     if (res.status !== 200)
@@ -117,6 +118,7 @@ async function main(): Promise<number> {
     let next = 0;
     const load = startSearchLoad({
       edgeUrl: cluster.state.edge_url,
+      apiKey: cluster.state.api_key,
       nextQuery: () => ({ query: queries[next++ % queries.length]!.query }),
       ratePerSec: Number(values.rate),
       maxDurationMs: 60_000,

@@ -112,4 +112,30 @@ export const ClusterStatus = z.object({
 });
 export type ClusterStatus = z.infer<typeof ClusterStatus>;
 
+/**
+ * /api/v1/status without the admin token: no node URLs, parts, write path or job failure reasons,
+ * no probe-loop internals. What is left tells whether the cluster serves and how fresh it is.
+ */
+export const PublicNodeStatus = NodeStatus.omit({
+  url: true,
+  parts: true,
+  write_path: true,
+  last_failed_job: true,
+});
+export type PublicNodeStatus = z.infer<typeof PublicNodeStatus>;
+
+export const PublicClusterStatus = ClusterStatus.omit({ nodes: true, coordinator: true }).extend({
+  nodes: z.array(PublicNodeStatus),
+});
+export type PublicClusterStatus = z.infer<typeof PublicClusterStatus>;
+
+/** The public view of a status (the same values, internals left out). */
+export function publicStatus(status: ClusterStatus): PublicClusterStatus {
+  const { nodes, coordinator: _coordinator, ...cluster } = status;
+  return {
+    ...cluster,
+    nodes: nodes.map(({ url: _url, parts: _parts, write_path: _wp, last_failed_job: _job, ...node }) => node),
+  };
+}
+
 export const SwitchoverAnswer = z.object({ report: FailoverReport });

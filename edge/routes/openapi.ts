@@ -4,7 +4,14 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { ClusterStatus, EdgeHealth, FailoverReport, FailoverSummary } from '../../shared/edge-api.ts';
+import {
+  ClusterStatus,
+  EdgeHealth,
+  FailoverReport,
+  FailoverSummary,
+  PublicClusterStatus,
+} from '../../shared/edge-api.ts';
+import { EmbeddingsRequest, EmbeddingsResponse, ModelList } from '../../shared/embeddings.ts';
 import {
   ErrorBody,
   JobState,
@@ -30,6 +37,10 @@ const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
   SwitchoverRequest: { schema: SwitchoverRequest, io: 'input' },
   EdgeHealth: { schema: EdgeHealth, io: 'output' },
   ClusterStatus: { schema: ClusterStatus, io: 'output' },
+  PublicClusterStatus: { schema: PublicClusterStatus, io: 'output' },
+  EmbeddingsRequest: { schema: EmbeddingsRequest, io: 'input' },
+  EmbeddingsResponse: { schema: EmbeddingsResponse, io: 'output' },
+  ModelList: { schema: ModelList, io: 'output' },
   FailoverSummary: { schema: FailoverSummary, io: 'output' },
   FailoverReport: { schema: FailoverReport, io: 'output' },
   Error: { schema: ErrorBody, io: 'output' },
@@ -48,6 +59,11 @@ const errors = {
 const auth = {
   security: [{ bearer: [] }],
   responses401: { '401': json('Error', 'missing or wrong Bearer token') },
+};
+/** Search and embeddings: one of API_KEYS or the admin token, unless PUBLIC_SEARCH = "true". */
+const keyed = {
+  security: [{ bearer: [] }, {}],
+  responses401: { '401': json('Error', 'missing or wrong key (WWW-Authenticate: Bearer)') },
 };
 const idParam = (name: string) => [{ name, in: 'path', required: true, schema: { type: 'string' } }];
 
@@ -71,11 +87,13 @@ function buildDocument() {
     paths: {
       '/api/v1/search': {
         post: {
-          summary: 'Semantic search (master first, standbys on failure)',
+          summary: 'Search (a key unless PUBLIC_SEARCH = "true"; any in-sync node, retried and hedged)',
+          security: keyed.security,
           requestBody: { required: true, content: { 'application/json': { schema: ref('SearchRequest') } } },
           responses: {
             '200': json('SearchResponse', 'results; headers x-served-by, x-gte-epoch, x-gte-attempts'),
             ...errors,
+            ...keyed.responses401,
             '503': json('Error', 'no node can serve'),
           },
         },
@@ -91,8 +109,15 @@ function buildDocument() {
       },
       '/api/v1/status': {
         get: {
-          summary: 'Cluster status',
-          responses: { '200': json('ClusterStatus', 'nodes, roles, lag, last failover') },
+          summary: 'Cluster status (node URLs and internals only with the admin token)',
+          responses: {
+            '200': {
+              description: 'nodes, roles, lag, last failover; PublicClusterStatus without the admin token',
+              content: {
+                'application/json': { schema: { oneOf: [ref('ClusterStatus'), ref('PublicClusterStatus')] } },
+              },
+            },
+          },
         },
       },
       '/api/v1/documents': {
@@ -207,6 +232,35 @@ function buildDocument() {
             '404': json('Error', 'unknown'),
             '409': json('Error', 'is the master'),
             ...auth.responses401,
+          },
+        },
+      },
+      '/v1/embeddings': {
+        post: {
+          summary: 'OpenAI-compatible embeddings: the vectors the index uses (errors in OpenAI shape)',
+          security: keyed.security,
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: ref('EmbeddingsRequest') } },
+          },
+          responses: {
+            '200': json(
+              'EmbeddingsResponse',
+              'one embedding per input, float or base64 (little-endian float32)',
+            ),
+            '400': { description: "invalid body, or dimensions other than the model's" },
+            '404': { description: 'another model than the one the cluster serves' },
+            '401': { description: 'missing or wrong key' },
+          },
+        },
+      },
+      '/v1/models': {
+        get: {
+          summary: 'The model the cluster embeds with',
+          security: keyed.security,
+          responses: {
+            '200': json('ModelList', 'one model'),
+            '401': { description: 'missing or wrong key' },
           },
         },
       },

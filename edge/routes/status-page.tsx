@@ -2,11 +2,13 @@
  * GET /status: a server-rendered page for humans (nodes with role, state, applied position, lag,
  * GPU; the epoch; the failover history as a timeline of each one's steps). It reloads itself
  * every 2 s with a meta refresh: no script, nothing to keep in sync with the JSON API.
- * The view is in status-page/view.tsx.
+ * The view is in status-page/view.tsx. Node URLs, parts, the probe loop and the failover reports'
+ * steps are shown only to a request with the admin token.
  */
 import { Hono } from 'hono';
+import { publicStatus } from '../../shared/edge-api.ts';
 import { coordinator } from '../env.ts';
-import type { AppEnv } from '../http.ts';
+import { type AppEnv, hasAdminToken } from '../http.ts';
 import { log } from '../log.ts';
 import { StatusPage, StatusPageError } from './status-page/view.tsx';
 
@@ -19,8 +21,11 @@ export const statusPageRoutes = new Hono<AppEnv>().get('/status', async (c) => {
   const headers = { 'cache-control': 'no-store' };
   try {
     const stub = coordinator(c.env);
-    const [status, summaries] = await Promise.all([stub.status(), stub.listFailovers(LISTED)]);
-    const reports = await Promise.all(summaries.slice(0, DETAILED).map((s) => stub.getFailover(s.id)));
+    const admin = await hasAdminToken(c);
+    const [full, summaries] = await Promise.all([stub.status(), stub.listFailovers(LISTED)]);
+    const status = admin ? full : publicStatus(full);
+    const detailed = admin ? summaries.slice(0, DETAILED) : [];
+    const reports = await Promise.all(detailed.map((s) => stub.getFailover(s.id)));
     const failovers = summaries.map((summary, i) => ({ summary, report: reports[i] ?? null }));
     const page = (
       <StatusPage status={status} failovers={failovers} now={Date.now()} refreshSeconds={REFRESH_SECONDS} />

@@ -1,8 +1,11 @@
-/** GET /health (200 only while a healthy master serves) and GET /api/v1/status (section 3 shape). */
+/**
+ * GET /health (200 only while a healthy master serves) and GET /api/v1/status (section 3 shape):
+ * node URLs and other internals only for the admin token, the public view otherwise.
+ */
 import { Hono } from 'hono';
-import type { EdgeHealth } from '../../shared/edge-api.ts';
+import { type EdgeHealth, publicStatus } from '../../shared/edge-api.ts';
 import { coordinator } from '../env.ts';
-import type { AppEnv } from '../http.ts';
+import { type AppEnv, hasAdminToken } from '../http.ts';
 import { getRoutingTable } from '../routing-cache.ts';
 
 export const statusRoutes = new Hono<AppEnv>()
@@ -26,4 +29,7 @@ export const statusRoutes = new Hono<AppEnv>()
     };
     return c.json(body, 503);
   })
-  .get('/api/v1/status', async (c) => c.json(await coordinator(c.env).status()));
+  .get('/api/v1/status', async (c) => {
+    const status = await coordinator(c.env).status();
+    return c.json((await hasAdminToken(c)) ? status : publicStatus(status));
+  });

@@ -20,6 +20,8 @@ export type { SearchRecord, WriteRecord };
 
 export interface SearchLoadOptions {
   edgeUrl: string;
+  /** The cluster's search key (state file `api_key`); none for a corpus declared public. */
+  apiKey?: string;
   ratePerSec?: number;
   maxInFlight?: number;
   /** Client deadline per request; the edge's own read deadline is 4 s, so 15 s means "no answer". */
@@ -57,13 +59,17 @@ export async function searchOnce(
   query: string,
   topK = 5,
   timeoutMs = 15_000,
+  apiKey?: string,
 ): Promise<SearchRecord> {
   const startedAt = Date.now();
   const base = { startedAt, query, servedBy: null, role: null, epoch: null, results: null };
   try {
     const res = await fetch(`${edgeUrl}/api/v1/search`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+      },
       body: JSON.stringify({ query, top_k: topK }),
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -123,7 +129,7 @@ export function startSearchLoad(opts: SearchLoadOptions): SearchLoad {
         continue;
       }
       const { query, topK } = opts.nextQuery();
-      const p = searchOnce(opts.edgeUrl, query, topK, opts.timeoutMs).then((r) => {
+      const p = searchOnce(opts.edgeUrl, query, topK, opts.timeoutMs, opts.apiKey).then((r) => {
         records.push(r);
       });
       inflight.add(p);

@@ -150,6 +150,7 @@ export async function runScenario(
   let n = 0;
   const search = startSearchLoad({
     edgeUrl: cluster.state.edge_url,
+    apiKey: cluster.state.api_key,
     ratePerSec: options.searchRate ?? 40,
     maxDurationMs: 300_000,
     // One in four searches looks for a document this run wrote (or deleted); the rest are corpus queries.

@@ -1,6 +1,7 @@
 /**
  * Where the edge is and which token to send: --url / --token, then --state-file, then $GTE_URL /
- * $GTE_ADMIN_TOKEN, then $GTE_STATE_FILE. Pure apart from reading the state file,
+ * $GTE_ADMIN_TOKEN, then $GTE_STATE_FILE. The search key comes from the state file's api_key
+ * or $GTE_API_KEY; without one, search sends the admin token (the edge accepts either). Pure apart from reading the state file,
  * which is passed in, so the precedence is unit-tested.
  */
 import { readFileSync } from 'node:fs';
@@ -8,11 +9,17 @@ import { z } from 'zod';
 import { CliError } from './errors.ts';
 
 /** The part of the cluster's state file (ARCHITECTURE.md section 9) the CLI reads. */
-const StateFile = z.object({ edge_url: z.string().url(), admin_token: z.string().min(1) });
+const StateFile = z.object({
+  edge_url: z.string().url(),
+  admin_token: z.string().min(1),
+  api_key: z.string().min(1).optional(),
+});
 
 export interface Target {
   url: string;
   token: string | null;
+  /** The search key (one of the edge's API_KEYS); null when none was given. */
+  apiKey: string | null;
   /** Where the URL came from, for error messages ("--url", "GTE_URL", "state file PATH"). */
   source: string;
 }
@@ -87,7 +94,12 @@ export function resolveTarget({
     env.GTE_ADMIN_TOKEN ||
     (envStatePath && !flags.url ? envState()?.admin_token : undefined) ||
     null;
-  return { url: url.replace(/\/+$/, ''), token, source };
+  const apiKey =
+    flagState?.api_key ||
+    env.GTE_API_KEY ||
+    (envStatePath && !flags.url ? envState()?.api_key : undefined) ||
+    null;
+  return { url: url.replace(/\/+$/, ''), token, apiKey, source };
 }
 
 /** The token, or an error that says how to give one. */

@@ -4,7 +4,13 @@
  * to do, or, for callers that retry (ingest, drill), an EdgeCallError that keeps the HTTP status.
  */
 import { z } from 'zod';
-import { ClusterStatus, FailoverReport, FailoverSummary, SwitchoverAnswer } from '../../shared/edge-api.ts';
+import {
+  ClusterStatus,
+  FailoverReport,
+  FailoverSummary,
+  PublicClusterStatus,
+  SwitchoverAnswer,
+} from '../../shared/edge-api.ts';
 import {
   SearchResponse,
   UpsertAccepted,
@@ -37,7 +43,8 @@ export class EdgeCallError extends CliError {
 interface CallOptions<T extends z.ZodType> {
   method?: 'GET' | 'POST' | 'DELETE';
   body?: unknown;
-  auth?: boolean;
+  /** true: the admin token, required; 'search': the search key (else the admin token); 'optional': the admin token if there is one. */
+  auth?: boolean | 'search' | 'optional';
   schema: T;
   timeoutMs?: number;
 }
@@ -60,7 +67,11 @@ export class EdgeClient {
   async call<T extends z.ZodType>(path: string, opts: CallOptions<T>): Promise<z.output<T>> {
     const method = opts.method ?? 'GET';
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (opts.auth) {
+    const searchKey = this.target.apiKey ?? this.target.token;
+    if (opts.auth === 'search' && searchKey) headers.authorization = `Bearer ${searchKey}`;
+    else if (opts.auth === 'optional' && this.target.token)
+      headers.authorization = `Bearer ${this.target.token}`;
+    else if (opts.auth === true) {
       if (!this.target.token)
         throw new CliError(
           `${method} ${path} needs the admin token: pass --token, set GTE_ADMIN_TOKEN, or pass --state-file PATH`,
@@ -104,7 +115,9 @@ export class EdgeClient {
       const detail = error?.message ?? (text.slice(0, 200) || response.statusText);
       const hint =
         response.status === 401
-          ? '; pass the cluster admin token with --token, GTE_ADMIN_TOKEN or --state-file'
+          ? opts.auth === 'search'
+            ? "; search needs a key: set GTE_API_KEY (one of the edge's API_KEYS), or pass --state-file or the admin token"
+            : '; pass the cluster admin token with --token, GTE_ADMIN_TOKEN or --state-file'
           : response.status === 404 && (!error || error.message?.startsWith('no route'))
             ? `; is ${this.url} a GTE-Pro edge, as new as this CLI?`
             : '';
@@ -132,15 +145,25 @@ export class EdgeClient {
     return parsed.data;
   }
 
-  status(): Promise<ClusterStatus> {
-    return this.call('/api/v1/status', { schema: ClusterStatus });
+  /** The full status with the admin token; the public view (no node URLs, parts) without one. */
+  status(): Promise<ClusterStatus | PublicClusterStatus> {
+    return this.call('/api/v1/status', {
+      auth: 'optional',
+      schema: this.target.token ? ClusterStatus : PublicClusterStatus,
+    });
   }
 
   search(
     body: Partial<SearchRequest> & { query: string },
     timeoutMs?: number,
   ): Promise<z.output<typeof SearchResponse>> {
-    return this.call('/api/v1/search', { method: 'POST', body, schema: SearchResponse, timeoutMs });
+    return this.call('/api/v1/search', {
+      method: 'POST',
+      auth: 'search',
+      body,
+      schema: SearchResponse,
+      timeoutMs,
+    });
   }
 
   upsert(documents: DocumentInput[], wait: WaitLevel): Promise<z.output<typeof UpsertAccepted>> {

@@ -2,7 +2,13 @@
  * Text the CLI prints: tables, the cluster status, failover lists and one report as a timeline.
  * Pure (edge answers in, strings out), so the wording is tested without an edge.
  */
-import type { ClusterStatus, FailoverReport, FailoverSummary, NodeStatus } from '../../shared/edge-api.ts';
+import type {
+  ClusterStatus,
+  FailoverReport,
+  FailoverSummary,
+  NodeStatus,
+  PublicClusterStatus,
+} from '../../shared/edge-api.ts';
 
 /** Left-aligned columns, two spaces apart; the header row is the first. */
 export function table(rows: readonly (readonly string[])[]): string {
@@ -54,7 +60,11 @@ export function summaryLine(f: FailoverSummary, now: number): string {
   return `${f.id} ${f.kind} ${f.from ?? '(none)'} → ${f.to} (epoch ${f.epoch}) ${f.outcome}${took}, ${formatTime(f.started_at)} (${formatAgo(f.started_at, now)})`;
 }
 
-export function renderStatus(status: ClusterStatus, edgeUrl: string, now: number = Date.now()): string {
+export function renderStatus(
+  status: ClusterStatus | PublicClusterStatus,
+  edgeUrl: string,
+  now: number = Date.now(),
+): string {
   const head = [
     `edge ${edgeUrl}`,
     `master ${status.current_master ?? 'NONE'}`,
@@ -74,7 +84,7 @@ export function renderStatus(status: ClusterStatus, edgeUrl: string, now: number
       formatLag(n),
       n.last_probe_ms === null ? '—' : `${Math.round(n.last_probe_ms)} ms`,
       formatGpu(n.gpu),
-      n.url,
+      'url' in n ? n.url : '(admin token)',
     ]),
   ];
   const nodes =

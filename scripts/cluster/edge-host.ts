@@ -3,7 +3,7 @@
  * process of its own, for the local cluster. Prints one JSON line `{"edge_url": ...}` on stdout
  * when ready; stops on SIGTERM/SIGINT or when GTE_PARENT_PID is gone.
  *
- * Settings come from the environment: GTE_EDGE_PORT, ADMIN_TOKEN, CLUSTER_SECRET, and any
+ * Settings come from the environment: GTE_EDGE_PORT, ADMIN_TOKEN, CLUSTER_SECRET, API_KEYS, and any
  * wrangler.toml var (NODES, PROBE_INTERVAL_MS, ...) overriding the file's value.
  */
 import { tetherToParent } from '../../worker-node/util/tether.ts';
@@ -19,6 +19,7 @@ const edge = await startEdge({
   port: Number(process.env.GTE_EDGE_PORT ?? 0),
   adminToken: process.env.ADMIN_TOKEN,
   clusterSecret: process.env.CLUSTER_SECRET,
+  apiKeys: process.env.API_KEYS,
   echoLogs: process.env.GTE_EDGE_ECHO === '1',
   collectLogs: false,
 });

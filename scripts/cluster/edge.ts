@@ -5,7 +5,7 @@
  * tests with real search nodes):
  *
  *   const edge = await startEdge({ vars: { PROBE_INTERVAL_MS: '100' } });
- *   const res = await edge.fetch('/api/v1/search', { method: 'POST', ... });   // real HTTP on edge.url
+ *   const res = await edge.keyed('/api/v1/search', { method: 'POST', ... });   // real HTTP, with a search key
  *   await edge.admin('/api/v1/admin/nodes', { method: 'POST', json: { id, url } }); // with the Bearer token
  *   await edge.scheduled();      // runs the cron handler
  *   edge.logs()                  // the Worker's JSON log lines, parsed
@@ -33,6 +33,8 @@ export interface StartEdgeOptions {
   vars?: Record<string, string>;
   adminToken?: string;
   clusterSecret?: string;
+  /** API_KEYS, the search and embeddings keys (a random one when absent). */
+  apiKeys?: string;
   /** Real TCP port for edge.url; 0 (default) picks a free one. */
   port?: number;
   /** Print the Worker's log lines to this process's stdout as they come (debugging). */
@@ -56,9 +58,13 @@ export interface EdgeHandle {
   url: string;
   adminToken: string;
   clusterSecret: string;
+  /** The first of API_KEYS: what search and /v1/embeddings accept besides the admin token. */
+  apiKey: string;
   fetch(path: string, init?: EdgeFetchInit): Promise<Response>;
   /** Same, with `Authorization: Bearer <adminToken>`. */
   admin(path: string, init?: EdgeFetchInit): Promise<Response>;
+  /** Same, with `Authorization: Bearer <apiKey>` (search, embeddings). */
+  keyed(path: string, init?: EdgeFetchInit): Promise<Response>;
   /** Runs the Worker's scheduled() (cron) handler once. */
   scheduled(cron?: string): Promise<void>;
   /** Every JSON log line the Worker and the coordinator printed so far (non-JSON lines dropped). */
@@ -125,6 +131,8 @@ export async function startEdge(options: StartEdgeOptions = {}): Promise<EdgeHan
   const { compatibilityDate, vars } = readWranglerConfig();
   const adminToken = options.adminToken ?? `test-admin-${crypto.randomUUID()}`;
   const clusterSecret = options.clusterSecret ?? `test-secret-${crypto.randomUUID()}`;
+  const apiKeys = options.apiKeys ?? `test-key-${crypto.randomUUID()}`;
+  const apiKey = apiKeys.split(/[\s,]+/).find((key) => key.length > 0) ?? '';
   const lines: Record<string, unknown>[] = [];
   const mf = new Miniflare({
     modules: true,
@@ -134,7 +142,13 @@ export async function startEdge(options: StartEdgeOptions = {}): Promise<EdgeHan
     compatibilityDate,
     host: '127.0.0.1',
     port: options.port ?? 0,
-    bindings: { ...vars, ...options.vars, ADMIN_TOKEN: adminToken, CLUSTER_SECRET: clusterSecret },
+    bindings: {
+      ...vars,
+      ...options.vars,
+      ADMIN_TOKEN: adminToken,
+      CLUSTER_SECRET: clusterSecret,
+      API_KEYS: apiKeys,
+    },
     durableObjects: { COORDINATOR: { className: 'ClusterCoordinator', useSQLite: true } },
     handleRuntimeStdio(stdout: Readable, stderr: Readable) {
       for (const stream of [stdout, stderr]) {
@@ -156,17 +170,23 @@ export async function startEdge(options: StartEdgeOptions = {}): Promise<EdgeHan
     return fetch(`${url}${path}`, { ...rest, headers, ...(payload !== undefined ? { body: payload } : {}) });
   };
 
+  const bearer =
+    (token: string) =>
+    (path: string, init: EdgeFetchInit = {}) => {
+      const headers = new Headers(init.headers);
+      headers.set('authorization', `Bearer ${token}`);
+      return edgeFetch(path, { ...init, headers });
+    };
+
   return {
     mf,
     url,
     adminToken,
     clusterSecret,
+    apiKey,
     fetch: edgeFetch,
-    admin(path, init = {}) {
-      const headers = new Headers(init.headers);
-      headers.set('authorization', `Bearer ${adminToken}`);
-      return edgeFetch(path, { ...init, headers });
-    },
+    admin: bearer(adminToken),
+    keyed: bearer(apiKey),
     async scheduled(cron = '* * * * *') {
       const worker = await mf.getWorker();
       await worker.scheduled({ cron });

@@ -21,6 +21,8 @@ import { type MountResult, mountTmpfs, unmountTmpfs } from './tmpfs.ts';
 export interface ClusterState {
   edge_url: string;
   admin_token: string;
+  /** A search and embeddings key (the edge's API_KEYS); the admin token works as well. */
+  api_key: string;
   cluster_secret: string;
   redis_url: string;
   redis_prefix: string;
@@ -98,6 +100,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(32).toString('hex');
   const adminToken = randomBytes(24).toString('hex');
+  const apiKey = randomBytes(24).toString('hex');
   const prefix = `gte-${randomBytes(4).toString('hex')}`;
 
   const started: { nodes: NodeProcess[]; redis: RedisServer | null; edge: ChildProcess | null } = {
@@ -161,6 +164,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       ...opts.edgeVars,
       NODES: JSON.stringify(seed),
       ADMIN_TOKEN: adminToken,
+      API_KEYS: apiKey,
       CLUSTER_SECRET: secret,
       GTE_EDGE_PORT: String(opts.edgePort ?? (await freePort())),
     });
@@ -175,6 +179,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const state: ClusterState = {
       edge_url: edge.url,
       admin_token: adminToken,
+      api_key: apiKey,
       cluster_secret: secret,
       redis_url: redisUrl,
       redis_prefix: prefix,

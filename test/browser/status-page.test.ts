@@ -71,7 +71,11 @@ describe('GET /status in chromium', () => {
     // Probing every 500 ms (3 failures → failover) keeps the wait for the failover short.
     cluster = await startCluster({ nodes: 2, edgeVars: { PROBE_INTERVAL_MS: '500' } });
     const edge = cluster.state.edge_url;
-    const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
+    // With the admin token: the failover steps this test reads are internals (routes/status-page.tsx).
+    const page = await browser!.newPage({
+      viewport: { width: 1200, height: 900 },
+      extraHTTPHeaders: { authorization: `Bearer ${cluster.state.admin_token}` },
+    });
     const response = await page.goto(`${edge}/status`);
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-type']).toMatch(/text\/html/);

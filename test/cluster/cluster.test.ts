@@ -185,6 +185,7 @@ describe('npm run cluster (scripts/cluster/main.ts) as a process', () => {
 
     expect(Object.keys(state).sort()).toEqual([
       'admin_token',
+      'api_key',
       'cluster_secret',
       'edge_url',
       'nodes',
@@ -192,7 +193,7 @@ describe('npm run cluster (scripts/cluster/main.ts) as a process', () => {
       'redis_url',
     ]);
     expect(state.edge_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    for (const k of ['admin_token', 'cluster_secret', 'redis_prefix'] as const)
+    for (const k of ['admin_token', 'api_key', 'cluster_secret', 'redis_prefix'] as const)
       expect(typeof state[k] === 'string' && (state[k] as string).length > 0, k).toBe(true);
     expect(state.redis_url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+/);
     const nodes = state.nodes as { id: string; url: string; pid: number; data_dir: string }[];

@@ -1,6 +1,7 @@
 /**
  * The edge's public API in real workerd (Miniflare), with no search node or with nodes that
- * cannot answer: validation, auth, 503s, /openapi.json, /metrics, the cron, node registration.
+ * cannot answer: validation, auth (admin token, search keys, PUBLIC_SEARCH), 503s, /openapi.json,
+ * /metrics, the cron, node registration, internals of the status only for the admin token.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../../shared/version.ts';
@@ -26,18 +27,32 @@ async function errorOf(res: Response): Promise<{ code: string; message: string; 
 }
 
 const search = (init: Parameters<EdgeHandle['fetch']>[1]) =>
-  edge.fetch('/api/v1/search', { method: 'POST', ...init });
+  edge.keyed('/api/v1/search', { method: 'POST', ...init });
+
+/** An error of the OpenAI-compatible routes: `{"error": {"message","type","code","param"}}`. */
+async function openAiErrorOf(
+  res: Response,
+): Promise<{ message: string; type: string; code: string; param: unknown }> {
+  expect(res.headers.get('content-type')).toMatch(/application\/json/);
+  const body = (await res.json()) as {
+    error: { message: string; type: string; code: string; param: unknown };
+  };
+  expect(typeof body.error.message).toBe('string');
+  expect(typeof body.error.type).toBe('string');
+  expect(typeof body.error.code).toBe('string');
+  return body.error;
+}
 
 describe('edge API without nodes', () => {
   it('the cron handler re-arms a missing probe alarm', async () => {
     // A fresh cluster with no node: nothing has armed the loop yet.
-    const before = (await (await edge.fetch('/api/v1/status')).json()) as {
+    const before = (await (await edge.admin('/api/v1/status')).json()) as {
       coordinator: { alarm_at: number | null; alarm_armed_by: string | null };
     };
     expect(before.coordinator.alarm_at).toBeNull();
     await edge.scheduled();
     const after = await waitFor('cron to arm the alarm', async () => {
-      const s = (await (await edge.fetch('/api/v1/status')).json()) as {
+      const s = (await (await edge.admin('/api/v1/status')).json()) as {
         coordinator: {
           alarm_at: number | null;
           alarm_armed_by: string | null;
@@ -128,6 +143,80 @@ describe('edge API without nodes', () => {
     }
   });
 
+  it('search and the embeddings API need a key (API_KEYS or the admin token): 401 with WWW-Authenticate', async () => {
+    const routes: [string, string, unknown?][] = [
+      ['POST', '/api/v1/search', { query: 'hello' }],
+      ['POST', '/v1/embeddings', { model: 'm', input: 'hello' }],
+      ['GET', '/v1/models'],
+    ];
+    for (const [method, path, json] of routes) {
+      for (const authorization of [
+        undefined,
+        'Bearer wrong-key',
+        `Basic ${edge.apiKey}`,
+        `Bearer ${edge.apiKey}x`,
+        `Bearer ${edge.adminToken}x`,
+      ]) {
+        const res = await edge.fetch(path, {
+          method,
+          ...(json ? { json } : {}),
+          headers: authorization ? { authorization } : {},
+        });
+        const what = `${method} ${path} with ${authorization}`;
+        expect(res.status, what).toBe(401);
+        expect(res.headers.get('www-authenticate'), what).toMatch(/^Bearer/);
+        if (path.startsWith('/v1/')) expect((await openAiErrorOf(res)).type).toBe('authentication_error');
+        else expect((await errorOf(res)).code).toMatch(/^(unauthorized|invalid_api_key)$/);
+      }
+      // The search key and the admin token both pass the check (then: no node to serve).
+      for (const token of [edge.apiKey, edge.adminToken]) {
+        const res = await edge.fetch(path, {
+          method,
+          ...(json ? { json } : {}),
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect(res.status, `${method} ${path}`).toBe(503);
+        if (path.startsWith('/v1/')) expect((await openAiErrorOf(res)).code).toBe('no_node_available');
+        else expect((await errorOf(res)).code).toBe('no_node_available');
+      }
+    }
+  });
+
+  it("validates embeddings bodies, answering in OpenAI's error shape", async () => {
+    const embed = (init: Parameters<EdgeHandle['fetch']>[1]) =>
+      edge.keyed('/v1/embeddings', { method: 'POST', ...init });
+    const cases: [Parameters<EdgeHandle['fetch']>[1], number, string, string?][] = [
+      [
+        { body: '{"model":"m","input":"x"}', headers: { 'content-type': 'text/plain' } },
+        415,
+        'unsupported_media_type',
+      ],
+      [{ body: '{"model":', headers: { 'content-type': 'application/json' } }, 400, 'invalid_json'],
+      [{ json: { input: 'x' } }, 400, 'invalid_request', 'model'],
+      [{ json: { model: 'm', input: '' } }, 400, 'invalid_request', 'input'],
+      [{ json: { model: 'm', input: [] } }, 400, 'invalid_request', 'input'],
+      [{ json: { model: 'm', input: Array(257).fill('x') } }, 400, 'invalid_request', 'input'],
+      [{ json: { model: 'm', input: 'x'.repeat(2049) } }, 400, 'invalid_request', 'input'],
+      [{ json: { model: 'm', input: [[1, 2, 3]] } }, 400, 'invalid_request', 'input'],
+      [
+        { json: { model: 'm', input: 'x', encoding_format: 'int8' } },
+        400,
+        'invalid_request',
+        'encoding_format',
+      ],
+      [{ json: { model: 'm', input: 'x', dimensions: 0 } }, 400, 'invalid_request', 'dimensions'],
+      [{ json: { model: 'm', input: 'x', extra: 1 } }, 400, 'invalid_request'],
+    ];
+    for (const [init, status, code, param] of cases) {
+      const res = await embed(init);
+      expect(res.status, JSON.stringify(init).slice(0, 80)).toBe(status);
+      const error = await openAiErrorOf(res);
+      expect(error.code).toBe(code);
+      expect(error.type).toBe('invalid_request_error');
+      if (param) expect(error.param).toBe(param);
+    }
+  });
+
   it('validates admin and document bodies', async () => {
     const bad = await edge.admin('/api/v1/admin/nodes', {
       method: 'POST',
@@ -178,6 +267,8 @@ describe('edge API without nodes', () => {
       '/api/v1/documents',
       '/api/v1/admin/switchover',
       '/metrics',
+      '/v1/embeddings',
+      '/v1/models',
     ])
       expect(doc.paths).toHaveProperty([path]);
     expect(doc.components.schemas.SearchRequest?.properties?.top_k?.maximum).toBe(100);
@@ -221,6 +312,33 @@ describe('edge API without nodes', () => {
     });
     expect(write.status).toBe(503);
     expect((await errorOf(write)).code).toBe('no_master_available');
+  });
+
+  it('shows node URLs and other internals only with the admin token', async () => {
+    const publicView = (await (await edge.fetch('/api/v1/status')).json()) as Record<string, unknown> & {
+      nodes: Record<string, unknown>[];
+    };
+    const full = (await (await edge.admin('/api/v1/status')).json()) as Record<string, unknown> & {
+      nodes: Record<string, unknown>[];
+    };
+    const keyed = (await (await edge.keyed('/api/v1/status')).json()) as Record<string, unknown>;
+    expect(full.coordinator).toBeDefined();
+    expect(full.nodes[0]).toMatchObject({
+      id: 'dead-1',
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:/),
+    });
+    expect(full.nodes[0]).toHaveProperty('parts');
+    for (const view of [publicView, keyed]) {
+      expect(view).not.toHaveProperty('coordinator');
+      expect(view).toMatchObject({ epoch: full.epoch, standby_status: full.standby_status });
+    }
+    expect(publicView.nodes).toHaveLength(1);
+    expect(publicView.nodes[0]).toMatchObject({ id: 'dead-1', state: 'down', role: full.nodes[0]!.role });
+    for (const hidden of ['url', 'parts', 'write_path', 'last_failed_job'])
+      expect(publicView.nodes[0]).not.toHaveProperty(hidden);
+    const url = full.nodes[0]!.url as string;
+    expect(await (await edge.fetch('/status')).text()).not.toContain(url);
+    expect(await (await edge.admin('/status')).text()).toContain(url);
   });
 
   it('exposes Prometheus metrics', async () => {
@@ -267,5 +385,21 @@ describe('edge API without nodes', () => {
     };
     expect(s.nodes).toEqual([]);
     expect(s.standby_status).toBe('none');
+  });
+});
+
+describe('a corpus declared public (PUBLIC_SEARCH = "true")', () => {
+  it('searches and embeds without a key; the status keeps its internals to the admin token', async () => {
+    const open = await startEdge({ vars: { PUBLIC_SEARCH: 'true' } });
+    try {
+      const res = await open.fetch('/api/v1/search', { method: 'POST', json: { query: 'hello' } });
+      expect(res.status).toBe(503);
+      expect((await errorOf(res)).code).toBe('no_node_available');
+      const embed = await open.fetch('/v1/embeddings', { method: 'POST', json: { model: 'm', input: 'x' } });
+      expect(embed.status).toBe(503);
+      expect((await (await open.fetch('/api/v1/status')).json()) as object).not.toHaveProperty('coordinator');
+    } finally {
+      await open.stop();
+    }
   });
 });

@@ -59,10 +59,10 @@ const waitStatus = (e: EdgeHandle, what: string, ok: (s: Status) => boolean) =>
     return ok(s) ? s : null;
   });
 const search = (e: EdgeHandle) =>
-  e.fetch('/api/v1/search', { method: 'POST', json: { query: 'where is the answer' } });
+  e.keyed('/api/v1/search', { method: 'POST', json: { query: 'where is the answer' } });
 /** Master first (the order these routing tests check); plain searches are balanced (edge-reads.test.ts). */
 const searchMaster = (e: EdgeHandle) =>
-  e.fetch('/api/v1/search', {
+  e.keyed('/api/v1/search', {
     method: 'POST',
     json: { query: 'where is the answer', consistency: 'master' },
   });

@@ -37,10 +37,11 @@ const nextQuery = () => ({ query: queries[q++ % queries.length]! });
 
 beforeAll(async () => {
   // ACTIVATE_VERIFY_MS 3000: a failed canary rolls back after 3 s instead of the default 10.
+  // PUBLIC_SEARCH: these tests are about failover; keys are test/cluster/openai-clients.test.ts's.
   cluster = await startCluster({
     nodes: 2,
     privateRedis: true,
-    edgeVars: { ...CHAOS_EDGE_VARS, ACTIVATE_VERIFY_MS: '3000' },
+    edgeVars: { ...CHAOS_EDGE_VARS, ACTIVATE_VERIFY_MS: '3000', PUBLIC_SEARCH: 'true' },
     nodeEnv: { FAULT_INJECTION: '1' },
   });
 }, 180_000);

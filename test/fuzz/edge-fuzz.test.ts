@@ -3,7 +3,8 @@
  * of generated bad requests (bad JSON, wrong types, huge and empty values, unicode edge cases with
  * lone surrogates and NUL, raw invalid UTF-8, missing or wrong tokens, path tricks, very long paths,
  * wrong methods and content types) against every endpoint. Every answer must be below 500, every
- * error must have the `{"error": {"code","message"}}` shape, and afterwards the edge must still
+ * error must have the `{"error": {"code","message"}}` shape (the OpenAI-compatible /v1 routes'
+ * `{"error": {"message","type","code"}}` has both), and afterwards the edge must still
  * report a healthy master and the node must still be running.
  *
  * Requests go through node:http so that paths and bytes reach the edge exactly as generated (fetch
@@ -134,7 +135,7 @@ describe(`edge fuzzing (seed ${SEED}; replay with FUZZ_SEED=${SEED})`, () => {
     expect(nodeHealth.status).toBe(200);
     const search = await fetch(`${cluster.state.edge_url}/api/v1/search`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${cluster.state.api_key}` },
       body: JSON.stringify({ query: 'expense claim' }),
     });
     expect(search.status).toBe(200);

@@ -247,6 +247,8 @@ function validBase(r: Random, endpoint: string): Record<string, unknown> {
   switch (endpoint) {
     case 'POST /api/v1/search':
       return { query: pick(r, ['vpn setup', 'expense claim', '报销']), top_k: 5 };
+    case 'POST /v1/embeddings':
+      return { model: 'gte-pro/glove-100d-demo', input: pick(r, ['vpn setup', ['expense claim', '报销']]) };
     case 'POST /api/v1/documents':
       return {
         documents: [
@@ -298,7 +300,10 @@ interface Endpoint {
 }
 
 export const ENDPOINTS: readonly Endpoint[] = [
-  { name: 'POST /api/v1/search', method: 'POST', path: '/api/v1/search', auth: false, json: true },
+  // Search and embeddings take the admin token as a key, so one token covers every `auth` route.
+  { name: 'POST /api/v1/search', method: 'POST', path: '/api/v1/search', auth: true, json: true },
+  { name: 'POST /v1/embeddings', method: 'POST', path: '/v1/embeddings', auth: true, json: true },
+  { name: 'GET /v1/models', method: 'GET', path: '/v1/models', auth: true, json: false },
   { name: 'GET /health', method: 'GET', path: '/health', auth: false, json: false },
   { name: 'GET /api/v1/status', method: 'GET', path: '/api/v1/status', auth: false, json: false },
   { name: 'POST /api/v1/documents', method: 'POST', path: '/api/v1/documents', auth: true, json: true },

@@ -122,6 +122,7 @@ describe('resolveTarget', () => {
     expect(resolveTarget({ flags: { url: 'http://flag:2', token: 't' }, env })).toEqual({
       url: 'http://flag:2',
       token: 't',
+      apiKey: null,
       source: '--url',
     });
     expect(resolveTarget({ flags: { 'state-file': stateFile }, env })).toMatchObject({
@@ -131,6 +132,7 @@ describe('resolveTarget', () => {
     expect(resolveTarget({ flags: {}, env })).toEqual({
       url: 'http://env:1',
       token: 'from-env',
+      apiKey: null,
       source: 'GTE_URL',
     });
     expect(resolveTarget({ flags: {}, env: { GTE_STATE_FILE: stateFile } })).toMatchObject({
@@ -138,6 +140,22 @@ describe('resolveTarget', () => {
       token: 'from-file',
     });
     expect(resolveTarget({ flags: { url: 'http://flag:2' }, env: {} })).toMatchObject({ token: null });
+  });
+
+  it('takes the search key from the state file, else GTE_API_KEY', () => {
+    const keyed = join(dir, 'keyed.json');
+    writeFileSync(
+      keyed,
+      JSON.stringify({ edge_url: 'http://127.0.0.1:9002', admin_token: 'adm', api_key: 'key-1', nodes: [] }),
+    );
+    expect(resolveTarget({ flags: { 'state-file': keyed }, env: { GTE_API_KEY: 'env-key' } })).toMatchObject({
+      token: 'adm',
+      apiKey: 'key-1',
+    });
+    expect(resolveTarget({ flags: { url: 'http://x:1' }, env: { GTE_API_KEY: 'env-key' } })).toMatchObject({
+      apiKey: 'env-key',
+    });
+    expect(resolveTarget({ flags: { 'state-file': stateFile }, env: {} })).toMatchObject({ apiKey: null });
   });
 
   it('says how to point it at an edge', () => {
@@ -529,7 +547,7 @@ describe('ingest leaves the folder of its input alone', () => {
   /** An edge that takes every batch: only what ingest needs of EdgeClient. */
   const fakeEdge = (sent: unknown[][]) =>
     ({
-      target: { url: 'http://edge.invalid', token: 'admin', source: 'test' },
+      target: { url: 'http://edge.invalid', token: 'admin', apiKey: null, source: 'test' },
       status: async () => ({}),
       upsert: async (documents: unknown[]) => void sent.push(documents),
     }) as unknown as EdgeClient;

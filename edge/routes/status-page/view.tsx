@@ -3,12 +3,20 @@
  * out), so it renders the same in the Worker and in a test. JSX escapes every text and attribute
  * value; the only raw insert is the constant stylesheet.
  */
-import type { ClusterStatus, FailoverReport, FailoverSummary, NodeStatus } from '../../../shared/edge-api.ts';
+import type {
+  ClusterStatus,
+  FailoverReport,
+  FailoverSummary,
+  NodeStatus,
+  PublicClusterStatus,
+  PublicNodeStatus,
+} from '../../../shared/edge-api.ts';
 import { Badge, fmtAgo, fmtDuration, fmtTime, OUTCOME_TONE, ROLE_TONE, STATE_TONE } from './format.tsx';
 import { STATUS_PAGE_CSS } from './styles.ts';
 
 export interface StatusPageData {
-  status: ClusterStatus;
+  /** The public view (routes/status-page.tsx) lacks node URLs, parts and the probe loop. */
+  status: ClusterStatus | PublicClusterStatus;
   /** Newest first; `report` holds the steps for the newest few, null for older ones. */
   failovers: { summary: FailoverSummary; report: FailoverReport | null }[];
   now: number;
@@ -26,7 +34,7 @@ function Tile({ label, id, children }: { label: string; id?: string; children: u
   );
 }
 
-function NodeRow({ node }: { node: NodeStatus }) {
+function NodeRow({ node }: { node: NodeStatus | PublicNodeStatus }) {
   const lag =
     node.lag_entries === null && node.lag_ms === null
       ? '—'
@@ -38,9 +46,13 @@ function NodeRow({ node }: { node: NodeStatus }) {
     <tr data-node={node.id} data-role={node.role} data-state={node.state}>
       <td>
         <strong>{node.id}</strong>
-        <div class="muted small">
-          <code>{node.url}</code>
-        </div>
+        {'url' in node ? (
+          <div class="muted small">
+            <code>{node.url}</code>
+          </div>
+        ) : (
+          ''
+        )}
       </td>
       <td>
         <Badge tone={ROLE_TONE[node.role]}>{node.role}</Badge>
@@ -52,7 +64,7 @@ function NodeRow({ node }: { node: NodeStatus }) {
         ) : (
           ''
         )}
-        {node.write_path && node.write_path !== 'ok' ? (
+        {'write_path' in node && node.write_path && node.write_path !== 'ok' ? (
           <div class="small" data-write-path>{`cannot take writes: ${node.write_path}`}</div>
         ) : (
           ''
@@ -60,7 +72,7 @@ function NodeRow({ node }: { node: NodeStatus }) {
         {node.failed_jobs > 0 ? (
           <div class="small" data-failed-jobs={String(node.failed_jobs)}>
             {`${node.failed_jobs} ingest job(s) failed`}
-            {node.last_failed_job
+            {'last_failed_job' in node && node.last_failed_job
               ? ` · newest: job ${node.last_failed_job.job_id} at ${fmtTime(node.last_failed_job.at)}: ${node.last_failed_job.reason}`
               : ''}
           </div>
@@ -234,7 +246,9 @@ export function StatusPage({ status, failovers, now, refreshSeconds }: StatusPag
             )}
           </div>
           <footer class="muted small">
-            {`probe loop every ${fmtDuration(status.coordinator.probe_interval_ms)}${status.coordinator.alarm_at ? `, next at ${fmtTime(status.coordinator.alarm_at)}` : ', not armed'}${status.coordinator.note ? ` · ${status.coordinator.note}` : ''}`}
+            {'coordinator' in status
+              ? `probe loop every ${fmtDuration(status.coordinator.probe_interval_ms)}${status.coordinator.alarm_at ? `, next at ${fmtTime(status.coordinator.alarm_at)}` : ', not armed'}${status.coordinator.note ? ` · ${status.coordinator.note}` : ''}`
+              : 'node URLs, parts and the probe loop: send the admin token'}
             {' · JSON: '}
             <a href="/api/v1/status">/api/v1/status</a>
             {' · '}

@@ -25,6 +25,8 @@ export const edgeSuite: Suite = {
       nodes: 1,
       redisUrl: ctx.redis.url,
       dataDir: join(ctx.dir, 'edge-cluster'),
+      // The same unauthenticated load goes to the node directly, through nginx and the edge.
+      edgeVars: { PUBLIC_SEARCH: 'true' },
       nodeEnv: { LOG_LEVEL: 'warn' },
       onProgress: (m) => ctx.progress(`  ${m}`),
     });

@@ -133,7 +133,8 @@ async function runSeries(
     nodes: 2,
     redisUrl: ctx.redis.url,
     dataDir: join(ctx.dir, `failover-${probeMs}`),
-    edgeVars: { PROBE_INTERVAL_MS: String(probeMs) },
+    // The drills measure failover, not keys: the search load sends none.
+    edgeVars: { PROBE_INTERVAL_MS: String(probeMs), PUBLIC_SEARCH: 'true' },
     nodeEnv: { LOG_LEVEL: 'warn' },
     onProgress: (m) => ctx.progress(`  ${m}`),
   });

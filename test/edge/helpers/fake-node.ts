@@ -20,6 +20,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { HEADERS } from '../../../shared/constants.ts';
 import type { NodeDiagnostics, NodeHealth, Role } from '../../../shared/schemas.ts';
 import { NonceCache, verifyRequest } from '../../../shared/signing.ts';
+import { encodeFloat32 } from '../../../shared/embeddings.ts';
 import { compareSeq } from '../../../shared/stream-id.ts';
 
 export interface FakeNodeState {
@@ -217,6 +218,13 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
         served_by: { node: node.id, role: s.role, epoch: s.epoch, applied_seq: s.appliedSeq },
       });
     }
+    if (req.method === 'GET' && url.pathname === '/api/v1/info') return send(res, 200, fakeInfo(node.id));
+    if (req.method === 'POST' && url.pathname === '/api/v1/embed') {
+      if (node.failSearch || !s.ready)
+        return send(res, 500, { error: { code: 'embedder_unavailable', message: 'fake embedder failure' } });
+      const [status, answer] = fakeEmbed(body as { model?: string; input: string[]; dimensions?: number });
+      return send(res, status, answer);
+    }
     const signed =
       CONTROL.has(url.pathname) ||
       url.pathname.startsWith('/api/v1/documents') ||
@@ -335,4 +343,50 @@ export async function closedPort(): Promise<number> {
   const port = (server.address() as AddressInfo).port;
   await new Promise<void>((r) => server.close(() => r()));
   return port;
+}
+
+/** The fake nodes' model: 3 dimensions, a vector from each text's length (the same on every node). */
+export const FAKE_MODEL = { id: 'fake/model-3d', dimension: 3 };
+
+export function fakeVector(text: string): Float32Array {
+  const v = [1, text.length, text.length % 7];
+  const norm = Math.hypot(...v);
+  return Float32Array.from(v.map((x) => x / norm));
+}
+
+function fakeInfo(id: string) {
+  return {
+    node: id,
+    version: '0.0.0',
+    model: {
+      id: FAKE_MODEL.id,
+      checksum: 'fake',
+      dimension: FAKE_MODEL.dimension,
+      pooling: 'mean',
+      max_length: 128,
+      device: 'cpu',
+    },
+    index: { type: 'Flat', metric: 'inner_product', size: 0, labels: 0 },
+    redis_prefix: 'fake',
+  };
+}
+
+/** As worker-node/routes/embed.ts answers (model and dimensions checked, base64 float32). */
+function fakeEmbed(body: { model?: string; input: string[]; dimensions?: number }): [number, unknown] {
+  if (body.model !== undefined && body.model !== FAKE_MODEL.id)
+    return [404, { error: { code: 'model_not_found', message: `no model ${body.model}`, field: 'model' } }];
+  if (body.dimensions !== undefined && body.dimensions !== FAKE_MODEL.dimension)
+    return [
+      400,
+      { error: { code: 'invalid_dimensions', message: 'dimensions: 3 only', field: 'dimensions' } },
+    ];
+  return [
+    200,
+    {
+      model: FAKE_MODEL.id,
+      dimension: FAKE_MODEL.dimension,
+      vectors: body.input.map((text) => encodeFloat32(fakeVector(text))),
+      tokens: body.input.map((text) => text.split(/\s+/).length + 2),
+    },
+  ];
 }

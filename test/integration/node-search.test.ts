@@ -89,6 +89,31 @@ describe('search node with the sample corpus', { timeout: NODE_TEST_TIMEOUT_MS }
     expect(recall).toBeGreaterThanOrEqual(0.6);
   });
 
+  it('ranks the labelled queries at least as well in hybrid mode as by vectors alone', async () => {
+    const recall: Record<string, Record<'en' | 'zh', number>> = {};
+    for (const mode of ['vector', 'keyword', 'hybrid']) {
+      const ids: string[][] = [];
+      for (const q of queries) {
+        const res = await node.client.call<SearchResponse>('POST', '/api/v1/search', {
+          query: q.query,
+          top_k: 5,
+          mode,
+        });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        ids.push(res.body.results.map((h) => h.id));
+      }
+      const of = (lang: 'en' | 'zh') =>
+        recallAtK(
+          queries.filter((q) => q.lang === lang),
+          ids.filter((_, i) => queries[i]!.lang === lang),
+        );
+      recall[mode] = { en: of('en'), zh: of('zh') };
+    }
+    console.log(`recall@5 by mode: ${JSON.stringify(recall)}`);
+    for (const lang of ['en', 'zh'] as const)
+      expect(recall.hybrid![lang]).toBeGreaterThanOrEqual(recall.vector![lang]!);
+  });
+
   it('finds the Chinese document that shares the key terms of a Chinese query', async () => {
     const res = await node.client.search('电子发票重复报销怎么查重', 5);
     expect(res.status).toBe(200);

@@ -46,7 +46,8 @@ function defaultPolicy(): CompactionPolicy {
   return { ratio: 0.25 * jitter, minTombstones: Math.round(1000 * jitter) };
 }
 
-const KEYWORD_BUILD_PAGE = 2000;
+/** Documents per keyword-build transaction: small, since one document may hold 100,000 characters. */
+const KEYWORD_BUILD_PAGE = 256;
 
 /**
  * Fills the keyword tables of a data directory from before them, a page per transaction with a

@@ -140,6 +140,7 @@ export const GRAY_SCENARIOS: Scenario[] = [
       "Redis unreachable from the master only (its TCP proxy cut): searches keep succeeding, a failover may happen (the master's write path is broken), the old master rejoins once the proxy is restored",
     nodes: 2,
     privateRedis: true,
+    redisProxies: true,
     failover: 'any',
     skipReason: (cluster) =>
       cluster.redisProxies.size > 0 ? null : 'the cluster was started without redisProxies',

@@ -21,6 +21,7 @@ import { chaosMarkdown, machineInfo } from './report.ts';
 import {
   CHAOS_EDGE_VARS,
   chaosClusterOptions,
+  clusterShape,
   emptyReport,
   runScenario,
   type RunOptions,
@@ -69,20 +70,17 @@ const options: RunOptions = {
   log: (m) => process.stderr.write(`  ${m}\n`),
 };
 
-const shapeOf = (s: Scenario) => `${s.nodes}:${s.privateRedis}:${s.tmpfsDataMb ?? 0}`;
-const shapes = [...new Set(scenarios.map(shapeOf))];
+const shapes = [...new Set(scenarios.map(clusterShape))];
 const started = Date.now();
 const results: RunResult[] = [];
 
 async function newCluster(s: Scenario): Promise<Cluster> {
-  process.stderr.write(
-    `starting a ${s.nodes}-node cluster${s.privateRedis ? ' with a private redis-server' : ''}${s.tmpfsDataMb ? ` on ${s.tmpfsDataMb} MiB tmpfs data directories` : ''}\n`,
-  );
+  process.stderr.write(`starting a cluster: ${clusterShape(s)}\n`);
   return startCluster(chaosClusterOptions(s, (m) => process.stderr.write(`  ${m}\n`)));
 }
 
 for (const shape of shapes) {
-  const group = scenarios.filter((s) => shapeOf(s) === shape);
+  const group = scenarios.filter((s) => clusterShape(s) === shape);
   let cluster = await newCluster(group[0]!);
   try {
     for (let run = 1; run <= runs; run++) {

@@ -39,10 +39,13 @@ export const CHAOS_EDGE_VARS = {
   ACTIVATE_VERIFY_MS: '5000',
 };
 
+/** Scenarios with the same shape share one cluster (`npm run chaos`, test/fullstack/chaos.test.ts). */
+export const clusterShape = (s: Scenario) =>
+  `${s.nodes} nodes${s.privateRedis ? ', a private redis-server' : ''}${s.redisProxies ? ', a Redis proxy per node' : ''}${s.tmpfsDataMb ? `, ${s.tmpfsDataMb} MiB tmpfs data directories` : ''}`;
+
 /**
- * The cluster a scenario runs on (`npm run chaos` and test/fullstack/chaos.test.ts): fault
- * injection on, every node behind its own Redis proxy (redis-cut-master), tmpfs data directories
- * when the scenario asks for them (disk-full-master).
+ * The cluster a scenario runs on: fault injection on; each node behind its own Redis proxy
+ * (redis-cut-master) or on a tmpfs data directory (disk-full-master) when the scenario asks.
  */
 export function chaosClusterOptions(s: Scenario, onProgress?: (m: string) => void): ClusterOptions {
   return {
@@ -50,7 +53,7 @@ export function chaosClusterOptions(s: Scenario, onProgress?: (m: string) => voi
     privateRedis: s.privateRedis,
     edgeVars: CHAOS_EDGE_VARS,
     nodeEnv: { FAULT_INJECTION: '1' },
-    redisProxies: true,
+    ...(s.redisProxies ? { redisProxies: true } : {}),
     ...(s.tmpfsDataMb ? { tmpfsDataMb: s.tmpfsDataMb } : {}),
     ...(onProgress ? { onProgress } : {}),
   };

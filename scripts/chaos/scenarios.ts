@@ -52,6 +52,11 @@ export interface Scenario {
   privateRedis: boolean;
   /** Node data directories on tmpfs mounts of this size (a cluster of its own; see skipReason). */
   tmpfsDataMb?: number;
+  /**
+   * Every node reaches Redis through a TCP proxy of its own (scripts/cluster/tcp-proxy.ts), to cut
+   * one off. A cluster of its own: the other scenarios see Redis as a client does, without it.
+   */
+  redisProxies?: boolean;
   failover: FailoverExpectation;
   /** Why this scenario cannot run on `cluster` (printed, and the run reported as skipped), or null. */
   skipReason?(cluster: Cluster): string | null;

@@ -5,8 +5,9 @@
  * no lost acknowledged write, no stale or resurrected document, no duplicate ids, change-log
  * epochs in order, a failover where the scenario needs one and none under overload.
  *
- * Scenarios share a cluster per shape (2 nodes; 3 for two-failovers; tmpfs data directories for
- * disk-full-master), each leaving it whole for the next. Rates are modest so that a busy 2-core
+ * Scenarios share a cluster per shape (runner.ts clusterShape: 2 nodes; 3 for two-failovers; a Redis
+ * proxy per node for redis-cut-master; tmpfs data directories for disk-full-master), each leaving
+ * it whole for the next. Rates are modest so that a busy 2-core
  * machine measures the system, not itself. A scenario the machine cannot run (no tmpfs mount
  * without root) is skipped with its reason printed, never silently.
  */
@@ -14,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summaryTable } from '../../scripts/chaos/report.ts';
 import {
   chaosClusterOptions,
+  clusterShape,
   runScenario,
   type RunOptions,
   type RunResult,
@@ -67,15 +69,8 @@ function describeShape(title: string, scenarios: Scenario[]) {
   });
 }
 
-describeShape(
-  'chaos scenarios on a 2-node cluster',
-  SCENARIOS.filter((s) => s.nodes === 2 && !s.tmpfsDataMb),
-);
-describeShape(
-  'chaos scenarios on a 3-node cluster',
-  SCENARIOS.filter((s) => s.nodes === 3 && !s.tmpfsDataMb),
-);
-describeShape(
-  'chaos scenarios on a 2-node cluster with tmpfs data directories',
-  SCENARIOS.filter((s) => s.tmpfsDataMb),
-);
+for (const shape of new Set(SCENARIOS.map(clusterShape)))
+  describeShape(
+    `chaos scenarios on a cluster of ${shape}`,
+    SCENARIOS.filter((s) => clusterShape(s) === shape),
+  );

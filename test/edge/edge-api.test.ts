@@ -29,6 +29,12 @@ async function errorOf(res: Response): Promise<{ code: string; message: string; 
 const search = (init: Parameters<EdgeHandle['fetch']>[1]) =>
   edge.keyed('/api/v1/search', { method: 'POST', ...init });
 
+type Route = [method: string, path: string, json?: unknown];
+
+/** One call of a route with this Authorization header (none when undefined). */
+const call = ([method, path, json]: Route, authorization?: string) =>
+  edge.fetch(path, { method, ...(json ? { json } : {}), headers: authorization ? { authorization } : {} });
+
 /** An error of the OpenAI-compatible routes: `{"error": {"message","type","code","param"}}`. */
 async function openAiErrorOf(
   res: Response,
@@ -114,7 +120,7 @@ describe('edge API without nodes', () => {
   });
 
   it('refuses token routes without, or with a wrong, Bearer token', async () => {
-    const routes: [string, string, unknown?][] = [
+    const routes: Route[] = [
       ['POST', '/api/v1/documents', { documents: [{ id: 'a', text: 'b' }] }],
       ['GET', '/api/v1/documents/a'],
       ['DELETE', '/api/v1/documents/a'],
@@ -125,31 +131,28 @@ describe('edge API without nodes', () => {
       ['POST', '/api/v1/admin/nodes', { id: 'x', url: 'http://127.0.0.1:1' }],
       ['DELETE', '/api/v1/admin/nodes/x'],
     ];
-    for (const [method, path, json] of routes) {
+    for (const route of routes) {
       for (const authorization of [
         undefined,
         'Bearer wrong-token',
         `Basic ${edge.adminToken}`,
         `Bearer ${edge.adminToken}x`,
       ]) {
-        const res = await edge.fetch(path, {
-          method,
-          ...(json ? { json } : {}),
-          headers: authorization ? { authorization } : {},
-        });
-        expect(res.status, `${method} ${path} with ${authorization}`).toBe(401);
+        const res = await call(route, authorization);
+        expect(res.status, `${route[0]} ${route[1]} with ${authorization}`).toBe(401);
         expect((await errorOf(res)).code).toBe('unauthorized');
       }
     }
   });
 
   it('search and the embeddings API need a key (API_KEYS or the admin token): 401 with WWW-Authenticate', async () => {
-    const routes: [string, string, unknown?][] = [
+    const routes: Route[] = [
       ['POST', '/api/v1/search', { query: 'hello' }],
       ['POST', '/v1/embeddings', { model: 'm', input: 'hello' }],
       ['GET', '/v1/models'],
     ];
-    for (const [method, path, json] of routes) {
+    for (const route of routes) {
+      const [method, path] = route;
       for (const authorization of [
         undefined,
         'Bearer wrong-key',
@@ -157,11 +160,7 @@ describe('edge API without nodes', () => {
         `Bearer ${edge.apiKey}x`,
         `Bearer ${edge.adminToken}x`,
       ]) {
-        const res = await edge.fetch(path, {
-          method,
-          ...(json ? { json } : {}),
-          headers: authorization ? { authorization } : {},
-        });
+        const res = await call(route, authorization);
         const what = `${method} ${path} with ${authorization}`;
         expect(res.status, what).toBe(401);
         expect(res.headers.get('www-authenticate'), what).toMatch(/^Bearer/);
@@ -170,11 +169,7 @@ describe('edge API without nodes', () => {
       }
       // The search key and the admin token both pass the check (then: no node to serve).
       for (const token of [edge.apiKey, edge.adminToken]) {
-        const res = await edge.fetch(path, {
-          method,
-          ...(json ? { json } : {}),
-          headers: { authorization: `Bearer ${token}` },
-        });
+        const res = await call(route, `Bearer ${token}`);
         expect(res.status, `${method} ${path}`).toBe(503);
         if (path.startsWith('/v1/')) expect((await openAiErrorOf(res)).code).toBe('no_node_available');
         else expect((await errorOf(res)).code).toBe('no_node_available');

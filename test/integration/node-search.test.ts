@@ -73,7 +73,13 @@ describe('search node with the sample corpus', { timeout: NODE_TEST_TIMEOUT_MS }
     const res = await node.client.search('how do I submit an expense claim', 5);
     expect(res.status).toBe(200);
     expect(res.body.results).toEqual([]);
-    expect(res.body.served_by).toEqual({ node: 'a', role: 'master', epoch: 1 });
+    // served_by also says the log position the answer was served at (read-your-writes).
+    expect(res.body.served_by).toEqual({
+      node: 'a',
+      role: 'master',
+      epoch: 1,
+      applied_seq: expect.stringMatching(/^\d+-\d+$/),
+    });
   });
 
   it('ingests the corpus and reaches recall@5 >= 0.6 on the English labelled queries', async () => {

@@ -102,6 +102,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
   let overloads = 0;
   let retryAfter: string | undefined;
   let behind = false;
+  let notFound: { response: Response; node: RoutedNode } | null = null;
 
   const launch = (): boolean => {
     while (next < queue.length) {
@@ -152,6 +153,17 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
       running.delete(first.run);
       const { result, run } = first;
       if (result.kind === 'answer') {
+        // A 404 from one node while another is still at it may only mean "not applied here yet"
+        // (a standby behind the master): the other attempt's answer is awaited first.
+        if (result.response.status === 404 && running.size > 0 && !notFound) {
+          notFound = { response: result.response, node: run.node };
+          continue;
+        }
+        if (notFound && result.response.status !== 404) await notFound.response.body?.cancel();
+        else if (notFound) {
+          await result.response.body?.cancel();
+          return relay(notFound.response, notFound.node, table.epoch, attempts, extra);
+        }
         hedge.recordGood(call.kind, Date.now() - run.started);
         return relay(result.response, run.node, table.epoch, attempts, extra);
       }
@@ -176,6 +188,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
   } finally {
     for (const r of running) r.controller.abort();
   }
+  if (notFound) return relay(notFound.response, notFound.node, table.epoch, attempts, extra);
   if (overloads > 0 && (overloads >= 2 || failures.length === overloads)) {
     throw new EdgeError(
       429,

@@ -6,6 +6,7 @@ import { toApiError } from '../coordinator/rpc-errors.ts';
 import { coordinator } from '../env.ts';
 import { ApiError, pathParam, readJsonBody, requireToken, type AppEnv } from '../http.ts';
 import { invalidateRoutingTable } from '../routing-cache.ts';
+import { invalidateStatusCache } from '../status-cache.ts';
 
 const NodeId = RegisterNode.shape.id;
 const FailoverId = z
@@ -16,6 +17,14 @@ const FailoverId = z
 
 export const adminRoutes = new Hono<AppEnv>()
   .use('/api/v1/admin/*', requireToken)
+  // Whatever an admin change did (or half did), the status this isolate shows next is fresh.
+  .use('/api/v1/admin/*', async (c, next) => {
+    try {
+      await next();
+    } finally {
+      if (c.req.method !== 'GET') invalidateStatusCache();
+    }
+  })
   .use('/api/v1/failovers', requireToken)
   .use('/api/v1/failovers/*', requireToken)
   .post('/api/v1/admin/nodes', async (c) => {

@@ -1,12 +1,13 @@
 /**
- * GET /health (200 only while a healthy master serves) and GET /api/v1/status (section 3 shape):
+ * GET /health (200 only while a healthy master serves) and GET /api/v1/status (section 3 shape,
+ * at most STATUS_CACHE_MS old: ../status-cache.ts):
  * node URLs and other internals only for the admin token, the public view otherwise.
  */
 import { Hono } from 'hono';
 import { type EdgeHealth, publicStatus } from '../../shared/edge-api.ts';
-import { coordinator } from '../env.ts';
 import { type AppEnv, hasAdminToken } from '../http.ts';
 import { getRoutingTable } from '../routing-cache.ts';
+import { cachedStatus } from '../status-cache.ts';
 
 export const statusRoutes = new Hono<AppEnv>()
   .get('/health', async (c) => {
@@ -30,6 +31,6 @@ export const statusRoutes = new Hono<AppEnv>()
     return c.json(body, 503);
   })
   .get('/api/v1/status', async (c) => {
-    const status = await coordinator(c.env).status();
+    const status = await cachedStatus(c.env);
     return c.json((await hasAdminToken(c)) ? status : publicStatus(status));
   });

@@ -383,6 +383,25 @@ describe('edge API without nodes', () => {
   });
 });
 
+describe('an edge with no key configured', () => {
+  it('refuses search with 503 not_configured, saying how to set keys', async () => {
+    const bare = await startEdge({ adminToken: '', apiKeys: '' });
+    try {
+      const res = await bare.fetch('/api/v1/search', {
+        method: 'POST',
+        json: { query: 'hello' },
+        headers: { authorization: 'Bearer anything' },
+      });
+      expect(res.status).toBe(503);
+      const error = await errorOf(res);
+      expect(error.code).toBe('not_configured');
+      expect(error.message).toMatch(/wrangler secret put API_KEYS/);
+    } finally {
+      await bare.stop();
+    }
+  });
+});
+
 describe('a corpus declared public (PUBLIC_SEARCH = "true")', () => {
   it('searches and embeds without a key; the status keeps its internals to the admin token', async () => {
     const open = await startEdge({ vars: { PUBLIC_SEARCH: 'true' } });

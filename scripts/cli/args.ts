@@ -43,7 +43,7 @@ export const CONNECTION_OPTIONS: Record<string, OptionSpec> = {
   'state-file': {
     type: 'string',
     arg: 'PATH',
-    help: 'the state file `npm run cluster -- --state-file PATH` writes: edge URL and token',
+    help: 'the state file `npm run cluster -- --state-file PATH` writes: edge URL, token and search key',
   },
   help: { type: 'boolean', help: 'show this help' },
 };

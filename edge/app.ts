@@ -8,6 +8,7 @@ import { HEADERS } from '../shared/constants.ts';
 import { errorBody } from '../shared/errors.ts';
 import { ApiError, errorResponse, requireSearchKey, type AppEnv } from './http.ts';
 import { log } from './log.ts';
+import { rateLimit } from './rate-limit.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { documentRoutes } from './routes/documents.ts';
 import { embeddingsRoutes } from './routes/embeddings.ts';
@@ -40,6 +41,9 @@ export const app = new Hono<AppEnv>()
   })
   // Before the body is read: no key, no work (and no hint whether the body would have passed).
   .use('/api/v1/search', requireSearchKey)
+  // Then the per-client limit (./rate-limit.ts), still before the body is read.
+  .use('/api/v1/search', rateLimit)
+  .use('/v1/embeddings', rateLimit)
   .route('/', searchRoutes)
   .route('/', embeddingsRoutes)
   .route('/', documentRoutes)

@@ -3,9 +3,12 @@
  * turns them into numbers. ADMIN_TOKEN, CLUSTER_SECRET and API_KEYS are secrets (wrangler secret put).
  */
 import type { ClusterCoordinator } from './coordinator/coordinator.ts';
+import type { RateLimiter } from './rate-limit.ts';
 
 export interface Env {
   COORDINATOR: DurableObjectNamespace<ClusterCoordinator>;
+  /** Workers Rate Limiting binding ([[ratelimits]] in wrangler.toml); absent: no per-client limit. */
+  SEARCH_RATE_LIMITER?: RateLimiter;
   ADMIN_TOKEN?: string;
   CLUSTER_SECRET?: string;
   /** Search and embeddings keys, separated by commas or whitespace (a secret: wrangler secret put API_KEYS). */

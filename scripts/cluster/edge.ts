@@ -35,6 +35,11 @@ export interface StartEdgeOptions {
   clusterSecret?: string;
   /** API_KEYS, the search and embeddings keys (a random one when absent). */
   apiKeys?: string;
+  /**
+   * Workers Rate Limiting bindings, e.g. { SEARCH_RATE_LIMITER: { simple: { limit: 5, period: 10 } } }.
+   * Only where a test asks: wrangler.toml's [[ratelimits]] would limit local clusters and benches.
+   */
+  ratelimits?: Record<string, { simple: { limit: number; period: 10 | 60 } }>;
   /** Real TCP port for edge.url; 0 (default) picks a free one. */
   port?: number;
   /** Print the Worker's log lines to this process's stdout as they come (debugging). */
@@ -150,6 +155,7 @@ export async function startEdge(options: StartEdgeOptions = {}): Promise<EdgeHan
       API_KEYS: apiKeys,
     },
     durableObjects: { COORDINATOR: { className: 'ClusterCoordinator', useSQLite: true } },
+    ...(options.ratelimits ? { ratelimits: options.ratelimits } : {}),
     handleRuntimeStdio(stdout: Readable, stderr: Readable) {
       for (const stream of [stdout, stderr]) {
         if (options.collectLogs === false && !options.echoLogs) stream.resume();

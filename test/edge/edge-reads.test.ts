@@ -2,12 +2,13 @@
  * The read path through real workerd against fake nodes (test/edge/helpers/fake-node.ts):
  * hedged reads (a slow or hanging node costs about the hedge delay, and the loser is aborted),
  * reads balanced over every in-sync node, min_seq and consistency "master", and a node's 429
- * retried once elsewhere, then answered to the client with Retry-After.
+ * retried once elsewhere, then answered to the client with Retry-After; the per-client rate limit
+ * (Workers Rate Limiting binding, as Miniflare runs it).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeCluster, type FakeNodeSpec, startFakeCluster } from './helpers/fake-cluster.ts';
 import type { FakeNode } from './helpers/fake-node.ts';
-import { type EdgeHandle, waitFor } from './helpers/miniflare.ts';
+import { type EdgeHandle, startEdge, waitFor } from './helpers/miniflare.ts';
 
 const VARS = {
   PROBE_INTERVAL_MS: '100',
@@ -189,5 +190,31 @@ describe('read path (workerd + fake nodes)', () => {
       epoch: number;
     };
     expect(s).toMatchObject({ current_master: 'm', epoch: 1 });
+  });
+
+  it('limits each client with the rate limiting binding: 429 rate_limited with Retry-After, before any node', async () => {
+    const edge = await startEdge({
+      vars: { PUBLIC_SEARCH: 'true' },
+      ratelimits: { SEARCH_RATE_LIMITER: { simple: { limit: 3, period: 60 } } },
+    });
+    try {
+      const as = (key: string) =>
+        edge.fetch('/api/v1/search', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}` },
+          json: { query: 'q' },
+        });
+      // No node is registered: within the limit the edge answers 503, over it 429.
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await as('client-a')).status);
+      expect(statuses).toEqual([503, 503, 503, 429]);
+      const limited = await as('client-a');
+      expect(limited.headers.get('retry-after')).toBe('10');
+      expect(await limited.json()).toMatchObject({ error: { code: 'rate_limited' } });
+      // Another client has its own budget.
+      expect((await as('client-b')).status).toBe(503);
+    } finally {
+      await edge.stop();
+    }
   });
 });

@@ -55,6 +55,9 @@ log(
   `ready: edge ${cluster.state.edge_url}, nodes ${cluster.state.nodes.map((n) => `${n.id}=${n.url} (pid ${n.pid})`).join(', ')}`,
 );
 log(`admin token: ${cluster.state.admin_token}`);
+log(
+  `search key: ${cluster.state.api_key} (Authorization: Bearer <key> for /api/v1/search and /v1/embeddings)`,
+);
 if (statePath) log(`state file: ${statePath}`);
 log('Ctrl-C to stop');
 

@@ -31,6 +31,8 @@ export interface ReadCall extends UpstreamCall {
   kind: ReadKind;
   minSeq?: string;
   consistency?: 'any' | 'master';
+  /** A read whose work grows with its body (a batch of embeddings) gets longer than a search. */
+  budget?: { attemptMs: number; deadlineMs: number };
 }
 
 let policy: { key: string; policy: HedgePolicy } | null = null;
@@ -92,7 +94,8 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
   hedge.onRead();
   const extra: Record<string, string> = {};
   if (view.staleMs !== null) extra[HEADERS.routing] = `stale; age=${view.staleMs}`;
-  const deadline = Date.now() + READ_DEADLINE_MS;
+  const deadlineMs = call.budget?.deadlineMs ?? READ_DEADLINE_MS;
+  const deadline = Date.now() + deadlineMs;
   const failures: string[] = [];
   const running = new Set<Running>();
   const secondChance = new Set<string>();
@@ -115,7 +118,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
       const started = Date.now();
       attemptStarted(node.id);
       const run = { node, controller, started } as Running;
-      const timeout = Math.min(ATTEMPT_TIMEOUT_MS, remaining);
+      const timeout = Math.min(call.budget?.attemptMs ?? ATTEMPT_TIMEOUT_MS, remaining);
       run.done = attempt(c, node, call, table.epoch, timeout, controller.signal).then((result) => {
         // A refused connection says nothing of latency; a cancelled loser was at least this slow.
         const latency =
@@ -214,7 +217,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
     );
   }
   throw noNode(
-    `every node tried failed within ${READ_DEADLINE_MS} ms (${failures.join('; ')}); retry shortly`,
+    `every node tried failed within ${deadlineMs} ms (${failures.join('; ')}); retry shortly`,
     attempts,
   );
 }

@@ -73,6 +73,15 @@ async function modelInfo(c: AppContext): Promise<{ answer: Response; model: Node
   return { answer, model: info.data.model };
 }
 
+/**
+ * A batch takes the node longer than a search (up to 256 texts through the model on a CPU node):
+ * each attempt gets a search's 1.5 s plus 50 ms a text, at most 15 s, and room for a second try.
+ */
+export function embedBudget(inputs: number): { attemptMs: number; deadlineMs: number } {
+  const attemptMs = Math.min(15_000, 1500 + 50 * inputs);
+  return { attemptMs, deadlineMs: 2 * attemptMs + 1000 };
+}
+
 const modelObject = (id: string) => ({ id, object: 'model' as const, created: 0, owned_by: 'gte-pro' });
 
 export const embeddingsRoutes = new Hono<AppEnv>()
@@ -90,6 +99,7 @@ export const embeddingsRoutes = new Hono<AppEnv>()
         ...(value.dimensions !== undefined ? { dimensions: value.dimensions } : {}),
       }),
       signed: false,
+      budget: embedBudget(input.length),
     });
     if (answer.status !== 200) return relayedError(answer);
     const parsed = NodeEmbedAnswer.safeParse(await answer.json());

@@ -2,7 +2,8 @@
  * The OpenAI-compatible embeddings API through real workerd against fake nodes
  * (test/edge/helpers/fake-node.ts answers /api/v1/embed and /api/v1/info as a node does):
  * OpenAI's answer shape with float and base64 vectors equal to the node's, usage, the model list,
- * a node's refusals relayed in OpenAI's error shape, and a failing node retried on another one.
+ * a node's refusals relayed in OpenAI's error shape, a slow batch given its time, and a failing
+ * node retried on another one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeFloat32 } from '../../shared/embeddings.ts';
@@ -104,6 +105,18 @@ describe('POST /v1/embeddings and GET /v1/models (workerd + fake nodes)', () => 
       param: 'dimensions',
     });
     expect((await embed({ model: FAKE_MODEL.id, input: 'x', dimensions: 3 })).status).toBe(200);
+  });
+
+  it('a batch may take longer than a search attempt (1.5 s): it gets a budget that grows with its size', async () => {
+    for (const n of nodes) n.searchLatencyMs = 1800;
+    try {
+      const input = Array.from({ length: 40 }, (_, i) => `text ${i}`);
+      const res = await embed({ model: FAKE_MODEL.id, input });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { data: unknown[] }).data).toHaveLength(40);
+    } finally {
+      for (const n of nodes) n.searchLatencyMs = 0;
+    }
   });
 
   it('a node whose embedder fails is retried on the other node', async () => {

@@ -58,7 +58,7 @@ export interface FakeNode {
   failSearch: boolean;
   /** When true, /api/v1/activate answers 500. */
   failActivate: boolean;
-  /** Added before answering a search or a document read (a slow node; /health stays quick). */
+  /** Added before answering a search, a document read or an embed (a slow node; /health stays quick). */
   searchLatencyMs: number;
   /** When true, /api/v1/search answers 429 with Retry-After: 3 (the node's overload answer). */
   overloadSearch: boolean;
@@ -198,7 +198,8 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
       return send(res, s.ready ? 200 : 503, health(node.id, s));
     const read =
       (req.method === 'POST' && url.pathname === '/api/v1/search') ||
-      (req.method === 'GET' && url.pathname.startsWith('/api/v1/documents/'));
+      (req.method === 'GET' && url.pathname.startsWith('/api/v1/documents/')) ||
+      (req.method === 'POST' && url.pathname === '/api/v1/embed');
     if (read && node.searchLatencyMs > 0) await new Promise((r) => setTimeout(r, node.searchLatencyMs));
     if (req.method === 'POST' && url.pathname === '/api/v1/search') {
       if (node.failSearch || !s.ready)

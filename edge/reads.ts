@@ -10,11 +10,15 @@
  * - Failures: a connect error, timeout or 5xx moves on to the next node within READ_DEADLINE_MS;
  *   a 429 is retried on one other node at most, then the client gets 429 with Retry-After;
  *   a 409 `behind` (node short of min_seq) moves on without blaming the node.
+ * - Outliers (./outliers.ts): a node with repeated failed reads, or far slower than its peers,
+ *   leaves balanced routing for a while (it stays a fallback); the coordinator is not involved.
  */
 import { HEADERS } from '../shared/constants.ts';
 import { readReadPathConfig, type ReadPathConfig } from './config.ts';
 import { HedgePolicy, type ReadKind } from './hedge.ts';
 import { EdgeError, type AppContext } from './http.ts';
+import { log } from './log.ts';
+import { OutlierDetector } from './outliers.ts';
 import { attemptFinished, attemptStarted, nodeLoad } from './read-stats.ts';
 import { getRouting } from './routing-cache.ts';
 import { readOrder, searchOrder, type RoutedNode } from './router.ts';
@@ -36,6 +40,22 @@ export interface ReadCall extends UpstreamCall {
 }
 
 let policy: { key: string; policy: HedgePolicy } | null = null;
+/** This isolate's outlier view: it outlives requests, like the hedge policy and ./read-stats.ts. */
+const outliers = new OutlierDetector();
+
+function noteOutcome(node: RoutedNode, result: Attempt, all: string[]): void {
+  if (result.kind === 'answer') outliers.onSuccess(node.id);
+  else if (result.kind === 'failure' && !result.behind && result.status !== 429) {
+    if (outliers.onError(node.id, all, Date.now()))
+      log('warn', 'worker', 'read.node_ejected', { node: node.id, reason: 'consecutive_errors' });
+  }
+}
+
+function checkLatencies(all: string[]): void {
+  const latencies = new Map(all.map((id) => [id, nodeLoad(id).latencyMs] as const));
+  for (const id of outliers.checkLatencies(latencies, Date.now()))
+    log('warn', 'worker', 'read.node_ejected', { node: id, reason: 'slow' });
+}
 
 /** One policy per isolate (its latency windows and budget outlive requests), rebuilt if the vars change. */
 export function hedgePolicy(config: ReadPathConfig): HedgePolicy {
@@ -61,6 +81,7 @@ function order(call: ReadCall, view: Awaited<ReturnType<typeof getRouting>>, con
     maxLagEntries: config.readMaxLagEntries,
     masterWeight: config.readMasterWeight,
     load: (id) => nodeLoad(id),
+    ejected: outliers.ejected(Date.now()),
     random: Math.random,
   });
 }
@@ -90,6 +111,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
       0,
     );
   }
+  const all = table.nodes.map((n) => n.id);
   const hedge = hedgePolicy(config);
   hedge.onRead();
   const extra: Record<string, string> = {};
@@ -124,6 +146,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
         const latency =
           result.kind === 'failure' && result.reason === 'connect error' ? null : Date.now() - started;
         attemptFinished(node.id, latency);
+        noteOutcome(node, result, all);
         return { run, result };
       });
       running.add(run);
@@ -168,6 +191,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
           return relay(notFound.response, notFound.node, table.epoch, attempts, extra);
         }
         hedge.recordGood(call.kind, Date.now() - run.started);
+        checkLatencies(all);
         return relay(result.response, run.node, table.epoch, attempts, extra);
       }
       if (result.kind === 'cancelled') continue;

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { OUTLIER, OutlierDetector } from '../../edge/outliers.ts';
+
+const all = ['a', 'b', 'c', 'd'];
+
+describe('outlier ejection', () => {
+  it('ejects after consecutive errors, for a back-off that doubles on repeat', () => {
+    const d = new OutlierDetector();
+    for (let i = 0; i < OUTLIER.consecutiveErrors - 1; i++) expect(d.onError('a', all, 0)).toBe(false);
+    d.onSuccess('a'); // a success in between starts the count again
+    for (let i = 0; i < OUTLIER.consecutiveErrors - 1; i++) d.onError('a', all, 0);
+    expect(d.onError('a', all, 0)).toBe(true);
+    expect(d.ejected(0)).toEqual(new Set(['a']));
+    expect(d.ejected(OUTLIER.baseEjectMs - 1)).toEqual(new Set(['a']));
+    expect(d.ejected(OUTLIER.baseEjectMs)).toEqual(new Set());
+    const again = OUTLIER.baseEjectMs;
+    for (let i = 0; i < OUTLIER.consecutiveErrors; i++) d.onError('a', all, again);
+    expect(d.ejected(again + 2 * OUTLIER.baseEjectMs - 1).has('a')).toBe(true);
+    expect(d.ejected(again + 2 * OUTLIER.baseEjectMs).has('a')).toBe(false);
+  });
+
+  it('caps the back-off at maxEjectMs', () => {
+    const d = new OutlierDetector({ ...OUTLIER, consecutiveErrors: 1 });
+    let now = 0;
+    for (let i = 0; i < 10; i++) {
+      d.onError('a', all, now);
+      now += OUTLIER.maxEjectMs;
+    }
+    d.onError('a', all, now);
+    expect(d.ejected(now + OUTLIER.maxEjectMs - 1).has('a')).toBe(true);
+    expect(d.ejected(now + OUTLIER.maxEjectMs).has('a')).toBe(false);
+  });
+
+  it('ejects a node far slower than its peers, not one a little slower', () => {
+    const d = new OutlierDetector();
+    const ms = new Map<string, number | null>([
+      ['a', 1000],
+      ['b', 20],
+      ['c', 25],
+      ['d', null],
+    ]);
+    expect(d.checkLatencies(ms, 0)).toEqual(['a']);
+    const mild = new OutlierDetector();
+    expect(
+      mild.checkLatencies(
+        new Map([
+          ['a', 60],
+          ['b', 20],
+        ]),
+        0,
+      ),
+    ).toEqual([]); // 3× slower but under minSlowMs: noise on a fast cluster
+  });
+
+  it('never ejects more than half the nodes', () => {
+    const d = new OutlierDetector({ ...OUTLIER, consecutiveErrors: 1 });
+    for (const id of all) d.onError(id, all, 0);
+    expect(d.ejected(0).size).toBe(2);
+    const two = new OutlierDetector({ ...OUTLIER, consecutiveErrors: 1 });
+    two.onError('a', ['a', 'b'], 0);
+    two.onError('b', ['a', 'b'], 0);
+    expect(two.ejected(0)).toEqual(new Set(['a']));
+    // A single node is never ejected: there is nowhere else to go.
+    const one = new OutlierDetector({ ...OUTLIER, consecutiveErrors: 1 });
+    expect(one.onError('a', ['a'], 0)).toBe(false);
+    // Two far slower than the rest: both leave (half of four), the fast two stay.
+    const slow = new OutlierDetector();
+    const latencies = (entries: [string, number][]) => new Map<string, number | null>(entries);
+    expect(
+      slow.checkLatencies(
+        latencies([
+          ['a', 3000],
+          ['b', 2900],
+          ['c', 10],
+          ['d', 12],
+        ]),
+        0,
+      ),
+    ).toEqual(['a', 'b']);
+    // All alike slow: nobody is an outlier.
+    const alike = new OutlierDetector();
+    expect(
+      alike.checkLatencies(
+        latencies([
+          ['a', 3000],
+          ['b', 2900],
+          ['c', 2950],
+        ]),
+        0,
+      ),
+    ).toEqual([]);
+  });
+});

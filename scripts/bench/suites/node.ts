@@ -1,16 +1,14 @@
 /**
- * Suite "node": one search node with the default model on the largest dataset. Ingest throughput
+ * Suite "node": search nodes with the default model on the largest dataset, then with the
+ * transformer-shaped benchmark model on a smaller one (node-transformer.ts). Ingest throughput
  * through the node's own log; then queries/s, latency and /health under closed-loop load at
  * concurrency 1, 8 and 32, with micro-batching on and off side by side (two node processes on
  * copies of the same data, measured in alternating cells), and where each search's time goes.
  */
 import { join } from 'node:path';
-import { createEmbedder } from '../../../worker-node/embedder/index.ts';
 import { ROOT } from '../../cluster/node-process.ts';
-import { UPSERT_BATCH, type BenchContext } from '../context.ts';
-import { benchDocs, benchQueries } from '../../corpus/synthetic.ts';
-import { warmUp } from '../load.ts';
-import { emptyCell, measureInto, reportCell, type CellTotals } from '../probe.ts';
+import { UPSERT_BATCH } from '../context.ts';
+import { benchQueries } from '../../corpus/synthetic.ts';
 import {
   formatCount,
   formatMs,
@@ -21,12 +19,10 @@ import {
   ratio,
 } from '../stats.ts';
 import type { Suite } from '../suite.ts';
+import { embedderAlone, runLoadMatrix } from './node-load.ts';
+import { transformerSection } from './node-transformer.ts';
 
-const CONCURRENCY = [1, 8, 32];
-const MODES = [
-  { name: 'on', env: '1' },
-  { name: 'off', env: '0' },
-] as const;
+const DEFAULT_MODEL_DIR = process.env.MODEL_DIR ?? join(ROOT, '.gte', 'models', 'glove-100d-demo');
 
 export const nodeSuite: Suite = {
   name: 'node',
@@ -34,86 +30,22 @@ export const nodeSuite: Suite = {
   async run(ctx) {
     const build = await ctx.datasets();
     const size = build.docs;
-    const embedRef = await embedderAlone(ctx);
+    const embedRef = await embedderAlone(DEFAULT_MODEL_DIR, ctx.quick ? 1024 : 5120);
     ctx.progress(
       `  starting two nodes on copies of ${formatCount(size)} documents: EMBED_BATCHING=1 and EMBED_BATCHING=0`,
     );
-    const nodes = await Promise.all(
-      MODES.map(async (mode) => {
-        const dataDir = join(ctx.dir, `node-batching-${mode.name}`);
-        await ctx.copyDataset(size, dataDir);
-        return {
-          mode,
-          proc: await ctx.startNode({
-            id: `batching-${mode.name}`,
-            dataDir,
-            env: { EMBED_BATCHING: mode.env },
-          }),
-        };
-      }),
-    );
     const queries = benchQueries(5000, 11);
-    for (const n of nodes) await warmUp(`${n.proc.url}/api/v1/search`, queries, 200);
-
-    const cells = new Map<string, CellTotals>();
-    const durationMs = ctx.sizes.cellSeconds * 1000;
-    for (let round = 0; round < ctx.sizes.rounds; round++) {
-      for (const c of CONCURRENCY) {
-        // Alternate which mode goes first, so a slow spell of the machine hits both alike.
-        const order = (round + c) % 2 === 0 ? nodes : [...nodes].reverse();
-        for (const n of order) {
-          ctx.progress(`  round ${round + 1}/${ctx.sizes.rounds}: batching ${n.mode.name}, concurrency ${c}`);
-          const key = `${n.mode.name}:${c}`;
-          const cell = cells.get(key) ?? emptyCell();
-          cells.set(key, cell);
-          await measureInto(cell, {
-            searchUrl: `${n.proc.url}/api/v1/search`,
-            nodeUrl: n.proc.url,
-            concurrency: c,
-            durationMs,
-            queries,
-          });
-        }
-      }
-    }
-    for (const n of nodes) await n.proc.stop();
-
-    const rep = (mode: string, c: number) => reportCell(cells.get(`${mode}:${c}`)!);
-    const rows = [];
-    for (const c of CONCURRENCY) {
-      for (const mode of MODES) {
-        const r = rep(mode.name, c);
-        rows.push([
-          mode.name,
-          c,
-          formatCount(r.qps),
-          formatMs(r.latency.p50),
-          formatMs(r.latency.p99),
-          formatMs(r.health.p50),
-          formatMs(r.health.p99),
-          formatMs(r.stageMeans.queue),
-          formatMs(r.stageMeans.embed),
-          formatMs(r.stageMeans.search),
-          formatMs(r.stageMeans.metadata),
-          formatMs(r.tookMean),
-          Number.isFinite(r.meanBatch) ? r.meanBatch.toFixed(1) : '–',
-          r.failures,
-        ]);
-      }
-    }
-    const ratioRows = CONCURRENCY.map((c) => {
-      const on = rep('on', c);
-      const off = rep('off', c);
-      return [
-        c,
-        formatRatio(ratio(on.qps, off.qps)),
-        formatRatio(ratio(on.latency.p50, off.latency.p50)),
-        formatRatio(ratio(on.latency.p99, off.latency.p99)),
-      ];
+    const matrix = await runLoadMatrix(ctx, {
+      label: 'default',
+      prepare: (dataDir) => ctx.copyDataset(size, dataDir),
+      rounds: ctx.sizes.rounds,
+      queries,
     });
+    const rep = matrix.rep;
     const full32 = [rep('on', 32), rep('off', 32)];
     const healthP99 = Math.max(...full32.map((r) => r.health.p99));
     const speedup = ratio(full32[0]!.qps, full32[1]!.qps);
+    const transformer = await transformerSection(ctx);
 
     return [
       `Corpus: ${formatCount(size)} synthetic documents (scripts/bench/corpus.ts), model \`.gte/models/glove-100d-demo\`, index Flat, CPU.`,
@@ -142,51 +74,18 @@ export const nodeSuite: Suite = {
       '',
       "Stage columns are means per search in ms, from the node's `gte_node_search_stage_seconds` histogram (queue: waiting for an embedding batch); `took` is the node's own total; latency is what the client saw.",
       '',
-      markdownTable(
-        [
-          'batching',
-          'conc',
-          'queries/s',
-          'p50 ms',
-          'p99 ms',
-          '/health p50',
-          '/health p99',
-          'queue',
-          'embed',
-          'search',
-          'metadata',
-          'took',
-          'mean batch',
-          'errors',
-        ],
-        rows,
-      ),
+      matrix.table,
       '',
       'Batching on ÷ off, same run:',
       '',
-      markdownTable(['conc', 'queries/s', 'p50', 'p99'], ratioRows),
+      matrix.ratios,
       '',
       '### Goals',
       '',
       `- /health p99 < 15 ms under full load (concurrency 32, worse of the two nodes): ${goalVerdict(healthP99 < 15, `${formatMs(healthP99)} ms`, '< 15 ms')}`,
       `- micro-batching at concurrency 32 ≥ 2× unbatched queries/s: ${goalVerdict(speedup >= 2, formatRatio(speedup), '≥ 2.00×')}`,
+      '',
+      transformer,
     ].join('\n');
   },
 };
-
-/** The embedder's own throughput on the same texts: how much of the ingest time is embedding. */
-async function embedderAlone(ctx: BenchContext): Promise<{ docs: number; ms: number }> {
-  const docs = benchDocs(0, ctx.quick ? 1024 : 5120).map((d) => d.text);
-  const embedder = await createEmbedder({
-    modelDir: process.env.MODEL_DIR ?? join(ROOT, '.gte', 'models', 'glove-100d-demo'),
-    device: 'cpu',
-  });
-  try {
-    await embedder.embed(docs.slice(0, 64));
-    const started = performance.now();
-    for (let i = 0; i < docs.length; i += 64) await embedder.embed(docs.slice(i, i + 64));
-    return { docs: docs.length, ms: performance.now() - started };
-  } finally {
-    await embedder.close();
-  }
-}

@@ -1,0 +1,61 @@
+/**
+ * The node suite's second table: the same load matrix with the transformer-shaped benchmark model
+ * (scripts/setup/build-transformer-model.ts, gte-small sizes, built here when missing), on a
+ * smaller corpus ingested through a node running that model: a transformer embeds tens of texts
+ * per second on this CPU, not thousands.
+ */
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildTransformerModel, SIZES, transformerModelDir } from '../../setup/build-transformer-model.ts';
+import { benchDocs, benchQueries } from '../../corpus/synthetic.ts';
+import type { BenchContext } from '../context.ts';
+import { formatCount, formatRatio, perSecond, ratio } from '../stats.ts';
+import { embedderAlone, runLoadMatrix } from './node-load.ts';
+
+const INGEST_BATCH = 64;
+
+export async function transformerSection(ctx: BenchContext): Promise<string> {
+  const model = await buildTransformerModel(transformerModelDir('small'), {
+    size: SIZES.small,
+    onProgress: (msg) => ctx.progress(`  transformer model: ${msg}`),
+  });
+  const env = { MODEL_DIR: model.dir };
+  const docs = ctx.quick ? 256 : 1024;
+  const template = join(ctx.dir, 'transformer-dataset');
+  ctx.progress(`  ingesting ${docs} documents through a node running ${model.id}`);
+  const master = await ctx.startNode({ id: 'transformer-ingest', dataDir: template, env });
+  const act = await master.client.activate(1);
+  if (act.status !== 200) throw new Error(`activate: ${act.status} ${JSON.stringify(act.body)}`);
+  const started = performance.now();
+  for (let i = 0; i < docs; i += INGEST_BATCH) {
+    const res = await master.client.upsert(benchDocs(i, Math.min(INGEST_BATCH, docs - i)), 1, 'applied');
+    if (res.status !== 200) throw new Error(`ingest at ${i}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  const ingestMs = performance.now() - started;
+  await master.stop();
+  const alone = await embedderAlone(model.dir, ctx.quick ? 128 : 512);
+
+  const matrix = await runLoadMatrix(ctx, {
+    label: 'transformer',
+    prepare: async (dataDir) => cpSync(template, dataDir, { recursive: true }),
+    env,
+    rounds: 1,
+    queries: benchQueries(2000, 12),
+  });
+  const speedup = ratio(matrix.rep('on', 32).qps, matrix.rep('off', 32).qps);
+  return [
+    `### With the transformer-shaped model (\`${model.id}\`: 12 layers, hidden 384, 12 heads, FFN 1536, seeded weights)`,
+    '',
+    `Corpus: ${formatCount(docs)} synthetic documents ingested through the node (${INGEST_BATCH} per request, one in flight): ` +
+      `${formatCount(perSecond(docs, ingestMs))} docs/s; the embedder alone, in-process, batches of 64: ` +
+      `${formatCount(perSecond(alone.docs, alone.ms))} texts/s. Index Flat, CPU, 1 round of ${ctx.sizes.cellSeconds} s per cell.`,
+    '',
+    matrix.table,
+    '',
+    'Batching on ÷ off, same run:',
+    '',
+    matrix.ratios,
+    '',
+    `Micro-batching at concurrency 32 with this model: ${formatRatio(speedup)} the unbatched queries/s.`,
+  ].join('\n');
+}

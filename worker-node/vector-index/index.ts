@@ -9,7 +9,10 @@
  * go over together as one multi-query FAISS call (one BLAS matrix product instead of many).
  */
 import { WorkerRpc, startTsWorker } from '../util/ts-worker.ts';
-import type { WorkerCommand } from './protocol.ts';
+import { hnswFromEnv } from '../config.ts';
+import type { HnswParams, WorkerCommand } from './protocol.ts';
+
+export type { HnswParams };
 
 /** faiss::distance_compute_blas_threshold: from this many queries on, IndexFlat uses sgemm. */
 const BLAS_THRESHOLD = 20;
@@ -51,11 +54,15 @@ export class VectorIndex {
     void this.rpc.call({ type: 'crash' }).catch(() => undefined);
   }
 
-  /** Starts the worker; loads the snapshot at `snapshotPath` when it exists and fits. */
+  /**
+   * Starts the worker; loads the snapshot at `snapshotPath` when it exists and fits. `hnsw`
+   * defaults to the node's HNSW_EF_SEARCH / HNSW_EF_CONSTRUCTION settings.
+   */
   static async open(opts: {
     dimension: number;
     factory: string;
     snapshotPath?: string;
+    hnsw?: HnswParams;
   }): Promise<{ index: VectorIndex; fromSnapshot: boolean }> {
     const worker = startTsWorker(new URL('./faiss-worker.ts', import.meta.url));
     const rpc = new WorkerRpc<WorkerCommand>(worker, 'faiss');
@@ -65,9 +72,15 @@ export class VectorIndex {
       dimension: opts.dimension,
       factory: opts.factory,
       path: opts.snapshotPath,
+      hnsw: opts.hnsw ?? hnswFromEnv(process.env),
     });
     index.ntotal = r.ntotal;
     return { index, fromSnapshot: r.fromSnapshot };
+  }
+
+  /** Changes efSearch and/or efConstruction; answers the values in force, or null for a Flat index. */
+  async setHnsw(hnsw: HnswParams): Promise<Required<HnswParams> | null> {
+    return (await this.rpc.call<{ hnsw: Required<HnswParams> | null }>({ type: 'hnsw', hnsw })).hnsw;
   }
 
   get size(): number {

@@ -1,7 +1,15 @@
 /** Messages between the node's main thread and the FAISS worker thread. */
 
+/** HNSW's search and build breadth; an unset field keeps FAISS's value (efSearch 16, efConstruction 40). */
+export interface HnswParams {
+  efSearch?: number;
+  efConstruction?: number;
+}
+
 export type WorkerRequest =
-  | { id: number; type: 'init'; dimension: number; factory: string; path?: string }
+  | { id: number; type: 'init'; dimension: number; factory: string; path?: string; hnsw?: HnswParams }
+  /** Changes the HNSW settings of the live index (and of later resets); answers the ones in force. */
+  | { id: number; type: 'hnsw'; hnsw: HnswParams }
   | { id: number; type: 'add'; vectors: Float32Array }
   | { id: number; type: 'search'; vectors: Float32Array; k: number }
   | { id: number; type: 'write'; path: string }

@@ -137,12 +137,15 @@ function report(
   status?: number,
 ): void {
   const requestId = c.get('requestId');
-  // One failed attempt does not discard the routing table: the other nodes in it are as good as
-  // they were, and the coordinator hears of the failure below (writes refresh it themselves).
   log('warn', 'worker', 'upstream.failed', { node: node.id, outcome, message, request_id: requestId });
   const now = Date.now();
   if (now - (lastReport.get(node.id) ?? Number.NEGATIVE_INFINITY) < REPORT_COALESCE_MS) return;
   lastReport.set(node.id, now);
+  // With each report sent (so at most every REPORT_COALESCE_MS per node, not once per failed
+  // request) the next request asks the coordinator for a fresh table: it may know more by then.
+  // The table stays the fallback if that call fails (./table-cache.ts); the read under way
+  // keeps its own copy and goes on to the next node.
+  invalidateRoutingTable();
   const send = coordinator(c.env)
     .reportFailure(node.id, { outcome, message, requestId, ...(status !== undefined ? { status } : {}) })
     .catch((error: unknown) =>

@@ -17,6 +17,7 @@ import type { Suite } from './suite.ts';
 import { edgeSuite } from './suites/edge.ts';
 import { failoverSuite } from './suites/failover.ts';
 import { filterSuite } from './suites/filter.ts';
+import { hnswSuite } from './suites/hnsw.ts';
 import { nodeSuite } from './suites/node.ts';
 import { reorgSuite } from './suites/reorg.ts';
 import { replicationSuite } from './suites/replication.ts';
@@ -25,6 +26,7 @@ import { searchSuite } from './suites/search.ts';
 export const SUITES: Suite[] = [
   nodeSuite,
   searchSuite,
+  hnswSuite,
   reorgSuite,
   filterSuite,
   replicationSuite,

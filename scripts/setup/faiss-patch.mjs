@@ -1,13 +1,15 @@
 /**
  * GTE-Pro's addition to faiss-node's binding, applied to a copy of its src/faiss.cc at build time
  * (the package's own file stays as shipped): `index.setHnswParams(efSearch, efConstruction)` and
- * `index.getHnswParams()` on indexes made by `Index.fromFactory` or `Index.read`. faiss-node 0.5.1
- * exposes neither, and FAISS's default efSearch (16) caps HNSW recall however many neighbours are
- * asked for. Plain Node (the bootstrap imports it before node_modules may exist).
+ * `index.getHnswParams()` on indexes made by `Index.fromFactory` or `Index.read`, and
+ * `setOmpThreads(n)` / `getOmpThreads()` for the calling thread's OpenMP team. faiss-node 0.5.1
+ * exposes none of them; FAISS's default efSearch (16) caps HNSW recall however many neighbours are
+ * asked for, and a team of threads around a single HNSW query makes it slower, not faster
+ * (BENCHMARKS.md, suite hnsw). Plain Node (the bootstrap imports it before node_modules may exist).
  */
 
 /** Bump whenever the patch text changes: it is part of the bootstrap's build stamp. */
-export const FAISS_PATCH_VERSION = 1;
+export const FAISS_PATCH_VERSION = 2;
 
 const METHODS = `
   // GTE-Pro: HNSW's search breadth (efSearch) and build breadth (efConstruction). Either argument
@@ -51,8 +53,26 @@ const METHODS = `
   }
 `;
 
+const OMP_FUNCTIONS = `
+// GTE-Pro: the OpenMP team size of the calling thread's later parallel regions (FAISS's loops).
+Napi::Value SetOmpThreads(const Napi::CallbackInfo &info)
+{
+  if (info.Length() > 0 && info[0].IsNumber() && info[0].As<Napi::Number>().Int32Value() > 0)
+    omp_set_num_threads(info[0].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), omp_get_max_threads());
+}
+
+Napi::Value GetOmpThreads(const Napi::CallbackInfo &info)
+{
+  return Napi::Number::New(info.Env(), omp_get_max_threads());
+}
+`;
+
 const EDITS = [
-  ['#include <faiss/IndexFlat.h>\n', '#include <faiss/IndexFlat.h>\n#include <faiss/IndexHNSW.h>\n'],
+  [
+    '#include <faiss/IndexFlat.h>\n',
+    '#include <faiss/IndexFlat.h>\n#include <faiss/IndexHNSW.h>\n#include <omp.h>\n',
+  ],
   [
     'protected:\n  std::unique_ptr<faiss::Index> index_;',
     `${METHODS}\nprotected:\n  std::unique_ptr<faiss::Index> index_;`,
@@ -62,6 +82,12 @@ const EDITS = [
     '      InstanceMethod("toBuffer", &Index::toBuffer),\n' +
       '      InstanceMethod("setHnswParams", &Index::setHnswParams),\n' +
       '      InstanceMethod("getHnswParams", &Index::getHnswParams),\n',
+  ],
+  [
+    'Napi::Object Init(Napi::Env env, Napi::Object exports)\n{\n',
+    `${OMP_FUNCTIONS}\nNapi::Object Init(Napi::Env env, Napi::Object exports)\n{\n` +
+      '  exports.Set("setOmpThreads", Napi::Function::New(env, SetOmpThreads));\n' +
+      '  exports.Set("getOmpThreads", Napi::Function::New(env, GetOmpThreads));\n',
   ],
 ];
 

@@ -38,6 +38,17 @@ export interface RoleControlOptions {
   logger: NodeLogger;
 }
 
+/** How long a degrade or standby waits for the ingest worker to stop before answering. */
+const WRITER_STOP_WAIT_MS = 2000;
+
+/** Waits for `work` at most `ms`; it goes on in the background, and a later failure is reported. */
+async function boundedWait(work: Promise<unknown>, ms: number, onError: (err: Error) => void): Promise<void> {
+  const settled = work.catch((err: Error) => onError(err));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([settled, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 export class RoleControl {
   private state: RoleState;
   private chain: Promise<unknown> = Promise.resolve();
@@ -114,10 +125,15 @@ export class RoleControl {
   private follow(to: Exclude<Role, 'master'>, epoch: number, master: string | null): Promise<RoleState> {
     this.newestEpoch = Math.max(this.newestEpoch, epoch);
     return this.serially(async () => {
-      this.decide(to, epoch, master, 'is at');
-      await this.opts.effects.stopWriter();
       const decision = this.decide(to, epoch, master, 'is at');
+      // The role changes first: the write path admits nothing and the ingest processor appends
+      // nothing once this node is no longer master (and the fence refuses an old epoch anyway).
+      // Stopping the BullMQ worker needs Redis, which may be what is broken here (Redis cut off
+      // from this node alone): wait for it a bounded time, never with the role change held back.
       if (decision.kind === 'apply') this.setRole(decision.next);
+      await boundedWait(this.opts.effects.stopWriter(), WRITER_STOP_WAIT_MS, (err) =>
+        this.opts.effects.noteError('role.writer_stop_failed', err.message),
+      );
       return this.current;
     });
   }

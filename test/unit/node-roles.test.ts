@@ -18,7 +18,10 @@ function deferred<T>() {
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
-function harness(initial: RoleState = { role: 'standby', epoch: 7, master: 'b' }) {
+function harness(
+  initial: RoleState = { role: 'standby', epoch: 7, master: 'b' },
+  overrides: Partial<RoleEffects> = {},
+) {
   const calls: string[] = [];
   const persisted: RoleState[] = [];
   let fence = initial.epoch;
@@ -38,6 +41,7 @@ function harness(initial: RoleState = { role: 'standby', epoch: 7, master: 'b' }
     persist: (s) => persisted.push({ ...s }),
     appliedSeq: () => '5-0',
     noteError: (event) => calls.push(`note ${event}`),
+    ...overrides,
   };
   const control = new RoleControl({ nodeId: 'a', initial, effects, logger: silentLogger });
   return {
@@ -157,5 +161,27 @@ describe('role control', () => {
     await later.control.activate(10);
     await later.control.stepDown({ epoch: 8, fence: 9, message: 'append refused' });
     expect(later.control.current).toEqual({ role: 'master', epoch: 10, master: 'a' });
+  });
+});
+
+describe('stepping down when Redis is cut off from this node', () => {
+  it('degrade answers, and writes stop, even when the ingest worker cannot be stopped', async () => {
+    let stops = 0;
+    // BullMQ's worker.close() needs Redis: here it never returns. (A hang fails this test by its timeout.)
+    const { control } = harness(
+      { role: 'master', epoch: 7, master: 'a' },
+      {
+        stopWriter: () => {
+          stops++;
+          return new Promise<void>(() => undefined);
+        },
+      },
+    );
+    const after = await control.degrade(8);
+    expect(after).toMatchObject({ role: 'degraded', epoch: 8 });
+    expect(writeAllowed(control.current, 8).ok).toBe(false);
+    expect(stops).toBe(1);
+    // The next control call is not stuck behind it either.
+    expect(await control.standby(9, 'b')).toEqual({ role: 'standby', epoch: 9, master: 'b' });
   });
 });

@@ -122,6 +122,12 @@ export const hnswSuite: Suite = {
         rows,
       ),
       '',
+      "efSearch and efConstruction are set through the bootstrap's addition to faiss-node (scripts/setup/faiss-patch.mjs); " +
+        'the node takes them from `HNSW_EF_SEARCH` and `HNSW_EF_CONSTRUCTION`. A search of fewer queries than cores runs ' +
+        'HNSW with one OpenMP thread per query (worker-node/vector-index/faiss-worker.ts): with the default team of one ' +
+        'thread per core, a single query measured 2–3× slower at p50 and up to 10× at p90 on this shared machine. ' +
+        `Not measured here: 384-d vectors and 1,000,000 documents.`,
+      '',
       '### Goal',
       '',
       `- recall@10 ≥ 0.95 with the search stage ≥ 3× faster than Flat at ${formatCount(size)}: ${goalVerdict(

@@ -12,15 +12,7 @@ export function encodeOnnx(table: Float32Array, vocabSize: number, builderVersio
   const raw = new Uint8Array(table.length * 4);
   const view = new DataView(raw.buffer);
   for (let i = 0; i < table.length; i++) view.setFloat32(i * 4, table[i]!, true); // ONNX raw_data is little-endian
-  const info = (name: string, elemType: number, dims: Array<string | number>) => ({
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-      },
-    },
-  });
+  const info = valueInfo;
   const model = onnx.ModelProto.fromObject({
     irVersion: 8,
     opsetImport: [{ domain: '', version: 13 }],
@@ -66,6 +58,19 @@ export function encodeOnnx(table: Float32Array, vocabSize: number, builderVersio
     },
   });
   return onnx.ModelProto.encode(model).finish();
+}
+
+/** An ONNX graph input or output: a tensor of `elemType`, each dimension fixed or named. */
+export function valueInfo(name: string, elemType: number, dims: Array<string | number>) {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
+  };
 }
 
 export function tokenizerJson(tokens: string[]): string {

@@ -6,6 +6,7 @@
  * cost per token is that of the real architecture.
  */
 import onnxProto from 'onnx-proto';
+import { valueInfo } from '../demo-model/files.ts';
 import { seededTensor } from './weights.ts';
 
 export interface EncoderShape {
@@ -137,15 +138,7 @@ export function encodeEncoder(shape: EncoderShape, seed: number, producerVersion
   }
   op('Identity', [x], undefined, 'last_hidden_state');
 
-  const info = (name: string, elemType: number, dims: Array<string | number>) => ({
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-      },
-    },
-  });
+  const info = valueInfo;
   const model = onnx.ModelProto.fromObject({
     irVersion: 8,
     opsetImport: [{ domain: '', version: 17 }],

@@ -64,6 +64,8 @@ export interface ReadPathConfig {
   hedgeBudgetPercent: number;
   /** A standby serves balanced reads only while at most this many log entries behind. */
   readMaxLagEntries: number;
+  /** READ_BALANCE_MAX_BEHIND_MS: how far a standby's position may trail the master's (router.ts). */
+  readMaxBehindMs: number;
   /** The master's share weight against a standby's 100 (e.g. 50: half the reads of a standby). */
   readMasterWeight: number;
   /** How long the coordinator gets to answer a routing-table call before the last good table is used. */
@@ -77,6 +79,7 @@ export const DEFAULT_READ_PATH: ReadPathConfig = {
   hedgeCapMs: 250,
   hedgeBudgetPercent: 10,
   readMaxLagEntries: 100,
+  readMaxBehindMs: 250,
   readMasterWeight: 100,
   routingRpcTimeoutMs: 500,
   routingStaleMaxMs: 30_000,
@@ -87,6 +90,7 @@ const READ_VARS: VarSpec<ReadPathConfig> = {
   hedgeCapMs: { name: 'HEDGE_CAP_MS', min: 1, max: 60_000 },
   hedgeBudgetPercent: { name: 'HEDGE_BUDGET_PERCENT', min: 0, max: 100 },
   readMaxLagEntries: { name: 'READ_BALANCE_MAX_LAG_ENTRIES', min: 0, max: 1_000_000_000 },
+  readMaxBehindMs: { name: 'READ_BALANCE_MAX_BEHIND_MS', min: 0, max: 3_600_000 },
   readMasterWeight: { name: 'READ_MASTER_WEIGHT', min: 0, max: 10_000 },
   routingRpcTimeoutMs: { name: 'ROUTING_RPC_TIMEOUT_MS', min: 10, max: 60_000 },
   routingStaleMaxMs: { name: 'ROUTING_STALE_MAX_MS', min: 0, max: 3_600_000 },

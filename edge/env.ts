@@ -25,6 +25,7 @@ export interface Env {
   HEDGE_CAP_MS?: string;
   HEDGE_BUDGET_PERCENT?: string;
   READ_BALANCE_MAX_LAG_ENTRIES?: string;
+  READ_BALANCE_MAX_BEHIND_MS?: string;
   READ_MASTER_WEIGHT?: string;
   ROUTING_RPC_TIMEOUT_MS?: string;
   ROUTING_STALE_MAX_MS?: string;

@@ -21,7 +21,7 @@ import { log } from './log.ts';
 import { OutlierDetector } from './outliers.ts';
 import { attemptFinished, attemptStarted, nodeLoad } from './read-stats.ts';
 import { getRouting } from './routing-cache.ts';
-import { readOrder, searchOrder, type RoutedNode } from './router.ts';
+import { readOrder, searchOrder, staleForReads, type RoutedNode } from './router.ts';
 import {
   ATTEMPT_TIMEOUT_MS,
   attempt,
@@ -79,6 +79,7 @@ function order(call: ReadCall, view: Awaited<ReturnType<typeof getRouting>>, con
     ...(call.consistency ? { consistency: call.consistency } : {}),
     ...(call.minSeq ? { minSeq: call.minSeq } : {}),
     maxLagEntries: config.readMaxLagEntries,
+    maxBehindMs: config.readMaxBehindMs,
     masterWeight: config.readMasterWeight,
     load: (id) => nodeLoad(id),
     ejected: outliers.ejected(Date.now()),
@@ -159,7 +160,15 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
   try {
     while (running.size > 0) {
       const oldest = Math.min(...[...running].map((r) => r.started));
-      const canHedge = !hedged && running.size === 1 && next < queue.length;
+      // A hedge goes only to a node whose data is as fresh as a first choice would need to be.
+      const canHedge =
+        !hedged &&
+        running.size === 1 &&
+        next < queue.length &&
+        !staleForReads(table, queue[next]!, {
+          maxLagEntries: config.readMaxLagEntries,
+          maxBehindMs: config.readMaxBehindMs,
+        });
       let timer: ReturnType<typeof setTimeout> | undefined;
       const waits: Promise<{ run: Running; result: Attempt } | null>[] = [...running].map((r) => r.done);
       if (canHedge) {

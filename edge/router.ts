@@ -13,7 +13,7 @@
  * Writes: the master only, stamped with the table's epoch, and only if it is not known down.
  */
 import type { Role } from '../shared/schemas.ts';
-import { compareSeq } from '../shared/stream-id.ts';
+import { compareSeq, seqTimeMs } from '../shared/stream-id.ts';
 import type { NodeState } from './detector.ts';
 
 export interface RoutedNode {
@@ -81,6 +81,12 @@ export interface ReadOptions {
   /** Only nodes whose applied position is at least this serve first (the `seq` of a write answer). */
   minSeq?: string;
   maxLagEntries: number;
+  /**
+   * How far (by the append time in the stream ids) a standby's applied position may trail the
+   * master's, as the last probes saw them. A node cut off from the log, or stalled by a full disk or
+   * a compaction, cannot see its own lag; the master's position shows it.
+   */
+  maxBehindMs: number;
   /** The master's weight against a standby's 100. */
   masterWeight: number;
   load: (id: string) => NodeLoad;
@@ -116,12 +122,29 @@ function weight(n: RoutedNode, table: RoutingTable, options: ReadOptions): numbe
   return n.id === table.master ? options.masterWeight : 100;
 }
 
+/**
+ * Whether a standby's data is too old to be asked first (or as a hedge) while the master can
+ * answer: more than `maxLagEntries` behind by its own report, or its applied position more than
+ * `maxBehindMs` behind the master's. A search never returns a superseded document because a
+ * lagging replica happened to be picked.
+ */
+export function staleForReads(
+  table: RoutingTable,
+  n: RoutedNode,
+  options: Pick<ReadOptions, 'maxLagEntries' | 'maxBehindMs'>,
+): boolean {
+  if (n.id === table.master) return false;
+  if (n.lagEntries === null || n.lagEntries > options.maxLagEntries) return true;
+  const master = table.nodes.find((m) => m.id === table.master);
+  if (!master || compareSeq(n.appliedSeq, master.appliedSeq) >= 0) return false;
+  return seqTimeMs(master.appliedSeq) - seqTimeMs(n.appliedSeq) > options.maxBehindMs;
+}
+
 /** Nodes that may take a balanced read: fresh enough, healthy, not ejected. */
 export function balancedCandidates(table: RoutingTable, options: ReadOptions): RoutedNode[] {
   return searchOrder(table).filter((n) => {
     if (n.state !== 'up' || n.overloaded || options.ejected?.has(n.id)) return false;
-    if (n.id !== table.master && (n.lagEntries === null || n.lagEntries > options.maxLagEntries))
-      return false;
+    if (staleForReads(table, n, options)) return false;
     return options.minSeq === undefined || compareSeq(n.appliedSeq, options.minSeq) >= 0;
   });
 }
@@ -148,7 +171,10 @@ function pick(table: RoutingTable, candidates: RoutedNode[], options: ReadOption
  * table, or all are busy or lagging) it is searchOrder: the master first.
  */
 export function readOrder(table: RoutingTable, options: ReadOptions): RoutedNode[] {
-  const fallback = searchOrder(table);
+  const ordered = searchOrder(table);
+  // Stale standbys last, whatever the consistency asked: they answer only when nothing fresher can.
+  const stale = ordered.filter((n) => staleForReads(table, n, options));
+  const fallback = [...ordered.filter((n) => !stale.includes(n)), ...stale];
   if (options.consistency === 'master') return fallback;
   const candidates = balancedCandidates(table, options).filter(
     (n) => n.id !== table.master || options.masterWeight > 0,

@@ -4,6 +4,7 @@ import {
   type NodeLoad,
   type ReadOptions,
   readOrder,
+  staleForReads,
   type RoutedNode,
   type RoutingTable,
   searchOrder,
@@ -85,6 +86,7 @@ function seeded(seed = 1): () => number {
 function options(over: Partial<ReadOptions> = {}, loads: Record<string, NodeLoad> = {}): ReadOptions {
   return {
     maxLagEntries: 100,
+    maxBehindMs: 250,
     masterWeight: 100,
     load: (id) => loads[id] ?? { outstanding: 0, latencyMs: 2 },
     random: seeded(),
@@ -107,6 +109,29 @@ const rnode = (id: string, over: Partial<RoutedNode> = {}) =>
 const rtable = (nodes: RoutedNode[]): RoutingTable => table(nodes, 'm');
 
 describe('balanced read order', () => {
+  it('keeps a standby whose position trails the master by more than maxBehindMs out of balancing and last', () => {
+    // The standby reports no lag (it cannot see the log: Redis cut off, disk full), but the master
+    // applied entries appended 2 s after the standby's position.
+    const t = rtable([
+      rnode('m', { appliedSeq: '1700000002000-0' }),
+      rnode('cut', { appliedSeq: '1700000000000-0', lagEntries: 0 }),
+      rnode('fresh', { appliedSeq: '1700000001900-0', lagEntries: 0 }),
+    ]);
+    expect(staleForReads(t, t.nodes[1]!, options())).toBe(true);
+    expect(staleForReads(t, t.nodes[2]!, options())).toBe(false);
+    const count = shares(t, options(), 600);
+    expect(count.cut).toBeUndefined();
+    for (let i = 0; i < 50; i++) expect(readOrder(t, options()).at(-1)!.id).toBe('cut');
+    // Even a read that asks for the master's order puts it last, after the fresh standby.
+    expect(ids(readOrder(t, options({ consistency: 'master' })))).toEqual(['m', 'fresh', 'cut']);
+    // Ahead of or level with the master is never stale.
+    const level = rtable([
+      rnode('m', { appliedSeq: '5-0' }),
+      rnode('s', { appliedSeq: '5-0', lagEntries: 0 }),
+    ]);
+    expect(staleForReads(level, level.nodes[1]!, options())).toBe(false);
+  });
+
   it('spreads reads evenly over the master and in-sync standbys', () => {
     const t = rtable([rnode('m'), rnode('a'), rnode('b')]);
     const count = shares(t, options());

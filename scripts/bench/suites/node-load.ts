@@ -21,10 +21,8 @@ export const MODES = [
 
 export interface LoadMatrix {
   rep(mode: 'on' | 'off', c: number): CellReport;
-  /** Per-mode rows: queries/s, latency, /health, stage means, batch size, errors. */
-  table: string;
-  /** Batching on ÷ off, per concurrency. */
-  ratios: string;
+  /** Per-mode rows (queries/s, latency, /health, stage means, batch size, errors), then on ÷ off. */
+  markdown: string;
 }
 
 /**
@@ -116,14 +114,12 @@ export async function runLoadMatrix(
     ];
   });
   const headers = ['batching', 'conc', 'queries/s', 'p50 ms', 'p99 ms', '/health p50', '/health p99'];
-  return {
-    rep,
-    table: markdownTable(
-      [...headers, 'queue', 'embed', 'search', 'metadata', 'took', 'mean batch', 'errors'],
-      rows,
-    ),
-    ratios: markdownTable(['conc', 'queries/s', 'p50', 'p99'], ratioRows),
-  };
+  const table = markdownTable(
+    [...headers, 'queue', 'embed', 'search', 'metadata', 'took', 'mean batch', 'errors'],
+    rows,
+  );
+  const ratios = markdownTable(['conc', 'queries/s', 'p50', 'p99'], ratioRows);
+  return { rep, markdown: [table, '', 'Batching on ÷ off, same run:', '', ratios].join('\n') };
 }
 
 /** The embedder's own throughput on the same texts: how much of the ingest time is embedding. */

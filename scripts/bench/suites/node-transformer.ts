@@ -20,7 +20,7 @@ export async function transformerSection(ctx: BenchContext): Promise<string> {
     onProgress: (msg) => ctx.progress(`  transformer model: ${msg}`),
   });
   const env = { MODEL_DIR: model.dir };
-  const docs = ctx.quick ? 256 : 1024;
+  const docs = ctx.quick ? 256 : 512;
   const template = join(ctx.dir, 'transformer-dataset');
   ctx.progress(`  ingesting ${docs} documents through a node running ${model.id}`);
   const master = await ctx.startNode({ id: 'transformer-ingest', dataDir: template, env });
@@ -33,7 +33,7 @@ export async function transformerSection(ctx: BenchContext): Promise<string> {
   }
   const ingestMs = performance.now() - started;
   await master.stop();
-  const alone = await embedderAlone(model.dir, ctx.quick ? 128 : 512);
+  const alone = await embedderAlone(model.dir, ctx.quick ? 128 : 256);
 
   const matrix = await runLoadMatrix(ctx, {
     label: 'transformer',
@@ -50,11 +50,7 @@ export async function transformerSection(ctx: BenchContext): Promise<string> {
       `${formatCount(perSecond(docs, ingestMs))} docs/s; the embedder alone, in-process, batches of 64: ` +
       `${formatCount(perSecond(alone.docs, alone.ms))} texts/s. Index Flat, CPU, 1 round of ${ctx.sizes.cellSeconds} s per cell.`,
     '',
-    matrix.table,
-    '',
-    'Batching on ÷ off, same run:',
-    '',
-    matrix.ratios,
+    matrix.markdown,
     '',
     `Micro-batching at concurrency 32 with this model: ${formatRatio(speedup)} the unbatched queries/s.`,
   ].join('\n');

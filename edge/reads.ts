@@ -22,6 +22,8 @@ import { OutlierDetector } from './outliers.ts';
 import { attemptFinished, attemptStarted, nodeLoad } from './read-stats.ts';
 import { getRouting } from './routing-cache.ts';
 import { readOrder, searchOrder, staleForReads, type RoutedNode } from './router.ts';
+import { laterSeq, writtenSeq } from './written-seq.ts';
+import { compareSeq } from '../shared/stream-id.ts';
 import {
   ATTEMPT_TIMEOUT_MS,
   attempt,
@@ -77,7 +79,9 @@ function order(call: ReadCall, view: Awaited<ReturnType<typeof getRouting>>, con
   if (call.kind !== 'search' && call.kind !== 'embed') return searchOrder(view.table);
   return readOrder(view.table, {
     ...(call.consistency ? { consistency: call.consistency } : {}),
-    ...(call.minSeq ? { minSeq: call.minSeq } : {}),
+    // At least the newest write this isolate acknowledged (written-seq.ts), so no replica serves
+    // a version older than a write already reported done; nodes not known to have it go last.
+    minSeq: laterSeq(call.minSeq, writtenSeq()),
     maxLagEntries: config.readMaxLagEntries,
     maxBehindMs: config.readMaxBehindMs,
     masterWeight: config.readMasterWeight,
@@ -165,6 +169,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
         !hedged &&
         running.size === 1 &&
         next < queue.length &&
+        compareSeq(queue[next]!.appliedSeq, laterSeq(call.minSeq, writtenSeq())) >= 0 &&
         !staleForReads(table, queue[next]!, {
           maxLagEntries: config.readMaxLagEntries,
           maxBehindMs: config.readMaxBehindMs,

@@ -21,6 +21,7 @@ import { log } from './log.ts';
 import { getRoutingTable, invalidateRoutingTable } from './routing-cache.ts';
 import { writeTarget, type RoutedNode } from './router.ts';
 import { acceptedWriteAnswer } from './write-accepted.ts';
+import { noteWritten } from './written-seq.ts';
 
 /** Whole-request budget for a read, and per attempt: two slow nodes and a third try still fit. */
 export const READ_DEADLINE_MS = 4000;
@@ -194,6 +195,17 @@ export async function forwardWrite(c: AppContext, call: UpstreamCall): Promise<R
         failures.push(`${target.node.id}: HTTP 409 (epoch ${target.epoch} is stale)`);
         invalidateRoutingTable();
         continue;
+      }
+      if (result.response.status === 200) {
+        // An acknowledged write: later reads through this isolate must see it (written-seq.ts).
+        const text = await result.response.text();
+        try {
+          noteWritten((JSON.parse(text) as { seq?: unknown }).seq);
+        } catch {
+          // not JSON: nothing to note
+        }
+        const copy = new Response(text, { status: 200, headers: result.response.headers });
+        return relay(copy, target.node, target.epoch, round + 1);
       }
       return relay(result.response, target.node, target.epoch, round + 1);
     }

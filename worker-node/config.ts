@@ -63,7 +63,7 @@ const EnvSchema = z.object({
   SNAPSHOT_INTERVAL_MS: int(1000, 86_400_000).default(30_000),
   /** A node further behind the log than either bound serves no reads (503 lagging, not ready). */
   READ_MAX_LAG_ENTRIES: int(0, 10_000_000).default(1000),
-  READ_MAX_LAG_MS: int(0, 86_400_000).default(5000),
+  READ_MAX_LAG_MS: int(0, 86_400_000).default(1000),
   /** The log tail is ahead and nothing was applied for this long: the applier is stuck. */
   APPLIER_STALL_MS: int(100, 86_400_000).default(10_000),
   OVERLOAD_INFLIGHT: int(1, 100_000).default(256),

@@ -426,7 +426,7 @@ describe('search node HTTP app (in-memory parts)', () => {
     expect(h.body.parts).toEqual({
       embedder: 'ok',
       index: 'ok',
-      applier: 'lagging: 5000 entries, 90000 ms behind (bound 1000 entries, 5000 ms)',
+      applier: 'lagging: 5000 entries, 90000 ms behind (bound 1000 entries, 1000 ms)',
       redis: 'ok',
       disk: 'ok',
     });

@@ -117,9 +117,15 @@ describe('bad input is a 4xx JSON error naming the field, never a crash', {
     expect(inFilter.body.error!.message).toContain('lang');
   });
 
-  it('refuses nested objects and arrays in the metadata filter', async () => {
+  it('refuses unknown operators, nested objects and arrays in the metadata filter', async () => {
+    // Operators ($eq, $in, $gt, ...) are the only objects a filter value may be.
     expectError(
-      await search({ query: 'expense claim', filter: { metadata: { lang: { $eq: 'zh' } } } }),
+      await search({ query: 'expense claim', filter: { metadata: { lang: { $regex: 'zh' } } } }),
+      400,
+      'filter.metadata.lang',
+    );
+    expectError(
+      await search({ query: 'expense claim', filter: { metadata: { lang: { nested: { $eq: 'zh' } } } } }),
       400,
       'filter.metadata.lang',
     );

@@ -41,6 +41,9 @@ export interface FailureReport {
   requestId?: string;
 }
 
+/** Between the confirming probes of a node the request path reported failing. */
+const CONFIRM_GAP_MS = 100;
+
 export class ClusterCoordinator extends DurableObject<Env> {
   private readonly config: EdgeConfig;
   private readonly store: CoordinatorStore;
@@ -89,7 +92,14 @@ export class ClusterCoordinator extends DurableObject<Env> {
       request_id: report.requestId,
       outcome: report.outcome,
     });
-    await this.prober.probeOne(nodeId);
+    // Confirm at once: a node the request path found failing is probed again right away, up to
+    // FAIL_THRESHOLD times while it keeps failing. The read path stops sending it reads (hedging,
+    // ejection), so waiting for more reports, or for the probe interval, would delay a failover.
+    for (let i = 0; i < this.config.failThreshold; i++) {
+      const signal = await this.prober.probeOne(nodeId);
+      if (!signal || signal.outcome === 'ok') break;
+      if (i + 1 < this.config.failThreshold) await new Promise((r) => setTimeout(r, CONFIRM_GAP_MS));
+    }
     this.reconcileSoon();
   }
 

@@ -16,8 +16,10 @@
  *   threshold x interval to be ready is replaced by a caught-up standby, which is what clients want.
  * - A master that answers but reports its write path broken (`write_path` not "ok": Redis
  *   unreachable from it, embedder down, disk full) for `failThreshold` consecutive probes is failed
- *   over too, but only while some electable standby's write path works: when Redis is down for
- *   everyone, moving the role would only churn epochs. A node whose write path is broken is never
+ *   over too, but only while some electable standby's write path works, counting only the
+ *   master's probes taken since that standby's has been working: when Redis is down for everyone,
+ *   moving the role would only churn epochs, and when it comes back the node that reconnects first
+ *   must not take the role from one that reconnects a moment later. A node whose write path is broken is never
  *   electable. Nodes too old to report `write_path` count as working.
  * - Failures reported from the request path (source `request`) make a node `suspect` at once and
  *   trigger an immediate probe, but only probes count toward the threshold: a burst of failing
@@ -173,21 +175,39 @@ export function writePathBroken(history: readonly Signal[]): Signal[] {
   return broken;
 }
 
+/** Since when a node has answered every probe with a working write path (null: its newest did not). */
+export function writePathWorkingSince(history: readonly Signal[]): number | null {
+  let since: number | null = null;
+  for (let i = history.length - 1; i >= 0; i--) {
+    const s = history[i]!;
+    if (s.source !== 'probe') continue;
+    if (s.outcome !== 'ok' || !writePathOk(s.health)) break;
+    since = s.at;
+  }
+  return since;
+}
+
 /**
  * Why the master must be failed over, or null: `failThreshold` consecutive probe failures, or a
- * write path reported broken that many probes in a row while a standby's works.
+ * write path reported broken in that many consecutive probes taken while an electable standby's
+ * write path was working (`standbys`: their signal histories).
  */
 export function failoverReason(
   master: string,
   masterHistory: readonly Signal[],
-  standbys: readonly Assessment[],
-  config: Pick<EdgeConfig, 'failThreshold'>,
+  standbys: readonly (readonly Signal[])[],
+  config: EdgeConfig,
 ): string | null {
   const n = config.failThreshold;
   if (shouldFailover(masterHistory, config)) return `master ${master} failed ${n} consecutive probes`;
   const broken = writePathBroken(masterHistory);
-  if (broken.length >= n && standbys.some(isElectable))
-    return `master ${master} reported its write path broken (${broken[0]!.health!.write_path}) in ${n} consecutive probes; a standby's works`;
+  if (broken.length < n) return null;
+  for (const history of standbys) {
+    const since = writePathWorkingSince(history);
+    if (since === null || !isElectable(assess(history, config))) continue;
+    if (broken.filter((s) => s.at >= since).length >= n)
+      return `master ${master} reported its write path broken (${broken[0]!.health!.write_path}) in ${n} consecutive probes while a standby's worked`;
+  }
   return null;
 }
 

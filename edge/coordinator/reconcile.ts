@@ -38,7 +38,7 @@ export class Reconciler {
       return;
     }
     const masterHistory = this.prober.signalsOf(master);
-    const standbys = assessed.filter((n) => n.row.id !== master).map((n) => n.assessment);
+    const standbys = assessed.filter((n) => n.row.id !== master).map((n) => this.prober.signalsOf(n.row.id));
     const reason = failoverReason(master, masterHistory, standbys, this.config);
     if (reason) {
       // The signals that triggered it: failed probes, or the probes that reported a broken write path.

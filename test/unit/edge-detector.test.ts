@@ -151,11 +151,8 @@ describe('detector', () => {
 
 describe('detector: a master alive but unable to write', () => {
   const broken = health({ write_path: 'redis: unreachable' });
-  const standbyOk = assess(history(ok(0, health({ role: 'standby', write_path: 'ok' }))), config);
-  const standbyBroken = assess(
-    history(ok(0, health({ role: 'standby', write_path: 'disk: not writable' }))),
-    config,
-  );
+  const standbyOk = history(ok(0, health({ role: 'standby', write_path: 'ok' })));
+  const standbyBroken = history(ok(0, health({ role: 'standby', write_path: 'disk: not writable' })));
 
   it('is failed over after FAIL_THRESHOLD probes reporting a broken write path, when a standby can write', () => {
     const two = history(ok(0), ok(1, broken), ok(2, broken));
@@ -174,14 +171,32 @@ describe('detector: a master alive but unable to write', () => {
     expect(failoverReason('m', h, [], config)).toBeNull();
   });
 
+  it('counts only the probes since the standby could write: Redis back, the standby reconnected first', () => {
+    const standby = (at: number, path: string) => ok(at, health({ role: 'standby', write_path: path }));
+    // Redis was down for both from 0 to 5 s; the standby reconnected at 5 s, the master at 6.5 s.
+    const s = history(
+      standby(0, 'redis: unreachable'),
+      standby(2, 'redis: unreachable'),
+      standby(5, 'ok'),
+      standby(6, 'ok'),
+    );
+    const m = history(ok(0, broken), ok(2, broken), ok(4, broken), ok(5.5, broken), ok(6, broken));
+    expect(failoverReason('m', m, [s], config)).toBeNull();
+    // Still broken a probe later, three probes while the standby worked: now it is the master's own trouble.
+    const still = recordSignal(m, ok(6.5, broken));
+    expect(failoverReason('m', still, [recordSignal(s, standby(6.5, 'ok'))], config)).toContain(
+      'write path broken',
+    );
+  });
+
   it('starts the count again after one probe with a working write path', () => {
     const h = history(ok(0, broken), ok(1, broken), ok(2), ok(3, broken), ok(4, broken));
     expect(failoverReason('m', h, [standbyOk], config)).toBeNull();
   });
 
   it('never elects a node whose write path is broken; nodes that do not report one still count', () => {
-    expect(isElectable(standbyBroken)).toBe(false);
-    expect(isElectable(standbyOk)).toBe(true);
+    expect(isElectable(assess(standbyBroken, config))).toBe(false);
+    expect(isElectable(assess(standbyOk, config))).toBe(true);
     expect(isElectable(assess(history(ok(0, health())), config))).toBe(true);
   });
 

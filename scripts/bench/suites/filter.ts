@@ -93,7 +93,14 @@ export const filterSuite: Suite = {
           const s = summarize(latencies);
           if (!c.filter) base = s.p50;
           else worst = Math.max(worst, ratio(s.p50, base));
-          rows.push([mode, c.name, c.share, formatMs(s.p50), formatMs(s.p99), formatRatio(ratio(s.p50, base))]);
+          rows.push([
+            mode,
+            c.name,
+            c.share,
+            formatMs(s.p50),
+            formatMs(s.p99),
+            formatRatio(ratio(s.p50, base)),
+          ]);
         }
       }
       const met = worst <= 3 && needleFound;

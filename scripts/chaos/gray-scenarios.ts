@@ -17,11 +17,10 @@ import {
   nodeById,
   otherThan,
   sleep,
-  until,
   waitConverged,
   waitStandby,
 } from './cluster-ops.ts';
-import { compactionGenerations, logMark, logMentions } from './node-files.ts';
+import { compactionGenerations, largestDocumentCount, logMark, logMentions } from './node-files.ts';
 import type { Scenario, ScenarioContext } from './scenarios.ts';
 
 type Part = 'embedder' | 'index' | 'redis' | 'disk';
@@ -187,7 +186,12 @@ export const GRAY_SCENARIOS: Scenario[] = [
     },
     async recover({ cluster, writes, violation, faultCleared, log }) {
       const started = Date.now();
-      const acked = await writes.burst({ docs: 300, rounds: 15, batch: 50, parallel: 2 });
+      // A node compacts once its tombstones pass ~25-37 % of the index (worker-node/engine.ts), and
+      // the cluster keeps every earlier run's documents: size the burst for three compactions of
+      // the index as it is now (at most 0.6 of the live count, at least 1,500 tombstones each).
+      const live = largestDocumentCount(cluster.nodes);
+      const rounds = Math.max(15, Math.ceil((3 * Math.max(1500, 0.6 * live)) / 300) + 1);
+      const acked = await writes.burst({ docs: 300, rounds, batch: 50, parallel: 2 });
       faultCleared();
       const refused = new Map<string, number>();
       for (const w of writes.records)

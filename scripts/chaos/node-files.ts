@@ -44,3 +44,19 @@ export function logMentions(logPath: string, event: string, mark?: LogMark): boo
   const from = mark && statSync(logPath).ino === mark.ino ? mark.size : 0;
   return readFileSync(logPath).subarray(from).toString('utf8').includes(`"${event}"`);
 }
+
+/** The most live documents any node holds (its SQLite read beside it): how big the index is now. */
+export function largestDocumentCount(nodes: readonly NodeProcess[]): number {
+  let most = 0;
+  for (const node of nodes) {
+    const path = join(node.dataDir, 'metadata.sqlite');
+    if (!existsSync(path)) continue;
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      most = Math.max(most, (db.prepare('SELECT COUNT(*) AS n FROM documents').get() as { n: number }).n);
+    } finally {
+      db.close();
+    }
+  }
+  return most;
+}

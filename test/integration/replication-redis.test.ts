@@ -94,7 +94,14 @@ describe('Redis restart during an ingest', { timeout: 2 * NODE_TEST_TIMEOUT_MS }
         }
       }
       downChecks = { search, write };
-      await new Promise((r) => setTimeout(r, 1000));
+      // Keep Redis down until the writers themselves have been refused: one may be inside a
+      // `wait: "applied"` write when Redis dies, and that answers only at its own deadline.
+      await waitFor(
+        'a writer to be refused with 503',
+        () => outcomes.some((o) => o.status === 503),
+        45_000,
+        50,
+      );
     } finally {
       if (redis!.child.exitCode !== null || redis!.child.signalCode !== null) await redis!.restart();
     }

@@ -21,9 +21,15 @@ import { log } from './log.ts';
 import { OutlierDetector } from './outliers.ts';
 import { attemptFinished, attemptStarted, nodeLoad } from './read-stats.ts';
 import { getRouting } from './routing-cache.ts';
-import { readOrder, searchOrder, staleForReads, type RoutedNode } from './router.ts';
+import {
+  freshEnough,
+  type ReadOptions,
+  readOrder,
+  type RoutedNode,
+  type RoutingTable,
+  searchOrder,
+} from './router.ts';
 import { laterSeq, writtenSeq } from './written-seq.ts';
-import { compareSeq } from '../shared/stream-id.ts';
 import {
   ATTEMPT_TIMEOUT_MS,
   attempt,
@@ -74,10 +80,8 @@ export function hedgePolicy(config: ReadPathConfig): HedgePolicy {
   return policy.policy;
 }
 
-function order(call: ReadCall, view: Awaited<ReturnType<typeof getRouting>>, config: ReadPathConfig) {
-  // Embeddings need no fresh data, only a ready node: balanced like a search.
-  if (call.kind !== 'search' && call.kind !== 'embed') return searchOrder(view.table);
-  return readOrder(view.table, {
+function readOptions(call: ReadCall, config: ReadPathConfig): ReadOptions {
+  return {
     ...(call.consistency ? { consistency: call.consistency } : {}),
     // At least the newest write this isolate acknowledged (written-seq.ts), so no replica serves
     // a version older than a write already reported done; nodes not known to have it go last.
@@ -88,7 +92,13 @@ function order(call: ReadCall, view: Awaited<ReturnType<typeof getRouting>>, con
     load: (id) => nodeLoad(id),
     ejected: outliers.ejected(Date.now()),
     random: Math.random,
-  });
+  };
+}
+
+function order(call: ReadCall, table: RoutingTable, options: ReadOptions) {
+  // Embeddings need no fresh data, only a ready node: balanced like a search.
+  if (call.kind !== 'search' && call.kind !== 'embed') return searchOrder(table);
+  return readOrder(table, options);
 }
 
 interface Running {
@@ -109,7 +119,8 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
   const config = readReadPathConfig(c.env as unknown as Record<string, unknown>);
   const view = await getRouting(c.env);
   const { table } = view;
-  const queue = order(call, view, config);
+  const options = readOptions(call, config);
+  const queue = order(call, table, options);
   if (queue.length === 0) {
     throw noNode(
       `no search node can serve: ${table.nodes.length} registered, none up (see GET /api/v1/status)`,
@@ -166,14 +177,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
       const oldest = Math.min(...[...running].map((r) => r.started));
       // A hedge goes only to a node whose data is as fresh as a first choice would need to be.
       const canHedge =
-        !hedged &&
-        running.size === 1 &&
-        next < queue.length &&
-        compareSeq(queue[next]!.appliedSeq, laterSeq(call.minSeq, writtenSeq())) >= 0 &&
-        !staleForReads(table, queue[next]!, {
-          maxLagEntries: config.readMaxLagEntries,
-          maxBehindMs: config.readMaxBehindMs,
-        });
+        !hedged && running.size === 1 && next < queue.length && freshEnough(table, queue[next]!, options);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const waits: Promise<{ run: Running; result: Attempt } | null>[] = [...running].map((r) => r.done);
       if (canHedge) {

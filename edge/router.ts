@@ -140,13 +140,21 @@ export function staleForReads(
   return seqTimeMs(master.appliedSeq) - seqTimeMs(n.appliedSeq) > options.maxBehindMs;
 }
 
+/** Whether a node's data may serve a read first, or as a hedge: not stale, and at `minSeq` if asked. */
+export function freshEnough(
+  table: RoutingTable,
+  n: RoutedNode,
+  options: Pick<ReadOptions, 'maxLagEntries' | 'maxBehindMs' | 'minSeq'>,
+): boolean {
+  if (staleForReads(table, n, options)) return false;
+  return options.minSeq === undefined || compareSeq(n.appliedSeq, options.minSeq) >= 0;
+}
+
 /** Nodes that may take a balanced read: fresh enough, healthy, not ejected. */
 export function balancedCandidates(table: RoutingTable, options: ReadOptions): RoutedNode[] {
-  return searchOrder(table).filter((n) => {
-    if (n.state !== 'up' || n.overloaded || options.ejected?.has(n.id)) return false;
-    if (staleForReads(table, n, options)) return false;
-    return options.minSeq === undefined || compareSeq(n.appliedSeq, options.minSeq) >= 0;
-  });
+  return searchOrder(table).filter(
+    (n) => n.state === 'up' && !n.overloaded && !options.ejected?.has(n.id) && freshEnough(table, n, options),
+  );
 }
 
 /** Power of two choices: the less loaded of two random candidates (a tie goes by weight). */

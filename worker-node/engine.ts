@@ -21,6 +21,7 @@ import {
 } from './index-generation.ts';
 import { MetadataStore, type ApplyEntry, type ModelIdentity } from './metadata/store.ts';
 import { retrieve, type RetrievalTimings, type SearchOptions } from './retrieval.ts';
+import { writeFlatSnapshot } from './flat-snapshot.ts';
 import { writeFileAtomic } from './util/atomic-file.ts';
 import { type PartHealth, Supervisor } from './util/supervisor.ts';
 import { IndexUnavailableError } from './vector-index/errors.ts';
@@ -67,7 +68,8 @@ export class SearchEngine {
   private applying: Promise<unknown> = Promise.resolve();
   /** `generation:applied_seq` of the last snapshot written or loaded; a snapshot is skipped when unchanged. */
   private snapshotMark: string | null = null;
-  private snapshotting = false;
+  /** The snapshot being written, if any: a second caller (and close) waits for it. */
+  private snapshotRun: Promise<boolean> | null = null;
   /** A dead FAISS worker is replaced by a generation rebuilt from SQLite (the truth). */
   private readonly supervisor: Supervisor;
 
@@ -242,36 +244,57 @@ export class SearchEngine {
   }
 
   /**
-   * Writes the index snapshot, unless nothing changed since the last one. The FAISS thread only
-   * copies the index into memory (searches wait for that copy, not for the disk); the file is
-   * written from the main thread's I/O pool, atomically (temp file, fsync, rename). Returns
-   * whether a snapshot was written.
+   * Writes the index snapshot, unless nothing changed since the last one; returns whether one was
+   * written. A call while one is being written waits for it, then writes again if needed.
    */
-  async snapshot(): Promise<boolean> {
-    if (this.snapshotting) return false;
-    this.snapshotting = true;
-    try {
-      const taken = await this.serialised(async () => {
-        const mark = this.currentMark();
-        if (mark === this.snapshotMark) return null;
-        const { bytes } = await this.gen.index.serialize();
-        return { bytes, mark, generation: this.store.generation, seq: this.store.appliedSeq };
-      });
-      if (!taken) return false;
-      const path = join(this.dataDir, 'index.faiss');
+  snapshot(): Promise<boolean> {
+    const previous = this.snapshotRun ?? Promise.resolve(false);
+    const run = previous.catch(() => false).then(() => this.writeSnapshot());
+    this.snapshotRun = run;
+    return run.finally(() => {
+      if (this.snapshotRun === run) this.snapshotRun = null;
+    });
+  }
+
+  /**
+   * A Flat index is written from SQLite's vectors on the main thread (flat-snapshot.ts), so the
+   * FAISS thread never pauses its searches for it. Any other index (HNSW: a graph SQLite does not
+   * hold) is copied into memory by the FAISS thread, on the apply chain so it matches the applied
+   * position (searches wait for that copy, not for the disk). Either file is written atomically.
+   */
+  private async writeSnapshot(): Promise<boolean> {
+    const mark = this.currentMark();
+    if (mark === this.snapshotMark) return false;
+    const path = join(this.dataDir, 'index.faiss');
+    const seq = this.store.appliedSeq;
+    let generation: number;
+    if (this.factory === 'Flat') {
+      const written = await writeFlatSnapshot(
+        this.store,
+        path,
+        this.gen.index.dimension,
+        this.store.nextLabel,
+      );
+      if (!written) return false; // a compaction renumbered the labels meanwhile: next time
+      generation = written.generation;
+    } else {
+      const taken = await this.serialised(async () => ({
+        bytes: (await this.gen.index.serialize()).bytes,
+        generation: this.store.generation,
+      }));
       await writeFileAtomic(path, taken.bytes);
-      this.store.setState('snapshot_generation', taken.generation);
-      this.store.setState('snapshot_factory', this.factory);
-      this.store.setState('snapshot_seq', taken.seq);
-      this.snapshotMark = taken.mark;
-      return true;
-    } finally {
-      this.snapshotting = false;
+      generation = taken.generation;
     }
+    this.store.setState('snapshot_generation', generation);
+    this.store.setState('snapshot_factory', this.factory);
+    this.store.setState('snapshot_seq', seq);
+    this.snapshotMark = mark;
+    return true;
   }
 
   async close(): Promise<void> {
     this.supervisor.close();
+    await this.snapshotRun?.catch(() => undefined);
     await this.applying;
     await this.gen.index.close();
     this.store.close();

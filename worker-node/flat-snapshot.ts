@@ -1,0 +1,97 @@
+/**
+ * The snapshot of a `Flat` index, written from SQLite instead of from the FAISS thread.
+ *
+ * A Flat index is nothing but its vectors in label order, and SQLite already holds every live
+ * label's vector (the truth the index is a cache of). Asking the FAISS worker to serialise the
+ * index paused every search for as long as the copy took (about 50 ms at 100,000 × 100-d, more
+ * at 384-d); reading the same vectors from SQLite in pages on the main thread, with a rest between
+ * pages, costs searches almost nothing. The file is byte for byte what FAISS's own `write_index`
+ * produces for an `IndexFlatIP` (test/integration/flat-snapshot.test.ts checks it against
+ * faiss-node's `toBuffer`), so loading stays FAISS's `read_index`.
+ *
+ * Labels with no live row (tombstones) are written as zero vectors, exactly as `addFromStore`
+ * fills them when the index is rebuilt; the label map from SQLite hides them either way.
+ *
+ * Why no lock on the apply chain: within one generation a label's vector never changes (a new
+ * version of a document takes a new label), so labels below the cut-off read at any moment give
+ * the same file. A compaction renumbers labels, so the writer gives up (and returns null) as soon
+ * as one is under way or has finished since it started.
+ */
+import { open, rename, rm } from 'node:fs/promises';
+import type { MetadataStore } from './metadata/store.ts';
+
+/** `IxFI`: FAISS's fourcc for an IndexFlat with the inner-product metric. */
+const FLAT_IP_FOURCC = 0x49467849;
+const HEADER_BYTES = 4 + 4 + 8 + 8 + 8 + 1 + 4 + 8;
+const PAGE = 1000;
+
+/**
+ * FAISS's IndexFlatIP header for `ntotal` vectors of `dimension` floats: fourcc, d (int32),
+ * ntotal (int64), two unused int64 fields (1 << 20), is_trained (1 byte), metric (int32,
+ * 0 = inner product), then the vector block's length in floats (uint64); the floats follow.
+ */
+export function flatIpHeader(dimension: number, ntotal: number): Uint8Array {
+  const bytes = new Uint8Array(HEADER_BYTES);
+  const view = new DataView(bytes.buffer);
+  let at = 0;
+  view.setUint32(at, FLAT_IP_FOURCC, true);
+  view.setInt32((at += 4), dimension, true);
+  view.setBigInt64((at += 4), BigInt(ntotal), true);
+  view.setBigInt64((at += 8), 1n << 20n, true);
+  view.setBigInt64((at += 8), 1n << 20n, true);
+  view.setUint8((at += 8), 1);
+  view.setInt32((at += 1), 0, true);
+  view.setBigUint64((at += 4), BigInt(ntotal) * BigInt(dimension), true);
+  return bytes;
+}
+
+/** The store's labels can be read as one numbering only while no compaction is renumbering them. */
+function sameGeneration(store: MetadataStore, generation: number): boolean {
+  return store.generation === generation && !store.compactionInterrupted;
+}
+
+/**
+ * Writes labels 0..upto-1 of the current generation to `path` atomically (temp file, fsync,
+ * rename), a page of rows at a time with a rest between pages. Returns the generation written,
+ * or null when a compaction got in the way (the caller simply tries again later).
+ */
+export async function writeFlatSnapshot(
+  store: MetadataStore,
+  path: string,
+  dimension: number,
+  upto: number,
+): Promise<{ generation: number } | null> {
+  const generation = store.generation;
+  if (!sameGeneration(store, generation)) return null;
+  const tmp = `${path}.tmp`;
+  const file = await open(tmp, 'w');
+  let complete = false;
+  try {
+    await file.write(flatIpHeader(dimension, upto));
+    // `next` is the first label not yet written; each page covers labels next..last.
+    let next = 0;
+    while (next < upto) {
+      const started = performance.now();
+      const rows = store.liveRowsAfter(next - 1, PAGE);
+      if (!sameGeneration(store, generation)) return null;
+      const full = rows.length === PAGE;
+      const last = Math.min(upto - 1, next + 4 * PAGE - 1, full ? rows[PAGE - 1]!.label : upto - 1);
+      const page = new Float32Array((last - next + 1) * dimension);
+      for (const row of rows) {
+        if (row.label > last) break;
+        page.set(row.vector, (row.label - next) * dimension);
+      }
+      next = last + 1;
+      await file.write(new Uint8Array(page.buffer));
+      // Rest as long as the page took, so a snapshot holds at most about half of one core.
+      await new Promise((r) => setTimeout(r, Math.min(20, Math.max(1, performance.now() - started))));
+    }
+    await file.sync();
+    complete = true;
+  } finally {
+    await file.close();
+    if (!complete) await rm(tmp, { force: true });
+  }
+  await rename(tmp, path);
+  return { generation };
+}

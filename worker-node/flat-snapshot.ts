@@ -33,15 +33,14 @@ const PAGE = 1000;
 export function flatIpHeader(dimension: number, ntotal: number): Uint8Array {
   const bytes = new Uint8Array(HEADER_BYTES);
   const view = new DataView(bytes.buffer);
-  let at = 0;
-  view.setUint32(at, FLAT_IP_FOURCC, true);
-  view.setInt32((at += 4), dimension, true);
-  view.setBigInt64((at += 4), BigInt(ntotal), true);
-  view.setBigInt64((at += 8), 1n << 20n, true);
-  view.setBigInt64((at += 8), 1n << 20n, true);
-  view.setUint8((at += 8), 1);
-  view.setInt32((at += 1), 0, true);
-  view.setBigUint64((at += 4), BigInt(ntotal) * BigInt(dimension), true);
+  view.setUint32(0, FLAT_IP_FOURCC, true);
+  view.setInt32(4, dimension, true);
+  view.setBigInt64(8, BigInt(ntotal), true);
+  view.setBigInt64(16, 1n << 20n, true);
+  view.setBigInt64(24, 1n << 20n, true);
+  view.setUint8(32, 1);
+  view.setInt32(33, 0, true);
+  view.setBigUint64(37, BigInt(ntotal) * BigInt(dimension), true);
   return bytes;
 }
 

@@ -18,6 +18,7 @@ export type ChangeLogPort = Pick<
   | 'connected'
   | 'fence'
   | 'takeFence'
+  | 'issueVersion'
   | 'append'
   | 'appliedPositions'
   | 'registerNode'
@@ -46,7 +47,12 @@ export type ReplicaEngine = Pick<
   | 'close'
   | 'health'
   | 'crashIndex'
-> & { readonly store: Pick<MetadataStore, 'getDocument' | 'backupTo' | 'getState' | 'setState'> };
+> & {
+  readonly store: Pick<
+    MetadataStore,
+    'getDocument' | 'backupTo' | 'getState' | 'setState' | 'maxWriteVersion'
+  >;
+};
 
 /** Follows the log into one engine; a resync replaces both together. */
 export type ApplierPort = Pick<

@@ -82,6 +82,11 @@ export class LocalReplica {
     return this.index().applied_seq;
   }
 
+  /** The highest write version applied here: the floor of the versions this node issues as master. */
+  get maxWriteVersion(): number {
+    return this.engineClosed ? 0 : this.engine.store.maxWriteVersion;
+  }
+
   /** The vector index's type and label count (tombstones included), for /api/v1/info. */
   indexShape(): { type: string; size: number; labels: number } {
     return { type: this.engine.factory, size: this.index().size, labels: this.engine.indexSize };

@@ -5,11 +5,12 @@
  * documents in batches and appends them to the fenced change log under the node's epoch; a
  * refused append (the fence moved on) makes the node step down.
  *
- * Versions: every op of a job carries the job's BullMQ id as its version. BullMQ numbers jobs from
- * one Redis counter per queue at enqueue, so the version orders accepted writes across masters
- * and stays the same when a job is retried (by this master or the next). A retried job that
- * re-appends a write after a newer write of the same id was acknowledged is then skipped by
- * every node (metadata/store.ts applies a version only over an older one).
+ * Versions: a write gets its version when it is accepted (ChangeLog.issueVersion: above every
+ * version issued before, through any master, and above what this node has applied, so it holds
+ * even when Redis lost its keys), and the job carries it, so it stays the same when the job is
+ * retried (by this master or the next). A retried job that re-appends a write after a newer write
+ * of the same id was acknowledged is then skipped by every node (metadata/store.ts applies a
+ * version only over an older one). Jobs queued before versions were issued use their BullMQ id.
  */
 import type { Job } from 'bullmq';
 import type { WaitLevel } from '../shared/schemas.ts';
@@ -41,7 +42,11 @@ export interface WritePathOptions {
   roles: RoleControl;
   embedder: Pick<Embedder, 'embed' | 'info'>;
   /** The local replica: where the master's own writes are applied (through the log). */
-  replica: { readonly appliedSeq: string; waitForApplied(seq: string, timeoutMs: number): Promise<void> };
+  replica: {
+    readonly appliedSeq: string;
+    readonly maxWriteVersion: number;
+    waitForApplied(seq: string, timeoutMs: number): Promise<void>;
+  };
   logger: NodeLogger;
 }
 
@@ -73,7 +78,12 @@ export class WritePath {
       await this.opts.roles.stepDown(err, logger);
       throw new EpochRefusedError(err.message);
     }
-    const job = await this.opts.queue.enqueue({ ops, accepted_at: Date.now() });
+    const version = await this.opts.log
+      .issueVersion(this.opts.replica.maxWriteVersion)
+      .catch((err: Error) => {
+        throw new RedisUnavailableError(`could not give the write a version: ${err.message}`);
+      });
+    const job = await this.opts.queue.enqueue({ ops, accepted_at: Date.now(), version });
     const jobId = String(job.id);
     const base = { job_id: jobId, accepted: ops.length };
     if (wait === 'none') return { ...base, status: 'queued' };
@@ -118,7 +128,7 @@ export class WritePath {
   ): Promise<IngestJobResult> => {
     const { ops } = job.data;
     const { embedder, roles, log } = this.opts;
-    const version = jobVersion(job.id);
+    const version = job.data.version ?? jobVersion(job.id);
     let seq = this.opts.replica.appliedSeq;
     for (let i = 0; i < ops.length; i += EMBED_BATCH) {
       const chunk = ops.slice(i, i + EMBED_BATCH);
@@ -147,7 +157,7 @@ export class WritePath {
   };
 }
 
-/** The version of a job's writes: its BullMQ id (a positive integer from the queue's counter). */
+/** The version of a job queued before versions were issued at acceptance: its BullMQ id. */
 export function jobVersion(id: string | undefined): number {
   if (id === undefined || !/^[1-9]\d{0,15}$/.test(id))
     throw new Error(

@@ -84,10 +84,12 @@ function fakeEmbedder(fails: () => boolean = () => false): EmbedderPort {
 function fakeRedis(engine: () => ReplicaEngine) {
   let fence = 0;
   let seq = 0;
+  let version = 0;
   const removed: string[] = [];
   const log = {
     connected: true,
     fence: async () => fence,
+    issueVersion: async (floor: number) => (version = Math.max(version + 1, floor + 1)),
     takeFence: async (epoch: number) => (fence = Math.max(fence, epoch)),
     append: async (epoch: number, _model: string, ops: readonly { op: string; id: string }[]) => {
       if (epoch !== fence) throw new StaleEpochError(epoch, fence);

@@ -1,6 +1,8 @@
 /**
  * A retried ingest job never undoes a newer acknowledged write: the write path (worker-node/
- * write-path.ts) stamps every op of a job with the job's queue id, and the real metadata store
+ * write-path.ts) stamps every op of a job with one version (here, for jobs queued without one, the
+ * job's queue id; test/integration/write-versions-redis.test.ts covers versions issued at
+ * acceptance), and the real metadata store
  * (SQLite in process) skips a version it already holds something newer than. The change log is
  * an in-memory list whose appends the store applies in order, as every node's applier does.
  */
@@ -52,7 +54,7 @@ function setUp() {
         return texts.map(() => new Float32Array([1, 0]));
       },
     },
-    replica: { appliedSeq: '0-0', waitForApplied: async () => undefined },
+    replica: { appliedSeq: '0-0', maxWriteVersion: 0, waitForApplied: async () => undefined },
     logger: silentLogger,
   });
   const job = (id: string, ops: IngestOp[]) => ({

@@ -15,6 +15,8 @@ export type IngestOp =
 export interface IngestJobData {
   ops: IngestOp[];
   accepted_at: number;
+  /** Every op's version (write-path.ts); absent in jobs queued before versions were issued. */
+  version?: number;
 }
 
 export interface IngestJobResult {

@@ -71,6 +71,8 @@ export class MetadataStore {
   readonly keyword: KeywordTables;
   /** Live documents, counted once at open and kept by applyBatch: /health must not scan the table. */
   private liveCount: number;
+  /** The highest write version applied (kept like liveCount); the floor for versions issued here. */
+  private maxVersion: number;
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
@@ -81,6 +83,15 @@ export class MetadataStore {
     this.stmts = prepareStatements(this.db);
     this.keyword = new KeywordTables(this.db, () => this.liveCount);
     this.liveCount = (this.db.prepare('SELECT COUNT(*) AS n FROM documents').get() as { n: number }).n;
+    this.maxVersion =
+      (
+        this.db
+          .prepare(
+            `SELECT MAX(v) AS v FROM (SELECT MAX(write_version) AS v FROM documents
+             UNION ALL SELECT MAX(version) AS v FROM deleted_versions)`,
+          )
+          .get() as { v: number | null }
+      ).v ?? 0;
   }
 
   getState(key: string): string | undefined {
@@ -102,6 +113,11 @@ export class MetadataStore {
   /** Bumped by every compaction: an index snapshot of another generation has other labels. */
   get generation(): number {
     return Number(this.getState('generation') ?? 0);
+  }
+
+  /** The highest write version this store has applied (0 when none carried one). */
+  get maxWriteVersion(): number {
+    return this.maxVersion;
   }
 
   get documentCount(): number {
@@ -140,6 +156,7 @@ export class MetadataStore {
   applyBatch(entries: readonly ApplyEntry[]): IndexChanges {
     const changes: IndexChanges = { added: [], tombstoned: [], superseded: 0 };
     let liveDelta = 0;
+    let maxVersion = this.maxVersion;
     const tx = this.db.transaction(() => {
       let applied = this.appliedSeq;
       let nextLabel = this.nextLabel;
@@ -147,6 +164,7 @@ export class MetadataStore {
         if (compareSeq(entry.seq, applied) <= 0) continue;
         applied = entry.seq;
         if (entry.version !== undefined) {
+          maxVersion = Math.max(maxVersion, entry.version);
           const held = this.stmts.getWriteVersion.get(entry.id, entry.id)?.v;
           if (held != null && held >= entry.version) {
             changes.superseded++;
@@ -184,6 +202,7 @@ export class MetadataStore {
     });
     tx();
     this.liveCount += liveDelta;
+    this.maxVersion = maxVersion;
     return changes;
   }
 

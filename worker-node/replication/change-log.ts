@@ -10,6 +10,7 @@
  *   <p>:applied   hash node id → last applied stream id
  *   <p>:nodes     hash node id → URL, the registered nodes (trimming waits for all of them)
  *   <p>:trimmed   the last stream id removed by trimming; a node behind it must resynchronise
+ *   <p>:version   the last write version issued (see issueVersion)
  *
  * A deposed master cannot write even if it never heard that it was deposed: its epoch no longer
  * equals the fence, so the script refuses the append before anything reaches the stream.
@@ -118,6 +119,20 @@ function decodeFields(seq: string, fields: string[]): RawEntry {
   };
 }
 
+// KEYS: the version key. ARGV: the floor (the highest version the caller has applied). A version
+// is Redis's clock in microseconds, or one more than the last version issued, or one more than the
+// floor, whichever is highest; as a decimal string (Lua numbers are doubles: exact below 2^53).
+const ISSUE_VERSION_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+local floor = tonumber(ARGV[1]) or 0
+local v = math.max(now, last + 1, floor + 1)
+local text = string.format('%.0f', v)
+redis.call('SET', KEYS[1], text)
+return text
+`;
+
 export class ChangeLog {
   readonly keys;
 
@@ -132,9 +147,11 @@ export class ChangeLog {
       applied: `${prefix}:applied`,
       nodes: `${prefix}:nodes`,
       trimmed: `${prefix}:trimmed`,
+      version: `${prefix}:version`,
     };
     redis.defineCommand('gteAppend', { numberOfKeys: 3, lua: APPEND_LUA });
     redis.defineCommand('gteTakeFence', { numberOfKeys: 2, lua: TAKE_FENCE_LUA });
+    redis.defineCommand('gteIssueVersion', { numberOfKeys: 1, lua: ISSUE_VERSION_LUA });
   }
 
   /** Whether the connection is up right now (a cheap check before accepting writes). */
@@ -187,6 +204,21 @@ export class ChangeLog {
     ).gteTakeFence(this.keys.fence, this.keys.fenceHolder, String(epoch), node);
     if (node && Number(fence) === epoch && holder !== node) throw new StaleEpochError(epoch, epoch, holder);
     return Number(fence);
+  }
+
+  /**
+   * A version for a write being accepted: higher than every version issued before, through any
+   * master, and than `floor` (the highest version the caller has applied). Versions order the
+   * writes of one id (metadata/store.ts keeps the highest). Redis's clock carries them on, and
+   * `floor` from what the nodes already hold, even if Redis lost its keys (a wipe, or a promoted
+   * replica that missed the last ones): a new write must never look older than one acknowledged
+   * before it, or every node would skip it.
+   */
+  async issueVersion(floor: number): Promise<number> {
+    const text = await (
+      this.redis as unknown as { gteIssueVersion(...a: string[]): Promise<string> }
+    ).gteIssueVersion(this.keys.version, String(floor));
+    return Number(text);
   }
 
   async fence(): Promise<number> {

@@ -2,8 +2,10 @@
  * The durable, fenced change log: one Redis Stream that every upsert and delete goes through.
  *
  * Keys (prefix `gte` unless REDIS_PREFIX says otherwise):
- *   <p>:log       the stream; fields epoch, op, id, version, doc (JSON text+metadata), vec (float32
- *                 base64), model. `version` orders writes of one id (see metadata/store.ts); empty when unknown
+ *   <p>:log       the stream; fields epoch, op, id, version, doc (JSON text, metadata and the
+ *                 passages' [start, end] spans), vec (the passages' float32 vectors, one after the
+ *                 other, base64), model. `version` orders writes of one id (see metadata/store.ts);
+ *                 empty when unknown. An entry from before passages has no spans and one vector
  *   <p>:fence     the current epoch; appends with any other epoch are refused (Lua, atomic)
  *   <p>:fence_holder  the node that took the fence at that epoch: the only one that may append
  *                 or take it again at the same epoch (a replayed activate cannot make a 2nd writer)
@@ -16,7 +18,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ApiError } from '../../shared/http-body.ts';
-import type { ApplyEntry } from '../metadata/store.ts';
+import { type ApplyEntry, type EmbeddedPassage, passagesOf } from '../metadata/store.ts';
 import { compareSeq, MAX_STREAM_PART, parseStreamId, SEQ_ZERO } from '../../shared/stream-id.ts';
 
 /**
@@ -87,6 +89,34 @@ export function decodeVector(b64: string): Float32Array {
   return out;
 }
 
+/** An upsert's `doc` and `vec` fields: every passage's span in the doc, their vectors end to end. */
+export function encodeUpsert(op: Extract<LogOp, { op: 'upsert' }>): { doc: string; vec: string } {
+  const passages = passagesOf({ ...op, seq: '' });
+  const dimension = passages[0]?.vector.length ?? 0;
+  const vectors = new Float32Array(passages.length * dimension);
+  passages.forEach((p, i) => vectors.set(p.vector, i * dimension));
+  const spans = passages.map((p) => [p.start, p.end]);
+  return {
+    doc: JSON.stringify({ text: op.text, metadata: op.metadata, passages: spans }),
+    vec: encodeVector(vectors),
+  };
+}
+
+/** The passages of a decoded upsert; null for an entry from before passages (one vector, no spans). */
+export function decodePassages(spans: unknown, vec: string): EmbeddedPassage[] | null {
+  if (spans === undefined) return null;
+  const all = decodeVector(vec);
+  if (!Array.isArray(spans) || spans.length === 0 || all.length % spans.length !== 0)
+    throw new Error(
+      `log entry holds ${all.length} floats for ${Array.isArray(spans) ? spans.length : 'no'} passages; it is corrupt`,
+    );
+  const dimension = all.length / spans.length;
+  return spans.map((span, i) => {
+    const [start, end] = span as [number, number];
+    return { start, end, vector: all.slice(i * dimension, (i + 1) * dimension) };
+  });
+}
+
 export interface RawEntry {
   seq: string;
   epoch: number;
@@ -101,20 +131,25 @@ function decodeFields(seq: string, fields: string[]): RawEntry {
   const model = f.model ?? '';
   const version = f.version && /^\d+$/.test(f.version) ? Number(f.version) : undefined;
   if (f.op === 'delete') return { seq, epoch, model, entry: { seq, op: 'delete', id: f.id!, version } };
-  const doc = JSON.parse(f.doc ?? '{}') as { text: string; metadata: Record<string, unknown> };
+  const doc = JSON.parse(f.doc ?? '{}') as {
+    text: string;
+    metadata: Record<string, unknown>;
+    passages?: unknown;
+  };
+  const upsert = {
+    seq,
+    op: 'upsert' as const,
+    id: f.id!,
+    text: doc.text,
+    metadata: doc.metadata ?? {},
+    version,
+  };
+  const passages = decodePassages(doc.passages, f.vec ?? '');
   return {
     seq,
     epoch,
     model,
-    entry: {
-      seq,
-      op: 'upsert',
-      id: f.id!,
-      text: doc.text,
-      metadata: doc.metadata ?? {},
-      vector: decodeVector(f.vec ?? ''),
-      version,
-    },
+    entry: passages ? { ...upsert, passages } : { ...upsert, vector: decodeVector(f.vec ?? '') },
   };
 }
 
@@ -150,15 +185,10 @@ export class ChangeLog {
     const argv: string[] = [String(epoch), model, node];
     for (const op of ops) {
       const version = op.version === undefined ? '' : String(op.version);
-      if (op.op === 'upsert')
-        argv.push(
-          'upsert',
-          op.id,
-          JSON.stringify({ text: op.text, metadata: op.metadata }),
-          encodeVector(op.vector),
-          version,
-        );
-      else argv.push('delete', op.id, '', '', version);
+      if (op.op === 'upsert') {
+        const { doc, vec } = encodeUpsert(op);
+        argv.push('upsert', op.id, doc, vec, version);
+      } else argv.push('delete', op.id, '', '', version);
     }
     try {
       return (

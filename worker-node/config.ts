@@ -116,8 +116,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = issue.path.join('.');
-      // Name the variable and echo what was read, except a secret's value (logs are widely readable).
-      const shown = /SECRET|TOKEN|PASSWORD/.test(name) ? '(hidden)' : JSON.stringify(env[name] ?? '');
+      // Name the variable and echo what was read, except a secret's value (logs are widely readable);
+      // a count of tokens (PASSAGE_OVERLAP_TOKENS) is no secret.
+      const shown = /SECRET|PASSWORD|TOKEN(?!S)/.test(name) ? '(hidden)' : JSON.stringify(env[name] ?? '');
       process.stderr.write(`invalid setting ${name}=${shown}: ${issue.message}\n`);
     }
     process.exit(2);

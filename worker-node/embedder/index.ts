@@ -173,7 +173,10 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
     await embedTimed(['warm up the embedding model']);
     // ...and an overlap the model's window cannot hold stops the node here, not at its first write.
     await passages(['warm up the passage splitter']).catch((err: Error) => {
-      throw new Error(`invalid setting PASSAGE_OVERLAP_TOKENS=${overlapTokens}: ${err.message}`);
+      const setting = `PASSAGE_OVERLAP_TOKENS=${JSON.stringify(String(overlapTokens))}`;
+      throw new Error(
+        `invalid setting ${setting} for this model: ${err.message.replace(/^embedding failed: /, '')}`,
+      );
     });
   } catch (err) {
     await batcher.close();

@@ -72,7 +72,8 @@ describe('splitPassages', () => {
     const unbroken = '出租车费用可以报销'.repeat(20);
     const cut = splitPassages(unbroken, { maxTokens: 25, overlapTokens: 5, countTokens });
     expectWellFormed(unbroken, cut, 25);
-    expect(cut[0]!.end).toBe(25);
+    // Cut between characters, in pieces of at least 8 (one tokenizer call each), so nearly full.
+    expect(cut[0]!.end).toBeGreaterThan(25 - 8);
   });
 
   it('cuts inside a word longer than a passage, never inside a surrogate pair', () => {

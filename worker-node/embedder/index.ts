@@ -96,6 +96,7 @@ export interface EmbedderOptions {
 
 const RECENT_BATCHES = 128;
 export const DEFAULT_PASSAGE_OVERLAP_TOKENS = 32;
+const SPLIT_MESSAGE_CHARS = 16_384;
 
 export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
   const started = performance.now();
@@ -166,7 +167,21 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
   };
 
   const overlapTokens = opts.passageOverlapTokens ?? DEFAULT_PASSAGE_OVERLAP_TOKENS;
-  const passages: Embedder['passages'] = (texts) => worker.split(texts, overlapTokens);
+  // The worker answers one message at a time, and a search's query waits behind whatever is ahead
+  // of it: texts go over in messages of about SPLIT_MESSAGE_CHARS, one after another, so a query
+  // waits for one of them (milliseconds), not for a whole ingest batch of long documents.
+  const passages: Embedder['passages'] = async (texts) => {
+    const out: PassageSpan[][] = [];
+    for (let i = 0; i < texts.length; ) {
+      let end = i + 1;
+      let chars = texts[i]!.length;
+      while (end < texts.length && chars + texts[end]!.length <= SPLIT_MESSAGE_CHARS)
+        chars += texts[end++]!.length;
+      out.push(...(await worker.split(texts.slice(i, end), overlapTokens)));
+      i = end;
+    }
+    return out;
+  };
 
   try {
     // The first run allocates ORT's arenas and JIT-compiles the tokenizer; pay that before serving.

@@ -48,12 +48,21 @@ interface Piece {
   tokens: number;
 }
 
-/** Cut positions strictly inside [start, end) at one level. */
-function cutsAt(text: string, start: number, end: number, level: RegExp): number[] {
+/**
+ * Word pieces shorter than this are not cut apart: each piece costs a tokenizer call, and a run
+ * of Chinese without punctuation would otherwise be counted one character per call.
+ */
+const MIN_WORD_PIECE = 8;
+
+/** Cut positions strictly inside [start, end) at one level, at least `minGap` apart. */
+function cutsAt(text: string, start: number, end: number, level: RegExp, minGap: number): number[] {
   const cuts: number[] = [];
+  let last = start;
   for (const m of text.slice(start, end).matchAll(level)) {
     const at = start + m.index + m[0].length;
-    if (at > start && at < end && at !== cuts[cuts.length - 1]) cuts.push(at);
+    if (at - last < minGap || at >= end) continue;
+    cuts.push(at);
+    last = at;
   }
   return cuts;
 }
@@ -86,13 +95,16 @@ function longestFitting(text: string, start: number, end: number, opts: SplitOpt
 
 /** [start, end) as pieces within the budget, each cut at the coarsest level that gets it there. */
 function pieces(text: string, start: number, end: number, level: number, opts: SplitOptions, out: Piece[]) {
-  const tokens = opts.countTokens(text.slice(start, end));
+  // A piece too long to fit whatever its tokens is cut without counting it first.
+  const tooLong = end - start > opts.maxTokens * MAX_CHARS_PER_TOKEN && level < LEVELS.length;
+  const tokens = tooLong ? Number.POSITIVE_INFINITY : opts.countTokens(text.slice(start, end));
   if (tokens <= opts.maxTokens) {
     out.push({ start, end, tokens });
     return;
   }
   if (level < LEVELS.length) {
-    const bounds = [start, ...cutsAt(text, start, end, LEVELS[level]!), end];
+    const minGap = level === LEVELS.length - 1 ? MIN_WORD_PIECE : 1;
+    const bounds = [start, ...cutsAt(text, start, end, LEVELS[level]!, minGap), end];
     for (let i = 0; i + 1 < bounds.length; i++)
       pieces(text, bounds[i]!, bounds[i + 1]!, level + 1, opts, out);
     return;

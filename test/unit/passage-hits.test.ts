@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bestPerDocument, passageForTerms } from '../../worker-node/passage-hits.ts';
-import { decodePassages, encodeUpsert, encodeVector } from '../../worker-node/replication/change-log.ts';
+import { decodePassages, encodeUpsert, encodeVector } from '../../worker-node/replication/entry-codec.ts';
 
 describe('bestPerDocument', () => {
   it('keeps one entry per document at its best passage, best documents first, ties by id', () => {

@@ -18,8 +18,11 @@
  */
 import type { Redis } from 'ioredis';
 import { ApiError } from '../../shared/http-body.ts';
-import { type ApplyEntry, type EmbeddedPassage, passagesOf } from '../metadata/store.ts';
+import type { ApplyEntry } from '../metadata/store.ts';
+import { decodePassages, decodeVector, encodeUpsert } from './entry-codec.ts';
 import { compareSeq, MAX_STREAM_PART, parseStreamId, SEQ_ZERO } from '../../shared/stream-id.ts';
+
+export { decodeVector, encodeVector } from './entry-codec.ts';
 
 /**
  * One operation as the master appends it: an ApplyEntry before the log gave it its position.
@@ -77,45 +80,6 @@ if epoch > fence or (epoch == fence and (not holder or holder == ARGV[2] or ARGV
 end
 return {fence, holder or ''}
 `;
-
-export function encodeVector(v: Float32Array): string {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-}
-
-export function decodeVector(b64: string): Float32Array {
-  const buf = Buffer.from(b64, 'base64');
-  const out = new Float32Array(buf.byteLength / 4);
-  new Uint8Array(out.buffer).set(buf);
-  return out;
-}
-
-/** An upsert's `doc` and `vec` fields: every passage's span in the doc, their vectors end to end. */
-export function encodeUpsert(op: Extract<LogOp, { op: 'upsert' }>): { doc: string; vec: string } {
-  const passages = passagesOf({ ...op, seq: '' });
-  const dimension = passages[0]?.vector.length ?? 0;
-  const vectors = new Float32Array(passages.length * dimension);
-  passages.forEach((p, i) => vectors.set(p.vector, i * dimension));
-  const spans = passages.map((p) => [p.start, p.end]);
-  return {
-    doc: JSON.stringify({ text: op.text, metadata: op.metadata, passages: spans }),
-    vec: encodeVector(vectors),
-  };
-}
-
-/** The passages of a decoded upsert; null for an entry from before passages (one vector, no spans). */
-export function decodePassages(spans: unknown, vec: string): EmbeddedPassage[] | null {
-  if (spans === undefined) return null;
-  const all = decodeVector(vec);
-  if (!Array.isArray(spans) || spans.length === 0 || all.length % spans.length !== 0)
-    throw new Error(
-      `log entry holds ${all.length} floats for ${Array.isArray(spans) ? spans.length : 'no'} passages; it is corrupt`,
-    );
-  const dimension = all.length / spans.length;
-  return spans.map((span, i) => {
-    const [start, end] = span as [number, number];
-    return { start, end, vector: all.slice(i * dimension, (i + 1) * dimension) };
-  });
-}
 
 export interface RawEntry {
   seq: string;

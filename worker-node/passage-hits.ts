@@ -4,7 +4,7 @@
  * shown with it. Pure functions over plain data, so every node groups alike.
  */
 import type { PassageSpan } from './embedder/passages.ts';
-import { keywordQueryTerms, keywordTerms } from './keyword/tokenize.ts';
+import { keywordQueryTerms } from './keyword/tokenize.ts';
 
 /** A scored passage: its document and its place among the document's passages. */
 export interface PassageScore {
@@ -32,24 +32,26 @@ export function bestPerDocument(scored: Iterable<PassageScore>): PassageScore[] 
   return [...best.values()].sort(byScoreThenId);
 }
 
-/** Folds a term the way English inflection would (close to, not exactly, the index's stemmer). */
-function fold(term: string): string {
-  return term.length > 4 ? term.replace(/(?:ing|ed|es|s)$/, '') : term;
+/** A query term as a stem to look for: English inflections cut off (close to the index's stemmer). */
+function stem(term: string): string {
+  return term.length > 4 ? term.replace(/(?:ments?|able|ing|ed|es|s|e)$/, '') : term;
 }
 
 /**
  * The passage that holds most of the query's distinct terms (the earliest among equals): what a
- * document found by its keywords is shown with. Only chooses what is shown; BM25 ranked it.
+ * document found by its keywords is shown with. Only chooses what is shown (BM25 ranked it), so a
+ * substring test of each stem is enough, and cheap on a 100,000-character document.
  */
 export function passageForTerms(text: string, spans: readonly PassageSpan[], query: string): PassageSpan {
   const whole = { start: 0, end: text.length };
   if (spans.length <= 1) return spans[0] ?? whole;
-  const wanted = keywordQueryTerms(query).map(fold);
+  const stems = [...new Set(keywordQueryTerms(query).map(stem))];
   let best = spans[0]!;
   let bestHits = -1;
   for (const span of spans) {
-    const held = new Set(keywordTerms(text.slice(span.start, span.end)).map(fold));
-    const hits = wanted.filter((t) => held.has(t)).length;
+    // Lowered per passage: lowering the whole text may change its length, and so the offsets.
+    const passage = text.slice(span.start, span.end).toLowerCase();
+    const hits = stems.filter((t) => passage.includes(t)).length;
     if (hits > bestHits) {
       best = span;
       bestHits = hits;

@@ -90,6 +90,13 @@ describe('long documents as passages on a replicated cluster', { timeout: NODE_T
     // A passage is a window's worth, not the document.
     expect(hit!.passage.text.length).toBeLessThan(5000);
 
+    // Found by its keywords, it is shown with the passage that holds them; hybrid likewise.
+    for (const mode of ['keyword', 'hybrid']) {
+      const found = await search(master(), { query: 'brass key lighthouse cabinet', mode });
+      const shown = found.body.results.find((r) => r.id === 'long-manual');
+      expect(shown?.passage.text, mode).toContain(ANSWER);
+    }
+
     const passages = storedPassages(master(), 'long-manual');
     expect(passages.length).toBeGreaterThan(5);
     await waitInSync(master(), [standby()]);

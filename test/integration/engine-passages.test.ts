@@ -1,7 +1,7 @@
 /**
  * Documents as passages in the engine (real SQLite, real FAISS): a document is found by any of its
  * passages and answered once, with the passage that scored; re-ingesting replaces every passage
- * and deleting removes them all, in the index and in the pre-filter alike; a search asking for k
+ * and deleting removes them all, in the index and in both filter paths; a search asking for k
  * documents gets k distinct ones even when one document's passages crowd the nearest neighbours;
  * and a data directory from before passages (one vector per document row) opens as one passage
  * per document, under the same labels.
@@ -109,6 +109,30 @@ describe('SearchEngine with passages', () => {
     const { hits } = await engine.search(axis(0), 5);
     expect(hits.map((h) => h.doc.id)).toEqual(['crowd', 'doc-0', 'doc-1', 'doc-2', 'doc-3']);
     expect(hits[0]!.passage).toEqual({ start: 0, end: 1 });
+    await engine.close();
+  });
+
+  it('filters FAISS candidates by document when a filter is too broad for the pre-filter', async () => {
+    const engine = await open();
+    const many = Array.from({ length: 2100 }, (_, i) =>
+      upsert(`bulk-${i}`, 'bulk', [{ start: 0, end: 4, vector: axis(3 + (i % 4), 0, 0.1) }], {
+        group: 'all',
+      }),
+    );
+    await engine.apply([
+      ...many,
+      upsert(
+        'policy',
+        LONG,
+        spans.map((s, i) => ({ ...s, vector: axis(i) })),
+        { group: 'all' },
+      ),
+      upsert('outsider', 'x', [{ start: 0, end: 1, vector: axis(2) }], { group: 'none' }),
+    ]);
+    const { hits } = await engine.search(axis(2), 3, { group: 'all' });
+    expect(hits[0]).toMatchObject({ doc: { id: 'policy' }, passage: spans[2] });
+    expect(hits.map((h) => h.doc.id)).not.toContain('outsider');
+    expect(new Set(hits.map((h) => h.doc.id)).size).toBe(3);
     await engine.close();
   });
 

@@ -18,7 +18,8 @@ const NOTHING_TO_SEARCH = /^[\p{White_Space}\p{Cc}\p{Cf}]*$/u;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
- * How a search ranks: `vector` (score: cosine similarity of query and document), `keyword`
+ * How a search ranks documents: `vector` (score: cosine similarity of the query and the document's
+ * best passage: a document is indexed as passages that fit the model's window), `keyword`
  * (score: BM25 over the FTS5 keyword index, higher is better) or `hybrid`, the default (score:
  * reciprocal rank fusion of the two rankings, the sum of 1 / (rrf_k + rank) over both lists).
  */
@@ -48,15 +49,29 @@ export const SearchRequest = z
     mode: SearchMode.default('hybrid'),
     /** Hybrid only: the rank constant of reciprocal rank fusion (larger flattens the ranks). */
     rrf_k: z.number().int('rrf_k must be an integer').min(1).max(1000).optional(),
+    /** false: results carry their best passage but not the document's whole text (which may be long). */
+    include_text: z.boolean().default(true),
   })
   .strict();
 export type SearchRequest = z.infer<typeof SearchRequest>;
 
+/** The part of a document that matched best: its text and where it lies in the document. */
+export const SearchPassage = z.object({
+  text: z.string(),
+  /** Offset of the passage's first character in the document's text (UTF-16 code units, as JavaScript counts). */
+  start: z.number().int().min(0),
+  /** One past its last character: `text === document.text.slice(start, end)`. */
+  end: z.number().int().min(0),
+});
+
+/** One document (`id` is the document's id; a document appears once), with its best passage. */
 export const SearchHit = z.object({
   id: z.string(),
   score: z.number(),
-  text: z.string(),
+  /** The document's whole text; absent when the search asked `include_text: false`. */
+  text: z.string().optional(),
   metadata: z.record(z.string(), z.unknown()),
+  passage: SearchPassage,
 });
 export type SearchHit = z.infer<typeof SearchHit>;
 

@@ -43,6 +43,11 @@ const EnvSchema = z.object({
   EMBED_BATCHING: bool.default(true),
   EMBED_MAX_BATCH_TOKENS: int(64, 1_000_000).default(8192),
   EMBED_MAX_QUEUE: int(1, 100_000).default(512),
+  /**
+   * Tokens shared by consecutive passages of a long document, so a sentence cut at a passage's
+   * edge is whole in one of them. At most half a passage (the embedder checks it against the model).
+   */
+  PASSAGE_OVERLAP_TOKENS: int(0, 256).default(32),
   INDEX_FACTORY: z
     .string()
     .regex(/^(Flat|HNSW\d+)$/, '"Flat" or "HNSW<M>", e.g. HNSW32')
@@ -111,8 +116,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = issue.path.join('.');
-      // Name the variable and echo what was read, except a secret's value (logs are widely readable).
-      const shown = /SECRET|TOKEN|PASSWORD/.test(name) ? '(hidden)' : JSON.stringify(env[name] ?? '');
+      // Name the variable and echo what was read, except a secret's value (logs are widely readable);
+      // a count of tokens (PASSAGE_OVERLAP_TOKENS) is no secret.
+      const shown = /SECRET|PASSWORD|TOKEN(?!S)/.test(name) ? '(hidden)' : JSON.stringify(env[name] ?? '');
       process.stderr.write(`invalid setting ${name}=${shown}: ${issue.message}\n`);
     }
     process.exit(2);

@@ -1,13 +1,15 @@
 /**
  * The searchable state of one node: the SQLite store (truth) plus the FAISS index (cache) plus
- * the label → id map, kept in step. Every change arrives through `apply`, whether the node is
- * master or standby, so all nodes hold the same documents at the same log position.
+ * the label → passage map, kept in step. A document is indexed as passages, one FAISS label each.
+ * Every change arrives through `apply`, whether the node is master or standby, so all nodes hold
+ * the same documents at the same log position.
  *
- * Why a search can trust what it returns: labels are resolved to ids through the in-memory map of
- * the generation the FAISS call ran on (index-generation.ts), a changed document's old label is
- * hidden in the same synchronous step that commits the change to SQLite, and a search whose
- * generation was swapped out while FAISS answered runs again on the new one. So every hit's score
- * is that document's stored vector against the query, and its text is that document's.
+ * Why a search can trust what it returns: labels are resolved to document ids through the
+ * in-memory map of the generation the FAISS call ran on (index-generation.ts), every old label of
+ * a changed or deleted document is hidden in the same synchronous step that commits the change to
+ * SQLite, and a search whose generation was swapped out while FAISS answered runs again on the new
+ * one. So every hit's score is one of that document's stored passage vectors against the query,
+ * and its text is that document's.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -133,8 +135,8 @@ export class SearchEngine {
     }
     const toppedUp = await addFromStore(store, index, index.size);
     await buildKeywordIndex(store, opts.onLog);
-    const labels = store.labelMap();
-    const gen = new IndexGeneration(index, labels, labels.filter((l) => l === null).length);
+    const { ids, ordinals } = store.passageMap();
+    const gen = new IndexGeneration(index, ids, ordinals, ids.filter((l) => l === null).length);
     const engine = new SearchEngine(
       store,
       gen,
@@ -185,8 +187,9 @@ export class SearchEngine {
       // Map new labels only once the index holds them, so a search never meets a label without a
       // vector. A label the batch also tombstoned (the same id written again later in the batch)
       // is dead on arrival.
-      for (const { label, id } of changes.added) {
+      for (const { label, id, ordinal } of changes.added) {
         gen.labels[label] = dead.has(label) ? null : id;
+        gen.ordinals[label] = ordinal;
         if (dead.has(label)) gen.tombstones++;
       }
       const { ratio, minTombstones } = this.policy;
@@ -194,7 +197,7 @@ export class SearchEngine {
     });
   }
 
-  /** Renumbers the live documents and rebuilds the index from their stored vectors. */
+  /** Renumbers the live passages and rebuilds the index from their stored vectors. */
   compact(): Promise<void> {
     return this.serialised(() => this.rebuild());
   }
@@ -205,10 +208,10 @@ export class SearchEngine {
    * searches and /health never do.
    */
   private async rebuild(): Promise<void> {
-    const { generation, ids } = await buildGeneration(this.store, this.gen.index.dimension, this.factory);
-    await renumberStore(this.store, ids);
+    const { generation, labels } = await buildGeneration(this.store, this.gen.index.dimension, this.factory);
+    await renumberStore(this.store, labels);
     const old = this.gen;
-    this.store.finishCompaction(ids.length);
+    this.store.finishCompaction(labels.length);
     this.gen = generation;
     this.watch(generation);
     old.retire();

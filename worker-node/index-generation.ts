@@ -1,13 +1,15 @@
 /**
- * One generation of the searchable index: a FAISS index and the label → document id map that
- * belongs to it. A search runs wholly against one generation; compaction builds the next one
+ * One generation of the searchable index: a FAISS index and the label → passage map that belongs
+ * to it (a label is one passage of a document: its document id and its place in the document). A search runs wholly against one generation; compaction builds the next one
  * beside the current one (its own FAISS worker) and swaps them in one synchronous step, so no
  * search ever resolves labels of one numbering against an index of another.
  *
  * The old generation's FAISS worker is closed once the searches still running on it are done.
  */
 import type { MetadataFilter } from '../shared/search-filter.ts';
+import type { PassageSpan } from './embedder/passages.ts';
 import type { MetadataStore, StoredDoc } from './metadata/store.ts';
+import { bestPerDocument, type PassageScore, passageForTerms } from './passage-hits.ts';
 import { VectorIndex } from './vector-index/index.ts';
 
 export class IndexGeneration {
@@ -18,6 +20,8 @@ export class IndexGeneration {
     readonly index: VectorIndex,
     /** Label → live document id; null for a tombstone (the document moved on or was deleted). */
     readonly labels: (string | null)[],
+    /** Label → the passage's place among its document's passages (meaningless for a tombstone). */
+    readonly ordinals: number[],
     public tombstones: number,
   ) {}
 
@@ -60,16 +64,19 @@ async function giveWay(startedAt: number): Promise<void> {
 
 /**
  * Builds the next generation from the store, in pages, without renumbering anything yet: live
- * rows in label order take labels 0..n-1 in a fresh FAISS index. Every await lets searches and
- * /health run; the caller holds the apply chain, so the rows cannot change meanwhile.
+ * passages in label order take labels 0..n-1 in a fresh FAISS index. Every await lets searches and
+ * /health run; the caller holds the apply chain, so the rows cannot change meanwhile. `labels`:
+ * the old label of each new one, for renumberStore.
  */
 export async function buildGeneration(
   store: MetadataStore,
   dimension: number,
   factory: string,
-): Promise<{ generation: IndexGeneration; ids: string[] }> {
+): Promise<{ generation: IndexGeneration; labels: number[] }> {
   const { index } = await VectorIndex.open({ dimension, factory });
   const ids: string[] = [];
+  const ordinals: number[] = [];
+  const labels: number[] = [];
   try {
     let after = -1;
     for (;;) {
@@ -77,7 +84,11 @@ export async function buildGeneration(
       const rows = store.liveRowsAfter(after, PAGE);
       if (rows.length === 0) break;
       await index.add(rows.map((r, i) => ({ label: ids.length + i, vector: r.vector })));
-      for (const r of rows) ids.push(r.id);
+      for (const r of rows) {
+        ids.push(r.id);
+        ordinals.push(r.ordinal);
+        labels.push(r.label);
+      }
       after = rows[rows.length - 1]!.label;
       await giveWay(started);
     }
@@ -85,7 +96,7 @@ export async function buildGeneration(
     await index.close();
     throw err;
   }
-  return { generation: new IndexGeneration(index, [...ids], 0), ids };
+  return { generation: new IndexGeneration(index, ids, ordinals, 0), labels };
 }
 
 /**
@@ -93,12 +104,12 @@ export async function buildGeneration(
  * labels), yielding between them so the event loop keeps answering. The caller ends the compaction
  * (store.finishCompaction) in the same synchronous step as the swap. A crash part-way leaves `compacting` set; the next start renumbers in one go (store.compact()).
  */
-export async function renumberStore(store: MetadataStore, ids: readonly string[]): Promise<void> {
+export async function renumberStore(store: MetadataStore, labels: readonly number[]): Promise<void> {
   store.beginCompaction();
   for (const pass of ['placeholder', 'final'] as const) {
-    for (let start = 0; start < ids.length; start += PAGE) {
+    for (let start = 0; start < labels.length; start += PAGE) {
       const started = performance.now();
-      store.renumberChunk(ids.slice(start, start + PAGE), start, pass);
+      store.renumberChunk(labels.slice(start, start + PAGE), start, pass);
       await giveWay(started);
     }
   }
@@ -130,14 +141,16 @@ export async function addFromStore(
 export interface SearchHitDoc {
   doc: StoredDoc;
   score: number;
+  /** The document's best passage: the one that scored (vector), or that holds most query terms. */
+  passage: PassageSpan;
 }
 
 /**
- * Label hits → the first k live documents, synchronously (no apply can interleave). Dead labels
- * are dropped in memory; with a filter, SQLite says which candidates pass (doc_meta, without
- * reading them), and only the documents returned are read. `seen` learns how many live candidates
- * there were and how many passed, so a search that fell short can size its next fetch by the
- * filter's pass rate.
+ * Label hits → the first k live documents, one per document at its best passage's score,
+ * synchronously (no apply can interleave). Dead labels are dropped in memory; with a filter,
+ * SQLite says which candidates pass (doc_meta, without reading them), and only the documents
+ * returned are read. `seen` learns how many live candidate documents there were and how many
+ * passed, so a search that fell short can size its next fetch by the filter's pass rate.
  */
 export function resolveHits(
   gen: IndexGeneration,
@@ -147,10 +160,12 @@ export function resolveHits(
   filter?: MetadataFilter,
   seen?: { live: number; passed: number },
 ): SearchHitDoc[] {
-  let live = hits.flatMap((h) => {
-    const id = gen.labels[h.label];
-    return id == null ? [] : [{ id, score: h.score }];
-  });
+  let live = bestPerDocument(
+    hits.flatMap((h) => {
+      const id = gen.labels[h.label];
+      return id == null ? [] : [{ id, ordinal: gen.ordinals[h.label]!, score: h.score }];
+    }),
+  );
   if (filter) {
     const passing = store.keyword.passingIds(
       live.map((h) => h.id),
@@ -160,30 +175,40 @@ export function resolveHits(
     live = live.filter((h) => passing.has(h.id));
     if (seen) seen.passed = live.length;
   }
-  // Equal scores are ordered by id, not by FAISS position: positions differ between nodes
-  // after a compaction or a resync, and every node must give the same answer.
-  live.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return withDocuments(store, live.slice(0, k));
 }
 
-/** Ranked ids → ranked documents (one read); an id no longer stored is dropped. */
+/**
+ * Ranked ids → ranked documents with their best passage (one read); an id no longer stored is
+ * dropped. A document ranked without a passage (by its keywords) is shown with the passage that
+ * holds most of `query`'s terms.
+ */
 export function withDocuments(
   store: MetadataStore,
-  ranked: readonly { id: string; score: number }[],
+  ranked: readonly (Omit<PassageScore, 'ordinal'> & { ordinal?: number })[],
+  query = '',
 ): SearchHitDoc[] {
   const docs = store.documentsByIds(ranked.map((h) => h.id));
+  const spans = store.spansOf(ranked.map((h) => h.id));
   return ranked.flatMap((h) => {
     const doc = docs.get(h.id);
-    return doc ? [{ doc, score: h.score }] : [];
+    if (!doc) return [];
+    const own = spans.get(h.id) ?? [];
+    const passage =
+      (h.ordinal !== undefined ? own[h.ordinal] : undefined) ?? passageForTerms(doc.text, own, query);
+    return [{ doc, score: h.score, passage }];
   });
 }
 
 /**
- * How many neighbours to ask FAISS for so that `wanted` of them are likely live: tombstones are
- * spread through the index, so scale by the live share (the search doubles when it falls short).
+ * How many passages to ask FAISS for so that `wanted` distinct live documents are likely among
+ * them: tombstones are spread through the index, so scale by the live share, and a document has
+ * as many labels as passages (the search doubles when it falls short).
  */
-export function overFetch(gen: IndexGeneration, wanted: number): number {
+export function overFetch(gen: IndexGeneration, wanted: number, documents: number): number {
   const size = gen.index.size;
-  const liveShare = size === 0 ? 1 : Math.max(0.05, 1 - gen.tombstones / size);
-  return Math.min(size, Math.ceil(wanted / liveShare) + 8);
+  const live = size - gen.tombstones;
+  const liveShare = size === 0 ? 1 : Math.max(0.05, live / size);
+  const perDocument = documents > 0 ? Math.max(1, live / documents) : 1;
+  return Math.min(size, Math.ceil((wanted * perDocument) / liveShare) + 8);
 }

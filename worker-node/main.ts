@@ -46,6 +46,7 @@ async function main() {
     batching: config.EMBED_BATCHING,
     maxBatchTokens: config.EMBED_MAX_BATCH_TOKENS,
     maxQueue: config.EMBED_MAX_QUEUE,
+    passageOverlapTokens: config.PASSAGE_OVERLAP_TOKENS,
     onLog: (event, fields) => logger.info(event, fields),
     onBatch: (run) => metrics.embedBatchSize.observe(run.size),
   });

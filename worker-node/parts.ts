@@ -71,7 +71,10 @@ export type ApplierPort = Pick<
 export type GpuPort = Pick<GpuMonitor, 'latest' | 'history' | 'start' | 'stop'>;
 
 /** The embedder as the node's search and write paths use it. */
-export type EmbedderPort = Pick<Embedder, 'info' | 'embed' | 'embedTimed' | 'stats' | 'health' | 'close'>;
+export type EmbedderPort = Pick<
+  Embedder,
+  'info' | 'passages' | 'embed' | 'embedTimed' | 'stats' | 'health' | 'close'
+>;
 
 /** The data directory's periodic write probe (telemetry/disk.ts). */
 export type DiskPort = Pick<DiskProbe, 'state' | 'start' | 'stop'>;

@@ -2,13 +2,14 @@
  * How a search finds its documents, per mode (shared/schemas.ts SearchMode says what each score
  * means):
  *
- * - `vector`: FAISS nearest neighbours of one index generation, labels resolved through that
- *   generation's map (index-generation.ts), score the cosine similarity;
+ * - `vector`: FAISS nearest passages of one index generation, labels resolved through that
+ *   generation's map (index-generation.ts), one result per document, scored by its best passage
+ *   (the cosine similarity);
  * - `keyword`: BM25 over the FTS5 index in SQLite (metadata/keyword-tables.ts);
  * - `hybrid`: both lists, fused by reciprocal rank (keyword/fusion.ts).
  *
  * A selective filter is a pre-filter: SQLite lists the matching documents (doc_meta, indexed) and
- * only their stored vectors are scored, exactly, in JS; FAISS is not asked at all. A filter that
+ * the stored vectors of all their passages are scored, exactly, in JS; FAISS is not asked at all. A filter that
  * matches many documents is a post-filter over FAISS candidates instead, fetched in proportion to
  * its pass rate. Everything after the last FAISS answer (resolving labels, the keyword query, the
  * fusion, reading documents) runs in one synchronous step, so every list sees the same SQLite state.
@@ -24,6 +25,7 @@ import {
   withDocuments,
 } from './index-generation.ts';
 import type { MetadataStore } from './metadata/store.ts';
+import { bestPerDocument } from './passage-hits.ts';
 
 export interface SearchOptions {
   /** Default `vector` here; the request's default (`hybrid`) is applied by its schema. */
@@ -60,12 +62,13 @@ function dot(a: Float32Array, blob: Buffer): number {
   return s;
 }
 
-/** The pre-filter: the stored vectors of the matching documents, scored exactly. */
+/** The pre-filter: every passage of the matching documents, scored exactly; each document at its best. */
 function exactScores(store: MetadataStore, vector: Float32Array, depth: number, filter: MetadataFilter) {
-  const scored = store.keyword
-    .matchingVectors(filter)
-    .map((row) => ({ id: row.id, score: dot(vector, row.vector) }));
-  scored.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const scored = bestPerDocument(
+    store.keyword
+      .matchingVectors(filter)
+      .map((row) => ({ id: row.id, ordinal: row.ordinal, score: dot(vector, row.vector) })),
+  );
   return withDocuments(store, scored.slice(0, depth));
 }
 
@@ -93,7 +96,7 @@ async function vectorSearch<T>(
       ? Math.max(depth * 4, HNSW_MIN_FETCH)
       : depth;
   let gen = src.generation();
-  let fetch = overFetch(gen, wanted);
+  let fetch = overFetch(gen, wanted, src.store.documentCount);
   for (;;) {
     t = performance.now();
     const hits = await gen.use((index) => index.search(vector, fetch));
@@ -102,7 +105,7 @@ async function vectorSearch<T>(
       // A compaction swapped generations while FAISS answered: these labels are of the old
       // numbering, whose map no longer follows the log. Ask the new generation instead.
       gen = src.generation();
-      fetch = overFetch(gen, wanted);
+      fetch = overFetch(gen, wanted, src.store.documentCount);
       continue;
     }
     t = performance.now();
@@ -134,7 +137,7 @@ export async function retrieve(
   const text = options.text ?? '';
   if (mode === 'keyword') {
     const t = performance.now();
-    const hits = withDocuments(src.store, src.store.keyword.search(text, k, filter));
+    const hits = withDocuments(src.store, src.store.keyword.search(text, k, filter), text);
     timings.metadataMs += performance.now() - t;
     return { hits, timings };
   }
@@ -150,12 +153,17 @@ export async function retrieve(
       [vectorHits.map((h) => ({ id: h.doc.id })), keywordHits],
       options.rrfK ?? DEFAULT_RRF_K,
     ).slice(0, k);
-    const known = new Map(vectorHits.map((h) => [h.doc.id, h.doc]));
-    const missing = fused.filter((f) => !known.has(f.id)).map((f) => f.id);
-    for (const [id, doc] of src.store.documentsByIds(missing)) known.set(id, doc);
+    // A document the vector list found is shown with the passage that scored; others by their terms.
+    const known = new Map(vectorHits.map((h) => [h.doc.id, h]));
+    const missing = withDocuments(
+      src.store,
+      fused.filter((f) => !known.has(f.id)),
+      text,
+    );
+    for (const hit of missing) known.set(hit.doc.id, hit);
     return fused.flatMap((f) => {
-      const doc = known.get(f.id);
-      return doc ? [{ doc, score: f.score }] : [];
+      const hit = known.get(f.id);
+      return hit ? [{ ...hit, score: f.score }] : [];
     });
   });
   return { hits, timings };

@@ -186,8 +186,9 @@ export class SearchNode {
       results: hits.map((h) => ({
         id: h.doc.id,
         score: h.score,
-        text: h.doc.text,
+        ...(req.include_text ? { text: h.doc.text } : {}),
         metadata: h.doc.metadata,
+        passage: { text: h.doc.text.slice(h.passage.start, h.passage.end), ...h.passage },
       })),
       timings: {
         queue: embedded.queueMs,

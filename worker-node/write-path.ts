@@ -3,7 +3,9 @@
  * BullMQ job, and answer at the wait level asked for (none: queued; applied: applied here;
  * replicated: applied by a standby too). The job processor, on the master only, embeds the
  * documents in batches and appends them to the fenced change log under the node's epoch; a
- * refused append (the fence moved on) makes the node step down.
+ * refused append (the fence moved on) makes the node step down. A document is embedded as passages
+ * that fit the model's window (embedder/passages.ts), all of them in its one log entry, so the
+ * nodes that apply it never embed anything.
  *
  * Versions: a write gets its version when it is accepted (ChangeLog.issueVersion: above every
  * version issued before, through any master, and above what this node has applied, so it holds
@@ -18,6 +20,7 @@ import type { Embedder } from './embedder/index.ts';
 import { ApiError } from '../shared/http-body.ts';
 import { EpochRefusedError, RedisUnavailableError, WaitTimeoutError } from './errors.ts';
 import type { IngestJobData, IngestJobResult, IngestOp } from './ingest/ingest-queue.ts';
+import type { EmbeddedPassage } from './metadata/store.ts';
 import type { NodeLogger } from './log.ts';
 import type { ChangeLogPort, IngestQueuePort } from './parts.ts';
 import { type LogOp, StaleEpochError } from './replication/change-log.ts';
@@ -40,7 +43,7 @@ export interface WritePathOptions {
   log: ChangeLogPort;
   queue: IngestQueuePort;
   roles: RoleControl;
-  embedder: Pick<Embedder, 'embed' | 'info'>;
+  embedder: Pick<Embedder, 'passages' | 'embed' | 'info'>;
   /** The local replica: where the master's own writes are applied (through the log). */
   replica: {
     readonly appliedSeq: string;
@@ -133,10 +136,10 @@ export class WritePath {
     for (let i = 0; i < ops.length; i += EMBED_BATCH) {
       const chunk = ops.slice(i, i + EMBED_BATCH);
       const upserts = chunk.filter((o): o is Extract<IngestOp, { op: 'upsert' }> => o.op === 'upsert');
-      const vectors = upserts.length > 0 ? await embedder.embed(upserts.map((o) => o.text)) : [];
-      let v = 0;
+      const embedded = await embedPassages(embedder, upserts);
+      let u = 0;
       const logOps: LogOp[] = chunk.map((o) =>
-        o.op === 'upsert' ? { ...o, vector: vectors[v++]!, version } : { ...o, version },
+        o.op === 'upsert' ? { ...o, passages: embedded[u++]!, version } : { ...o, version },
       );
       const role = roles.current;
       if (role.role !== 'master')
@@ -155,6 +158,24 @@ export class WritePath {
     }
     return { seq, appended: ops.length };
   };
+}
+
+/**
+ * Each document's passages with their vectors. Passages are embedded EMBED_BATCH at a time: one
+ * long document may hold hundreds, more than the embedder's queue takes in one call.
+ */
+async function embedPassages(
+  embedder: WritePathOptions['embedder'],
+  docs: readonly { text: string }[],
+): Promise<EmbeddedPassage[][]> {
+  if (docs.length === 0) return [];
+  const spans = await embedder.passages(docs.map((d) => d.text));
+  const texts = spans.flatMap((own, i) => own.map((s) => docs[i]!.text.slice(s.start, s.end)));
+  const vectors: Float32Array[] = [];
+  for (let i = 0; i < texts.length; i += EMBED_BATCH)
+    vectors.push(...(await embedder.embed(texts.slice(i, i + EMBED_BATCH))));
+  let v = 0;
+  return spans.map((own) => own.map((s) => ({ ...s, vector: vectors[v++]! })));
 }
 
 /** The version of a job queued before versions were issued at acceptance: its BullMQ id. */

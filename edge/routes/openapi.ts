@@ -91,7 +91,10 @@ function buildDocument() {
           security: keyed.security,
           requestBody: { required: true, content: { 'application/json': { schema: ref('SearchRequest') } } },
           responses: {
-            '200': json('SearchResponse', 'results; headers x-served-by, x-gte-epoch, x-gte-attempts'),
+            '200': json(
+              'SearchResponse',
+              'one result per document, with its best passage (text, start, end); headers x-served-by, x-gte-epoch, x-gte-attempts',
+            ),
             ...errors,
             ...keyed.responses401,
             '503': json('Error', 'no node can serve'),

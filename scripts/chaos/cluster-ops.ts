@@ -251,7 +251,7 @@ export async function searchEveryNode(
         out.push({
           node: node.id,
           query,
-          results: res.body.results.map((r) => ({ id: r.id, text: r.text })),
+          results: res.body.results.map((r) => ({ id: r.id, text: r.text ?? '' })),
         });
     }
   }

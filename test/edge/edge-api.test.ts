@@ -267,6 +267,10 @@ describe('edge API without nodes', () => {
     ])
       expect(doc.paths).toHaveProperty([path]);
     expect(doc.components.schemas.SearchRequest?.properties?.top_k?.maximum).toBe(100);
+    expect(doc.components.schemas.SearchRequest?.properties).toHaveProperty('include_text');
+    // Results are documents, each with its best passage and where it lies in the document.
+    const hit = JSON.stringify(doc.components.schemas.SearchResponse);
+    for (const field of ['"passage"', '"start"', '"end"']) expect(hit).toContain(field);
     expect(doc.components.schemas.ClusterStatus?.properties).toHaveProperty('standby_status');
   });
 

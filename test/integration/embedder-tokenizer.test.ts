@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildDemoModel } from '../../scripts/setup/build-demo-model.ts';
+import { splitPassages } from '../../worker-node/embedder/passages.ts';
 import { clipText, loadTokenizer, type TextTokenizer } from '../../worker-node/embedder/tokenizer.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -40,5 +41,30 @@ describe('clipText', () => {
     const emoji = `${'a'.repeat(16 * 16 - 1)}😀tail`;
     const clipped = clipText(emoji, 16);
     expect(clipped).toBe('a'.repeat(16 * 16 - 1));
+  });
+});
+
+describe('passages cut with the real tokenizer', () => {
+  it('each fits the window with [CLS] and [SEP], and together they cover the text', () => {
+    const text = [
+      'Taxis and ride-hailing are reimbursable for airport transfers; keep the receipt (PAY-7782).',
+      '出租车和网约车费用在机场接送时可以报销，请保留收据。超过五百元需要主管批准！',
+      'A very long identifier follows: KB0012345-db-prod-07-'.repeat(3),
+    ]
+      .join('\n\n')
+      .repeat(6);
+    const maxTokens = 16 - tokenizer.specialTokens; // loaded with a window of 16
+    const spans = splitPassages(text, { maxTokens, overlapTokens: 6, countTokens: tokenizer.count });
+    expect(tokenizer.specialTokens).toBe(2);
+    expect(spans.length).toBeGreaterThan(10);
+    expect(spans[0]!.start).toBe(0);
+    expect(spans.at(-1)!.end).toBe(text.length);
+    for (const [i, s] of spans.entries()) {
+      const passage = text.slice(s.start, s.end);
+      expect(tokenizer.count(passage)).toBeLessThanOrEqual(maxTokens);
+      // Nothing is cut off when the passage is embedded: the encoding ends with its own [SEP].
+      expect(tokenizer.encode(passage).length).toBe(tokenizer.count(passage) + 2);
+      if (i > 0) expect(s.start).toBeLessThanOrEqual(spans[i - 1]!.end);
+    }
   });
 });

@@ -1,7 +1,8 @@
 /**
- * The engine under reorganisation (real SQLite, real FAISS worker threads): while documents are
- * rewritten fast enough to force compaction after compaction, concurrent searches must only ever
- * return a document's own text with the score of that same version's stored vector. Also: a
+ * The engine under reorganisation (real SQLite, real FAISS worker threads): while documents of one
+ * to four passages are rewritten fast enough to force compaction after compaction, concurrent
+ * searches must only ever return a document's own text, once, with the score of that same
+ * version's best passage and that passage's span. Also: a
  * snapshot is skipped when nothing changed, a restarted engine finds the same documents, and a
  * FAISS worker that dies is replaced by an index rebuilt from SQLite (not-ready meanwhile).
  */
@@ -49,24 +50,30 @@ describe('SearchEngine across compactions', () => {
       const n = Math.hypot(...v);
       return v.map((x) => x / n);
     };
-    // Every version ever written: id → version number → vector. Texts name their version.
-    const versions = new Map<string, Float32Array[]>();
+    // Every version ever written: id → version number → its passages' vectors. Texts name their
+    // version; passage i spans [i, end of text), so a hit's span says which passage scored.
+    const versions = new Map<string, Float32Array[][]>();
     let seqMs = 1;
     const write = (ids: string[]) => {
       const entries: ApplyEntry[] = ids.map((id) => {
         const list = versions.get(id) ?? [];
         versions.set(id, list);
-        list.push(unitVector());
+        list.push(Array.from({ length: 1 + Math.floor(random() * 4) }, unitVector));
+        const text = `${id} version ${list.length - 1}`;
         return {
           seq: `${seqMs++}-0`,
           op: 'upsert',
           id,
-          text: `${id} version ${list.length - 1}`,
+          text,
           metadata: {},
-          vector: list[list.length - 1]!,
+          passages: list[list.length - 1]!.map((vector, i) => ({ start: i, end: text.length, vector })),
         };
       });
       return engine.apply(entries);
+    };
+    const latestPassage = (id: string) => {
+      const passages = versions.get(id)!.at(-1)!;
+      return passages[Math.floor(random() * passages.length)]!;
     };
     const ids = Array.from({ length: 300 }, (_, i) => `doc-${i}`);
     for (let i = 0; i < ids.length; i += 50) await write(ids.slice(i, i + 50));
@@ -77,10 +84,9 @@ describe('SearchEngine across compactions', () => {
     const problems: string[] = [];
     const searcher = async () => {
       while (!stop) {
-        const id = ids[Math.floor(random() * ids.length)]!;
-        const list = versions.get(id)!;
-        const query = list[list.length - 1]!;
+        const query = latestPassage(ids[Math.floor(random() * ids.length)]!);
         const { hits } = await engine.search(query, 5);
+        if (new Set(hits.map((h) => h.doc.id)).size !== hits.length) problems.push('duplicate vector hits');
         for (const hit of hits) {
           checked++;
           const m = /^(doc-\d+) version (\d+)$/.exec(hit.doc.text);
@@ -88,10 +94,14 @@ describe('SearchEngine across compactions', () => {
             problems.push(`hit ${hit.doc.id} carries text ${JSON.stringify(hit.doc.text)}`);
             continue;
           }
-          const vector = versions.get(hit.doc.id)![Number(m[2])]!;
-          const expected = dot(query, vector);
-          if (Math.abs(expected - hit.score) > 1e-4)
-            problems.push(`hit ${hit.doc.id} v${m[2]}: score ${hit.score}, its vector gives ${expected}`);
+          const passages = versions.get(hit.doc.id)![Number(m[2])]!;
+          const shown = passages[hit.passage.start];
+          const expected = shown ? dot(query, shown) : Number.NaN;
+          const best = Math.max(...passages.map((p) => dot(query, p)));
+          if (!(Math.abs(expected - hit.score) <= 1e-4) || Math.abs(best - hit.score) > 1e-4)
+            problems.push(
+              `hit ${hit.doc.id} v${m[2]} at passage ${hit.passage.start}: score ${hit.score}, that passage gives ${expected}, the best ${best}`,
+            );
         }
       }
     };
@@ -100,8 +110,7 @@ describe('SearchEngine across compactions', () => {
     const hybridSearcher = async () => {
       while (!stop) {
         const id = ids[Math.floor(random() * ids.length)]!;
-        const list = versions.get(id)!;
-        const { hits } = await engine.search(list[list.length - 1]!, 5, undefined, {
+        const { hits } = await engine.search(latestPassage(id), 5, undefined, {
           mode: 'hybrid',
           text: id,
         });

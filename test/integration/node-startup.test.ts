@@ -60,6 +60,9 @@ describe('a bad setting stops the node with a message naming the variable', {
   it.each([
     ['PORT', 'abc'],
     ['INDEX_FACTORY', 'IVF'],
+    ['PASSAGE_OVERLAP_TOKENS', '-1'],
+    // Within the variable's range, but over half of the demo model's 254-token passages.
+    ['PASSAGE_OVERLAP_TOKENS', '200'],
   ])('%s=%s', async (name, value) => {
     const { code, output } = await expectStartFailure(`bad-${name.toLowerCase().replace(/_/g, '-')}`, {
       [name]: value,

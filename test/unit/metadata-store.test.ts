@@ -87,3 +87,71 @@ describe('MetadataStore.applyBatch with versions', () => {
     store.close();
   });
 });
+
+describe('MetadataStore passages', () => {
+  const passage = (start: number, end: number) => ({ start, end, vector });
+  const withPassages = (id: string, text: string, spans: [number, number][]): ApplyEntry => ({
+    seq: `${ms++}-0`,
+    op: 'upsert',
+    id,
+    text,
+    metadata: {},
+    passages: spans.map(([s, e]) => passage(s, e)),
+  });
+
+  it('gives each passage a label; re-ingesting tombstones all of them, deleting too', () => {
+    const store = openStore();
+    const first = store.applyBatch([
+      withPassages('a', 'one two three', [
+        [0, 7],
+        [4, 13],
+      ]),
+    ]);
+    expect(first.added.map((p) => [p.label, p.id, p.ordinal])).toEqual([
+      [0, 'a', 0],
+      [1, 'a', 1],
+    ]);
+    expect(store.spansOf(['a']).get('a')).toEqual([
+      { start: 0, end: 7 },
+      { start: 4, end: 13 },
+    ]);
+    const again = store.applyBatch([withPassages('a', 'one', [[0, 3]])]);
+    expect(again.tombstoned).toEqual([0, 1]);
+    expect(again.added.map((p) => p.label)).toEqual([2]);
+    expect(store.labelMap()).toEqual([null, null, 'a']);
+    const removed = store.applyBatch([remove('a')]);
+    expect(removed.tombstoned).toEqual([2]);
+    expect(store.spansOf(['a']).get('a')).toEqual([]);
+    expect(store.documentCount).toBe(0);
+    store.close();
+  });
+
+  it('applies an entry from before passages (one vector) as one passage over the whole text', () => {
+    const store = openStore();
+    store.applyBatch([upsert('old', 'written before passages')]);
+    expect(store.spansOf(['old']).get('old')).toEqual([{ start: 0, end: 23 }]);
+    expect(store.liveRowsAfter(-1, 10)).toEqual([{ id: 'old', label: 0, ordinal: 0, vector }]);
+    store.close();
+  });
+
+  it('compacts passages in label order, and recovers from a renumbering cut short', () => {
+    const store = openStore();
+    store.applyBatch([
+      withPassages('a', 'abc', [
+        [0, 1],
+        [1, 3],
+      ]),
+      withPassages('b', 'xyz', [[0, 3]]),
+      withPassages('a', 'abcd', [
+        [0, 2],
+        [2, 4],
+      ]),
+    ]);
+    store.beginCompaction();
+    store.renumberChunk([2], 0, 'placeholder');
+    store.compact();
+    expect(store.passageMap()).toEqual({ ids: ['b', 'a', 'a'], ordinals: [0, 0, 1] });
+    expect(store.compactionInterrupted).toBe(false);
+    store.close();
+  });
+});

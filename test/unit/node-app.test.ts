@@ -41,7 +41,7 @@ function fakeEngine(docs: Map<string, StoredDoc>, fail?: () => boolean): Replica
     async apply(entries: readonly ApplyEntry[]) {
       for (const e of entries) {
         if (e.op === 'delete') docs.delete(e.id);
-        else docs.set(e.id, { ...e, label: 0, version: 1, updated_seq: e.seq });
+        else docs.set(e.id, { id: e.id, text: e.text, metadata: e.metadata, version: 1, updated_seq: e.seq });
         appliedSeq = e.seq;
       }
     },
@@ -49,7 +49,7 @@ function fakeEngine(docs: Map<string, StoredDoc>, fail?: () => boolean): Replica
       if (fail?.()) throw new Error('engine exploded');
       const hits = [...docs.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).slice(0, k);
       return {
-        hits: hits.map((doc, i) => ({ doc, score: 1 - i / 10 })),
+        hits: hits.map((doc, i) => ({ doc, score: 1 - i / 10, passage: { start: 0, end: doc.text.length } })),
         timings: { searchMs: 1, metadataMs: 1 },
       };
     },
@@ -69,6 +69,7 @@ function fakeEmbedder(fails: () => boolean = () => false): EmbedderPort {
   const vectors = (texts: string[]) => texts.map(() => new Float32Array([1, 0, 0]));
   return {
     info: { ...info, maxLength: 128, device: 'cpu' },
+    passages: async (texts) => texts.map((text) => [{ start: 0, end: text.length }]),
     embed: async (texts) => {
       if (fails()) throw new Error('embedder worker exited with code 70');
       return vectors(texts);
@@ -266,11 +267,30 @@ describe('search node HTTP app (in-memory parts)', () => {
     expect(res.headers.get('x-served-by')).toBe('a');
     expect(res.headers.get('x-gte-epoch')).toBe('1');
     expect(res.body).toEqual({
-      results: [{ id: 'd1', score: 1, text: 'hello', metadata: { lang: 'en' } }],
+      results: [
+        {
+          id: 'd1',
+          score: 1,
+          text: 'hello',
+          metadata: { lang: 'en' },
+          passage: { text: 'hello', start: 0, end: 5 },
+        },
+      ],
       took_ms: expect.any(Number),
       served_by: { node: 'a', role: 'master', epoch: 1, applied_seq: '2-0' },
     });
     expect(res.headers.get('x-gte-applied-seq')).toBe('2-0');
+    // include_text: false leaves the document's text out, never its passage.
+    const lean = await call('POST', '/api/v1/search', { query: 'hello', top_k: 1, include_text: false });
+    expect(lean.body.results[0]).toEqual({
+      id: 'd1',
+      score: 1,
+      metadata: { lang: 'en' },
+      passage: { text: 'hello', start: 0, end: 5 },
+    });
+    const wrong = await call('POST', '/api/v1/search', { query: 'hello', include_text: 'no' });
+    expect(wrong.status).toBe(400);
+    expect(JSON.stringify(wrong.body)).toContain('include_text');
     // min_seq: served once applied; past the applied position, 409 `behind` (the edge tries elsewhere).
     const fresh = await call('POST', '/api/v1/search', { query: 'hello', top_k: 1, min_seq: '2-0' });
     expect(fresh.status).toBe(200);

@@ -49,6 +49,7 @@ function setUp() {
     } as unknown as RoleControl,
     embedder: {
       info: { id: 'm', checksum: '', dimension: 2, pooling: 'mean', maxLength: 8, device: 'cpu' },
+      passages: async (texts: string[]) => texts.map((text) => [{ start: 0, end: text.length }]),
       embed: async (texts: string[]) => {
         if (++embedCalls === failEmbedCall) throw new Error('embedder worker exited with code 70');
         return texts.map(() => new Float32Array([1, 0]));

@@ -10,13 +10,14 @@
 import { MicroBatcher } from './batcher.ts';
 import { EmbedderUnavailableError, QueueFullError } from './errors.ts';
 import { loadModelConfig } from './model-config.ts';
+import type { PassageSpan } from './passages.ts';
 import type { Device, RunStat } from './protocol.ts';
 import { type PartHealth, Supervisor } from '../util/supervisor.ts';
 import { clipText, estimateTokens } from './tokenizer.ts';
 import { SessionWorker } from './worker-client.ts';
 
 export { EmbedderUnavailableError, QueueFullError };
-export type { RunStat };
+export type { PassageSpan, RunStat };
 
 export interface EmbedderInfo {
   id: string;
@@ -50,6 +51,11 @@ export interface EmbedderStats {
 
 export interface Embedder {
   readonly info: EmbedderInfo;
+  /**
+   * Each document's passages: overlapping spans that fit the model's window (passages.ts), cut
+   * with the model's tokenizer in the worker thread. Embed `text.slice(start, end)` of each.
+   */
+  passages(texts: string[]): Promise<PassageSpan[][]>;
   /** L2-normalised vectors, one per text, in order. Rejects with QueueFullError when the bounded queue is full. */
   embed(texts: string[], opts?: { signal?: AbortSignal }): Promise<Float32Array[]>;
   /** embed() plus where the time went, for the metrics histograms. */
@@ -78,6 +84,8 @@ export interface EmbedderOptions {
   maxQueue?: number;
   /** false: each call runs alone (for comparison and debugging). Default true. */
   batching?: boolean;
+  /** Tokens shared by consecutive passages of a long document (PASSAGE_OVERLAP_TOKENS). Default 32. */
+  passageOverlapTokens?: number;
   onLog?: (event: string, fields: Record<string, unknown>) => void;
   /**
    * Called once per session run (warm-up excluded), for a batch-size histogram that observes each
@@ -87,6 +95,8 @@ export interface EmbedderOptions {
 }
 
 const RECENT_BATCHES = 128;
+export const DEFAULT_PASSAGE_OVERLAP_TOKENS = 32;
+const SPLIT_MESSAGE_CHARS = 16_384;
 
 export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
   const started = performance.now();
@@ -156,9 +166,33 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
     return { vectors: timed.results, queueMs: timed.queueMs, embedMs: timed.runMs };
   };
 
+  const overlapTokens = opts.passageOverlapTokens ?? DEFAULT_PASSAGE_OVERLAP_TOKENS;
+  // The worker answers one message at a time, and a search's query waits behind whatever is ahead
+  // of it: texts go over in messages of about SPLIT_MESSAGE_CHARS, one after another, so a query
+  // waits for one of them (milliseconds), not for a whole ingest batch of long documents.
+  const passages: Embedder['passages'] = async (texts) => {
+    const out: PassageSpan[][] = [];
+    for (let i = 0; i < texts.length; ) {
+      let end = i + 1;
+      let chars = texts[i]!.length;
+      while (end < texts.length && chars + texts[end]!.length <= SPLIT_MESSAGE_CHARS)
+        chars += texts[end++]!.length;
+      out.push(...(await worker.split(texts.slice(i, end), overlapTokens)));
+      i = end;
+    }
+    return out;
+  };
+
   try {
     // The first run allocates ORT's arenas and JIT-compiles the tokenizer; pay that before serving.
     await embedTimed(['warm up the embedding model']);
+    // ...and an overlap the model's window cannot hold stops the node here, not at its first write.
+    await passages(['warm up the passage splitter']).catch((err: Error) => {
+      const setting = `PASSAGE_OVERLAP_TOKENS=${JSON.stringify(String(overlapTokens))}`;
+      throw new Error(
+        `invalid setting ${setting} for this model: ${err.message.replace(/^embedding failed: /, '')}`,
+      );
+    });
   } catch (err) {
     await batcher.close();
     await worker.close();
@@ -171,6 +205,7 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
 
   return {
     info,
+    passages,
     embedTimed,
     embed: async (texts, callOpts) => (await embedTimed(texts, callOpts)).vectors,
     stats: () => ({

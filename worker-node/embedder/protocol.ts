@@ -2,6 +2,7 @@
  * Messages between the embedder (main thread) and its session worker thread, typed once here so
  * that both ends agree. Vectors travel as one transferred Float32Array per call (no copy).
  */
+import type { PassageSpan } from './passages.ts';
 import type { Pooling } from './pooling.ts';
 
 export type Device = 'cpu' | 'cuda';
@@ -25,7 +26,11 @@ export interface RunStat {
 }
 
 /** `crash` ends the thread on purpose: fault injection proves that supervision works. */
-export type ToWorker = { type: 'embed'; id: number; texts: string[] } | { type: 'crash' };
+export type ToWorker =
+  | { type: 'embed'; id: number; texts: string[] }
+  /** Each text's passages, cut with the real tokenizer (passages.ts). */
+  | { type: 'split'; id: number; texts: string[]; overlapTokens: number }
+  | { type: 'crash' };
 
 export type FromWorker =
   | { type: 'ready'; device: Device }
@@ -40,4 +45,5 @@ export type FromWorker =
       tokenizeMs: number;
       inferMs: number;
     }
+  | { type: 'split'; id: number; spans: PassageSpan[][] }
   | { type: 'failed'; id: number; message: string };

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { packByLength } from './batcher.ts';
+import { splitPassages } from './passages.ts';
 import type { FromWorker, RunStat, ToWorker, WorkerInit } from './protocol.ts';
 import { embedBatch, openSession, type OpenedSession } from './session.ts';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.ts';
@@ -51,6 +52,16 @@ async function embed(
   post({ type: 'embedded', id, vectors, runs, tokenizeMs, inferMs }, [vectors.buffer as ArrayBuffer]);
 }
 
+/** Splitting tokenizes the whole document, so it runs here too, off the event loop. */
+function split(tokenizer: TextTokenizer, id: number, texts: string[], overlapTokens: number): void {
+  const opts = {
+    maxTokens: init.maxLength - tokenizer.specialTokens,
+    overlapTokens,
+    countTokens: tokenizer.count,
+  };
+  post({ type: 'split', id, spans: texts.map((text) => splitPassages(text, opts)) });
+}
+
 async function main(): Promise<void> {
   let tokenizer: TextTokenizer;
   let session: OpenedSession;
@@ -67,11 +78,14 @@ async function main(): Promise<void> {
   let chain = Promise.resolve();
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'crash') process.exit(70);
-    chain = chain.then(() =>
-      embed(tokenizer, session, msg.id, msg.texts).catch((err: unknown) =>
-        post({ type: 'failed', id: msg.id, message: err instanceof Error ? err.message : String(err) }),
-      ),
-    );
+    chain = chain.then(async () => {
+      try {
+        if (msg.type === 'split') split(tokenizer, msg.id, msg.texts, msg.overlapTokens);
+        else await embed(tokenizer, session, msg.id, msg.texts);
+      } catch (err) {
+        post({ type: 'failed', id: msg.id, message: err instanceof Error ? err.message : String(err) });
+      }
+    });
   });
   post({ type: 'ready', device: session.device });
 }

@@ -11,6 +11,10 @@ import { Tokenizer } from '@huggingface/tokenizers';
 export interface TextTokenizer {
   /** Token ids with special tokens, at most maxLength of them. */
   encode(text: string): number[];
+  /** Tokens of the whole text, special tokens excluded and nothing cut (for splitting passages). */
+  count(text: string): number;
+  /** Special tokens every encoded text carries ([CLS] and [SEP] for BERT): a passage leaves room for them. */
+  readonly specialTokens: number;
   readonly padId: number;
 }
 
@@ -37,6 +41,8 @@ export async function loadTokenizer(tokenizerPath: string, maxLength: number): P
   const padId = tokenizer.token_to_id('[PAD]') ?? tokenizer.token_to_id('<pad>') ?? 0;
   return {
     padId,
+    specialTokens: tokenizer.encode('').ids.length,
+    count: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids.length,
     encode(text: string): number[] {
       const ids = tokenizer.encode(clipText(text, maxLength)).ids;
       if (ids.length <= maxLength) return ids;

@@ -6,6 +6,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../util/ts-worker.ts';
 import { EmbedderUnavailableError } from './errors.ts';
+import type { PassageSpan } from './passages.ts';
 import type { Device, FromWorker, RunStat, ToWorker, WorkerInit } from './protocol.ts';
 
 export interface WorkerReply {
@@ -17,10 +18,10 @@ export interface WorkerReply {
 
 type LogFn = (event: string, fields: Record<string, unknown>) => void;
 
+type Answer = Extract<FromWorker, { type: 'embedded' | 'split' | 'failed' }>;
+
 interface Pending {
-  size: number;
-  dimension: number;
-  resolve(reply: WorkerReply): void;
+  resolve(answer: Exclude<Answer, { type: 'failed' }>): void;
   reject(err: unknown): void;
 }
 
@@ -54,12 +55,28 @@ export class SessionWorker {
     return client;
   }
 
-  embed(texts: string[]): Promise<WorkerReply> {
+  async embed(texts: string[]): Promise<WorkerReply> {
+    const msg = await this.call({ type: 'embed', id: this.nextId++, texts });
+    if (msg.type !== 'embedded') throw new Error(`embedding worker answered ${msg.type} to embed`);
+    const { dimension } = this.init;
+    const vectors = Array.from({ length: texts.length }, (_, i) =>
+      msg.vectors.slice(i * dimension, (i + 1) * dimension),
+    );
+    return { vectors, runs: msg.runs, tokenizeMs: msg.tokenizeMs, inferMs: msg.inferMs };
+  }
+
+  /** Each text's passages (embedder/passages.ts), cut with the model's own tokenizer. */
+  async split(texts: string[], overlapTokens: number): Promise<PassageSpan[][]> {
+    const msg = await this.call({ type: 'split', id: this.nextId++, texts, overlapTokens });
+    if (msg.type !== 'split') throw new Error(`embedding worker answered ${msg.type} to split`);
+    return msg.spans;
+  }
+
+  private call(msg: Extract<ToWorker, { id: number }>): Promise<Exclude<Answer, { type: 'failed' }>> {
     if (this.stopped) return Promise.reject(this.stopped);
-    const id = this.nextId++;
-    return new Promise<WorkerReply>((resolve, reject) => {
-      this.pending.set(id, { size: texts.length, dimension: this.init.dimension, resolve, reject });
-      this.worker.postMessage({ type: 'embed', id, texts } satisfies ToWorker);
+    return new Promise((resolve, reject) => {
+      this.pending.set(msg.id, { resolve, reject });
+      this.worker.postMessage(msg satisfies ToWorker);
     });
   }
 
@@ -101,18 +118,12 @@ export class SessionWorker {
     });
   }
 
-  private settle(msg: Extract<FromWorker, { type: 'embedded' | 'failed' }>): void {
+  private settle(msg: Answer): void {
     const call = this.pending.get(msg.id);
     if (!call) return;
     this.pending.delete(msg.id);
-    if (msg.type === 'failed') {
-      call.reject(new Error(`embedding failed: ${msg.message}`));
-      return;
-    }
-    const vectors = Array.from({ length: call.size }, (_, i) =>
-      msg.vectors.slice(i * call.dimension, (i + 1) * call.dimension),
-    );
-    call.resolve({ vectors, runs: msg.runs, tokenizeMs: msg.tokenizeMs, inferMs: msg.inferMs });
+    if (msg.type === 'failed') call.reject(new Error(`embedding failed: ${msg.message}`));
+    else call.resolve(msg);
   }
 
   private stop(err: Error): void {

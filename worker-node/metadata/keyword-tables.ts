@@ -156,12 +156,18 @@ export class KeywordTables {
     return out;
   }
 
-  /** Id and stored vector of every document that passes the filter (the pre-filter's candidates). */
-  matchingVectors(filter: MetadataFilter): { id: string; vector: Buffer }[] {
+  /**
+   * Every passage (document id, its place in the document, stored vector) of the documents that
+   * pass the filter: the pre-filter's candidates.
+   */
+  matchingVectors(filter: MetadataFilter): { id: string; ordinal: number; vector: Buffer }[] {
     const { where, params } = filterSql(filter, 'enumerate');
     return this.db
-      .prepare(`SELECT d.id AS id, d.vector AS vector FROM documents d WHERE ${where}`)
-      .all(...params) as { id: string; vector: Buffer }[];
+      .prepare(
+        `SELECT d.id AS id, p.ordinal AS ordinal, p.vector AS vector
+           FROM documents d JOIN passages p ON p.doc = d.rowid WHERE ${where}`,
+      )
+      .all(...params) as { id: string; ordinal: number; vector: Buffer }[];
   }
 
   /**
@@ -198,7 +204,7 @@ export class KeywordTables {
    * that pass the filter; equal scores in id order, so every node answers alike (at the cut, in
    * rowid order: rows are numbered in log order, alike on every node). The FTS query drives, with
    * the filter checked on its matches by rowid, and only the rows kept are joined to `documents`
-   * (whose rows, vectors included, are large: reading one per match would dominate).
+   * (whose rows, texts of up to 100,000 characters, are large: reading one per match would dominate).
    */
   search(query: string, limit: number, filter?: MetadataFilter): RankedId[] {
     const match = matchExpression(this.usefulTerms(query));

@@ -1,15 +1,17 @@
 /**
- * The node's durable state in SQLite (WAL): documents with their FAISS label and vector, and the
- * node's own state (applied log position, epoch, role, model identity, label counter).
+ * The node's durable state in SQLite (WAL): documents, their passages (each with its FAISS label,
+ * span and vector), and the node's own state (applied log position, epoch, role, model identity,
+ * label counter).
  *
  * SQLite is the source of truth. Every log entry is applied in one transaction that also moves
  * `applied_seq`, so after a crash the store is exactly at some log position; the FAISS index is a
  * cache of it that can always be rebuilt (or topped up) from the stored vectors.
  *
- * FAISS labels are positions (faiss-node has no add_with_ids): each upsert takes the next label,
- * the document's previous label becomes a tombstone (no row points at it), and compaction
- * renumbers the live rows 0..n-1 when tombstones pile up (compaction.ts: in small chunks, so the
- * event loop keeps answering; `compact()` here is the one-shot form for start-up).
+ * FAISS labels are positions (faiss-node has no add_with_ids), one per passage: each upsert takes
+ * the next labels for its passages, the document's previous passages become tombstones (their rows
+ * are gone) in the same transaction, and compaction renumbers the live passages 0..n-1 when
+ * tombstones pile up (index-generation.ts: in small chunks, so the event loop keeps answering;
+ * `compact()` here is the one-shot form for start-up).
  *
  * Versions: a log entry may carry the version the master gave the write when it accepted it.
  * Applying never replaces a newer version of an id with an older one, and a delete leaves its
@@ -19,46 +21,21 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { compareSeq, SEQ_ZERO } from '../../shared/stream-id.ts';
+import type { PassageSpan } from '../embedder/passages.ts';
+import {
+  type ApplyEntry,
+  type EmbeddedPassage,
+  type IndexChanges,
+  type LabelledPassage,
+  type ModelIdentity,
+  passagesOf,
+  type StoredDoc,
+} from './entries.ts';
 import { KeywordTables } from './keyword-tables.ts';
 import { DOC_COLUMNS, type DocRow, migrate, prepareStatements } from './schema.ts';
 
-export interface StoredDoc {
-  id: string;
-  text: string;
-  metadata: Record<string, unknown>;
-  label: number;
-  version: number;
-  updated_seq: string;
-}
-
-export interface ModelIdentity {
-  id: string;
-  checksum: string;
-  dimension: number;
-}
-
-/** One change-log entry as the store applies it (the replication layer decodes the stream). */
-export type ApplyEntry =
-  | {
-      seq: string;
-      op: 'upsert';
-      id: string;
-      text: string;
-      metadata: Record<string, unknown>;
-      vector: Float32Array;
-      /** The write's version (absent in entries written before versions existed: always applied). */
-      version?: number;
-    }
-  | { seq: string; op: 'delete'; id: string; version?: number };
-
-/** What the index must do after a batch was committed. */
-export interface IndexChanges {
-  /** New labels in order, with the document each one holds (it may be superseded within the batch). */
-  added: { label: number; id: string; vector: Float32Array }[];
-  tombstoned: number[];
-  /** Entries skipped because the id already holds this write's version or a newer one. */
-  superseded: number;
-}
+export type { ApplyEntry, EmbeddedPassage, IndexChanges, LabelledPassage, ModelIdentity, StoredDoc };
+export { passagesOf };
 
 export class ModelMismatchError extends Error {
   override name = 'ModelMismatchError';
@@ -171,26 +148,32 @@ export class MetadataStore {
             continue;
           }
         }
-        const previous = this.stmts.getDoc.get(entry.id);
-        if (previous) changes.tombstoned.push(previous.label);
+        const previousRow = this.keyword.rowidOf(entry.id);
+        if (previousRow !== undefined) {
+          // Every passage of the old text goes, whatever the new text's passages are.
+          changes.tombstoned.push(...this.stmts.passageLabels.all(previousRow));
+          this.stmts.dropPassages.run(previousRow);
+        }
         if (entry.op === 'upsert') {
-          const label = nextLabel++;
-          this.stmts.upsert.run({
+          const { rowid } = this.stmts.upsert.get({
             id: entry.id,
             text: entry.text,
             metadata: JSON.stringify(entry.metadata),
-            label,
             seq: entry.seq,
-            vector: Buffer.from(entry.vector.buffer, entry.vector.byteOffset, entry.vector.byteLength),
             writeVersion: entry.version ?? 0,
+          })!;
+          passagesOf(entry).forEach((p, ordinal) => {
+            const label = nextLabel++;
+            const blob = Buffer.from(p.vector.buffer, p.vector.byteOffset, p.vector.byteLength);
+            this.stmts.addPassage.run(label, rowid, ordinal, p.start, p.end, blob);
+            changes.added.push({ label, id: entry.id, ordinal, vector: p.vector });
           });
-          this.keyword.put(this.keyword.rowidOf(entry.id)!, entry.text, entry.metadata);
+          this.keyword.put(rowid, entry.text, entry.metadata);
           this.stmts.forgetDeleted.run(entry.id);
-          changes.added.push({ label, id: entry.id, vector: entry.vector });
-          if (!previous) liveDelta++;
+          if (previousRow === undefined) liveDelta++;
         } else {
-          if (previous) {
-            this.keyword.remove(this.keyword.rowidOf(entry.id)!);
+          if (previousRow !== undefined) {
+            this.keyword.remove(previousRow);
             this.stmts.remove.run(entry.id);
             liveDelta--;
           }
@@ -224,22 +207,39 @@ export class MetadataStore {
     return out;
   }
 
-  /** Label → document id for every live document (null for tombstones), to map search hits. */
-  labelMap(): (string | null)[] {
-    const map: (string | null)[] = new Array(this.nextLabel).fill(null);
-    for (const row of this.db.prepare('SELECT id, label FROM documents').iterate() as Iterable<{
-      id: string;
-      label: number;
-    }>) {
-      map[row.label] = row.id;
-    }
-    return map;
+  /** The spans of each document's passages, in order (a search reports the best one). */
+  spansOf(ids: readonly string[]): Map<string, PassageSpan[]> {
+    return new Map(ids.map((id) => [id, this.stmts.spansOf.all(id)]));
   }
 
-  /** Vectors of the live rows with label >= fromLabel, in label order (for rebuilding the index). */
+  /**
+   * Label → document id and label → the passage's place in it, for every live passage (null and 0
+   * for tombstones), to map search hits.
+   */
+  passageMap(): { ids: (string | null)[]; ordinals: number[] } {
+    const ids: (string | null)[] = new Array(this.nextLabel).fill(null);
+    const ordinals: number[] = new Array(this.nextLabel).fill(0);
+    const rows = this.db
+      .prepare(
+        'SELECT d.id AS id, p.label AS label, p.ordinal AS ordinal FROM passages p JOIN documents d ON d.rowid = p.doc',
+      )
+      .iterate() as Iterable<{ id: string; label: number; ordinal: number }>;
+    for (const row of rows) {
+      ids[row.label] = row.id;
+      ordinals[row.label] = row.ordinal;
+    }
+    return { ids, ordinals };
+  }
+
+  /** Label → document id for every live passage (null for tombstones). */
+  labelMap(): (string | null)[] {
+    return this.passageMap().ids;
+  }
+
+  /** Vectors of the live passages with label >= fromLabel, in label order (for rebuilding the index). */
   *vectorsFrom(fromLabel: number): Generator<{ label: number; vector: Float32Array }> {
     const rows = this.db
-      .prepare('SELECT label, vector FROM documents WHERE label >= ? ORDER BY label')
+      .prepare('SELECT label, vector FROM passages WHERE label >= ? ORDER BY label')
       .iterate(fromLabel) as Iterable<{
       label: number;
       vector: Buffer;
@@ -247,23 +247,31 @@ export class MetadataStore {
     for (const row of rows) yield { label: row.label, vector: toVector(row.vector) };
   }
 
-  /** Up to `limit` live rows with a label above `afterLabel`, in label order (keyset pages). */
-  liveRowsAfter(afterLabel: number, limit: number): { id: string; label: number; vector: Float32Array }[] {
+  /** Up to `limit` live passages with a label above `afterLabel`, in label order (keyset pages). */
+  liveRowsAfter(afterLabel: number, limit: number): LabelledPassage[] {
     const rows = this.db
-      .prepare('SELECT id, label, vector FROM documents WHERE label > ? ORDER BY label LIMIT ?')
-      .all(afterLabel, limit) as { id: string; label: number; vector: Buffer }[];
-    return rows.map((r) => ({ id: r.id, label: r.label, vector: toVector(r.vector) }));
+      .prepare(
+        `SELECT d.id AS id, p.label AS label, p.ordinal AS ordinal, p.vector AS vector
+           FROM passages p JOIN documents d ON d.rowid = p.doc WHERE p.label > ? ORDER BY p.label LIMIT ?`,
+      )
+      .all(afterLabel, limit) as { id: string; label: number; ordinal: number; vector: Buffer }[];
+    return rows.map((r) => ({ id: r.id, label: r.label, ordinal: r.ordinal, vector: toVector(r.vector) }));
   }
 
   /**
-   * One step of renumbering: `ids[i]` takes label `start + i` (pass 'final') or a negative
-   * placeholder (pass 'placeholder'). All rows go through the placeholders first, so the UNIQUE
-   * constraint holds between steps. One small transaction per call.
+   * One step of renumbering: the passage at `labels[i]` takes a negative placeholder (pass
+   * 'placeholder'), then the placeholder becomes label `start + i` (pass 'final'). All passages go
+   * through the placeholders first, so the UNIQUE constraint holds between steps. One small
+   * transaction per call.
    */
-  renumberChunk(ids: readonly string[], start: number, pass: 'placeholder' | 'final'): void {
-    const setLabel = this.db.prepare('UPDATE documents SET label = ? WHERE id = ?');
+  renumberChunk(labels: readonly number[], start: number, pass: 'placeholder' | 'final'): void {
+    const setLabel = this.db.prepare('UPDATE passages SET label = ? WHERE label = ?');
     this.db.transaction(() => {
-      ids.forEach((id, i) => setLabel.run(pass === 'final' ? start + i : -1 - (start + i), id));
+      labels.forEach((label, i) => {
+        const placeholder = -1 - (start + i);
+        if (pass === 'placeholder') setLabel.run(placeholder, label);
+        else setLabel.run(start + i, placeholder);
+      });
     })();
   }
 
@@ -280,13 +288,19 @@ export class MetadataStore {
     })();
   }
 
-  /** Renumbers live rows to labels 0..n-1 in one go (start-up, before the node serves). */
+  /**
+   * Renumbers live passages to labels 0..n-1 in one go (start-up, before the node serves). A
+   * renumbering cut short may have left placeholders and final labels mixed: every passage first
+   * moves below the lowest label there is, so no step meets a label still in use.
+   */
   compact(): void {
-    const ids = this.db.prepare('SELECT id FROM documents ORDER BY label').pluck().all() as string[];
+    const labels = this.db.prepare('SELECT label FROM passages ORDER BY label').pluck().all() as number[];
+    const below = Math.min(labels[0] ?? 0, 0) - 1;
+    const setLabel = this.db.prepare('UPDATE passages SET label = ? WHERE label = ?');
     this.db.transaction(() => {
-      this.renumberChunk(ids, 0, 'placeholder');
-      this.renumberChunk(ids, 0, 'final');
-      this.finishCompaction(ids.length);
+      labels.forEach((label, i) => setLabel.run(below - i, label));
+      this.db.prepare('UPDATE passages SET label = ? - label').run(below);
+      this.finishCompaction(labels.length);
     })();
   }
 

@@ -2,8 +2,10 @@
  * The durable, fenced change log: one Redis Stream that every upsert and delete goes through.
  *
  * Keys (prefix `gte` unless REDIS_PREFIX says otherwise):
- *   <p>:log       the stream; fields epoch, op, id, version, doc (JSON text+metadata), vec (float32
- *                 base64), model. `version` orders writes of one id (see metadata/store.ts); empty when unknown
+ *   <p>:log       the stream; fields epoch, op, id, version, doc (JSON text, metadata and the
+ *                 passages' [start, end] spans), vec (the passages' float32 vectors, one after the
+ *                 other, base64), model. `version` orders writes of one id (see metadata/store.ts);
+ *                 empty when unknown. An entry from before passages has no spans and one vector
  *   <p>:fence     the current epoch; appends with any other epoch are refused (Lua, atomic)
  *   <p>:fence_holder  the node that took the fence at that epoch: the only one that may append
  *                 or take it again at the same epoch (a replayed activate cannot make a 2nd writer)
@@ -18,7 +20,10 @@
 import type { Redis } from 'ioredis';
 import { ApiError } from '../../shared/http-body.ts';
 import type { ApplyEntry } from '../metadata/store.ts';
+import { decodePassages, decodeVector, encodeUpsert } from './entry-codec.ts';
 import { compareSeq, MAX_STREAM_PART, parseStreamId, SEQ_ZERO } from '../../shared/stream-id.ts';
+
+export { decodeVector, encodeVector } from './entry-codec.ts';
 
 /**
  * One operation as the master appends it: an ApplyEntry before the log gave it its position.
@@ -77,17 +82,6 @@ end
 return {fence, holder or ''}
 `;
 
-export function encodeVector(v: Float32Array): string {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-}
-
-export function decodeVector(b64: string): Float32Array {
-  const buf = Buffer.from(b64, 'base64');
-  const out = new Float32Array(buf.byteLength / 4);
-  new Uint8Array(out.buffer).set(buf);
-  return out;
-}
-
 export interface RawEntry {
   seq: string;
   epoch: number;
@@ -102,20 +96,25 @@ function decodeFields(seq: string, fields: string[]): RawEntry {
   const model = f.model ?? '';
   const version = f.version && /^\d+$/.test(f.version) ? Number(f.version) : undefined;
   if (f.op === 'delete') return { seq, epoch, model, entry: { seq, op: 'delete', id: f.id!, version } };
-  const doc = JSON.parse(f.doc ?? '{}') as { text: string; metadata: Record<string, unknown> };
+  const doc = JSON.parse(f.doc ?? '{}') as {
+    text: string;
+    metadata: Record<string, unknown>;
+    passages?: unknown;
+  };
+  const upsert = {
+    seq,
+    op: 'upsert' as const,
+    id: f.id!,
+    text: doc.text,
+    metadata: doc.metadata ?? {},
+    version,
+  };
+  const passages = decodePassages(doc.passages, f.vec ?? '');
   return {
     seq,
     epoch,
     model,
-    entry: {
-      seq,
-      op: 'upsert',
-      id: f.id!,
-      text: doc.text,
-      metadata: doc.metadata ?? {},
-      vector: decodeVector(f.vec ?? ''),
-      version,
-    },
+    entry: passages ? { ...upsert, passages } : { ...upsert, vector: decodeVector(f.vec ?? '') },
   };
 }
 
@@ -167,15 +166,10 @@ export class ChangeLog {
     const argv: string[] = [String(epoch), model, node];
     for (const op of ops) {
       const version = op.version === undefined ? '' : String(op.version);
-      if (op.op === 'upsert')
-        argv.push(
-          'upsert',
-          op.id,
-          JSON.stringify({ text: op.text, metadata: op.metadata }),
-          encodeVector(op.vector),
-          version,
-        );
-      else argv.push('delete', op.id, '', '', version);
+      if (op.op === 'upsert') {
+        const { doc, vec } = encodeUpsert(op);
+        argv.push('upsert', op.id, doc, vec, version);
+      } else argv.push('delete', op.id, '', '', version);
     }
     try {
       return (

@@ -29,7 +29,7 @@ export const searchCommand: Command = async ({ client, positionals, values, out 
   };
   const rows = [
     ['#', 'SCORE', 'ID', 'TEXT'],
-    ...answer.results.map((r, i) => [String(i + 1), r.score.toFixed(4), r.id, snippet(r.text)]),
+    ...answer.results.map((r, i) => [String(i + 1), r.score.toFixed(4), r.id, snippet(r.passage.text)]),
   ];
   const body =
     answer.results.length === 0

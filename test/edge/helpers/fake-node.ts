@@ -214,7 +214,15 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
       // As the real node does (worker-node/routes/search.ts): the position it served at.
       res.setHeader(HEADERS.appliedSeq, s.appliedSeq);
       return send(res, 200, {
-        results: [{ id: 'doc-1', score: 0.9, text: `answer from ${node.id}`, metadata: {} }],
+        results: [
+          {
+            id: 'doc-1',
+            score: 0.9,
+            text: `answer from ${node.id}`,
+            metadata: {},
+            passage: { text: `answer from ${node.id}`, start: 0, end: `answer from ${node.id}`.length },
+          },
+        ],
         took_ms: 1,
         served_by: { node: node.id, role: s.role, epoch: s.epoch, applied_seq: s.appliedSeq },
       });

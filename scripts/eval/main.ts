@@ -25,7 +25,14 @@ import { startRedisServer } from '../cluster/redis-server.ts';
 import { EVAL_CATEGORIES, type EvalDocument } from '../corpus/eval-set.ts';
 import { LIMITS } from '../../shared/constants.ts';
 import { EVAL_DIR, loadOrBuildEvalSet } from './dataset.ts';
-import { EVAL_MODES, groupScores, heldOutVerdict, type Rankings, scoresTable } from './report.ts';
+import {
+  EVAL_MODES,
+  groupScores,
+  heldOutVerdict,
+  hybridMisses,
+  type Rankings,
+  scoresTable,
+} from './report.ts';
 
 const TOP_K = 10;
 /** Upsert bodies stay well under the node's request limit even for 100,000-character handbooks. */
@@ -162,6 +169,10 @@ async function main(): Promise<void> {
       '### Tuning split',
       '',
       scoresTable(groups, 'tuning'),
+      '',
+      'Where hybrid leaves the answer out of its top 5 (tuning split only), and which single mode had it in its own top 5:',
+      '',
+      hybridMisses(set.queries, rankings),
     ].join('\n');
     process.stdout.write(`\n${body}\n`);
     if (!args.has('--no-write')) {

@@ -5,7 +5,7 @@
  */
 import { EVAL_CATEGORIES, type EvalQuery, type EvalSplit } from '../corpus/eval-set.ts';
 import { markdownTable } from '../bench/stats.ts';
-import { meanScores, type QueryScores, scoreQuery } from './metrics.ts';
+import { meanScores, type QueryScores, recallAt, scoreQuery } from './metrics.ts';
 
 export const EVAL_MODES = ['vector', 'keyword', 'hybrid'] as const;
 export type EvalMode = (typeof EVAL_MODES)[number];
@@ -86,4 +86,43 @@ export function heldOutVerdict(groups: readonly GroupScores[]): string[] {
       `hybrid recall@5 ≥ 0.8 in ${g.category}: ${g.byMode.hybrid.recall5 >= 0.8 ? 'yes' : 'no'} (${f3(g.byMode.hybrid.recall5)})`,
     );
   return lines;
+}
+
+const inTop = (q: EvalQuery, ranked: readonly string[] | undefined, k: number) =>
+  recallAt(q.relevant, ranked ?? [], k) > 0;
+
+/**
+ * Where hybrid misses on the tuning split (only there: the held-out split must not guide a
+ * change): per category, of the questions whose answer hybrid leaves out of its top 5, how many
+ * keyword alone, vector alone, both or neither had in their own top 5.
+ */
+export function hybridMisses(queries: readonly EvalQuery[], rankings: ReadonlyMap<string, Rankings>): string {
+  const rows = EVAL_CATEGORIES.map((category) => {
+    const qs = queries.filter((q) => q.split === 'tuning' && q.category === category);
+    const misses = qs.filter((q) => !inTop(q, rankings.get(q.id)?.hybrid, 5));
+    const had = (q: EvalQuery, mode: EvalMode) => inTop(q, rankings.get(q.id)?.[mode], 5);
+    const count = (kw: boolean, vec: boolean) =>
+      String(misses.filter((q) => had(q, 'keyword') === kw && had(q, 'vector') === vec).length);
+    return [
+      category,
+      String(qs.length),
+      String(misses.length),
+      count(true, false),
+      count(false, true),
+      count(true, true),
+      count(false, false),
+    ];
+  });
+  return markdownTable(
+    [
+      'category',
+      'questions',
+      'hybrid misses',
+      'keyword had it',
+      'vector had it',
+      'both had it',
+      'neither had it',
+    ],
+    rows,
+  );
 }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { EvalQuery } from '../../scripts/corpus/eval-set.ts';
-import { groupScores, heldOutVerdict, type Rankings, scoresTable } from '../../scripts/eval/report.ts';
+import {
+  groupScores,
+  heldOutVerdict,
+  hybridMisses,
+  type Rankings,
+  scoresTable,
+} from '../../scripts/eval/report.ts';
 
 const q = (id: string, category: EvalQuery['category'], split: EvalQuery['split']): EvalQuery => ({
   id,
@@ -42,5 +48,21 @@ describe('eval report', () => {
     const verdict = heldOutVerdict(groups);
     expect(verdict[0]).toBe('hybrid beats vector and keyword in recall@5: yes');
     expect(verdict).toContain('hybrid recall@5 ≥ 0.8 in long: no (0.000)');
+  });
+
+  it('counts where hybrid misses on the tuning split only, by which mode had the answer', () => {
+    const tuning = [
+      q('d', 'long', 'tuning'),
+      q('e', 'long', 'tuning'),
+      q('f', 'long', 'tuning'),
+      q('g', 'long', 'heldout'),
+    ];
+    const r = new Map<string, Rankings>([
+      ['d', { vector: miss, keyword: hit('d'), hybrid: ['1', '2', '3', '4', '5', ...hit('d')] }],
+      ['e', { vector: miss, keyword: miss, hybrid: miss }],
+      ['f', { vector: hit('f'), keyword: hit('f'), hybrid: hit('f') }],
+      ['g', { vector: miss, keyword: miss, hybrid: miss }],
+    ]);
+    expect(hybridMisses(tuning, r)).toContain('| long | 3 | 2 | 1 | 0 | 0 | 1 |');
   });
 });

@@ -50,7 +50,7 @@ export const ITEMS: readonly Concept[] = [
   },
   {
     key: 'training',
-    doc: ['training courses', 'external training'],
+    doc: ['training courses', 'external training sessions'],
     inflected: ['a training course', 'trainings'],
     synonym: ['a workshop', 'classes'],
   },
@@ -80,7 +80,7 @@ export const ITEMS: readonly Concept[] = [
   },
   {
     key: 'internet',
-    doc: ['home internet connections', 'home broadband'],
+    doc: ['home internet connections', 'home broadband subscriptions'],
     inflected: ['internet at home', 'broadband'],
     synonym: ['wifi at my house', 'a web connection'],
   },
@@ -122,13 +122,13 @@ export const ITEMS: readonly Concept[] = [
   },
   {
     key: 'childcare',
-    doc: ['childcare costs', 'childcare'],
-    inflected: ['child care', 'childcare fees'],
+    doc: ['childcare costs', 'childcare fees'],
+    inflected: ['child care', 'a childcare fee'],
     synonym: ['daycare', 'a nursery for my kids'],
   },
   {
     key: 'tuition',
-    doc: ['tuition fees', 'university tuition'],
+    doc: ['tuition fees', 'university tuition fees'],
     inflected: ['tuition', 'university fees'],
     synonym: ['a degree program', 'a masters degree'],
   },

@@ -3,23 +3,21 @@
  * nDCG@k over graded relevance labels. Pure (ids in, numbers out), so the table in BENCHMARKS.md
  * rests on arithmetic that the unit tests check by hand.
  *
- * A ranking may name a document twice (a node answering with passages could); only its first
- * place counts, so a repeated hit never earns gain twice.
+ * A ranking may name a document twice (a node answering with passages could): the repeat takes its
+ * place among the first k, as the user sees it, but earns nothing, so a hit never counts twice.
  */
 
 /** Relevance of each labelled document: grade ≥ 1 is relevant (2 = the answer, 1 = partly). */
 export type Grades = Readonly<Record<string, number>>;
 
-function firstPlaces(ranked: readonly string[], k: number): string[] {
+/** The first `k` places, a repeated id left as an empty place (`null`): it takes a slot, earns nothing. */
+function firstPlaces(ranked: readonly string[], k: number): (string | null)[] {
   const seen = new Set<string>();
-  const out: string[] = [];
-  for (const id of ranked) {
-    if (out.length >= k) break;
-    if (seen.has(id)) continue;
+  return ranked.slice(0, k).map((id) => {
+    if (seen.has(id)) return null;
     seen.add(id);
-    out.push(id);
-  }
-  return out;
+    return id;
+  });
 }
 
 const relevantIds = (grades: Grades): string[] => Object.keys(grades).filter((id) => grades[id]! > 0);
@@ -35,7 +33,7 @@ export function recallAt(grades: Grades, ranked: readonly string[], k: number): 
 /** 1 / rank of the first relevant result within the first `k`, else 0. */
 export function reciprocalRankAt(grades: Grades, ranked: readonly string[], k: number): number {
   const top = firstPlaces(ranked, k);
-  const at = top.findIndex((id) => (grades[id] ?? 0) > 0);
+  const at = top.findIndex((id) => id !== null && (grades[id] ?? 0) > 0);
   return at < 0 ? 0 : 1 / (at + 1);
 }
 
@@ -45,7 +43,7 @@ const discount = (rankFromOne: number): number => Math.log2(rankFromOne + 1);
 /** DCG of the first `k` results over their ideal order: gain 2^grade − 1, discount log2(rank + 1). */
 export function ndcgAt(grades: Grades, ranked: readonly string[], k: number): number {
   const dcg = firstPlaces(ranked, k).reduce(
-    (sum, id, i) => sum + gain(Math.max(0, grades[id] ?? 0)) / discount(i + 1),
+    (sum, id, i) => sum + (id === null ? 0 : gain(Math.max(0, grades[id] ?? 0))) / discount(i + 1),
     0,
   );
   const ideal = Object.values(grades)

@@ -10,9 +10,9 @@ describe('recallAt', () => {
     expect(recallAt(grades, [], 5)).toBe(0);
   });
 
-  it('ignores grade 0 labels and counts a repeated hit once', () => {
+  it('ignores grade 0 labels; a repeated id takes a place but counts once', () => {
     expect(recallAt({ a: 1, b: 0 }, ['a'], 5)).toBe(1);
-    expect(recallAt({ a: 1, b: 1 }, ['a', 'a', 'a', 'a', 'a', 'b'], 5)).toBe(1);
+    expect(recallAt({ a: 1, b: 1 }, ['a', 'a', 'a', 'a', 'a', 'b'], 5)).toBe(0.5);
     expect(recallAt({}, ['a'], 5)).toBe(0);
   });
 
@@ -43,9 +43,10 @@ describe('reciprocalRankAt', () => {
     expect(reciprocalRankAt({ k: 1 }, ['a', 'b', 'c', 'd', 'k'], 5)).toBe(0.2);
   });
 
-  it('skips a repeated id when ranking', () => {
-    // "a" twice: the relevant "b" is the second distinct document.
-    expect(reciprocalRankAt({ b: 1 }, ['a', 'a', 'b'], 10)).toBe(0.5);
+  it('counts a repeated id as a place', () => {
+    // "a" twice: the relevant "b" is shown third.
+    expect(reciprocalRankAt({ b: 1 }, ['a', 'a', 'b'], 10)).toBeCloseTo(1 / 3, 12);
+    expect(reciprocalRankAt({ a: 1 }, ['a', 'a'], 10)).toBe(1);
   });
 });
 
@@ -64,6 +65,13 @@ describe('ndcgAt', () => {
       2.130929753571457 / 3.630929753571457,
       12,
     );
+  });
+
+  it('gives a repeated relevant id no second gain', () => {
+    // a at ranks 1 and 2: DCG = 1 / log2(2) + 0 = IDCG.
+    expect(ndcgAt({ a: 1 }, ['a', 'a'], 10)).toBe(1);
+    // b behind a repeat of a: 1 + 1 / log2(4) over IDCG 1 / log2(2) + 1 / log2(3).
+    expect(ndcgAt({ a: 1, b: 1 }, ['a', 'a', 'b'], 10)).toBeCloseTo((1 + 0.5) / (1 + 0.6309297535714575), 12);
   });
 
   it('cuts the ranking and the ideal at k', () => {

@@ -40,6 +40,8 @@ const BATCH_BYTES = LIMITS.maxBodyBytes / 2;
 const INGEST_INFLIGHT = 2;
 const SEARCH_INFLIGHT = 4;
 
+const KNOWN_FLAGS = ['--rebuild', '--no-write'];
+
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** Upsert batches of at most 256 documents and BATCH_BYTES of JSON, in set order. */
@@ -77,6 +79,9 @@ async function pool<T>(
 
 async function main(): Promise<void> {
   const args = new Set(process.argv.slice(2));
+  const unknown = [...args].filter((a) => !KNOWN_FLAGS.includes(a));
+  if (unknown.length > 0)
+    throw new Error(`unknown option ${unknown.join(' ')} (known: ${KNOWN_FLAGS.join(' ')})`);
   const started = performance.now();
   const startedAt = new Date();
   const machine = machineInfo();
@@ -190,6 +195,7 @@ main().then(
   () => process.exit(0),
   (err: unknown) => {
     log(`eval failed: ${err instanceof Error ? err.stack : String(err)}`);
+    log(`the search node's log: ${join(EVAL_DIR, 'eval.log')}`);
     process.exit(1);
   },
 );

@@ -23,10 +23,12 @@ export class ProgressBar {
     private readonly label: string,
     private readonly total: number,
     private readonly now: () => number = Date.now,
+    /** What is counted: `lines` of a file for the CLI, `documents` or `searches` elsewhere. */
+    private readonly unit = 'lines',
   ) {}
 
   update(done: number, detail: string): void {
-    const text = `${this.label} ${renderBar(done, this.total, 30)} ${done}/${this.total} lines${detail ? `  ${detail}` : ''}`;
+    const text = `${this.label} ${renderBar(done, this.total, 30)} ${done}/${this.total} ${this.unit}${detail ? `  ${detail}` : ''}`;
     if (this.stream.isTTY) {
       const max = (this.stream.columns ?? 100) - 1;
       this.stream.write(`\r\x1b[K${text.slice(0, max)}`);

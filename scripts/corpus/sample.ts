@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../cluster/node-process.ts';
+import { recallAt } from '../eval/metrics.ts';
 
 export interface CorpusDoc {
   id: string;
@@ -45,8 +46,7 @@ export function recallAtK(queries: readonly LabelledQuery[], resultIds: readonly
   if (queries.length === 0) return 0;
   let sum = 0;
   queries.forEach((q, i) => {
-    const top = (resultIds[i] ?? []).slice(0, k);
-    sum += q.relevant.filter((id) => top.includes(id)).length / q.relevant.length;
+    sum += recallAt(Object.fromEntries(q.relevant.map((id) => [id, 1])), resultIds[i] ?? [], k);
   });
   return sum / queries.length;
 }

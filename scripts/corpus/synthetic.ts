@@ -10,7 +10,7 @@
  *   const more = syntheticDocs(300, 'rep');  // ids rep-0000000 .. rep-0000299
  *   const qs = benchQueries(500);            // 500 short questions in the same vocabulary
  */
-import { mulberry32 } from './random.ts';
+import { fnv1a, mulberry32, pick } from './random.ts';
 
 export interface SyntheticDoc {
   id: string;
@@ -188,14 +188,9 @@ const QUESTION_VERBS = [
   'request',
 ];
 
-const pick = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
-
 /** FNV-1a of `prefix`: keeps the documents of two prefixes apart. */
 function prefixSalt(prefix: string): number {
-  if (prefix === BENCH_PREFIX) return 0;
-  let x = 2166136261;
-  for (let i = 0; i < prefix.length; i++) x = Math.imul(x ^ prefix.charCodeAt(i), 16777619);
-  return x >>> 0;
+  return prefix === BENCH_PREFIX ? 0 : fnv1a(prefix);
 }
 
 /** The document with number `n` under `prefix`: the same text for the same n and prefix, always. */

@@ -14,6 +14,7 @@
  *   leaves balanced routing for a while (it stays a fallback); the coordinator is not involved.
  */
 import { HEADERS } from '../shared/constants.ts';
+import { SEQ_ZERO } from '../shared/stream-id.ts';
 import { readReadPathConfig, type ReadPathConfig } from './config.ts';
 import { HedgePolicy, type ReadKind } from './hedge.ts';
 import { EdgeError, type AppContext } from './http.ts';
@@ -45,6 +46,12 @@ export interface ReadCall extends UpstreamCall {
   consistency?: 'any' | 'master';
   /** A read whose work grows with its body (a batch of embeddings) gets longer than a search. */
   budget?: { attemptMs: number; deadlineMs: number };
+  /**
+   * The body with `min_seq` set (a search: the node then refuses to serve short of it), so that
+   * a standby the routing table cannot yet show at this isolate's newest acknowledged write may
+   * still serve, checked by the node itself (router.ts freshEnough).
+   */
+  bodyWithMinSeq?: (minSeq: string) => string;
 }
 
 let policy: { key: string; policy: HedgePolicy } | null = null;
@@ -84,8 +91,10 @@ function readOptions(call: ReadCall, config: ReadPathConfig): ReadOptions {
   return {
     ...(call.consistency ? { consistency: call.consistency } : {}),
     // At least the newest write this isolate acknowledged (written-seq.ts), so no replica serves
-    // a version older than a write already reported done; nodes not known to have it go last.
-    minSeq: laterSeq(call.minSeq, writtenSeq()),
+    // a version older than a write already reported done; nodes known to lack it go last.
+    // Embeddings read no data: any ready node will do.
+    ...(call.kind === 'embed' ? {} : { minSeq: laterSeq(call.minSeq, writtenSeq()) }),
+    minSeqCheckedByNode: call.bodyWithMinSeq !== undefined,
     maxLagEntries: config.readMaxLagEntries,
     maxBehindMs: config.readMaxBehindMs,
     masterWeight: config.readMasterWeight,
@@ -93,6 +102,19 @@ function readOptions(call: ReadCall, config: ReadPathConfig): ReadOptions {
     ejected: outliers.ejected(Date.now()),
     random: Math.random,
   };
+}
+
+/**
+ * What one attempt sends: a standby gets the read's whole min_seq (its own check keeps the
+ * isolate's monotonic reads whatever the table said). The master gets the caller's alone: it is
+ * the freshest by definition, and a position this isolate remembers from before a lost log must
+ * not make every read wait and fail there.
+ */
+function callFor(call: ReadCall, node: RoutedNode, table: RoutingTable, options: ReadOptions): ReadCall {
+  const { minSeq } = options;
+  if (!call.bodyWithMinSeq || node.id === table.master || minSeq === undefined) return call;
+  if (minSeq === SEQ_ZERO || minSeq === call.minSeq) return call;
+  return { ...call, body: call.bodyWithMinSeq(minSeq) };
 }
 
 function order(call: ReadCall, table: RoutingTable, options: ReadOptions) {
@@ -157,7 +179,8 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
       attemptStarted(node.id);
       const run = { node, controller, started } as Running;
       const timeout = Math.min(call.budget?.attemptMs ?? ATTEMPT_TIMEOUT_MS, remaining);
-      run.done = attempt(c, node, call, table.epoch, timeout, controller.signal).then((result) => {
+      const sent = callFor(call, node, table, options);
+      run.done = attempt(c, node, sent, table.epoch, timeout, controller.signal).then((result) => {
         // A refused connection says nothing of latency; a cancelled loser was at least this slow.
         const latency =
           result.kind === 'failure' && result.reason === 'connect error' ? null : Date.now() - started;
@@ -209,6 +232,10 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
           return relay(notFound.response, notFound.node, table.epoch, attempts, extra);
         }
         hedge.recordGood(call.kind, Date.now() - run.started);
+        // A hedge won: the attempts started before it were still at work (aborted below).
+        for (const loser of running)
+          if (loser.started < run.started && outliers.onHedgeLost(loser.node.id, all, Date.now()))
+            log('warn', 'worker', 'read.node_ejected', { node: loser.node.id, reason: 'lost_hedges' });
         checkLatencies(all);
         return relay(result.response, run.node, table.epoch, attempts, extra);
       }

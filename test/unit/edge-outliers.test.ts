@@ -19,6 +19,21 @@ describe('outlier ejection', () => {
     expect(d.ejected(again + 2 * OUTLIER.baseEjectMs).has('a')).toBe(false);
   });
 
+  it('ejects a node that keeps losing hedge races (frozen: its cancelled attempts look quick)', () => {
+    const d = new OutlierDetector();
+    for (let i = 0; i < OUTLIER.consecutiveHedgeLosses - 1; i++)
+      expect(d.onHedgeLost('a', all, 0)).toBe(false);
+    d.onSuccess('a'); // an answer in between: a slow moment, not a slow node
+    for (let i = 0; i < OUTLIER.consecutiveHedgeLosses - 1; i++) d.onHedgeLost('a', all, 0);
+    expect(d.ejected(0).has('a')).toBe(false);
+    expect(d.onHedgeLost('a', all, 0)).toBe(true);
+    expect(d.ejected(OUTLIER.baseEjectMs - 1)).toEqual(new Set(['a']));
+    // Errors and lost races are counted apart: one does not finish the other's count.
+    const e = new OutlierDetector();
+    for (let i = 0; i < OUTLIER.consecutiveHedgeLosses - 1; i++) e.onHedgeLost('b', all, 0);
+    expect(e.onError('b', all, 0)).toBe(false);
+  });
+
   it('caps the back-off at maxEjectMs', () => {
     const d = new OutlierDetector({ ...OUTLIER, consecutiveErrors: 1 });
     let now = 0;

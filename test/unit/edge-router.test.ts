@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   balancedCandidates,
+  freshEnough,
   type NodeLoad,
   type ReadOptions,
   readOrder,
@@ -197,6 +198,26 @@ describe('balanced read order', () => {
     const count = shares(t, options({ minSeq: '20-0' }), 500);
     expect(Object.keys(count).sort()).toEqual(['b', 'm']);
     expect(ids(readOrder(t, options({ minSeq: '30-0' })))).toEqual(ids(searchOrder(t)));
+  });
+
+  it('min_seq the node checks: a write newer than the table leaves every in-sync node a candidate', () => {
+    const t = rtable([
+      rnode('m', { appliedSeq: '20-0' }),
+      rnode('a', { appliedSeq: '19-0' }),
+      rnode('b', { appliedSeq: '21-0' }),
+      rnode('lag', { appliedSeq: '1-0', lagEntries: 500 }),
+    ]);
+    const checked = { minSeqCheckedByNode: true };
+    // Past even the master's position in the table: nobody's is known, the nodes check.
+    const newer = shares(t, options({ minSeq: '30-0', ...checked }), 500);
+    expect(Object.keys(newer).sort()).toEqual(['a', 'b', 'm']);
+    expect(freshEnough(t, t.nodes[1]!, options({ minSeq: '30-0', ...checked }))).toBe(true);
+    // Lagging nodes stay out whatever the seq.
+    expect(freshEnough(t, t.nodes[3]!, options({ minSeq: '30-0', ...checked }))).toBe(false);
+    // The table shows the master at it and `a` short of it: `a` is known behind.
+    expect(Object.keys(shares(t, options({ minSeq: '20-0', ...checked }), 500)).sort()).toEqual(['b', 'm']);
+    // A node that cannot check (a document read) is asked only when the table shows it there.
+    expect(freshEnough(t, t.nodes[1]!, options({ minSeq: '30-0' }))).toBe(false);
   });
 
   it('consistency "master" is the master-first order', () => {

@@ -93,6 +93,18 @@ export class OutlierDetector {
     return r.hedgeLosses >= this.config.consecutiveHedgeLosses && this.eject(id, all, now);
   }
 
+  /**
+   * `id` answered a hedged read while a node still in balanced routing had not: if it was
+   * ejected, it is back now (true). An ejected node that beats its peers is no outlier, and
+   * keeping it out would, under the half cap, keep the node it just beat from being ejected.
+   */
+  onHedgeWon(id: string, now: number): boolean {
+    const r = this.nodes.get(id);
+    if (!r || r.ejectedUntil <= now) return false;
+    r.ejectedUntil = 0;
+    return true;
+  }
+
   /** A failed read on `id` (not a cancelled loser, not overload, not "behind"); true if it ejected it. */
   onError(id: string, all: readonly string[], now: number): boolean {
     const r = this.record(id);

@@ -66,6 +66,18 @@ function noteOutcome(node: RoutedNode, result: Attempt, all: string[]): void {
   }
 }
 
+/** After a hedge won: the attempts started before it were still at work (they are aborted). */
+function noteHedgeRace(winner: Running, running: ReadonlySet<Running>, all: string[]): void {
+  const now = Date.now();
+  const losers = [...running].filter((r) => r.started < winner.started);
+  if (losers.length === 0) return;
+  if (outliers.onHedgeWon(winner.node.id, now))
+    log('info', 'worker', 'read.node_reinstated', { node: winner.node.id, beat: losers[0]!.node.id });
+  for (const loser of losers)
+    if (outliers.onHedgeLost(loser.node.id, all, now))
+      log('warn', 'worker', 'read.node_ejected', { node: loser.node.id, reason: 'lost_hedges' });
+}
+
 function checkLatencies(all: string[]): void {
   const latencies = new Map(all.map((id) => [id, nodeLoad(id).latencyMs] as const));
   for (const id of outliers.checkLatencies(latencies, Date.now()))
@@ -232,10 +244,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
           return relay(notFound.response, notFound.node, table.epoch, attempts, extra);
         }
         hedge.recordGood(call.kind, Date.now() - run.started);
-        // A hedge won: the attempts started before it were still at work (aborted below).
-        for (const loser of running)
-          if (loser.started < run.started && outliers.onHedgeLost(loser.node.id, all, Date.now()))
-            log('warn', 'worker', 'read.node_ejected', { node: loser.node.id, reason: 'lost_hedges' });
+        noteHedgeRace(run, running, all);
         checkLatencies(all);
         return relay(result.response, run.node, table.epoch, attempts, extra);
       }

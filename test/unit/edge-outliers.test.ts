@@ -34,6 +34,20 @@ describe('outlier ejection', () => {
     expect(e.onError('b', all, 0)).toBe(false);
   });
 
+  it('takes back an ejected node that wins a hedge race, so the node it beat can go', () => {
+    const d = new OutlierDetector({ ...OUTLIER, consecutiveErrors: 1 });
+    const pair = ['a', 'b'];
+    d.onError('a', pair, 0);
+    expect(d.ejected(1)).toEqual(new Set(['a']));
+    // b turns slow: with a out, the half cap keeps b in.
+    for (let i = 0; i < OUTLIER.consecutiveHedgeLosses; i++) expect(d.onHedgeLost('b', pair, 1)).toBe(false);
+    expect(d.onHedgeWon('a', 2)).toBe(true);
+    expect(d.onHedgeWon('a', 2)).toBe(false); // already back
+    // b's losses were still counted: its next lost race ejects it.
+    expect(d.onHedgeLost('b', pair, 3)).toBe(true);
+    expect(d.ejected(4)).toEqual(new Set(['b']));
+  });
+
   it('caps the back-off at maxEjectMs', () => {
     const d = new OutlierDetector({ ...OUTLIER, consecutiveErrors: 1 });
     let now = 0;

@@ -123,10 +123,15 @@ function readOptions(call: ReadCall, config: ReadPathConfig): ReadOptions {
  * not make every read wait and fail there.
  */
 function callFor(call: ReadCall, node: RoutedNode, table: RoutingTable, options: ReadOptions): ReadCall {
+  if (!addsMinSeq(call, node, table, options)) return call;
+  return { ...call, body: call.bodyWithMinSeq!(options.minSeq!) };
+}
+
+/** Whether `callFor` gives this node a min_seq the caller did not ask for (the isolate's own). */
+function addsMinSeq(call: ReadCall, node: RoutedNode, table: RoutingTable, options: ReadOptions): boolean {
   const { minSeq } = options;
-  if (!call.bodyWithMinSeq || node.id === table.master || minSeq === undefined) return call;
-  if (minSeq === SEQ_ZERO || minSeq === call.minSeq) return call;
-  return { ...call, body: call.bodyWithMinSeq(minSeq) };
+  if (!call.bodyWithMinSeq || node.id === table.master || minSeq === undefined) return false;
+  return minSeq !== SEQ_ZERO && minSeq !== call.minSeq;
 }
 
 function order(call: ReadCall, table: RoutingTable, options: ReadOptions) {
@@ -171,6 +176,8 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
   const failures: string[] = [];
   const running = new Set<Running>();
   const secondChance = new Set<string>();
+  /** Standbys short of the isolate's own min_seq, asked again without it once all else failed. */
+  const plainRetry = new Set<string>();
   let next = 0;
   let attempts = 0;
   let hedged = false;
@@ -191,7 +198,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
       attemptStarted(node.id);
       const run = { node, controller, started } as Running;
       const timeout = Math.min(call.budget?.attemptMs ?? ATTEMPT_TIMEOUT_MS, remaining);
-      const sent = callFor(call, node, table, options);
+      const sent = plainRetry.has(node.id) ? call : callFor(call, node, table, options);
       run.done = attempt(c, node, sent, table.epoch, timeout, controller.signal).then((result) => {
         // A refused connection says nothing of latency; a cancelled loser was at least this slow.
         const latency =
@@ -211,8 +218,13 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
     while (running.size > 0) {
       const oldest = Math.min(...[...running].map((r) => r.started));
       // A hedge goes only to a node whose data is as fresh as a first choice would need to be.
+      const target = queue[next];
       const canHedge =
-        !hedged && running.size === 1 && next < queue.length && freshEnough(table, queue[next]!, options);
+        !hedged &&
+        running.size === 1 &&
+        target !== undefined &&
+        !plainRetry.has(target.id) &&
+        freshEnough(table, target, options);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const waits: Promise<{ run: Running; result: Attempt } | null>[] = [...running].map((r) => r.done);
       if (canHedge) {
@@ -250,7 +262,12 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
       }
       if (result.kind === 'cancelled') continue;
       failures.push(`${run.node.id}: ${result.reason}`);
-      if (result.behind) behind = true;
+      if (result.behind && !plainRetry.has(run.node.id) && addsMinSeq(call, run.node, table, options)) {
+        // Only this isolate's memory of a write asked for that position, not the caller: a
+        // standby a little behind still beats no answer, after every other node (never a hedge).
+        plainRetry.add(run.node.id);
+        queue.push(run.node);
+      } else if (result.behind) behind = true;
       if (result.status === 429) {
         overloads++;
         retryAfter = result.retryAfter ?? retryAfter;
@@ -286,7 +303,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
     throw new EdgeError(
       409,
       'behind',
-      `no node has applied min_seq ${call.minSeq} yet (${failures.join('; ')}); retry shortly`,
+      `no node has applied min_seq ${call.minSeq ?? options.minSeq} yet (${failures.join('; ')}); retry shortly`,
       undefined,
       {
         [HEADERS.attempts]: String(attempts),

@@ -29,6 +29,8 @@ export interface Env {
   READ_MASTER_WEIGHT?: string;
   ROUTING_RPC_TIMEOUT_MS?: string;
   ROUTING_STALE_MAX_MS?: string;
+  /** "true" in tests only: the coordinator's test hooks (setRoutingFault) answer. */
+  TEST_HOOKS?: string;
   /** JSON list of {id,url,priority} seeding the registry on first use; "" for none. */
   NODES?: string;
 }

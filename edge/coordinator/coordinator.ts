@@ -72,9 +72,24 @@ export class ClusterCoordinator extends DurableObject<Env> {
     seedRegistry(this.store, env.NODES);
   }
 
+  /** Set by tests through setRoutingFault: how getRoutingTable misbehaves, as a hiccup would. */
+  private routingFault: 'fail' | 'hang' | null = null;
+
+  /**
+   * Tests only, and only with TEST_HOOKS = "true": makes getRoutingTable throw or never answer,
+   * so that the Worker's routing through a coordinator outage can be tested in real workerd.
+   */
+  async setRoutingFault(fault: 'fail' | 'hang' | null): Promise<void> {
+    if (this.env.TEST_HOOKS !== 'true')
+      throw new Error('setRoutingFault is a test hook: it needs TEST_HOOKS = "true" in the Worker vars');
+    this.routingFault = fault;
+  }
+
   // ---- RPC surface used by the Worker -------------------------------------------------------
 
   async getRoutingTable(): Promise<RoutingTable> {
+    if (this.routingFault === 'fail') throw new Error('routing table refused (TEST_HOOKS routing fault)');
+    if (this.routingFault === 'hang') await new Promise<never>(() => undefined);
     await this.alarmLoop.armIfIdle('api');
     return routingTable(this.prober.state(), Date.now());
   }

@@ -73,6 +73,10 @@ export class OutlierDetector {
     const out = all.filter((n) => this.isEjected(n, now)).length;
     if (out + 1 > Math.floor(all.length / 2)) return false;
     const r = this.record(id);
+    // Each base period spent back in routing since the last ejection ended halves the next
+    // back-off again (Envoy's multiplier decay): a node slow once a day is not out for minutes.
+    if (r.ejections > 0 && r.ejectedUntil > 0)
+      r.ejections = Math.max(0, r.ejections - Math.floor((now - r.ejectedUntil) / this.config.baseEjectMs));
     r.ejectedUntil = now + Math.min(this.config.maxEjectMs, this.config.baseEjectMs * 2 ** r.ejections);
     r.ejections++;
     r.consecutiveErrors = 0;
@@ -101,7 +105,7 @@ export class OutlierDetector {
   onHedgeWon(id: string, now: number): boolean {
     const r = this.nodes.get(id);
     if (!r || r.ejectedUntil <= now) return false;
-    r.ejectedUntil = 0;
+    r.ejectedUntil = now;
     return true;
   }
 

@@ -51,13 +51,26 @@ describe('outlier ejection', () => {
   it('caps the back-off at maxEjectMs', () => {
     const d = new OutlierDetector({ ...OUTLIER, consecutiveErrors: 1 });
     let now = 0;
+    // Ejected again the moment each back-off ends: nothing decays.
     for (let i = 0; i < 10; i++) {
       d.onError('a', all, now);
-      now += OUTLIER.maxEjectMs;
+      now += Math.min(OUTLIER.maxEjectMs, OUTLIER.baseEjectMs * 2 ** i);
     }
     d.onError('a', all, now);
     expect(d.ejected(now + OUTLIER.maxEjectMs - 1).has('a')).toBe(true);
     expect(d.ejected(now + OUTLIER.maxEjectMs).has('a')).toBe(false);
+  });
+
+  it('lets the back-off decay while the node stays in routing', () => {
+    const d = new OutlierDetector({ ...OUTLIER, consecutiveErrors: 1 });
+    const base = OUTLIER.baseEjectMs;
+    d.onError('a', all, 0); // out for base
+    d.onError('a', all, base); // at once again: 2 × base
+    d.onError('a', all, 3 * base); // at once again: 4 × base, until 7 × base
+    // Two base periods back in routing: the next back-off is two steps shorter (2 × base, not 8).
+    d.onError('a', all, 9 * base);
+    expect(d.ejected(11 * base - 1).has('a')).toBe(true);
+    expect(d.ejected(11 * base).has('a')).toBe(false);
   });
 
   it('ejects a node far slower than its peers, not one a little slower', () => {

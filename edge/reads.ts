@@ -14,7 +14,6 @@
  *   leaves balanced routing for a while (it stays a fallback); the coordinator is not involved.
  */
 import { HEADERS } from '../shared/constants.ts';
-import { SEQ_ZERO } from '../shared/stream-id.ts';
 import { readReadPathConfig, type ReadPathConfig } from './config.ts';
 import { HedgePolicy, type ReadKind } from './hedge.ts';
 import { EdgeError, type AppContext } from './http.ts';
@@ -30,6 +29,7 @@ import {
   type RoutingTable,
   searchOrder,
 } from './router.ts';
+import { addsMinSeq, callFor } from './read-seq.ts';
 import { laterSeq, writtenSeq } from './written-seq.ts';
 import {
   ATTEMPT_TIMEOUT_MS,
@@ -116,24 +116,6 @@ function readOptions(call: ReadCall, config: ReadPathConfig): ReadOptions {
   };
 }
 
-/**
- * What one attempt sends: a standby gets the read's whole min_seq (its own check keeps the
- * isolate's monotonic reads whatever the table said). The master gets the caller's alone: it is
- * the freshest by definition, and a position this isolate remembers from before a lost log must
- * not make every read wait and fail there.
- */
-function callFor(call: ReadCall, node: RoutedNode, table: RoutingTable, options: ReadOptions): ReadCall {
-  if (!addsMinSeq(call, node, table, options)) return call;
-  return { ...call, body: call.bodyWithMinSeq!(options.minSeq!) };
-}
-
-/** Whether `callFor` gives this node a min_seq the caller did not ask for (the isolate's own). */
-function addsMinSeq(call: ReadCall, node: RoutedNode, table: RoutingTable, options: ReadOptions): boolean {
-  const { minSeq } = options;
-  if (!call.bodyWithMinSeq || node.id === table.master || minSeq === undefined) return false;
-  return minSeq !== SEQ_ZERO && minSeq !== call.minSeq;
-}
-
 function order(call: ReadCall, table: RoutingTable, options: ReadOptions) {
   // Embeddings need no fresh data, only a ready node: balanced like a search.
   if (call.kind !== 'search' && call.kind !== 'embed') return searchOrder(table);
@@ -176,7 +158,11 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
   const failures: string[] = [];
   const running = new Set<Running>();
   const secondChance = new Set<string>();
-  /** Standbys short of the isolate's own min_seq, asked again without it once all else failed. */
+  /**
+   * Standbys short of the isolate's own min_seq (not the caller's): asked again with it after the
+   * others (by then they have usually applied it: a hedge may go there), then without it.
+   */
+  const behindOnce = new Set<string>();
   const plainRetry = new Set<string>();
   let next = 0;
   let attempts = 0;
@@ -262,10 +248,11 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
       }
       if (result.kind === 'cancelled') continue;
       failures.push(`${run.node.id}: ${result.reason}`);
-      if (result.behind && !plainRetry.has(run.node.id) && addsMinSeq(call, run.node, table, options)) {
+      const id = run.node.id;
+      if (result.behind && !plainRetry.has(id) && addsMinSeq(call, run.node, table, options)) {
         // Only this isolate's memory of a write asked for that position, not the caller: a
         // standby a little behind still beats no answer, after every other node (never a hedge).
-        plainRetry.add(run.node.id);
+        (behindOnce.has(id) ? plainRetry : behindOnce).add(id);
         queue.push(run.node);
       } else if (result.behind) behind = true;
       if (result.status === 429) {

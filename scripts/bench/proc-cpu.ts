@@ -38,6 +38,11 @@ export function cpuSeconds(pid: number): number {
   return stat(pid)?.cpuSeconds ?? 0;
 }
 
+/** The parent's pid (0 when the process is gone). */
+export function parentOf(pid: number): number {
+  return stat(pid)?.ppid ?? 0;
+}
+
 /** Pids of the processes called `name` below `ancestor` (children, grandchildren, ...). */
 export function descendantsNamed(ancestor: number, name: string): number[] {
   const all = readdirSync('/proc')

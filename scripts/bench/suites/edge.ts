@@ -16,7 +16,7 @@ import { findNginx, NGINX_HINT, startNginxProxy, type NginxProxy } from '../ngin
 import { emptyCell, measureInto, reportCell, type CellTotals } from '../probe.ts';
 import { formatCount, formatMs, formatRatio, goalVerdict, markdownTable, ratio } from '../stats.ts';
 import type { Suite } from '../suite.ts';
-import { cpuSeconds, descendantsNamed } from '../proc-cpu.ts';
+import { cpuSeconds, descendantsNamed, parentOf } from '../proc-cpu.ts';
 import { startPassThrough, type PassThrough } from '../workerd-passthrough.ts';
 
 const CONCURRENCY = 8;
@@ -65,12 +65,14 @@ export const edgeSuite: Suite = {
       if (nginxBin) nginx = await startNginxProxy(nginxBin, master.url, join(ctx.dir, 'nginx'));
       else ctx.progress(`  ${NGINX_HINT}`);
       const edgeWorkerd = descendantsNamed(process.pid, 'workerd');
+      // The edge's workerd and the Node process hosting it (Miniflare: it reads workerd's log lines).
+      const edgeProcesses = [...edgeWorkerd, ...new Set(edgeWorkerd.map(parentOf))];
       relay = await startPassThrough(master.url);
       const relayWorkerd = descendantsNamed(process.pid, 'workerd').filter((p) => !edgeWorkerd.includes(p));
       const nodePid = master.child.pid!;
       const targets: Target[] = [
         { name: 'direct', url: master.url, cell: emptyCell(), pids: [], cpu: emptyCpu() },
-        { name: 'edge', url: cluster.state.edge_url, cell: emptyCell(), pids: edgeWorkerd, cpu: emptyCpu() },
+        { name: 'edge', url: cluster.state.edge_url, cell: emptyCell(), pids: edgeProcesses, cpu: emptyCpu() },
         { name: 'workerd relay', url: relay.url, cell: emptyCell(), pids: relayWorkerd, cpu: emptyCpu() },
         ...(nginx ? [{ name: 'nginx', url: nginx.url, cell: emptyCell(), pids: [], cpu: emptyCpu() }] : []),
       ];
@@ -116,7 +118,7 @@ export const edgeSuite: Suite = {
       return [
         `One search node (default model, Flat, ${formatCount(ctx.sizes.clusterDocs)} documents); concurrency ${CONCURRENCY}; ${rounds} rounds of ${durationMs / 1000} s per target, order rotated each round. ` +
           'Edge = the Worker in local workerd (Miniflare, same wrangler.toml); workerd relay = a Worker that only relays the request to the master, in workerd through Miniflare like the edge (the floor of any Worker here); nginx = a plain keep-alive reverse proxy (1 worker) to the master. ' +
-          'All on this machine, so the proxies compete with the node for the same 2 cores: the CPU columns are CPU seconds per answered search from /proc (workerd: the proxy process; node: the search node), over the whole run.',
+          'All on this machine, so the proxies compete with the node for the same 2 cores: the CPU columns are CPU ms per answered search from /proc over the whole run (proxy: the edge workerd and the Node process hosting it through Miniflare, or the relay workerd; node: the search node).',
         '',
         markdownTable(
           [

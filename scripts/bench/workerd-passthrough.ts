@@ -1,7 +1,9 @@
 /**
  * The floor under the edge: a Worker that only relays a request to one node, run in workerd
  * through Miniflare exactly as the edge is (scripts/cluster/edge.ts), so that the edge suite can
- * tell what workerd and Miniflare cost per request from what the edge's own code costs.
+ * tell what workerd and Miniflare cost per request from what the edge's own code costs, and
+ * (through a second socket straight to the Worker) what Miniflare's entry worker, a local
+ * development layer that production does not have, adds to that.
  */
 import { Miniflare } from 'miniflare';
 import { readWranglerConfig } from '../cluster/edge.ts';
@@ -19,7 +21,10 @@ const RELAY = `export default {
 };`;
 
 export interface PassThrough {
+  /** Through Miniflare's entry worker, as the edge is served locally. */
   url: string;
+  /** Straight to the Worker (Miniflare's unsafeDirectSockets): what the entry worker costs. */
+  directUrl: string;
   stop(): Promise<void>;
 }
 
@@ -31,7 +36,9 @@ export async function startPassThrough(upstream: string): Promise<PassThrough> {
     host: '127.0.0.1',
     port: 0,
     bindings: { UPSTREAM: upstream },
+    unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
   });
   const url = (await mf.ready).origin;
-  return { url, stop: () => mf.dispose() };
+  const directUrl = (await mf.unsafeGetDirectURL()).origin;
+  return { url, directUrl, stop: () => mf.dispose() };
 }

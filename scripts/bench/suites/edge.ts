@@ -72,8 +72,21 @@ export const edgeSuite: Suite = {
       const nodePid = master.child.pid!;
       const targets: Target[] = [
         { name: 'direct', url: master.url, cell: emptyCell(), pids: [], cpu: emptyCpu() },
-        { name: 'edge', url: cluster.state.edge_url, cell: emptyCell(), pids: edgeProcesses, cpu: emptyCpu() },
+        {
+          name: 'edge',
+          url: cluster.state.edge_url,
+          cell: emptyCell(),
+          pids: edgeProcesses,
+          cpu: emptyCpu(),
+        },
         { name: 'workerd relay', url: relay.url, cell: emptyCell(), pids: relayWorkerd, cpu: emptyCpu() },
+        {
+          name: 'workerd relay, direct socket',
+          url: relay.directUrl,
+          cell: emptyCell(),
+          pids: relayWorkerd,
+          cpu: emptyCpu(),
+        },
         ...(nginx ? [{ name: 'nginx', url: nginx.url, cell: emptyCell(), pids: [], cpu: emptyCpu() }] : []),
       ];
       const queries = benchQueries(5000, 31);
@@ -117,7 +130,7 @@ export const edgeSuite: Suite = {
       const edgeP50 = ratio(reportCell(targets[1]!.cell).latency.p50, direct.latency.p50);
       return [
         `One search node (default model, Flat, ${formatCount(ctx.sizes.clusterDocs)} documents); concurrency ${CONCURRENCY}; ${rounds} rounds of ${durationMs / 1000} s per target, order rotated each round. ` +
-          'Edge = the Worker in local workerd (Miniflare, same wrangler.toml); workerd relay = a Worker that only relays the request to the master, in workerd through Miniflare like the edge (the floor of any Worker here); nginx = a plain keep-alive reverse proxy (1 worker) to the master. ' +
+          'Edge = the Worker in local workerd (Miniflare, same wrangler.toml); workerd relay = a Worker that only relays the request to the master, in workerd through Miniflare like the edge (the floor of any Worker here), and the same Worker on a socket straight to it, without the Miniflare entry worker (a local-only layer); nginx = a plain keep-alive reverse proxy (1 worker) to the master. ' +
           'All on this machine, so the proxies compete with the node for the same 2 cores: the CPU columns are CPU ms per answered search from /proc over the whole run (proxy: the edge workerd and the Node process hosting it through Miniflare, or the relay workerd; node: the search node).',
         '',
         markdownTable(
@@ -141,6 +154,7 @@ export const edgeSuite: Suite = {
         '',
         `- edge within 1.15× of direct at p50: ${goalVerdict(edgeP50 <= 1.15, formatRatio(edgeP50), '≤ 1.15×')}`,
         `- edge within 1.3× of direct at p50 (the limit): ${goalVerdict(edgeP50 <= 1.3, formatRatio(edgeP50), '≤ 1.3×')}`,
+        `- Miniflare's entry worker (local only): relay p50 ÷ relay direct-socket p50 = ${formatRatio(ratio(reportCell(targets[2]!.cell).latency.p50, reportCell(targets[3]!.cell).latency.p50))}`,
         `- of that, the workerd + Miniflare floor (relay p50 ÷ direct): ${formatRatio(ratio(reportCell(targets[2]!.cell).latency.p50, direct.latency.p50))}; the edge's own code (edge p50 ÷ relay): ${formatRatio(ratio(reportCell(targets[1]!.cell).latency.p50, reportCell(targets[2]!.cell).latency.p50))}`,
       ].join('\n');
     } finally {

@@ -10,8 +10,12 @@
  * - Failures: a connect error, timeout or 5xx moves on to the next node within READ_DEADLINE_MS;
  *   a 429 is retried on one other node at most, then the client gets 429 with Retry-After;
  *   a 409 `behind` (node short of min_seq) moves on without blaming the node.
- * - Outliers (./outliers.ts): a node with repeated failed reads, or far slower than its peers,
- *   leaves balanced routing for a while (it stays a fallback); the coordinator is not involved.
+ * - Freshness: a standby gets the read's min_seq, this isolate's newest acknowledged write
+ *   included (./read-seq.ts), and checks it itself; one short of only the isolate's position is
+ *   asked again with it after the other nodes, then without it, rather than failing the read.
+ * - Outliers (./outliers.ts): a node with repeated failed reads, that keeps losing hedge races,
+ *   or far slower than its peers, leaves balanced routing for a while (it stays a fallback); the
+ *   coordinator is not involved.
  */
 import { HEADERS } from '../shared/constants.ts';
 import { readReadPathConfig, type ReadPathConfig } from './config.ts';

@@ -23,7 +23,7 @@ import { HedgePolicy, type ReadKind } from './hedge.ts';
 import { EdgeError, type AppContext } from './http.ts';
 import { log } from './log.ts';
 import { OutlierDetector } from './outliers.ts';
-import { attemptFinished, attemptStarted, nodeLoad } from './read-stats.ts';
+import { appliedSince, attemptFinished, attemptStarted, nodeLoad, noteApplied } from './read-stats.ts';
 import { getRouting } from './routing-cache.ts';
 import {
   freshEnough,
@@ -32,6 +32,7 @@ import {
   type RoutedNode,
   type RoutingTable,
   searchOrder,
+  withReportedPositions,
 } from './router.ts';
 import { addsMinSeq, callFor } from './read-seq.ts';
 import { laterSeq, writtenSeq } from './written-seq.ts';
@@ -143,7 +144,7 @@ function noNode(message: string, attempts: number): EdgeError {
 export async function forwardRead(c: AppContext, call: ReadCall): Promise<Response> {
   const config = readReadPathConfig(c.env as unknown as Record<string, unknown>);
   const view = await getRouting(c.env);
-  const { table } = view;
+  const table = withReportedPositions(view.table, appliedSince);
   const options = readOptions(call, config);
   const queue = order(call, table, options);
   if (queue.length === 0) {
@@ -194,6 +195,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
         const latency =
           result.kind === 'failure' && result.reason === 'connect error' ? null : Date.now() - started;
         attemptFinished(node.id, latency);
+        if (result.kind === 'answer') noteApplied(node.id, result.response.headers.get(HEADERS.appliedSeq));
         noteOutcome(node, result, all);
         return { run, result };
       });

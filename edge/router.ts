@@ -148,6 +148,27 @@ export function staleForReads(
 }
 
 /**
+ * The table with each standby's position raised to what its own answers reported since the
+ * table was made (`reported`): the probes behind the table may be a second old, and under
+ * steady writes that alone made an in-sync standby look behind the master, so reads and hedges
+ * stayed on a slow master. Only reports newer than the table count: a node replaced by an
+ * empty one must not keep the position of the one before.
+ */
+export function withReportedPositions(
+  table: RoutingTable,
+  reported: (id: string, since: number) => string | undefined,
+): RoutingTable {
+  let raised = false;
+  const nodes = table.nodes.map((n) => {
+    const seq = n.id === table.master ? undefined : reported(n.id, table.generatedAt);
+    if (seq === undefined || compareSeq(seq, n.appliedSeq) <= 0) return n;
+    raised = true;
+    return { ...n, appliedSeq: seq };
+  });
+  return raised ? { ...table, nodes } : table;
+}
+
+/**
  * Whether a node's data may serve a read first, or as a hedge: not stale, and at `minSeq` if
  * asked, or (when the node checks min_seq itself) not known to be short of it. The table is
  * refreshed about once a second while writes land every few milliseconds: a standby it shows

@@ -10,6 +10,7 @@
  */
 import { join } from 'node:path';
 import { startCluster, type Cluster } from '../../cluster/launch.ts';
+import type { NodeProcess } from '../../cluster/node-process.ts';
 import { waitFor } from '../../cluster/wait.ts';
 import { benchDocs, benchQueries } from '../../corpus/synthetic.ts';
 import { UPSERT_BATCH } from '../context.ts';
@@ -18,6 +19,8 @@ import { formatCount, formatMs, goalVerdict, markdownTable, summarize } from '..
 import type { Suite } from '../suite.ts';
 
 const CONCURRENCY = 8;
+
+const running = (n: NodeProcess) => n.child.exitCode === null && n.child.signalCode === null;
 
 /** Search requests a node has answered so far (every status), from its Prometheus text. */
 async function nodeSearchRequests(url: string): Promise<number> {
@@ -29,10 +32,11 @@ async function nodeSearchRequests(url: string): Promise<number> {
   return total;
 }
 
-async function upNodes(cluster: Cluster): Promise<number> {
+/** Whether the edge's probes have marked `id` down (the others may be up or, under load, overloaded). */
+async function seenDown(cluster: Cluster, id: string): Promise<boolean> {
   const res = await cluster.adminFetch('/api/v1/status');
-  const status = (await res.json()) as { nodes: { state: string }[] };
-  return status.nodes.filter((n) => n.state === 'up').length;
+  const status = (await res.json()) as { nodes: { id: string; state: string }[] };
+  return status.nodes.find((n) => n.id === id)?.state === 'down';
 }
 
 export const readShareSuite: Suite = {
@@ -69,20 +73,17 @@ export const readShareSuite: Suite = {
         const status = (await (await cluster.adminFetch('/api/v1/status')).json()) as {
           current_master: string;
         };
-        return cluster.nodes.filter((n) => n.id !== status.current_master);
+        return cluster.nodes.filter((n) => n.id !== status.current_master && running(n));
       };
       for (const serving of [3, 2, 1]) {
         if (serving < 3) {
           const [standby] = await standbys();
           ctx.progress(`  stopping ${standby!.id}`);
           await standby!.stop();
-          await waitFor(
-            `the edge to see ${serving} node(s) up`,
-            async () => (await upNodes(cluster)) === serving,
-          );
+          await waitFor(`the edge to see ${standby!.id} down`, () => seenDown(cluster, standby!.id));
           await new Promise((r) => setTimeout(r, 1200)); // the Worker's routing table cache
         }
-        const live = cluster.nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
+        const live = cluster.nodes.filter(running);
         await warmUp(url, queries, 100);
         const before = await Promise.all(live.map((n) => nodeSearchRequests(n.url)));
         ctx.progress(`  ${serving} node(s) serving: ${durationMs / 1000} s at concurrency ${CONCURRENCY}`);

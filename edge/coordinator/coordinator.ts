@@ -14,7 +14,7 @@ import type { ClusterStatus, FailoverReport, FailoverSummary, NodeStatus } from 
 import { readConfig, type EdgeConfig } from '../config.ts';
 import type { ProbeOutcome, Signal } from '../detector.ts';
 import type { Env } from '../env.ts';
-import { log } from '../log.ts';
+import { log, setLogLevel } from '../log.ts';
 import type { RoutingTable } from '../router.ts';
 import { AlarmLoop } from './alarm-loop.ts';
 import { FailoverDriver } from './failover-driver.ts';
@@ -55,6 +55,7 @@ export class ClusterCoordinator extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = readConfig(env as unknown as Record<string, unknown>);
+    setLogLevel(env.LOG_LEVEL);
     const secret = env.CLUSTER_SECRET ?? '';
     // SQLite calls are synchronous, so the state is loaded before any RPC can run.
     this.store = new CoordinatorStore(ctx.storage.sql);

@@ -43,7 +43,8 @@ export const edgeSuite: Suite = {
       redisUrl: ctx.redis.url,
       dataDir: join(ctx.dir, 'edge-cluster'),
       // The same unauthenticated load goes to the node directly, through nginx and the edge.
-      edgeVars: { PUBLIC_SEARCH: 'true' },
+      // The node logs at warn in every bench; the edge too (no access line per search).
+      edgeVars: { PUBLIC_SEARCH: 'true', LOG_LEVEL: 'warn' },
       nodeEnv: { LOG_LEVEL: 'warn' },
       onProgress: (m) => ctx.progress(`  ${m}`),
     });

@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { HEADERS } from '../shared/constants.ts';
 import { errorBody } from '../shared/errors.ts';
 import { ApiError, errorResponse, requireSearchKey, type AppEnv } from './http.ts';
-import { log } from './log.ts';
+import { log, logs, setLogLevel } from './log.ts';
 import { rateLimit } from './rate-limit.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { documentRoutes } from './routes/documents.ts';
@@ -22,12 +22,14 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export const app = new Hono<AppEnv>()
   .use('*', async (c, next) => {
+    setLogLevel(c.env.LOG_LEVEL);
     const given = c.req.header(HEADERS.requestId);
     const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     c.set('requestId', requestId);
     const started = Date.now();
     await next();
     c.res.headers.set(HEADERS.requestId, requestId);
+    if (!logs('info')) return;
     const epoch = c.res.headers.get(HEADERS.epoch);
     log('info', 'worker', 'http.request', {
       request_id: requestId,

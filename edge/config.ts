@@ -96,7 +96,19 @@ const READ_VARS: VarSpec<ReadPathConfig> = {
   routingStaleMaxMs: { name: 'ROUTING_STALE_MAX_MS', min: 0, max: 3_600_000 },
 };
 
+/** Parsed once per bindings object: every read asks, and workerd hands each request the same one. */
+const readPathConfigs = new WeakMap<object, ReadPathConfig>();
+
 export function readReadPathConfig(env: Record<string, unknown>): ReadPathConfig {
+  let config = readPathConfigs.get(env);
+  if (!config) {
+    config = parseReadPathConfig(env);
+    readPathConfigs.set(env, config);
+  }
+  return config;
+}
+
+function parseReadPathConfig(env: Record<string, unknown>): ReadPathConfig {
   const config = readVars(env, DEFAULT_READ_PATH, READ_VARS);
   if (config.hedgeFloorMs > config.hedgeCapMs)
     throw new Error(

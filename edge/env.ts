@@ -29,6 +29,10 @@ export interface Env {
   READ_MASTER_WEIGHT?: string;
   ROUTING_RPC_TIMEOUT_MS?: string;
   ROUTING_STALE_MAX_MS?: string;
+  /** debug (default), info, warn or error: lines below it are not written (edge/log.ts). */
+  LOG_LEVEL?: string;
+  /** "true" in tests only: the coordinator's test hooks (setRoutingFault) answer. */
+  TEST_HOOKS?: string;
   /** JSON list of {id,url,priority} seeding the registry on first use; "" for none. */
   NODES?: string;
 }

@@ -1,7 +1,8 @@
 /**
  * Outlier ejection on the read path (after Envoy's outlier detection), separate from failover:
- * a node with OUTLIER.consecutiveErrors failed reads in a row, or whose recent latency is far
- * above its peers', leaves balanced read routing (router.ts readOrder `ejected`) for a back-off
+ * a node with OUTLIER.consecutiveErrors failed reads in a row, that lost
+ * OUTLIER.consecutiveHedgeLosses hedge races in a row, or whose recent latency is far above its
+ * peers', leaves balanced read routing (router.ts readOrder `ejected`) for a back-off
  * that doubles on each repeat, up to maxEjectMs. It stays in the fallback order, so an ejected
  * node still serves when nothing else can; and never more than half the nodes are out at once
  * (ejecting most of a cluster because all of it is slow would only move the load around).
@@ -12,6 +13,12 @@
 
 export interface OutlierConfig {
   consecutiveErrors: number;
+  /**
+   * Reads in a row on which the node was still working when a hedge to another node answered.
+   * A frozen or very slow node's first attempts are cancelled at the hedge delay, so their
+   * recorded latency stays low: losing hedge races in a row is how such a node shows.
+   */
+  consecutiveHedgeLosses: number;
   /** Slow: latency above slowFactor × the median of the others, and above minSlowMs. */
   slowFactor: number;
   minSlowMs: number;
@@ -21,6 +28,7 @@ export interface OutlierConfig {
 
 export const OUTLIER: OutlierConfig = {
   consecutiveErrors: 5,
+  consecutiveHedgeLosses: 3,
   slowFactor: 3,
   minSlowMs: 200,
   baseEjectMs: 10_000,
@@ -29,6 +37,7 @@ export const OUTLIER: OutlierConfig = {
 
 interface NodeRecord {
   consecutiveErrors: number;
+  hedgeLosses: number;
   ejectedUntil: number;
   /** How many times this node was ejected: the next back-off is baseEjectMs × 2^ejections. */
   ejections: number;
@@ -48,7 +57,7 @@ export class OutlierDetector {
   private record(id: string): NodeRecord {
     let r = this.nodes.get(id);
     if (!r) {
-      r = { consecutiveErrors: 0, ejectedUntil: 0, ejections: 0 };
+      r = { consecutiveErrors: 0, hedgeLosses: 0, ejectedUntil: 0, ejections: 0 };
       this.nodes.set(id, r);
     }
     return r;
@@ -64,14 +73,40 @@ export class OutlierDetector {
     const out = all.filter((n) => this.isEjected(n, now)).length;
     if (out + 1 > Math.floor(all.length / 2)) return false;
     const r = this.record(id);
+    // Each base period spent back in routing since the last ejection ended halves the next
+    // back-off again (Envoy's multiplier decay): a node slow once a day is not out for minutes.
+    if (r.ejections > 0 && r.ejectedUntil > 0)
+      r.ejections = Math.max(0, r.ejections - Math.floor((now - r.ejectedUntil) / this.config.baseEjectMs));
     r.ejectedUntil = now + Math.min(this.config.maxEjectMs, this.config.baseEjectMs * 2 ** r.ejections);
     r.ejections++;
     r.consecutiveErrors = 0;
+    r.hedgeLosses = 0;
     return true;
   }
 
   onSuccess(id: string): void {
-    this.record(id).consecutiveErrors = 0;
+    const r = this.record(id);
+    r.consecutiveErrors = 0;
+    r.hedgeLosses = 0;
+  }
+
+  /** `id` had not answered when a hedge to another node did; true if that ejected it. */
+  onHedgeLost(id: string, all: readonly string[], now: number): boolean {
+    const r = this.record(id);
+    r.hedgeLosses++;
+    return r.hedgeLosses >= this.config.consecutiveHedgeLosses && this.eject(id, all, now);
+  }
+
+  /**
+   * `id` answered a hedged read while a node still in balanced routing had not: if it was
+   * ejected, it is back now (true). An ejected node that beats its peers is no outlier, and
+   * keeping it out would, under the half cap, keep the node it just beat from being ejected.
+   */
+  onHedgeWon(id: string, now: number): boolean {
+    const r = this.nodes.get(id);
+    if (!r || r.ejectedUntil <= now) return false;
+    r.ejectedUntil = now;
+    return true;
   }
 
   /** A failed read on `id` (not a cancelled loser, not overload, not "behind"); true if it ejected it. */

@@ -1,6 +1,7 @@
 /**
- * What this isolate has seen of each node on the read path: requests in flight and a decayed
- * latency average, the inputs of router.ts readOrder. Module-level like routing-cache.ts: it
+ * What this isolate has seen of each node on the read path: requests in flight, a decayed
+ * latency average and the applied position its last answer reported, the inputs of router.ts
+ * readOrder. Module-level like routing-cache.ts: it
  * outlives a request, and each isolate balances on its own view (no coordination needed for
  * power of two choices).
  *
@@ -60,7 +61,21 @@ export function nodeLoad(id: string, now = Date.now()): NodeLoad {
   return { outstanding: e.outstanding, latencyMs: decayed(e, now) };
 }
 
+/** Each node's applied position as its latest answer reported it (x-gte-applied-seq), and when. */
+const positions = new Map<string, { seq: string; at: number }>();
+
+export function noteApplied(id: string, seq: string | null, now = Date.now()): void {
+  if (seq) positions.set(id, { seq, at: now });
+}
+
+/** What `id` last reported of its position, when that came after `since` (else undefined). */
+export function appliedSince(id: string, since: number): string | undefined {
+  const p = positions.get(id);
+  return p && p.at > since ? p.seq : undefined;
+}
+
 /** Tests only: forget everything. */
 export function resetReadStats(): void {
   entries.clear();
+  positions.clear();
 }

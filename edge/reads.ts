@@ -10,8 +10,12 @@
  * - Failures: a connect error, timeout or 5xx moves on to the next node within READ_DEADLINE_MS;
  *   a 429 is retried on one other node at most, then the client gets 429 with Retry-After;
  *   a 409 `behind` (node short of min_seq) moves on without blaming the node.
- * - Outliers (./outliers.ts): a node with repeated failed reads, or far slower than its peers,
- *   leaves balanced routing for a while (it stays a fallback); the coordinator is not involved.
+ * - Freshness: a standby gets the read's min_seq, this isolate's newest acknowledged write
+ *   included (./read-seq.ts), and checks it itself; one short of only the isolate's position is
+ *   asked again with it after the other nodes, then without it, rather than failing the read.
+ * - Outliers (./outliers.ts): a node with repeated failed reads, that keeps losing hedge races,
+ *   or far slower than its peers, leaves balanced routing for a while (it stays a fallback); the
+ *   coordinator is not involved.
  */
 import { HEADERS } from '../shared/constants.ts';
 import { readReadPathConfig, type ReadPathConfig } from './config.ts';
@@ -19,7 +23,7 @@ import { HedgePolicy, type ReadKind } from './hedge.ts';
 import { EdgeError, type AppContext } from './http.ts';
 import { log } from './log.ts';
 import { OutlierDetector } from './outliers.ts';
-import { attemptFinished, attemptStarted, nodeLoad } from './read-stats.ts';
+import { appliedSince, attemptFinished, attemptStarted, nodeLoad, noteApplied } from './read-stats.ts';
 import { getRouting } from './routing-cache.ts';
 import {
   freshEnough,
@@ -28,7 +32,9 @@ import {
   type RoutedNode,
   type RoutingTable,
   searchOrder,
+  withReportedPositions,
 } from './router.ts';
+import { addsMinSeq, callFor } from './read-seq.ts';
 import { laterSeq, writtenSeq } from './written-seq.ts';
 import {
   ATTEMPT_TIMEOUT_MS,
@@ -45,6 +51,12 @@ export interface ReadCall extends UpstreamCall {
   consistency?: 'any' | 'master';
   /** A read whose work grows with its body (a batch of embeddings) gets longer than a search. */
   budget?: { attemptMs: number; deadlineMs: number };
+  /**
+   * The body with `min_seq` set (a search: the node then refuses to serve short of it), so that
+   * a standby the routing table cannot yet show at this isolate's newest acknowledged write may
+   * still serve, checked by the node itself (router.ts freshEnough).
+   */
+  bodyWithMinSeq?: (minSeq: string) => string;
 }
 
 let policy: { key: string; policy: HedgePolicy } | null = null;
@@ -57,6 +69,18 @@ function noteOutcome(node: RoutedNode, result: Attempt, all: string[]): void {
     if (outliers.onError(node.id, all, Date.now()))
       log('warn', 'worker', 'read.node_ejected', { node: node.id, reason: 'consecutive_errors' });
   }
+}
+
+/** After a hedge won: the attempts started before it were still at work (they are aborted). */
+function noteHedgeRace(winner: Running, running: ReadonlySet<Running>, all: string[]): void {
+  const now = Date.now();
+  const losers = [...running].filter((r) => r.started < winner.started);
+  if (losers.length === 0) return;
+  if (outliers.onHedgeWon(winner.node.id, now))
+    log('info', 'worker', 'read.node_reinstated', { node: winner.node.id, beat: losers[0]!.node.id });
+  for (const loser of losers)
+    if (outliers.onHedgeLost(loser.node.id, all, now))
+      log('warn', 'worker', 'read.node_ejected', { node: loser.node.id, reason: 'lost_hedges' });
 }
 
 function checkLatencies(all: string[]): void {
@@ -84,8 +108,10 @@ function readOptions(call: ReadCall, config: ReadPathConfig): ReadOptions {
   return {
     ...(call.consistency ? { consistency: call.consistency } : {}),
     // At least the newest write this isolate acknowledged (written-seq.ts), so no replica serves
-    // a version older than a write already reported done; nodes not known to have it go last.
-    minSeq: laterSeq(call.minSeq, writtenSeq()),
+    // a version older than a write already reported done; nodes known to lack it go last.
+    // Embeddings read no data: any ready node will do.
+    ...(call.kind === 'embed' ? {} : { minSeq: laterSeq(call.minSeq, writtenSeq()) }),
+    minSeqCheckedByNode: call.bodyWithMinSeq !== undefined,
     maxLagEntries: config.readMaxLagEntries,
     maxBehindMs: config.readMaxBehindMs,
     masterWeight: config.readMasterWeight,
@@ -118,7 +144,7 @@ function noNode(message: string, attempts: number): EdgeError {
 export async function forwardRead(c: AppContext, call: ReadCall): Promise<Response> {
   const config = readReadPathConfig(c.env as unknown as Record<string, unknown>);
   const view = await getRouting(c.env);
-  const { table } = view;
+  const table = withReportedPositions(view.table, appliedSince);
   const options = readOptions(call, config);
   const queue = order(call, table, options);
   if (queue.length === 0) {
@@ -137,6 +163,12 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
   const failures: string[] = [];
   const running = new Set<Running>();
   const secondChance = new Set<string>();
+  /**
+   * Standbys short of the isolate's own min_seq (not the caller's): asked again with it after the
+   * others (by then they have usually applied it: a hedge may go there), then without it.
+   */
+  const behindOnce = new Set<string>();
+  const plainRetry = new Set<string>();
   let next = 0;
   let attempts = 0;
   let hedged = false;
@@ -157,11 +189,13 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
       attemptStarted(node.id);
       const run = { node, controller, started } as Running;
       const timeout = Math.min(call.budget?.attemptMs ?? ATTEMPT_TIMEOUT_MS, remaining);
-      run.done = attempt(c, node, call, table.epoch, timeout, controller.signal).then((result) => {
+      const sent = plainRetry.has(node.id) ? call : callFor(call, node, table, options);
+      run.done = attempt(c, node, sent, table.epoch, timeout, controller.signal).then((result) => {
         // A refused connection says nothing of latency; a cancelled loser was at least this slow.
         const latency =
           result.kind === 'failure' && result.reason === 'connect error' ? null : Date.now() - started;
         attemptFinished(node.id, latency);
+        if (result.kind === 'answer') noteApplied(node.id, result.response.headers.get(HEADERS.appliedSeq));
         noteOutcome(node, result, all);
         return { run, result };
       });
@@ -176,8 +210,13 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
     while (running.size > 0) {
       const oldest = Math.min(...[...running].map((r) => r.started));
       // A hedge goes only to a node whose data is as fresh as a first choice would need to be.
+      const target = queue[next];
       const canHedge =
-        !hedged && running.size === 1 && next < queue.length && freshEnough(table, queue[next]!, options);
+        !hedged &&
+        running.size === 1 &&
+        target !== undefined &&
+        !plainRetry.has(target.id) &&
+        freshEnough(table, target, options);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const waits: Promise<{ run: Running; result: Attempt } | null>[] = [...running].map((r) => r.done);
       if (canHedge) {
@@ -209,12 +248,19 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
           return relay(notFound.response, notFound.node, table.epoch, attempts, extra);
         }
         hedge.recordGood(call.kind, Date.now() - run.started);
+        noteHedgeRace(run, running, all);
         checkLatencies(all);
         return relay(result.response, run.node, table.epoch, attempts, extra);
       }
       if (result.kind === 'cancelled') continue;
       failures.push(`${run.node.id}: ${result.reason}`);
-      if (result.behind) behind = true;
+      const id = run.node.id;
+      if (result.behind && !plainRetry.has(id) && addsMinSeq(call, run.node, table, options)) {
+        // Only this isolate's memory of a write asked for that position, not the caller: a
+        // standby a little behind still beats no answer, after every other node (never a hedge).
+        (behindOnce.has(id) ? plainRetry : behindOnce).add(id);
+        queue.push(run.node);
+      } else if (result.behind) behind = true;
       if (result.status === 429) {
         overloads++;
         retryAfter = result.retryAfter ?? retryAfter;
@@ -250,7 +296,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
     throw new EdgeError(
       409,
       'behind',
-      `no node has applied min_seq ${call.minSeq} yet (${failures.join('; ')}); retry shortly`,
+      `no node has applied min_seq ${call.minSeq ?? options.minSeq} yet (${failures.join('; ')}); retry shortly`,
       undefined,
       {
         [HEADERS.attempts]: String(attempts),

@@ -80,6 +80,13 @@ export interface ReadOptions {
   consistency?: 'any' | 'master';
   /** Only nodes whose applied position is at least this serve first (the `seq` of a write answer). */
   minSeq?: string;
+  /**
+   * The node itself refuses a read short of `minSeq` (409 behind: a search carries min_seq). A
+   * node the table cannot place against `minSeq` (a write newer than the table: past even the
+   * master's position in it) may then be asked first or hedged to; without it only nodes the
+   * table shows at `minSeq` may.
+   */
+  minSeqCheckedByNode?: boolean;
   maxLagEntries: number;
   /**
    * How far (by the append time in the stream ids) a standby's applied position may trail the
@@ -140,14 +147,43 @@ export function staleForReads(
   return seqTimeMs(master.appliedSeq) - seqTimeMs(n.appliedSeq) > options.maxBehindMs;
 }
 
-/** Whether a node's data may serve a read first, or as a hedge: not stale, and at `minSeq` if asked. */
+/**
+ * The table with each standby's position raised to what its own answers reported since the
+ * table was made (`reported`): the probes behind the table may be a second old, and under
+ * steady writes that alone made an in-sync standby look behind the master, so reads and hedges
+ * stayed on a slow master. Only reports newer than the table count: a node replaced by an
+ * empty one must not keep the position of the one before.
+ */
+export function withReportedPositions(
+  table: RoutingTable,
+  reported: (id: string, since: number) => string | undefined,
+): RoutingTable {
+  let raised = false;
+  const nodes = table.nodes.map((n) => {
+    const seq = n.id === table.master ? undefined : reported(n.id, table.generatedAt);
+    if (seq === undefined || compareSeq(seq, n.appliedSeq) <= 0) return n;
+    raised = true;
+    return { ...n, appliedSeq: seq };
+  });
+  return raised ? { ...table, nodes } : table;
+}
+
+/**
+ * Whether a node's data may serve a read first, or as a hedge: not stale, and at `minSeq` if
+ * asked, or (when the node checks min_seq itself) not known to be short of it. The table is
+ * refreshed about once a second while writes land every few milliseconds: a standby it shows
+ * behind the newest acknowledged write has usually applied it by the time the read arrives.
+ */
 export function freshEnough(
   table: RoutingTable,
   n: RoutedNode,
-  options: Pick<ReadOptions, 'maxLagEntries' | 'maxBehindMs' | 'minSeq'>,
+  options: Pick<ReadOptions, 'maxLagEntries' | 'maxBehindMs' | 'minSeq' | 'minSeqCheckedByNode'>,
 ): boolean {
   if (staleForReads(table, n, options)) return false;
-  return options.minSeq === undefined || compareSeq(n.appliedSeq, options.minSeq) >= 0;
+  if (options.minSeq === undefined || compareSeq(n.appliedSeq, options.minSeq) >= 0) return true;
+  if (!options.minSeqCheckedByNode) return false;
+  const master = table.nodes.find((m) => m.id === table.master);
+  return master !== undefined && compareSeq(options.minSeq, master.appliedSeq) > 0;
 }
 
 /** Nodes that may take a balanced read: fresh enough, healthy, not ejected. */

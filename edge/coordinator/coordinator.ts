@@ -14,7 +14,7 @@ import type { ClusterStatus, FailoverReport, FailoverSummary, NodeStatus } from 
 import { readConfig, type EdgeConfig } from '../config.ts';
 import type { ProbeOutcome, Signal } from '../detector.ts';
 import type { Env } from '../env.ts';
-import { log } from '../log.ts';
+import { log, setLogLevel } from '../log.ts';
 import type { RoutingTable } from '../router.ts';
 import { AlarmLoop } from './alarm-loop.ts';
 import { FailoverDriver } from './failover-driver.ts';
@@ -55,6 +55,7 @@ export class ClusterCoordinator extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = readConfig(env as unknown as Record<string, unknown>);
+    setLogLevel(env.LOG_LEVEL);
     const secret = env.CLUSTER_SECRET ?? '';
     // SQLite calls are synchronous, so the state is loaded before any RPC can run.
     this.store = new CoordinatorStore(ctx.storage.sql);
@@ -72,9 +73,24 @@ export class ClusterCoordinator extends DurableObject<Env> {
     seedRegistry(this.store, env.NODES);
   }
 
+  /** Set by tests through setRoutingFault: how getRoutingTable misbehaves, as a hiccup would. */
+  private routingFault: 'fail' | 'hang' | null = null;
+
+  /**
+   * Tests only, and only with TEST_HOOKS = "true": makes getRoutingTable throw or never answer,
+   * so that the Worker's routing through a coordinator outage can be tested in real workerd.
+   */
+  async setRoutingFault(fault: 'fail' | 'hang' | null): Promise<void> {
+    if (this.env.TEST_HOOKS !== 'true')
+      throw new Error('setRoutingFault is a test hook: it needs TEST_HOOKS = "true" in the Worker vars');
+    this.routingFault = fault;
+  }
+
   // ---- RPC surface used by the Worker -------------------------------------------------------
 
   async getRoutingTable(): Promise<RoutingTable> {
+    if (this.routingFault === 'fail') throw new Error('routing table refused (TEST_HOOKS routing fault)');
+    if (this.routingFault === 'hang') await new Promise<never>(() => undefined);
     await this.alarmLoop.armIfIdle('api');
     return routingTable(this.prober.state(), Date.now());
   }

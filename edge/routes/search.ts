@@ -18,5 +18,6 @@ export const searchRoutes = new Hono<AppEnv>().post('/api/v1/search', async (c) 
     signed: false,
     ...(consistency ? { consistency } : {}),
     ...(value.min_seq ? { minSeq: value.min_seq } : {}),
+    bodyWithMinSeq: (minSeq) => JSON.stringify({ ...forwarded, min_seq: minSeq }),
   });
 });

@@ -19,6 +19,7 @@ import { failoverSuite } from './suites/failover.ts';
 import { filterSuite } from './suites/filter.ts';
 import { hnswSuite } from './suites/hnsw.ts';
 import { nodeSuite } from './suites/node.ts';
+import { readShareSuite } from './suites/read-share.ts';
 import { reorgSuite } from './suites/reorg.ts';
 import { replicationSuite } from './suites/replication.ts';
 import { searchSuite } from './suites/search.ts';
@@ -31,6 +32,7 @@ export const SUITES: Suite[] = [
   filterSuite,
   replicationSuite,
   edgeSuite,
+  readShareSuite,
   failoverSuite,
 ];
 

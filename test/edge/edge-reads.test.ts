@@ -21,6 +21,9 @@ const VARS = {
   PUBLIC_SEARCH: 'true',
 };
 
+/** edge/env.ts COORDINATOR_NAME (that module is typed for workerd, not for these tests). */
+const COORDINATOR_NAME = 'cluster';
+
 let running: FakeCluster | undefined;
 let nodes: FakeNode[] = [];
 
@@ -32,8 +35,12 @@ afterEach(async () => {
 });
 
 /** A cluster whose master is elected and whose every node the Worker's table shows in sync. */
-async function ready(specs: FakeNodeSpec[], master: string): Promise<FakeCluster> {
-  running = await startFakeCluster(specs, VARS, (node) => nodes.push(node));
+async function ready(
+  specs: FakeNodeSpec[],
+  master: string,
+  vars: Record<string, string> = {},
+): Promise<FakeCluster> {
+  running = await startFakeCluster(specs, { ...VARS, ...vars }, (node) => nodes.push(node));
   const { edge } = running;
   await waitFor(`${master} elected, all nodes up`, async () => {
     const s = (await (await edge.admin('/api/v1/status')).json()) as {
@@ -160,6 +167,47 @@ describe('read path (workerd + fake nodes)', () => {
     expect(byId.m!.callsTo('/api/v1/search').every((c) => !('consistency' in (c.body as object)))).toBe(true);
   });
 
+  it("a write newer than the table: standbys serve, checking the isolate's seq; one behind is the last resort", async () => {
+    const { edge, byId } = await ready(
+      [
+        { id: 'm', appliedSeq: '9-0', priority: 200 },
+        { id: 'a', appliedSeq: '9-0' },
+      ],
+      'm',
+    );
+    // A write acknowledged at 20-0: newer than any position the table holds.
+    byId.m!.writeAnswer = 'applied';
+    byId.m!.appliedWriteSeq = '20-0';
+    const write = await edge.admin('/api/v1/documents', {
+      method: 'POST',
+      json: { documents: [{ id: 'd1', text: 'x' }], wait: 'applied' },
+    });
+    expect(write.status).toBe(200);
+    byId.a!.state.appliedSeq = '20-0'; // the standby has it (the table cannot know yet)
+    const served: Record<string, number> = {};
+    for (let i = 0; i < 30; i++) {
+      const { res } = await timed(edge);
+      expect(res.status).toBe(200);
+      const by = res.headers.get('x-served-by')!;
+      served[by] = (served[by] ?? 0) + 1;
+    }
+    // Balanced as before the write; the standby was asked to check the position itself.
+    expect(served.a ?? 0, JSON.stringify(served)).toBeGreaterThan(5);
+    expect(byId.a!.callsTo('/api/v1/search').at(-1)?.body).toMatchObject({ min_seq: '20-0' });
+    expect(byId.m!.callsTo('/api/v1/search').every((c) => !('min_seq' in (c.body as object)))).toBe(true);
+    // The standby falls behind and the master hangs: the standby is asked again with the seq
+    // (it has usually caught up by then), and at last without it rather than no answer at all.
+    byId.a!.state.appliedSeq = '15-0';
+    byId.m!.mode = 'hang';
+    const { res } = await timed(edge, { consistency: 'master' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-served-by')).toBe('a');
+    const [checked, again, plain] = byId.a!.callsTo('/api/v1/search').slice(-3);
+    expect(checked?.body).toMatchObject({ min_seq: '20-0' });
+    expect(again?.body).toMatchObject({ min_seq: '20-0' });
+    expect(plain?.body).not.toHaveProperty('min_seq');
+  });
+
   it("a node's 429 is retried on one other node at most, then answered 429 with Retry-After", async () => {
     const { edge, byId } = await ready(
       [
@@ -190,6 +238,58 @@ describe('read path (workerd + fake nodes)', () => {
       epoch: number;
     };
     expect(s).toMatchObject({ current_master: 'm', epoch: 1 });
+  });
+
+  it('routes from the last good table while the coordinator RPC fails or hangs, for a bounded time', async () => {
+    const { edge } = await ready(
+      [
+        { id: 'm', appliedSeq: '9-0', priority: 200 },
+        { id: 's', appliedSeq: '9-0' },
+      ],
+      'm',
+      { TEST_HOOKS: 'true', ROUTING_RPC_TIMEOUT_MS: '600', ROUTING_STALE_MAX_MS: '5000' },
+    );
+    const ns = await edge.mf.getDurableObjectNamespace('COORDINATOR');
+    const coordinatorStub = ns.get(ns.idFromName(COORDINATOR_NAME)) as unknown as {
+      setRoutingFault(fault: 'fail' | 'hang' | null): Promise<void>;
+    };
+    // The Worker's last good table is at most this old from here on.
+    const freshAt = Date.now();
+    const fresh = await search(edge);
+    expect(fresh.status).toBe(200);
+    expect(fresh.headers.get('x-gte-routing')).toBeNull();
+    await coordinatorStub.setRoutingFault('fail');
+    await new Promise((r) => setTimeout(r, 1100)); // past the Worker's 1 s table cache
+    for (const [fault, reads] of [
+      ['fail', 3],
+      ['hang', 1],
+    ] as const) {
+      await coordinatorStub.setRoutingFault(fault);
+      for (let i = 0; i < reads; i++) {
+        const res = await search(edge);
+        expect(res.status, fault).toBe(200);
+        expect(res.headers.get('x-gte-routing'), fault).toMatch(/^stale; age=\d+$/);
+      }
+    }
+    // Past ROUTING_STALE_MAX_MS the table is too old to route by: 503 naming the coordinator.
+    await new Promise((r) => setTimeout(r, Math.max(0, freshAt + 5200 - Date.now())));
+    const tooOld = await search(edge);
+    expect(tooOld.status).toBe(503);
+    expect(await tooOld.json()).toMatchObject({ error: { code: 'coordinator_unavailable' } });
+    await coordinatorStub.setRoutingFault(null);
+    const back = await search(edge);
+    expect(back.status).toBe(200);
+    expect(back.headers.get('x-gte-routing')).toBeNull();
+    // Without TEST_HOOKS the hook refuses.
+    const plain = await startEdge({ vars: { PUBLIC_SEARCH: 'true' } });
+    try {
+      const pns = await plain.mf.getDurableObjectNamespace('COORDINATOR');
+      const stub = pns.get(pns.idFromName(COORDINATOR_NAME)) as unknown as typeof coordinatorStub;
+      // (Miniflare's proxy does not carry the message across; the Worker's log has it.)
+      await expect(stub.setRoutingFault('fail')).rejects.toThrow();
+    } finally {
+      await plain.stop();
+    }
   });
 
   it('limits each client with the rate limiting binding: 429 rate_limited with Retry-After, before any node', async () => {

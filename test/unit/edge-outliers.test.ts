@@ -19,16 +19,58 @@ describe('outlier ejection', () => {
     expect(d.ejected(again + 2 * OUTLIER.baseEjectMs).has('a')).toBe(false);
   });
 
+  it('ejects a node that keeps losing hedge races (frozen: its cancelled attempts look quick)', () => {
+    const d = new OutlierDetector();
+    for (let i = 0; i < OUTLIER.consecutiveHedgeLosses - 1; i++)
+      expect(d.onHedgeLost('a', all, 0)).toBe(false);
+    d.onSuccess('a'); // an answer in between: a slow moment, not a slow node
+    for (let i = 0; i < OUTLIER.consecutiveHedgeLosses - 1; i++) d.onHedgeLost('a', all, 0);
+    expect(d.ejected(0).has('a')).toBe(false);
+    expect(d.onHedgeLost('a', all, 0)).toBe(true);
+    expect(d.ejected(OUTLIER.baseEjectMs - 1)).toEqual(new Set(['a']));
+    // Errors and lost races are counted apart: one does not finish the other's count.
+    const e = new OutlierDetector();
+    for (let i = 0; i < OUTLIER.consecutiveHedgeLosses - 1; i++) e.onHedgeLost('b', all, 0);
+    expect(e.onError('b', all, 0)).toBe(false);
+  });
+
+  it('takes back an ejected node that wins a hedge race, so the node it beat can go', () => {
+    const d = new OutlierDetector({ ...OUTLIER, consecutiveErrors: 1 });
+    const pair = ['a', 'b'];
+    d.onError('a', pair, 0);
+    expect(d.ejected(1)).toEqual(new Set(['a']));
+    // b turns slow: with a out, the half cap keeps b in.
+    for (let i = 0; i < OUTLIER.consecutiveHedgeLosses; i++) expect(d.onHedgeLost('b', pair, 1)).toBe(false);
+    expect(d.onHedgeWon('a', 2)).toBe(true);
+    expect(d.onHedgeWon('a', 2)).toBe(false); // already back
+    // b's losses were still counted: its next lost race ejects it.
+    expect(d.onHedgeLost('b', pair, 3)).toBe(true);
+    expect(d.ejected(4)).toEqual(new Set(['b']));
+  });
+
   it('caps the back-off at maxEjectMs', () => {
     const d = new OutlierDetector({ ...OUTLIER, consecutiveErrors: 1 });
     let now = 0;
+    // Ejected again the moment each back-off ends: nothing decays.
     for (let i = 0; i < 10; i++) {
       d.onError('a', all, now);
-      now += OUTLIER.maxEjectMs;
+      now += Math.min(OUTLIER.maxEjectMs, OUTLIER.baseEjectMs * 2 ** i);
     }
     d.onError('a', all, now);
     expect(d.ejected(now + OUTLIER.maxEjectMs - 1).has('a')).toBe(true);
     expect(d.ejected(now + OUTLIER.maxEjectMs).has('a')).toBe(false);
+  });
+
+  it('lets the back-off decay while the node stays in routing', () => {
+    const d = new OutlierDetector({ ...OUTLIER, consecutiveErrors: 1 });
+    const base = OUTLIER.baseEjectMs;
+    d.onError('a', all, 0); // out for base
+    d.onError('a', all, base); // at once again: 2 × base
+    d.onError('a', all, 3 * base); // at once again: 4 × base, until 7 × base
+    // Two base periods back in routing: the next back-off is two steps shorter (2 × base, not 8).
+    d.onError('a', all, 9 * base);
+    expect(d.ejected(11 * base - 1).has('a')).toBe(true);
+    expect(d.ejected(11 * base).has('a')).toBe(false);
   });
 
   it('ejects a node far slower than its peers, not one a little slower', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   balancedCandidates,
+  freshEnough,
   type NodeLoad,
   type ReadOptions,
   readOrder,
@@ -8,6 +9,7 @@ import {
   type RoutedNode,
   type RoutingTable,
   searchOrder,
+  withReportedPositions,
   writeTarget,
 } from '../../edge/router.ts';
 
@@ -197,6 +199,46 @@ describe('balanced read order', () => {
     const count = shares(t, options({ minSeq: '20-0' }), 500);
     expect(Object.keys(count).sort()).toEqual(['b', 'm']);
     expect(ids(readOrder(t, options({ minSeq: '30-0' })))).toEqual(ids(searchOrder(t)));
+  });
+
+  it('min_seq the node checks: a write newer than the table leaves every in-sync node a candidate', () => {
+    const t = rtable([
+      rnode('m', { appliedSeq: '20-0' }),
+      rnode('a', { appliedSeq: '19-0' }),
+      rnode('b', { appliedSeq: '21-0' }),
+      rnode('lag', { appliedSeq: '1-0', lagEntries: 500 }),
+    ]);
+    const checked = { minSeqCheckedByNode: true };
+    // Past even the master's position in the table: nobody's is known, the nodes check.
+    const newer = shares(t, options({ minSeq: '30-0', ...checked }), 500);
+    expect(Object.keys(newer).sort()).toEqual(['a', 'b', 'm']);
+    expect(freshEnough(t, t.nodes[1]!, options({ minSeq: '30-0', ...checked }))).toBe(true);
+    // Lagging nodes stay out whatever the seq.
+    expect(freshEnough(t, t.nodes[3]!, options({ minSeq: '30-0', ...checked }))).toBe(false);
+    // The table shows the master at it and `a` short of it: `a` is known behind.
+    expect(Object.keys(shares(t, options({ minSeq: '20-0', ...checked }), 500)).sort()).toEqual(['b', 'm']);
+    // A node that cannot check (a document read) is asked only when the table shows it there.
+    expect(freshEnough(t, t.nodes[1]!, options({ minSeq: '30-0' }))).toBe(false);
+  });
+
+  it("raises a standby's position to what its answers reported since the table was made", () => {
+    const t = {
+      ...rtable([rnode('m', { appliedSeq: '1000-0' }), rnode('a', { appliedSeq: '500-0' })]),
+      generatedAt: 100,
+    };
+    expect(staleForReads(t, t.nodes[1]!, options())).toBe(true); // 500 ms behind by the probes
+    const reports: Record<string, { seq: string; at: number }> = {
+      m: { seq: '2000-0', at: 150 },
+      a: { seq: '990-0', at: 150 },
+    };
+    const reported = (id: string, since: number) =>
+      reports[id] && reports[id].at > since ? reports[id].seq : undefined;
+    const seen = withReportedPositions(t, reported);
+    expect(seen.nodes.map((n) => n.appliedSeq)).toEqual(['1000-0', '990-0']); // the master's stays
+    expect(staleForReads(seen, seen.nodes[1]!, options())).toBe(false);
+    // A report older than the table (a node since replaced) and a lower one change nothing.
+    expect(withReportedPositions({ ...t, generatedAt: 200 }, reported)).toEqual({ ...t, generatedAt: 200 });
+    expect(withReportedPositions(t, () => '400-0')).toBe(t);
   });
 
   it('consistency "master" is the master-first order', () => {

@@ -64,9 +64,12 @@ export interface FakeNode {
   overloadSearch: boolean;
   /**
    * How document writes answer: `accept` 202 queued; `wait_timeout` the node's 504 for a write
-   * that was accepted but did not reach its wait level in the node's own deadline.
+   * that was accepted but did not reach its wait level in the node's own deadline; `applied`
+   * 200 with `seq` = appliedWriteSeq (a `wait: "applied"` write the node has applied).
    */
-  writeAnswer: 'accept' | 'wait_timeout';
+  writeAnswer: 'accept' | 'wait_timeout' | 'applied';
+  /** The log position an `applied` write answer reports. */
+  appliedWriteSeq: string;
   /** Overrides the /api/v1/diagnostics body (e.g. something that is not NodeDiagnostics). */
   diagnosticsBody: unknown;
   calls: FakeCall[];
@@ -158,6 +161,7 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
     searchLatencyMs: 0,
     overloadSearch: false,
     writeAnswer: 'accept',
+    appliedWriteSeq: '1-0',
     diagnosticsBody: undefined,
     calls: [],
     aborted: 0,
@@ -304,6 +308,8 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
             message: `job ${jobId} accepted but not finished within 30000 ms (timeout); poll /api/v1/jobs/${jobId}`,
           },
         });
+      if (req.method === 'POST' && node.writeAnswer === 'applied')
+        return send(res, 200, { job_id: jobId, status: 'applied', seq: node.appliedWriteSeq });
       if (req.method === 'POST')
         return send(res, 202, {
           job_id: jobId,

@@ -10,7 +10,7 @@
  */
 import { WorkerRpc, startTsWorker } from '../util/ts-worker.ts';
 import { hnswFromEnv } from '../config.ts';
-import type { HnswParams, WorkerCommand } from './protocol.ts';
+import type { HnswParams, SearchReply, WorkerCommand } from './protocol.ts';
 
 export type { HnswParams };
 
@@ -130,10 +130,7 @@ export class VectorIndex {
       const flat = new Float32Array(rows * this.dimension);
       batch.forEach((s, i) => flat.set(s.vector, i * this.dimension));
       try {
-        const r = await this.rpc.call<{ k: number; labels: number[]; distances: number[] }>(
-          { type: 'search', vectors: flat, k },
-          [flat.buffer],
-        );
+        const r = await this.rpc.call<SearchReply>({ type: 'search', vectors: flat, k }, [flat.buffer]);
         batch.forEach((s, i) => {
           const hits: LabelHit[] = [];
           for (let j = 0; j < Math.min(s.k, r.k); j++) {

@@ -9,6 +9,9 @@ import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { KeywordTables } from './keyword-tables.ts';
 import type { KeywordReaderReply, KeywordReaderRequest } from './keyword-reader.ts';
+import { yieldToEventLoop } from '../util/thread-priority.ts';
+
+yieldToEventLoop();
 
 const db = new Database((workerData as { path: string }).path, { readonly: true, fileMustExist: true });
 let documentCount = 0;

@@ -8,6 +8,10 @@ import { parentPort } from 'node:worker_threads';
 import { renameSync, openSync, fsyncSync, closeSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { HnswParams, WorkerReply, WorkerRequest } from './protocol.ts';
+import { yieldToEventLoop } from '../util/thread-priority.ts';
+
+// Before FAISS starts an OpenMP team: its threads inherit this thread's priority.
+yieldToEventLoop();
 
 const require = createRequire(import.meta.url);
 const faiss = require('faiss-node') as typeof import('faiss-node');

@@ -62,6 +62,8 @@ export interface DatasetBuild {
 export interface BenchContext {
   quick: boolean;
   sizes: BenchSizes;
+  /** `--n`: the vector count of the in-process index suites (exact, peers), when given. */
+  vectors?: number;
   dir: string;
   logDir: string;
   redis: RedisServer;
@@ -88,6 +90,7 @@ const INGEST_INFLIGHT = 4;
 
 export async function createContext(opts: {
   quick: boolean;
+  vectors?: number;
   progress: (msg: string) => void;
 }): Promise<BenchContext> {
   const dir = mkdtempSync(join(tmpdir(), 'gte-bench-'));
@@ -99,6 +102,7 @@ export async function createContext(opts: {
   const ctx: BenchContext = {
     quick: opts.quick,
     sizes: opts.quick ? QUICK : FULL,
+    vectors: opts.vectors,
     dir,
     logDir,
     redis,

@@ -77,6 +77,39 @@ __attribute__((target("avx2,fma"))) inline void dotsAvx2(const float *q, const f
 }
 #endif
 
+/** A streaming read of n floats: the memory-bandwidth floor a scan of the same bytes is held to. */
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) inline float streamSumAvx2(const float *x, size_t n)
+{
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32)
+  {
+    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
+    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + i + 8));
+    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(x + i + 16));
+    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(x + i + 24));
+  }
+  float s = horizontalSum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; i < n; i++)
+    s += x[i];
+  return s;
+}
+#endif
+
+inline float streamSum(const float *x, size_t n)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  if (cpuHasAvx2Fma())
+    return streamSumAvx2(x, n);
+#endif
+  float s = 0;
+  for (size_t i = 0; i < n; i++)
+    s += x[i];
+  return s;
+}
+
 enum class Kernel
 {
   Scalar,

@@ -10,7 +10,8 @@
  * Also `index.searchTyped(queries: Float32Array, k, kernel?)` and `index.addTyped(vectors)`,
  * which take and give typed arrays (faiss-node converts every number through a JS array), and
  * scan a Flat inner-product index with the SIMD kernels of faiss-flat-scan.h (inlined here)
- * for fewer queries than FAISS's BLAS threshold; `simdKernel()` says which kernel this CPU gets.
+ * for fewer queries than FAISS's BLAS threshold; `simdKernel()` says which kernel this CPU gets,
+ * and `streamSum(values)` reads memory as fast as it goes (the scan's floor, for the benchmarks).
  * Plain Node (the bootstrap imports it before node_modules may exist).
  */
 import { readFileSync } from 'node:fs';
@@ -155,6 +156,20 @@ Napi::Value GetOmpThreads(const Napi::CallbackInfo &info)
   return Napi::Number::New(info.Env(), omp_get_max_threads());
 }
 
+// GTE-Pro: a streaming sum of a Float32Array, the memory-bandwidth floor the benchmarks hold the
+// Flat scan to (BENCHMARKS.md, suite exact).
+Napi::Value StreamSum(const Napi::CallbackInfo &info)
+{
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+  {
+    Napi::TypeError::New(info.Env(), "streamSum(values: Float32Array)").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  Napi::Float32Array values = info[0].As<Napi::Float32Array>();
+  return Napi::Number::New(info.Env(), gte::streamSum(values.Data(), values.ElementLength()));
+}
+
 // GTE-Pro: the kernel searchTyped's "auto" scans a Flat inner-product index with on this CPU.
 Napi::Value SimdKernel(const Napi::CallbackInfo &info)
 {
@@ -190,7 +205,8 @@ const EDITS = [
     `${OMP_FUNCTIONS}\nNapi::Object Init(Napi::Env env, Napi::Object exports)\n{\n` +
       '  exports.Set("setOmpThreads", Napi::Function::New(env, SetOmpThreads));\n' +
       '  exports.Set("getOmpThreads", Napi::Function::New(env, GetOmpThreads));\n' +
-      '  exports.Set("simdKernel", Napi::Function::New(env, SimdKernel));\n',
+      '  exports.Set("simdKernel", Napi::Function::New(env, SimdKernel));\n' +
+      '  exports.Set("streamSum", Napi::Function::New(env, StreamSum));\n',
   ],
 ];
 

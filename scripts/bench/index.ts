@@ -21,6 +21,7 @@ import { filterSuite } from './suites/filter.ts';
 import { healthSuite } from './suites/health.ts';
 import { hnswSuite } from './suites/hnsw.ts';
 import { nodeSuite } from './suites/node.ts';
+import { peersSuite } from './suites/peers.ts';
 import { reorgSuite } from './suites/reorg.ts';
 import { replicationSuite } from './suites/replication.ts';
 import { searchSuite } from './suites/search.ts';
@@ -31,6 +32,7 @@ export const SUITES: Suite[] = [
   searchSuite,
   exactSuite,
   hnswSuite,
+  peersSuite,
   reorgSuite,
   filterSuite,
   replicationSuite,

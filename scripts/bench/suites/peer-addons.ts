@@ -1,0 +1,61 @@
+/**
+ * The native parts of the bench-only peers (hnswlib-node, usearch), built on first use. npm runs
+ * no install script these packages bring (package.json allowScripts), because theirs call node-gyp,
+ * which fetches Node's headers from the network; here node-gyp is pointed at the headers this
+ * Node ships (`--nodedir`), as the bootstrap does for faiss-node. A build takes a minute or two
+ * and happens once per node_modules.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+function nodeGyp(): string | null {
+  const npmDir = dirname(
+    dirname(
+      require.resolve('npm/package.json', { paths: [dirname(process.execPath), '/usr/lib/node_modules'] }),
+    ),
+  );
+  const path = join(npmDir, 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  return existsSync(path) ? path : null;
+}
+
+/** The peer's module, or why it cannot be had offline. */
+export function loadPeerAddon(name: 'hnswlib-node' | 'usearch'): { module: unknown } | { missing: string } {
+  let packageDir: string;
+  try {
+    packageDir = dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    return { missing: `not installed (npm install: it is a devDependency)` };
+  }
+  try {
+    return { module: require(name) };
+  } catch {
+    // Not built yet: build it below.
+  }
+  let gyp: string | null;
+  try {
+    gyp = nodeGyp();
+  } catch {
+    gyp = null;
+  }
+  if (!gyp) return { missing: 'node-gyp (bundled with npm) was not found to build its native addon' };
+  const nodedir = dirname(dirname(process.execPath));
+  const built = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`], {
+    cwd: packageDir,
+    encoding: 'utf8',
+  });
+  if (built.status !== 0) {
+    const last = `${built.stderr}`.trim().split('\n').slice(-3).join(' / ');
+    return {
+      missing: `its native addon did not build offline (node-gyp rebuild --nodedir=${nodedir}): ${last}`,
+    };
+  }
+  try {
+    return { module: require(name) };
+  } catch (err) {
+    return { missing: `built, but does not load: ${(err as Error).message.split('\n')[0]}` };
+  }
+}

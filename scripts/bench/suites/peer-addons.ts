@@ -2,8 +2,10 @@
  * The native parts of the bench-only peers (hnswlib-node, usearch), built on first use. npm runs
  * no install script these packages bring (package.json allowScripts), because theirs call node-gyp,
  * which fetches Node's headers from the network; here node-gyp is pointed at the headers this
- * Node ships (`--nodedir`), as the bootstrap does for faiss-node. A build takes a minute or two
- * and happens once per node_modules.
+ * Node ships (`--nodedir`), as the bootstrap does for faiss-node. A build happens once per
+ * node_modules: hnswlib-node's takes seconds; usearch compiles its SIMD library for every
+ * instruction set it knows, which takes tens of minutes on 2 busy cores, so a build is given up
+ * after BUILD_TIMEOUT_MS and the peer reported as not built.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
+const BUILD_TIMEOUT_MS = 15 * 60_000;
 
 function nodeGyp(): string | null {
   const npmDir = dirname(
@@ -46,7 +49,12 @@ export function loadPeerAddon(name: 'hnswlib-node' | 'usearch'): { module: unkno
   const built = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`], {
     cwd: packageDir,
     encoding: 'utf8',
+    timeout: BUILD_TIMEOUT_MS,
   });
+  if (built.error)
+    return {
+      missing: `its native addon did not build within ${BUILD_TIMEOUT_MS / 60_000} minutes here (node-gyp rebuild)`,
+    };
   if (built.status !== 0) {
     const last = `${built.stderr}`.trim().split('\n').slice(-3).join(' / ');
     return {

@@ -16,6 +16,7 @@ import { pollHealth, warmUp } from '../load.ts';
 import { type CellTotals, emptyCell, measureInto, reportCell } from '../probe.ts';
 import { formatCount, formatMs, goalVerdict, markdownTable, summarize } from '../stats.ts';
 import type { Suite } from '../suite.ts';
+import { mainThreadStalls } from './main-thread.ts';
 import { transformerDataset } from './node-transformer.ts';
 
 const LOAD_CONCURRENCY = 32;
@@ -91,6 +92,7 @@ export const healthSuite: Suite = {
   title: 'Search node: /health idle and under a full search load',
   async run(ctx) {
     const size = Math.max(...ctx.sizes.datasets);
+    const stalls = await mainThreadStalls(ctx, ctx.quick ? 3000 : 20_000);
     const transformer = await transformerDataset(ctx);
     const setups: Setup[] = [
       {
@@ -160,6 +162,8 @@ export const healthSuite: Suite = {
         ],
         rows,
       ),
+      '',
+      stalls,
       '',
       `- /health p99 ≤ ${GOAL_P99_MS} ms under full load, either model, default settings: ${goalVerdict(worst <= GOAL_P99_MS, `${formatMs(worst)} ms`, `≤ ${GOAL_P99_MS} ms`)}`,
     ].join('\n');

@@ -3,9 +3,9 @@
  * no install script these packages bring (package.json allowScripts), because theirs call node-gyp,
  * which fetches Node's headers from the network; here node-gyp is pointed at the headers this
  * Node ships (`--nodedir`), as the bootstrap does for faiss-node. A build happens once per
- * node_modules: hnswlib-node's takes seconds; usearch compiles its SIMD library for every
- * instruction set it knows, which takes tens of minutes on 2 busy cores, so a build is given up
- * after BUILD_TIMEOUT_MS and the peer reported as not built.
+ * node_modules: hnswlib-node's takes seconds; usearch compiles its SIMD library (NumKong) for
+ * every instruction set it knows, tens of minutes on 2 busy cores, so it is built only when asked
+ * (GTE_BENCH_BUILD_PEERS=1) and given up after BUILD_TIMEOUT_MS.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -26,7 +26,10 @@ function nodeGyp(): string | null {
 }
 
 /** The peer's module, or why it cannot be had offline. */
-export function loadPeerAddon(name: 'hnswlib-node' | 'usearch'): { module: unknown } | { missing: string } {
+export function loadPeerAddon(
+  name: 'hnswlib-node' | 'usearch',
+  opts: { buildUnasked: boolean },
+): { module: unknown } | { missing: string } {
   let packageDir: string;
   try {
     packageDir = dirname(require.resolve(`${name}/package.json`));
@@ -38,6 +41,13 @@ export function loadPeerAddon(name: 'hnswlib-node' | 'usearch'): { module: unkno
   } catch {
     // Not built yet: build it below.
   }
+  const nodedir = dirname(dirname(process.execPath));
+  if (!opts.buildUnasked && process.env.GTE_BENCH_BUILD_PEERS !== '1')
+    return {
+      missing:
+        `its native addon is not built (npm runs no install script for it); GTE_BENCH_BUILD_PEERS=1 builds it ` +
+        `(node-gyp rebuild --nodedir=${nodedir}, offline; tens of minutes on 2 cores)`,
+    };
   let gyp: string | null;
   try {
     gyp = nodeGyp();
@@ -45,7 +55,6 @@ export function loadPeerAddon(name: 'hnswlib-node' | 'usearch'): { module: unkno
     gyp = null;
   }
   if (!gyp) return { missing: 'node-gyp (bundled with npm) was not found to build its native addon' };
-  const nodedir = dirname(dirname(process.execPath));
   const built = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`], {
     cwd: packageDir,
     encoding: 'utf8',

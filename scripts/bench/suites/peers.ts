@@ -106,7 +106,7 @@ function contenders(base: Float32Array): Array<Contender | { name: string; missi
     },
   ];
 
-  const hnswlib = loadPeerAddon('hnswlib-node');
+  const hnswlib = loadPeerAddon('hnswlib-node', { buildUnasked: true });
   if ('missing' in hnswlib) out.push({ name: 'hnswlib-node', missing: hnswlib.missing });
   else {
     // biome-ignore lint/suspicious/noExplicitAny: the peer's own types are not needed for a benchmark
@@ -128,7 +128,7 @@ function contenders(base: Float32Array): Array<Contender | { name: string; missi
     });
   }
 
-  const usearch = loadPeerAddon('usearch');
+  const usearch = loadPeerAddon('usearch', { buildUnasked: false });
   if ('missing' in usearch) out.push({ name: 'usearch', missing: usearch.missing });
   else {
     // biome-ignore lint/suspicious/noExplicitAny: the peer's own types are not needed for a benchmark

@@ -2,10 +2,11 @@
  * The native parts of the bench-only peers (hnswlib-node, usearch), built on first use. npm runs
  * no install script these packages bring (package.json allowScripts), because theirs call node-gyp,
  * which fetches Node's headers from the network; here node-gyp is pointed at the headers this
- * Node ships (`--nodedir`), as the bootstrap does for faiss-node. A build happens once per
- * node_modules: hnswlib-node's takes seconds; usearch compiles its SIMD library (NumKong) for
- * every instruction set it knows, tens of minutes on 2 busy cores, so it is built only when asked
- * (GTE_BENCH_BUILD_PEERS=1) and given up after BUILD_TIMEOUT_MS.
+ * Node ships (`--nodedir`), as the bootstrap does for faiss-node. hnswlib-node's build takes
+ * seconds, once per node_modules. usearch ships prebuilt addons for linux-x64 and others inside
+ * its npm package; where none fits, its build compiles its SIMD library (NumKong) for every
+ * instruction set it knows, tens of minutes on 2 busy cores, so it runs only when asked
+ * (GTE_BENCH_BUILD_PEERS=1) and is given up after BUILD_TIMEOUT_MS.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,19 +26,25 @@ function nodeGyp(): string | null {
   return existsSync(path) ? path : null;
 }
 
+/** The module, once its native part answers (usearch loads that only for its first index). */
+function loaded(name: 'hnswlib-node' | 'usearch'): unknown {
+  const module = require(name);
+  if (name === 'usearch') new module.Index({ dimensions: 2, metric: 'ip' });
+  return module;
+}
+
 /** The peer's module, or why it cannot be had offline. */
 export function loadPeerAddon(
   name: 'hnswlib-node' | 'usearch',
   opts: { buildUnasked: boolean },
 ): { module: unknown } | { missing: string } {
-  let packageDir: string;
+  // Not through require.resolve(`${name}/package.json`): usearch's `exports` does not list it.
+  const packageDir = (require.resolve.paths(name) ?? [])
+    .map((dir) => join(dir, name))
+    .find((dir) => existsSync(join(dir, 'package.json')));
+  if (!packageDir) return { missing: 'not installed (npm install: it is a devDependency)' };
   try {
-    packageDir = dirname(require.resolve(`${name}/package.json`));
-  } catch {
-    return { missing: `not installed (npm install: it is a devDependency)` };
-  }
-  try {
-    return { module: require(name) };
+    return { module: loaded(name) };
   } catch {
     // Not built yet: build it below.
   }
@@ -71,7 +78,7 @@ export function loadPeerAddon(
     };
   }
   try {
-    return { module: require(name) };
+    return { module: loaded(name) };
   } catch (err) {
     return { missing: `built, but does not load: ${(err as Error).message.split('\n')[0]}` };
   }

@@ -161,9 +161,19 @@ function contenders(base: Float32Array): Array<Contender | { name: string; missi
     out.push({
       name: 'usearch 2.26 exactSearch (brute force)',
       build: () => undefined,
-      search: (q) => keys(lib.exactSearch(base, q, DIM, K, 'ip', 1).keys),
+      // Copies: exactSearch reads a query view from the start of its buffer, not from its offset.
+      search: (q) => keys(lib.exactSearch(base, q.slice(), DIM, K, 'ip', 1).keys),
       searchBatch: (qs) => {
-        const all = keys(lib.exactSearch(base, qs, DIM, K, 'ip', 1).keys);
+        const all = keys(
+          lib.exactSearch(
+            base,
+            qs.map((q) => q.slice()),
+            DIM,
+            K,
+            'ip',
+            1,
+          ).keys,
+        );
         return qs.map((_, i) => all.slice(i * K, (i + 1) * K));
       },
     });

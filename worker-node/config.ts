@@ -23,6 +23,17 @@ export function hnswFromEnv(env: NodeJS.ProcessEnv): { efSearch?: number; efCons
   return { efSearch: parsed.HNSW_EF_SEARCH, efConstruction: parsed.HNSW_EF_CONSTRUCTION };
 }
 
+/**
+ * The nice value of the node's compute threads (ONNX Runtime, FAISS, the keyword reader); the
+ * event loop keeps the process's. 0 runs them at the event loop's priority.
+ */
+const ThreadNiceSchema = z.object({ WORKER_THREAD_NICE: int(0, 19).default(10) });
+
+/** WORKER_THREAD_NICE in `env` (read by each compute thread; loadConfig has validated it at start). */
+export function threadNiceFromEnv(env: NodeJS.ProcessEnv): number {
+  return ThreadNiceSchema.parse(env).WORKER_THREAD_NICE;
+}
+
 const EnvSchema = z.object({
   NODE_ID: z
     .string()
@@ -53,6 +64,7 @@ const EnvSchema = z.object({
     .regex(/^(Flat|HNSW\d+)$/, '"Flat" or "HNSW<M>", e.g. HNSW32')
     .default('Flat'),
   ...HnswSchema.shape,
+  ...ThreadNiceSchema.shape,
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')

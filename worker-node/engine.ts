@@ -21,6 +21,7 @@ import {
   renumberStore,
   type SearchHitDoc,
 } from './index-generation.ts';
+import { KeywordReader } from './metadata/keyword-reader.ts';
 import { MetadataStore, type ApplyEntry, type ModelIdentity } from './metadata/store.ts';
 import { retrieve, type RetrievalTimings, type SearchOptions } from './retrieval.ts';
 import { writeFlatSnapshot } from './flat-snapshot.ts';
@@ -74,6 +75,8 @@ export class SearchEngine {
   private snapshotRun: Promise<boolean> | null = null;
   /** A dead FAISS worker is replaced by a generation rebuilt from SQLite (the truth). */
   private readonly supervisor: Supervisor;
+  /** Keyword rankings run here, off the event loop (metadata/keyword-reader.ts). */
+  private readonly keywordReader: KeywordReader;
 
   private constructor(
     readonly store: MetadataStore,
@@ -84,6 +87,7 @@ export class SearchEngine {
     onLog: (event: string, f: Record<string, unknown>) => void,
   ) {
     this.supervisor = new Supervisor('index', () => this.serialised(() => this.rebuild()), onLog);
+    this.keywordReader = KeywordReader.open(store.path, store.keyword, () => store.documentCount);
     this.watch(gen);
   }
 
@@ -233,8 +237,14 @@ export class SearchEngine {
       throw new IndexUnavailableError(
         `the FAISS worker died (${health.last_error}); the index is being rebuilt from SQLite, retry on another node`,
       );
+    const reader = this.keywordReader;
     return retrieve(
-      { store: this.store, factory: this.factory, generation: () => this.gen },
+      {
+        store: this.store,
+        factory: this.factory,
+        generation: () => this.gen,
+        keywordSearch: (text, limit, f) => reader.search(text, limit, f),
+      },
       vector,
       k,
       filter,
@@ -300,6 +310,7 @@ export class SearchEngine {
     await this.snapshotRun?.catch(() => undefined);
     await this.applying;
     await this.gen.index.close();
+    await this.keywordReader.close();
     this.store.close();
   }
 }

@@ -11,8 +11,10 @@
  * A selective filter is a pre-filter: SQLite lists the matching documents (doc_meta, indexed) and
  * the stored vectors of all their passages are scored, exactly, in JS; FAISS is not asked at all. A filter that
  * matches many documents is a post-filter over FAISS candidates instead, fetched in proportion to
- * its pass rate. Everything after the last FAISS answer (resolving labels, the keyword query, the
- * fusion, reading documents) runs in one synchronous step, so every list sees the same SQLite state.
+ * its pass rate. The keyword ranking runs beside the FAISS call, off the main thread when the source
+ * has a reader for it (metadata/keyword-reader.ts); everything after the last answer (resolving
+ * labels, the fusion, reading documents) runs in one synchronous step, so the documents served are
+ * those SQLite holds at that moment.
  */
 import type { SearchMode } from '../shared/schemas.ts';
 import type { MetadataFilter } from '../shared/search-filter.ts';
@@ -24,6 +26,7 @@ import {
   type SearchHitDoc,
   withDocuments,
 } from './index-generation.ts';
+import type { RankedId } from './metadata/keyword-tables.ts';
 import type { MetadataStore } from './metadata/store.ts';
 import { bestPerDocument } from './passage-hits.ts';
 
@@ -52,6 +55,13 @@ export interface RetrievalSource {
   factory: string;
   /** The current generation (it changes when a compaction swaps one in). */
   generation(): IndexGeneration;
+  /** BM25 ranking off the main thread; absent: `store.keyword.search` on the main connection. */
+  keywordSearch?(text: string, limit: number, filter?: MetadataFilter): Promise<RankedId[]>;
+}
+
+function keywordRanking(src: RetrievalSource, text: string, limit: number, filter?: MetadataFilter) {
+  if (src.keywordSearch) return src.keywordSearch(text, limit, filter);
+  return Promise.resolve(src.store.keyword.search(text, limit, filter));
 }
 
 function dot(a: Float32Array, blob: Buffer): number {
@@ -79,10 +89,14 @@ async function vectorSearch<T>(
   depth: number,
   filter: MetadataFilter | undefined,
   timings: RetrievalTimings,
+  /** Work running alongside (the keyword ranking): awaited before `finish`, in the same step. */
+  alongside: Promise<unknown> | null,
   finish: (hits: SearchHitDoc[]) => T,
 ): Promise<T> {
   let t = performance.now();
   if (filter && src.store.keyword.matchBound(filter, PREFILTER_MAX_MATCHES + 1) <= PREFILTER_MAX_MATCHES) {
+    await alongside;
+    t = performance.now();
     const out = finish(exactScores(src.store, vector, depth, filter));
     timings.metadataMs += performance.now() - t;
     return out;
@@ -101,6 +115,9 @@ async function vectorSearch<T>(
     t = performance.now();
     const hits = await gen.use((index) => index.search(vector, fetch));
     timings.searchMs += performance.now() - t;
+    t = performance.now();
+    await alongside;
+    timings.metadataMs += performance.now() - t;
     if (gen !== src.generation()) {
       // A compaction swapped generations while FAISS answered: these labels are of the old
       // numbering, whose map no longer follows the log. Ask the new generation instead.
@@ -137,18 +154,24 @@ export async function retrieve(
   const text = options.text ?? '';
   if (mode === 'keyword') {
     const t = performance.now();
-    const hits = withDocuments(src.store, src.store.keyword.search(text, k, filter), text);
+    const ranked = await keywordRanking(src, text, k, filter);
+    const hits = withDocuments(src.store, ranked, text);
     timings.metadataMs += performance.now() - t;
     return { hits, timings };
   }
   if (!vector) throw new Error(`a ${mode} search needs the query's vector`);
   if (mode === 'vector') {
-    const hits = await vectorSearch(src, vector, k, filter, timings, (h) => h.slice(0, k));
+    const hits = await vectorSearch(src, vector, k, filter, timings, null, (h) => h.slice(0, k));
     return { hits, timings };
   }
   const depth = Math.max(k, HYBRID_DEPTH);
-  const hits = await vectorSearch(src, vector, depth, filter, timings, (vectorHits) => {
-    const keywordHits = src.store.keyword.search(text, depth, filter);
+  let keywordHits: RankedId[] = [];
+  const ranking = keywordRanking(src, text, depth, filter).then((ranked) => {
+    keywordHits = ranked;
+  });
+  // Awaited before the fusion; a vector search that fails first must not leave it unhandled.
+  ranking.catch(() => undefined);
+  const hits = await vectorSearch(src, vector, depth, filter, timings, ranking, (vectorHits) => {
     const fused = reciprocalRankFusion(
       [vectorHits.map((h) => ({ id: h.doc.id })), keywordHits],
       options.rrfK ?? DEFAULT_RRF_K,

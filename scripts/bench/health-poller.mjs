@@ -1,11 +1,13 @@
 // A /health poller on its own thread (see load.ts pollHealth): GET every intervalMs over one
-// keep-alive connection; on "stop" it posts back every latency. Plain JS: no loader needed.
+// keep-alive connection; on "stop" it posts back every latency, and the event-loop lag each answer
+// reported (load.event_loop_lag_ms: the node's worst in the last second). Plain JS: no loader needed.
 import { Agent, get } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { url, intervalMs } = workerData;
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 const latenciesMs = [];
+const loopLagMs = [];
 let failures = 0;
 let running = true;
 
@@ -13,9 +15,19 @@ function once() {
   const started = performance.now();
   return new Promise((resolve) => {
     const req = get(url, { agent, timeout: 5000 }, (res) => {
-      res.resume();
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        body += chunk;
+      });
       res.on('end', () => {
         latenciesMs.push(performance.now() - started);
+        try {
+          const lag = JSON.parse(body)?.load?.event_loop_lag_ms;
+          if (typeof lag === 'number') loopLagMs.push(lag);
+        } catch {
+          // not the node's JSON: no lag to record
+        }
         if (res.statusCode !== 200) failures++;
         resolve();
       });
@@ -43,5 +55,5 @@ parentPort.on('message', (m) => {
     else next = performance.now();
   }
   agent.destroy();
-  parentPort.postMessage({ latenciesMs, failures });
+  parentPort.postMessage({ latenciesMs, failures, loopLagMs });
 })();

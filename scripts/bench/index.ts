@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --suite NAME ...] [--quick] [--out FILE] [--no-write]`
+ * `npm run bench [-- --suite NAME ...] [--quick] [--n VECTORS] [--out FILE] [--no-write]`
  *
  * Runs the benchmark suites (one module each under suites/) against real processes on this
  * machine and writes each suite's results as a section of BENCHMARKS.md (replacing that suite's
@@ -15,10 +15,13 @@ import { formatLoad, machineInfo } from './machine.ts';
 import { writeSections } from './report.ts';
 import type { Suite } from './suite.ts';
 import { edgeSuite } from './suites/edge.ts';
+import { exactSuite } from './suites/exact.ts';
 import { failoverSuite } from './suites/failover.ts';
 import { filterSuite } from './suites/filter.ts';
+import { healthSuite } from './suites/health.ts';
 import { hnswSuite } from './suites/hnsw.ts';
 import { nodeSuite } from './suites/node.ts';
+import { peersSuite } from './suites/peers.ts';
 import { readShareSuite } from './suites/read-share.ts';
 import { reorgSuite } from './suites/reorg.ts';
 import { replicationSuite } from './suites/replication.ts';
@@ -26,8 +29,11 @@ import { searchSuite } from './suites/search.ts';
 
 export const SUITES: Suite[] = [
   nodeSuite,
+  healthSuite,
   searchSuite,
+  exactSuite,
   hnswSuite,
+  peersSuite,
   reorgSuite,
   filterSuite,
   replicationSuite,
@@ -36,9 +42,10 @@ export const SUITES: Suite[] = [
   failoverSuite,
 ];
 
-const USAGE = `usage: npm run bench -- [--suite NAME]... [--quick] [--out FILE] [--no-write]
+const USAGE = `usage: npm run bench -- [--suite NAME]... [--quick] [--n VECTORS] [--out FILE] [--no-write]
   --suite NAME   run only this suite (repeatable): ${SUITES.map((s) => s.name).join(', ')}
   --quick        small corpus, short cells, 3 kills: about 3 minutes in all
+  --n VECTORS    vectors in the in-process index suites (exact, peers; default 100000, quick 20000)
   --out FILE     the markdown file whose sections are replaced (default BENCHMARKS.md)
   --no-write     print the results only`;
 
@@ -51,6 +58,7 @@ async function main(): Promise<number> {
     options: {
       suite: { type: 'string', multiple: true },
       quick: { type: 'boolean', default: false },
+      n: { type: 'string' },
       out: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -76,7 +84,12 @@ async function main(): Promise<number> {
     `${quick ? 'quick' : 'full'} run of ${chosen.map((s) => s.name).join(', ')} on ${machine.nproc} cores (${machine.cpuModel}), load ${formatLoad(machine.loadAverage)}`,
   );
 
-  const ctx = await createContext({ quick, progress });
+  const vectors = values.n === undefined ? undefined : Number(values.n);
+  if (vectors !== undefined && !(Number.isInteger(vectors) && vectors >= 100)) {
+    process.stderr.write(`--n must be a whole number of vectors, at least 100 (got ${values.n})\n${USAGE}\n`);
+    return 2;
+  }
+  const ctx = await createContext({ quick, vectors, progress });
   let failed = 0;
   const cleanup = () => void ctx.cleanup().finally(() => process.exit(130));
   process.once('SIGINT', cleanup);

@@ -116,8 +116,11 @@ export async function warmUp(url: string, queries: readonly string[], count: num
 }
 
 export interface HealthPoller {
-  /** Stops polling; resolves with the latency of every poll (ms) and how many were not 200. */
-  stop(): Promise<{ latenciesMs: number[]; failures: number }>;
+  /**
+   * Stops polling; resolves with the latency of every poll (ms), how many were not 200, and the
+   * event-loop lag each answer reported (ms).
+   */
+  stop(): Promise<{ latenciesMs: number[]; failures: number; loopLagMs: number[] }>;
 }
 
 /** Polls `url` (GET) every `intervalMs` from a worker thread until stopped. */
@@ -128,7 +131,7 @@ export function pollHealth(url: string, intervalMs = 50): HealthPoller {
   return {
     stop: () =>
       new Promise((resolve, reject) => {
-        worker.once('message', (m: { latenciesMs: number[]; failures: number }) => {
+        worker.once('message', (m: { latenciesMs: number[]; failures: number; loopLagMs: number[] }) => {
           void worker.terminate();
           resolve(m);
         });

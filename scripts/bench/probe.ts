@@ -12,6 +12,8 @@ export interface CellTotals {
   latenciesMs: number[];
   tookMs: number[];
   healthMs: number[];
+  /** The event-loop lag the node reported in each /health answer. */
+  loopLagMs: number[];
   healthFailures: number;
   failures: number;
   answered: number;
@@ -25,6 +27,7 @@ export function emptyCell(): CellTotals {
     latenciesMs: [],
     tookMs: [],
     healthMs: [],
+    loopLagMs: [],
     healthFailures: 0,
     failures: 0,
     answered: 0,
@@ -38,6 +41,7 @@ export interface CellReport {
   qps: number;
   latency: Summary;
   health: Summary;
+  loopLag: Summary;
   tookMean: number;
   stageMeans: Record<(typeof STAGES)[number], number>;
   meanBatch: number;
@@ -53,6 +57,7 @@ export function reportCell(c: CellTotals): CellReport {
     qps: perSecond(c.answered, c.durationMs),
     latency: summarize(c.latenciesMs),
     health: summarize(c.healthMs),
+    loopLag: summarize(c.loopLagMs),
     tookMean: took,
     stageMeans,
     meanBatch: meanOf(c.batchSizes.get(''), 1),
@@ -96,11 +101,12 @@ export async function measureInto(into: CellTotals, o: MeasureOptions): Promise<
     durationMs: o.durationMs,
     queries: o.queries,
   });
-  const health = poller ? await poller.stop() : { latenciesMs: [], failures: 0 };
+  const health = poller ? await poller.stop() : { latenciesMs: [], failures: 0, loopLagMs: [] };
   const after = await scrape(metricsUrl);
   into.latenciesMs.push(...load.latenciesMs);
   into.tookMs.push(...load.tookMs);
   into.healthMs.push(...health.latenciesMs);
+  into.loopLagMs.push(...health.loopLagMs);
   into.healthFailures += health.failures;
   into.failures += Object.values(load.failures).reduce((a, b) => a + b, 0);
   into.answered += load.latenciesMs.length;

@@ -10,7 +10,10 @@ import { splitPassages } from './passages.ts';
 import type { FromWorker, RunStat, ToWorker, WorkerInit } from './protocol.ts';
 import { embedBatch, openSession, type OpenedSession } from './session.ts';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.ts';
+import { yieldToEventLoop } from '../util/thread-priority.ts';
 
+// Before the session exists: ONNX Runtime's thread pool inherits this thread's priority.
+yieldToEventLoop();
 const init = workerData as WorkerInit;
 const port = parentPort!;
 

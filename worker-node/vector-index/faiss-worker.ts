@@ -8,6 +8,10 @@ import { parentPort } from 'node:worker_threads';
 import { renameSync, openSync, fsyncSync, closeSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { HnswParams, WorkerReply, WorkerRequest } from './protocol.ts';
+import { yieldToEventLoop } from '../util/thread-priority.ts';
+
+// Before FAISS starts an OpenMP team: its threads inherit this thread's priority.
+yieldToEventLoop();
 
 const require = createRequire(import.meta.url);
 const faiss = require('faiss-node') as typeof import('faiss-node');
@@ -21,6 +25,16 @@ let factoryName = 'Flat';
 interface HnswMethods {
   setHnswParams?(efSearch?: number, efConstruction?: number): boolean;
   getHnswParams?(): { efSearch: number; efConstruction: number } | null;
+}
+
+/**
+ * Typed-array search and add from the patched binding (scripts/setup/faiss-patch.mjs): no
+ * per-number conversion through JS arrays, and a Flat inner-product index scanned with SIMD
+ * kernels. Absent only from a binding built before them (`npm run setup` rebuilds it).
+ */
+interface TypedMethods {
+  searchTyped?(queries: Float32Array, k: number): { distances: Float32Array; labels: Float64Array };
+  addTyped?(vectors: Float32Array): void;
 }
 
 /** The OpenMP team FAISS's loops get by default (one thread per core), from the patched binding. */
@@ -71,7 +85,9 @@ function handle(msg: WorkerRequest): Record<string, unknown> {
     }
     case 'add': {
       const n = msg.vectors.length / dimension;
-      if (n > 0) index!.add(Array.from(msg.vectors));
+      const typed = index as unknown as TypedMethods;
+      if (n > 0 && typed.addTyped) typed.addTyped(msg.vectors);
+      else if (n > 0) index!.add(Array.from(msg.vectors));
       return { ntotal: index!.ntotal() };
     }
     case 'search': {
@@ -84,6 +100,8 @@ function handle(msg: WorkerRequest): Record<string, unknown> {
       const narrow = factoryName.startsWith('HNSW') && nq < ompThreads && omp.setOmpThreads;
       if (narrow) omp.setOmpThreads!(nq);
       try {
+        const typed = index as unknown as TypedMethods;
+        if (typed.searchTyped) return { k, ...typed.searchTyped(msg.vectors, k) };
         const r = index!.search(Array.from(msg.vectors), k);
         return { k, labels: r.labels, distances: r.distances };
       } finally {
@@ -122,8 +140,10 @@ function handle(msg: WorkerRequest): Record<string, unknown> {
 parentPort!.on('message', (msg: WorkerRequest) => {
   try {
     const result = handle(msg);
-    // A serialised index is handed over, not copied again through structured clone.
-    const transfer = result.bytes instanceof ArrayBuffer ? [result.bytes] : [];
+    // A serialised index and search answers are handed over, not copied through structured clone.
+    const transfer = [result.bytes, result.labels, result.distances].flatMap((v) =>
+      v instanceof ArrayBuffer ? [v] : ArrayBuffer.isView(v) ? [v.buffer as ArrayBuffer] : [],
+    );
     parentPort!.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply, transfer);
   } catch (err) {
     parentPort!.postMessage({ id: msg.id, ok: false, error: (err as Error).message } satisfies WorkerReply);

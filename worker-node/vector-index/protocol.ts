@@ -18,11 +18,18 @@ export type WorkerRequest =
   | { id: number; type: 'crash' }
   | { id: number; type: 'reset'; factory: string };
 
+/** Per query, k labels (-1: no vector) and scores, row after row; typed from the patched binding. */
+export interface SearchReply {
+  k: number;
+  labels: ArrayLike<number>;
+  distances: ArrayLike<number>;
+}
+
 export type WorkerReply =
   | {
       id: number;
       ok: true;
-      result: Record<string, unknown> | { k: number; labels: number[]; distances: number[] };
+      result: Record<string, unknown> | SearchReply;
     }
   | { id: number; ok: false; error: string };
 

@@ -1,0 +1,114 @@
+/**
+ * Keyword rankings run off the event loop (worker-node/metadata/keyword-reader.ts): the reader's
+ * thread, on its own read-only connection, must rank exactly as the main connection does, see
+ * every commit made before a query, and carry the engine's keyword and hybrid searches, which
+ * then never rank on the main thread (where a large corpus's BM25 query held up /health).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../scripts/corpus/random.ts';
+import { benchDocs, benchQueries } from '../../scripts/corpus/synthetic.ts';
+import { SearchEngine } from '../../worker-node/engine.ts';
+import { KeywordReader } from '../../worker-node/metadata/keyword-reader.ts';
+import type { ApplyEntry } from '../../worker-node/metadata/store.ts';
+import type { MetadataFilter } from '../../shared/search-filter.ts';
+import { retrieve } from '../../worker-node/retrieval.ts';
+
+const DIM = 8;
+const model = { id: 'test-model', checksum: 'c0ffee', dimension: DIM };
+const dirs: string[] = [];
+
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function openEngine(): Promise<SearchEngine> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gte-keyword-reader-'));
+  dirs.push(dataDir);
+  return SearchEngine.open({ dataDir, model, factory: 'Flat' });
+}
+
+const random = mulberry32(11);
+const vector = () => Float32Array.from({ length: DIM }, () => random() * 2 - 1);
+let seqMs = 1;
+
+function upserts(docs: ReturnType<typeof benchDocs>): ApplyEntry[] {
+  return docs.map((d) => ({ seq: `${seqMs++}-0`, op: 'upsert', ...d, vector: vector() }));
+}
+
+describe('KeywordReader', () => {
+  it('ranks exactly as the main connection, with and without filters, and sees each commit', async () => {
+    const engine = await openEngine();
+    const store = engine.store;
+    const reader = KeywordReader.open(store.path, store.keyword, () => store.documentCount);
+    try {
+      await engine.apply(upserts(benchDocs(0, 600)));
+      const filters: (MetadataFilter | undefined)[] = [
+        undefined,
+        { team: 'finance' },
+        { year: { $gte: 2022 } },
+      ];
+      for (const [i, query] of benchQueries(30, 5).entries()) {
+        const filter = filters[i % filters.length];
+        expect(await reader.search(query, 20, filter), query).toEqual(
+          store.keyword.search(query, 20, filter),
+        );
+      }
+      // A rewrite and a delete committed on the main connection are what the next ranking sees.
+      const [first] = store.keyword.search('approved', 1);
+      await engine.apply([
+        {
+          seq: `${seqMs++}-0`,
+          op: 'upsert',
+          id: first!.id,
+          text: 'zeppelin maintenance',
+          metadata: {},
+          vector: vector(),
+        },
+      ]);
+      expect((await reader.search('zeppelin', 5)).map((h) => h.id)).toEqual([first!.id]);
+      await engine.apply([{ seq: `${seqMs++}-0`, op: 'delete', id: first!.id }]);
+      expect(await reader.search('zeppelin', 5)).toEqual([]);
+    } finally {
+      await reader.close();
+      await engine.close();
+    }
+  });
+
+  it("carries the engine's keyword and hybrid rankings: the same answers, none ranked on the main thread", async () => {
+    const engine = await openEngine();
+    try {
+      await engine.apply(upserts(benchDocs(0, 400)));
+      const store = engine.store;
+      // The same source the engine builds, less its reader: rankings on the main connection.
+      // biome-ignore lint/complexity/useLiteralKeys: the engine keeps its generation private
+      const onMainThread = { store, factory: 'Flat', generation: () => engine['gen'] };
+      const expected = [];
+      const queries = benchQueries(12, 9);
+      for (const [i, query] of queries.entries()) {
+        const mode = i % 2 === 0 ? ('keyword' as const) : ('hybrid' as const);
+        const v = vector();
+        const want = await retrieve(onMainThread, v, 5, undefined, { mode, text: query });
+        expected.push({ query, mode, v, ids: want.hits.map((h) => h.doc.id) });
+      }
+      const mainSearch = store.keyword.search.bind(store.keyword);
+      let mainThreadRankings = 0;
+      store.keyword.search = (...args) => {
+        mainThreadRankings++;
+        return mainSearch(...args);
+      };
+      for (const e of expected) {
+        const got = await engine.search(e.v, 5, undefined, { mode: e.mode, text: e.query });
+        expect(
+          got.hits.map((h) => h.doc.id),
+          `${e.mode} ${e.query}`,
+        ).toEqual(e.ids);
+      }
+      expect(mainThreadRankings).toBe(0);
+    } finally {
+      await engine.close();
+    }
+  });
+});

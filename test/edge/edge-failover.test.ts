@@ -103,6 +103,7 @@ describe('edge routing and failover (workerd + fake nodes)', () => {
       query: 'where is the answer',
       top_k: 5,
       mode: 'hybrid',
+      include_text: true,
     });
   });
 

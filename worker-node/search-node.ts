@@ -12,6 +12,7 @@
 import type { NodeHealth, SearchHit, SearchRequest } from '../shared/schemas.ts';
 import { VERSION } from '../shared/version.ts';
 import type { NodeConfig } from './config.ts';
+import { redisKeyPrefix } from './redis-connection.ts';
 import {
   type Lifecycle,
   type NodeState,
@@ -240,7 +241,7 @@ export class SearchNode {
       version: VERSION,
       model: this.parts.embedder.info,
       index: this.replica.indexShape(),
-      redisPrefix: this.config.REDIS_PREFIX,
+      redisPrefix: redisKeyPrefix(this.config.REDIS_PREFIX),
     });
   }
 

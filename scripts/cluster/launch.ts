@@ -16,6 +16,7 @@ import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
 import { dropPrefix, redisAnswers, startRedisServer, type RedisServer } from './redis-server.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
+import { redisKeyPrefix } from '../../worker-node/redis-connection.ts';
 import { type MountResult, mountTmpfs, unmountTmpfs } from './tmpfs.ts';
 
 export interface ClusterState {
@@ -101,7 +102,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const secret = randomBytes(32).toString('hex');
   const adminToken = randomBytes(24).toString('hex');
   const apiKey = randomBytes(24).toString('hex');
-  const prefix = `gte-${randomBytes(4).toString('hex')}`;
+  // Braced: every key of this cluster (`{gte-…}:log`, the BullMQ queue) shares one hash slot.
+  const prefix = redisKeyPrefix(`gte-${randomBytes(4).toString('hex')}`);
 
   const started: { nodes: NodeProcess[]; redis: RedisServer | null; edge: ChildProcess | null } = {
     nodes: [],
@@ -149,7 +151,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       return {
         id: `node-${i + 1}`,
         dataDir: join(dataDir, `node-${i + 1}`),
-        redisUrl: proxy ? `redis://127.0.0.1:${proxy.port}` : redisUrl,
+        redis: proxy ? `redis://127.0.0.1:${proxy.port}` : redisUrl,
         redisPrefix: prefix,
         secret,
         env: { GTE_PARENT_PID: String(process.pid), ...opts.nodeEnv },

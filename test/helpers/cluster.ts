@@ -22,6 +22,7 @@ import { startRedisServer, type RedisServer } from '../../scripts/cluster/redis-
 import type { NodeHealth } from '../../shared/schemas.ts';
 import { chunks, type CorpusDoc } from '../../scripts/corpus/sample.ts';
 import { uniquePrefix } from './redis.ts';
+import { redisKeyPrefix } from '../../worker-node/redis-connection.ts';
 
 export const TEST_SECRET = 'integration-test-cluster-secret-0123456789';
 
@@ -74,7 +75,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<T
   const running = new Map<string, NodeProcess>();
   const cluster: TestCluster = {
     redis,
-    prefix: opts.prefix ?? uniquePrefix('it'),
+    prefix: redisKeyPrefix(opts.prefix ?? uniquePrefix('it')),
     secret: TEST_SECRET,
     dir,
     epoch: 0,
@@ -91,7 +92,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<T
         const proc = await startNode({
           id,
           dataDir,
-          redisUrl: redis.url,
+          redis: redis.url,
           redisPrefix: cluster.prefix,
           secret: TEST_SECRET,
           env: { LOG_LEVEL: 'info', ...opts.env, ...env },

@@ -7,7 +7,7 @@
  * When Redis is unreachable it keeps retrying with backoff; the node goes on serving searches
  * from what it has.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection.ts';
 import type { SearchEngine } from '../engine.ts';
 import type { NodeLogger } from '../log.ts';
 import { ChangeLog } from './change-log.ts';
@@ -18,7 +18,7 @@ class TrimmedPastError extends Error {}
 export interface ApplierOptions {
   log: ChangeLog;
   /** A connection of its own for the blocking XREAD; stop() disconnects it. */
-  blockingRedis: Redis;
+  blockingRedis: RedisClient;
   engine: Pick<SearchEngine, 'appliedSeq' | 'apply'>;
   nodeId: string;
   logger: NodeLogger;
@@ -47,7 +47,7 @@ export class Applier {
   private progressAt = Date.now();
   private readonly blockingLog: ChangeLog;
   private readonly log: ChangeLog;
-  private readonly blockingRedis: Redis;
+  private readonly blockingRedis: RedisClient;
   private readonly engine: ApplierOptions['engine'];
   private readonly nodeId: string;
   private readonly logger: NodeLogger;

@@ -1,7 +1,8 @@
 /**
  * The durable, fenced change log: one Redis Stream that every upsert and delete goes through.
  *
- * Keys (prefix `gte` unless REDIS_PREFIX says otherwise):
+ * Keys, under one hash tag so that Redis Cluster keeps them in one slot (`<p>` is `{gte}` unless
+ * REDIS_PREFIX says otherwise):
  *   <p>:log       the stream; fields epoch, op, id, version, doc (JSON text+metadata), vec (float32
  *                 base64), model. `version` orders writes of one id (see metadata/store.ts); empty when unknown
  *   <p>:fence     the current epoch; appends with any other epoch are refused (Lua, atomic)
@@ -12,9 +13,11 @@
  *   <p>:trimmed   the last stream id removed by trimming; a node behind it must resynchronise
  *
  * A deposed master cannot write even if it never heard that it was deposed: its epoch no longer
- * equals the fence, so the script refuses the append before anything reaches the stream.
+ * equals the fence, so the script refuses the append before anything reaches the stream. Appends
+ * and fence raises count only once WAIT saw them reach the Redis replicas (redis-ack.ts).
  */
-import type { Redis } from 'ioredis';
+import { connectionForKey, type RedisClient, redisKeyPrefix } from '../redis-connection.ts';
+import { ReplicaAck, type ReplicaAckOptions } from './redis-ack.ts';
 import { ApiError } from '../../shared/http-body.ts';
 import type { ApplyEntry } from '../metadata/store.ts';
 import { compareSeq, MAX_STREAM_PART, parseStreamId, SEQ_ZERO } from '../../shared/stream-id.ts';
@@ -120,11 +123,18 @@ function decodeFields(seq: string, fields: string[]): RawEntry {
 
 export class ChangeLog {
   readonly keys;
+  /** The braced key prefix (`{gte}`); REDIS_PREFIX given bare or braced lands on the same keys. */
+  readonly prefix: string;
+  /** WAIT after each append and fence raise. */
+  readonly ack: ReplicaAck;
 
   constructor(
-    private readonly redis: Redis,
-    readonly prefix: string,
+    private readonly redis: RedisClient,
+    prefix: string,
+    ack: ReplicaAckOptions = { timeoutMs: 2000 },
   ) {
+    prefix = redisKeyPrefix(prefix);
+    this.prefix = prefix;
     this.keys = {
       log: `${prefix}:log`,
       fence: `${prefix}:fence`,
@@ -135,6 +145,7 @@ export class ChangeLog {
     };
     redis.defineCommand('gteAppend', { numberOfKeys: 3, lua: APPEND_LUA });
     redis.defineCommand('gteTakeFence', { numberOfKeys: 2, lua: TAKE_FENCE_LUA });
+    this.ack = new ReplicaAck(() => connectionForKey(redis, this.keys.log), ack);
   }
 
   /** Whether the connection is up right now (a cheap check before accepting writes). */
@@ -160,20 +171,22 @@ export class ChangeLog {
         );
       else argv.push('delete', op.id, '', '', version);
     }
+    let ids: string[];
     try {
-      return (
+      ids =
         (await (this.redis as unknown as { gteAppend(...a: string[]): Promise<string[]> }).gteAppend(
           this.keys.fence,
           this.keys.log,
           this.keys.fenceHolder,
           ...argv,
-        )) ?? []
-      );
+        )) ?? [];
     } catch (err) {
       const m = /STALE (\d+)(?: (\S+))?/.exec((err as Error).message);
       if (m) throw new StaleEpochError(epoch, Number(m[1]), m[2]);
       throw err;
     }
+    await this.ack.confirm();
+    return ids;
   }
 
   /**
@@ -186,6 +199,7 @@ export class ChangeLog {
       this.redis as unknown as { gteTakeFence(...a: string[]): Promise<[number, string]> }
     ).gteTakeFence(this.keys.fence, this.keys.fenceHolder, String(epoch), node);
     if (node && Number(fence) === epoch && holder !== node) throw new StaleEpochError(epoch, epoch, holder);
+    await this.ack.confirm();
     return Number(fence);
   }
 

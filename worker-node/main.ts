@@ -17,6 +17,7 @@ import { connectRedis } from './redis-connection.ts';
 import { ModelMismatchError } from './metadata/store.ts';
 import { Applier } from './replication/applier.ts';
 import { ChangeLog } from './replication/change-log.ts';
+import { RedisWatch } from './replication/redis-watch.ts';
 import { resyncFromPeer } from './replication/resync.ts';
 import { SearchNode } from './search-node.ts';
 import { DiskProbe } from './telemetry/disk.ts';
@@ -131,6 +132,10 @@ function buildNode(
     minReplicas: config.REDIS_MIN_REPLICAS_ACK,
     timeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
   });
+  // Across appliers (a resync makes a new one): entries applied out of epoch order, for /health.
+  let epochRegressions = 0;
+  const redisWatch = new RedisWatch(changeLog, config.redis);
+  redisWatch.start();
   const createApplier = (target: ReplicaEngine) => {
     const blockingRedis = connectRedis(config.redis, { maxRetriesPerRequest: null });
     blockingRedis.on('error', onRedisError);
@@ -142,6 +147,14 @@ function buildNode(
       logger,
       expectedModel: parts.embedder.info.id,
       appliedEntries: parts.metrics.appliedEntries,
+      onEpochRegression: (seq, epoch, previous) => {
+        epochRegressions++;
+        parts.metrics.epochRegressions.inc();
+        errors.note(
+          'replication.epoch_regressed',
+          `entry ${seq} has epoch ${epoch}, after epoch ${previous}`,
+        );
+      },
     });
   };
   return new SearchNode({
@@ -163,7 +176,12 @@ function buildNode(
         new Promise<void>((r) => redis.once('ready', () => r())),
         new Promise<void>((r) => setTimeout(r, 2000)),
       ]),
-    closeRedis: () => redis.disconnect(),
+    redisTopology: () => redisWatch.view,
+    epochRegressions: () => epochRegressions,
+    closeRedis: () => {
+      redisWatch.stop();
+      redis.disconnect();
+    },
     gpu: new GpuMonitor(),
     disk: new DiskProbe(config.dataDir),
     errors,

@@ -11,6 +11,7 @@
  */
 import type { NodeHealth, SearchHit, SearchRequest } from '../shared/schemas.ts';
 import { VERSION } from '../shared/version.ts';
+import type { RedisTopologyHealth } from '../shared/schemas.ts';
 import type { NodeConfig } from './config.ts';
 import { redisKeyPrefix } from './redis-connection.ts';
 import {
@@ -53,6 +54,10 @@ export interface SearchNodeParts {
   ingest: IngestQueuePort;
   /** Resolves once Redis answers (or soon after, if it does not). */
   redisReady: () => Promise<void>;
+  /** Redis's topology, replicas and fence as last seen (replication/redis-watch.ts). */
+  redisTopology?: () => RedisTopologyHealth;
+  /** Log entries applied out of epoch order since start (divergence; replication/applier.ts). */
+  epochRegressions?: () => number;
   /** Closes the node's own Redis connections (the last step of stop()). */
   closeRedis: () => void;
   gpu: GpuPort;
@@ -212,6 +217,8 @@ export class SearchNode {
       lag: this.replica.lag(),
       stalledMs: this.replica.stalledMs(),
       redis: this.replica.redisState,
+      redisTopology: this.parts.redisTopology?.(),
+      epochRegressions: this.parts.epochRegressions?.() ?? 0,
       embedder: this.parts.embedder.health(),
       engine: this.replica.engineHealth(),
       disk: this.parts.disk.state,

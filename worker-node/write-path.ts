@@ -3,7 +3,8 @@
  * BullMQ job, and answer at the wait level asked for (none: queued; applied: applied here;
  * replicated: applied by a standby too). The job processor, on the master only, embeds the
  * documents in batches and appends them to the fenced change log under the node's epoch; a
- * refused append (the fence moved on) makes the node step down.
+ * refused append (the fence moved on) makes the node step down; a fence that fell back below the
+ * epoch (Redis lost it) only refuses writes until it is raised again.
  *
  * Versions: every op of a job carries the job's BullMQ id as its version. BullMQ numbers jobs from
  * one Redis counter per queue at enqueue, so the version orders accepted writes across masters
@@ -15,7 +16,7 @@ import type { Job } from 'bullmq';
 import type { WaitLevel } from '../shared/schemas.ts';
 import type { Embedder } from './embedder/index.ts';
 import { ApiError } from '../shared/http-body.ts';
-import { EpochRefusedError, RedisUnavailableError, WaitTimeoutError } from './errors.ts';
+import { EpochRefusedError, FenceBehindError, RedisUnavailableError, WaitTimeoutError } from './errors.ts';
 import type { IngestJobData, IngestJobResult, IngestOp } from './ingest/ingest-queue.ts';
 import type { NodeLogger } from './log.ts';
 import type { ChangeLogPort, IngestQueuePort } from './parts.ts';
@@ -68,6 +69,7 @@ export class WritePath {
       );
     });
     const epoch = this.opts.roles.current.epoch;
+    if (fence < epoch) throw new FenceBehindError(epoch, fence);
     if (fence !== epoch) {
       const err = new StaleEpochError(epoch, fence);
       await this.opts.roles.stepDown(err, logger);
@@ -138,7 +140,7 @@ export class WritePath {
         seq = ids[ids.length - 1] ?? seq;
       } catch (err) {
         // Not awaited: a degrade queued before the step-down waits for this very job to end.
-        if (err instanceof StaleEpochError) void roles.stepDown(err).catch(() => undefined);
+        if (err instanceof StaleEpochError && err.deposed) void roles.stepDown(err).catch(() => undefined);
         throw err;
       }
       await job.updateProgress(Math.round(((i + chunk.length) / ops.length) * 100));

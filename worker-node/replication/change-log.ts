@@ -41,8 +41,18 @@ export class StaleEpochError extends ApiError {
       'stale_epoch',
       holder
         ? `refused: the fence at epoch ${fence} is held by ${holder}, not this node (a replayed or duplicate activate)`
-        : `append refused: epoch ${epoch} is not the fence's epoch ${fence} (this node was deposed)`,
+        : fence < epoch
+          ? `append refused: the fence fell back to epoch ${fence}, below this node's ${epoch} (Redis lost it); writes wait until it is raised again`
+          : `append refused: epoch ${epoch} is not the fence's epoch ${fence} (this node was deposed)`,
     );
+  }
+
+  /**
+   * Whether another writer took over. A fence below this node's epoch is not that: Redis lost the
+   * raise (an unreplicated write at a Redis failover), and the coordinator raises it again.
+   */
+  get deposed(): boolean {
+    return this.fence >= this.epoch;
   }
 }
 

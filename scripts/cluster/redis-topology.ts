@@ -89,7 +89,8 @@ async function startSentinelTopology(dir: string, tether?: number): Promise<Redi
   const servers = [master, replica];
   const sentinels: { port: number; child: ChildProcess }[] = [];
   const stop = async () => {
-    for (const s of sentinels) s.child.kill('SIGKILL');
+    // A tether forwards SIGTERM to its Sentinel; a SIGKILL would orphan it.
+    for (const s of sentinels) s.child.kill(tether ? 'SIGTERM' : 'SIGKILL');
     await Promise.allSettled(servers.map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
   };

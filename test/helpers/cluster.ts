@@ -22,7 +22,7 @@ import { startRedisServer, type RedisServer } from '../../scripts/cluster/redis-
 import type { NodeHealth } from '../../shared/schemas.ts';
 import { chunks, type CorpusDoc } from '../../scripts/corpus/sample.ts';
 import { uniquePrefix } from './redis.ts';
-import { redisKeyPrefix } from '../../worker-node/redis-connection.ts';
+import { type RedisTarget, redisKeyPrefix } from '../../worker-node/redis-connection.ts';
 
 export const TEST_SECRET = 'integration-test-cluster-secret-0123456789';
 
@@ -57,6 +57,8 @@ export interface NodeClusterOptions {
   nodes?: number | string[];
   /** Use this redis-server instead of starting one (the caller stops it). */
   redis?: RedisServer;
+  /** Reach Redis as this topology (a Sentinel or Cluster the caller started) instead of `redis.url`. */
+  redisTarget?: RedisTarget;
   prefix?: string;
   /** Extra environment for every node. */
   env?: Record<string, string>;
@@ -92,7 +94,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<T
         const proc = await startNode({
           id,
           dataDir,
-          redis: redis.url,
+          redis: opts.redisTarget ?? redis.url,
           redisPrefix: cluster.prefix,
           secret: TEST_SECRET,
           env: { LOG_LEVEL: 'info', ...opts.env, ...env },

@@ -177,6 +177,7 @@ function buildNode(
         new Promise<void>((r) => setTimeout(r, 2000)),
       ]),
     redisTopology: () => redisWatch.view,
+    refreshRedisTopology: () => redisWatch.refresh(),
     epochRegressions: () => epochRegressions,
     closeRedis: () => {
       redisWatch.stop();

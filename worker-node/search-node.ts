@@ -56,6 +56,8 @@ export interface SearchNodeParts {
   redisReady: () => Promise<void>;
   /** Redis's topology, replicas and fence as last seen (replication/redis-watch.ts). */
   redisTopology?: () => RedisTopologyHealth;
+  /** Reads Redis again now (after a fence raise: the view must not show the old fence for long). */
+  refreshRedisTopology?: () => Promise<void>;
   /** Log entries applied out of epoch order since start (divergence; replication/applier.ts). */
   epochRegressions?: () => number;
   /** Closes the node's own Redis connections (the last step of stop()). */
@@ -124,7 +126,11 @@ export class SearchNode {
         fenceReachable: () => changeLog.connected,
         catchUp: () => this.replica.catchUp(),
         // The fence records its holder: at the same epoch only this node may append or take it again.
-        takeFence: (epoch) => changeLog.takeFence(epoch, config.NODE_ID),
+        takeFence: async (epoch) => {
+          const fence = await changeLog.takeFence(epoch, config.NODE_ID);
+          await parts.refreshRedisTopology?.().catch(() => undefined);
+          return fence;
+        },
         startWriter: () =>
           this.ingest.startWorker(this.writes.processJob, (job, err) => {
             metrics.ingestJobsFailed.inc();

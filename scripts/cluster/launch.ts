@@ -17,8 +17,19 @@ import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
 import { dropPrefix, redisAnswers, startRedisServer, type RedisServer } from './redis-server.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
-import { type RedisTarget, redisKeyPrefix, redisTargetEnv } from '../../worker-node/redis-connection.ts';
-import { type RedisTopology, type RedisTopologyKind, startRedisTopology } from './redis-topology.ts';
+import {
+  describeRedisTarget,
+  type RedisTarget,
+  redisKeyPrefix,
+  redisTargetEnv,
+  redisTargetFromEnv,
+} from '../../worker-node/redis-connection.ts';
+import {
+  oneServerUrl,
+  type RedisTopology,
+  type RedisTopologyKind,
+  startRedisTopology,
+} from './redis-topology.ts';
 import { type MountResult, mountTmpfs, unmountTmpfs } from './tmpfs.ts';
 
 export interface ClusterState {
@@ -143,7 +154,16 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   let redisTarget: RedisTarget | null = null;
   try {
     const topologyKind = opts.redisTopology ?? 'single';
-    if (topologyKind !== 'single') {
+    // Sentinel or Cluster settings in the environment name the operator's own Redis: use it.
+    const fromEnv =
+      topologyKind === 'single' && !opts.redisUrl && !opts.privateRedis
+        ? (process.env.REDIS_SENTINELS ?? process.env.REDIS_CLUSTER_NODES)
+        : undefined;
+    if (fromEnv) {
+      redisTarget = redisTargetFromEnv(process.env);
+      redisUrl = await oneServerUrl(redisTarget);
+      progress(`using Redis ${describeRedisTarget(redisTarget)}`);
+    } else if (topologyKind !== 'single') {
       progress(
         `starting Redis: ${topologyKind === 'sentinel' ? 'master + replica + 3 Sentinels' : 'a 3-master Redis Cluster'}`,
       );

@@ -207,3 +207,39 @@ async function startClusterTopology(dir: string, tether?: number): Promise<Redis
     stop,
   };
 }
+
+/**
+ * A redis:// URL of one data server of `target` (the state file's `redis_url`): the URL itself, the
+ * master the Sentinels name now, or the first Cluster seed node.
+ */
+export async function oneServerUrl(target: RedisTarget): Promise<string> {
+  if (target.kind === 'single') return target.url;
+  const auth = target.password ? `:${encodeURIComponent(target.password)}@` : '';
+  if (target.kind === 'cluster') return `redis://${auth}${hostPort(target.nodes[0]!)}`;
+  for (const s of target.sentinels) {
+    const sentinel = new Redis({
+      ...s,
+      password: target.sentinelPassword,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    sentinel.on('error', () => undefined);
+    try {
+      await sentinel.connect();
+      const addr = (await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', target.master)) as
+        | [string, string]
+        | null;
+      if (addr) return `redis://${auth}${hostPort({ host: addr[0], port: Number(addr[1]) })}`;
+    } catch {
+      /* the next Sentinel */
+    } finally {
+      sentinel.disconnect();
+    }
+  }
+  throw new Error(`no Sentinel names a master for ${target.master}`);
+}
+
+function hostPort(h: { host: string; port: number }): string {
+  return `${h.host.includes(':') ? `[${h.host}]` : h.host}:${h.port}`;
+}

@@ -6,7 +6,11 @@
  */
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisTopology, startRedisTopology } from '../../scripts/cluster/redis-topology.ts';
+import {
+  oneServerUrl,
+  type RedisTopology,
+  startRedisTopology,
+} from '../../scripts/cluster/redis-topology.ts';
 import { sleep, waitFor } from '../../scripts/cluster/wait.ts';
 import { IngestQueue } from '../../worker-node/ingest/ingest-queue.ts';
 import { connectRedis, type RedisClient } from '../../worker-node/redis-connection.ts';
@@ -52,6 +56,11 @@ describe.each(['sentinel', 'cluster'] as const)('Redis %s', (kind) => {
     expect(await log.registeredNodes()).toEqual({});
     // The Sentinel master has its replica, so WAIT had one to confirm; the Cluster's masters have none.
     expect((await log.ack.replication()).replicas).toBe(kind === 'sentinel' ? 1 : 0);
+  });
+
+  it('names one data server for the state file: the master Sentinel names, or a Cluster node', async () => {
+    const expected = kind === 'sentinel' ? (await topology!.currentMaster()).url : topology!.servers[0]!.url;
+    expect(await oneServerUrl(topology!.target)).toBe(expected);
   });
 
   it('refuses an append with 503 when WAIT cannot confirm the replicas asked for', async () => {

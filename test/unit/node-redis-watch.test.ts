@@ -39,6 +39,12 @@ describe('RedisWatch', () => {
       min_replicas_ack: 1,
       fence: 3,
     });
+    // A fence raised: a refresh shows it, even with a look already under way.
+    state.fence = 4;
+    const under = watch.poll();
+    await watch.refresh();
+    await under;
+    expect(watch.view.fence).toBe(4);
     // The replica gone: by default WAIT asks for none.
     state.replicas = 0;
     await watch.poll();

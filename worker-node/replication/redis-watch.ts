@@ -14,7 +14,7 @@ const WATCH_INTERVAL_MS = 1000;
 export class RedisWatch {
   private latest: RedisTopologyHealth;
   private timer: NodeJS.Timeout | null = null;
-  private polling = false;
+  private inflight: Promise<void> | null = null;
 
   constructor(
     private readonly log: Pick<ChangeLog, 'fence' | 'ack' | 'connected'>,
@@ -39,25 +39,32 @@ export class RedisWatch {
     this.timer = null;
   }
 
-  /** One look at Redis; what cannot be read is reported as unknown (null), not as it was. */
-  async poll(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    try {
-      const [replication, fence] = await Promise.all([
-        this.log.connected ? this.log.ack.replication().catch(() => null) : null,
-        this.log.connected ? this.log.fence().catch(() => null) : null,
-      ]);
-      const setting = this.log.ack.minReplicasSetting;
-      this.latest = {
-        kind: this.latest.kind,
-        role: replication?.role ?? null,
-        replicas: replication?.replicas ?? null,
-        min_replicas_ack: replication ? requiredReplicas(setting, replication.replicas) : (setting ?? null),
-        fence,
-      };
-    } finally {
-      this.polling = false;
-    }
+  /** One look at Redis (joins the one under way); what cannot be read is reported as unknown (null). */
+  poll(): Promise<void> {
+    this.inflight ??= this.read()
+      .catch(() => undefined)
+      .finally(() => (this.inflight = null));
+    return this.inflight;
+  }
+
+  /** A fresh look, taken after the one under way (a fence was just raised: show it). */
+  async refresh(): Promise<void> {
+    await this.inflight;
+    await this.poll();
+  }
+
+  private async read(): Promise<void> {
+    const [replication, fence] = await Promise.all([
+      this.log.connected ? this.log.ack.replication().catch(() => null) : null,
+      this.log.connected ? this.log.fence().catch(() => null) : null,
+    ]);
+    const setting = this.log.ack.minReplicasSetting;
+    this.latest = {
+      kind: this.latest.kind,
+      role: replication?.role ?? null,
+      replicas: replication?.replicas ?? null,
+      min_replicas_ack: replication ? requiredReplicas(setting, replication.replicas) : (setting ?? null),
+      fence,
+    };
   }
 }

@@ -7,7 +7,8 @@
  *
  * How many: REDIS_MIN_REPLICAS_ACK, or by default 1 when the Redis master has replicas and 0
  * when it has none (a single Redis has nothing to wait for). The topology is read with
- * INFO replication and cached briefly; it is also what /health reports about Redis.
+ * INFO replication, at most once a second and never on a write's own path (a replica that
+ * appeared counts from the next read); it is also what /health reports about Redis.
  */
 import type { Redis } from 'ioredis';
 import { ApiError } from '../../shared/http-body.ts';
@@ -95,10 +96,10 @@ export class ReplicaAck {
 
   /** Resolves once WAIT confirms the replicas required; throws RedisNotReplicatedError otherwise. */
   async confirm(): Promise<void> {
-    const required =
-      this.opts.minReplicas !== undefined
-        ? this.opts.minReplicas
-        : requiredReplicas(undefined, (await this.replication()).replicas);
+    // By topology: as last read (at most a second old), refreshed beside the write, never in its
+    // way (an INFO round trip on every append slowed the write path under load).
+    if (this.opts.minReplicas === undefined) void this.replication().catch(() => undefined);
+    const required = requiredReplicas(this.opts.minReplicas, this.cached?.value.replicas ?? 0);
     if (required === 0) return;
     const conn = this.connection();
     if (!conn) throw new RedisNotReplicatedError(required, 0, this.opts.timeoutMs);

@@ -4,7 +4,14 @@
  * and /openapi.json describes them from the same schemas.
  */
 import { z } from 'zod';
-import { GpuTelemetry, NodeDiagnostics, NodeHealth, NodeParts, Role } from './schemas.ts';
+import {
+  GpuTelemetry,
+  NodeDiagnostics,
+  NodeHealth,
+  NodeParts,
+  RedisTopologyHealth,
+  Role,
+} from './schemas.ts';
 
 export const NodeState = z.enum(['up', 'suspect', 'down', 'overloaded', 'starting']);
 export type NodeState = z.infer<typeof NodeState>;
@@ -94,10 +101,24 @@ export const FailoverReport = FailoverSummary.extend({
 });
 export type FailoverReport = z.infer<typeof FailoverReport>;
 
+/**
+ * Redis as the master reports it: the topology, its replicas, the replicas WAIT requires and the
+ * fence. `state`: ok; down (the master cannot reach Redis); unreplicated (fewer replicas online
+ * than WAIT requires: writes are refused); fence_behind (Redis lost the fence; the coordinator
+ * re-activates the master, which raises it).
+ */
+export const RedisStatus = RedisTopologyHealth.extend({
+  state: z.enum(['ok', 'down', 'unreplicated', 'fence_behind']),
+  reported_by: z.string(),
+});
+export type RedisStatus = z.infer<typeof RedisStatus>;
+
 export const ClusterStatus = z.object({
   current_master: z.string().nullable(),
   epoch: z.number().int(),
   standby_status: z.enum(['synced', 'lagging', 'down', 'none']),
+  /** Null until the master reported Redis (or from nodes too old to report it). */
+  redis: RedisStatus.nullable().optional(),
   nodes: z.array(NodeStatus),
   last_failover: FailoverSummary.nullable(),
   failover_in_progress: z.boolean(),

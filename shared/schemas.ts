@@ -168,6 +168,20 @@ export const NodeParts = z.object({
 });
 export type NodeParts = z.infer<typeof NodeParts>;
 
+/**
+ * Redis as a node sees it: the topology it connects to, the role and online replicas of the master
+ * that owns the change log's keys, how many of them WAIT requires, and the fence stored there
+ * (null when Redis could not be asked). A fence below the node's epoch means Redis lost it.
+ */
+export const RedisTopologyHealth = z.object({
+  kind: z.enum(['single', 'sentinel', 'cluster']),
+  role: z.enum(['master', 'replica']).nullable(),
+  replicas: z.number().int().nullable(),
+  min_replicas_ack: z.number().int().nullable(),
+  fence: z.number().int().nullable(),
+});
+export type RedisTopologyHealth = z.infer<typeof RedisTopologyHealth>;
+
 /** The node's `/health`: what the coordinator's probes read. */
 export const NodeHealth = z.object({
   status: z.enum(['ok', 'starting', 'degraded', 'stopping', 'failed']),
@@ -200,6 +214,10 @@ export const NodeHealth = z.object({
       lag_entries: z.number().int(),
       lag_ms: z.number(),
       redis: z.enum(['up', 'down']),
+      /** Absent from older nodes. */
+      redis_topology: RedisTopologyHealth.optional(),
+      /** Log entries this node applied with an epoch below an earlier entry's (divergence); absent when none. */
+      epoch_regressions: z.number().int().optional(),
     })
     .optional(),
   gpu: GpuTelemetry.nullable(),

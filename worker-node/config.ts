@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { type RedisTarget, RedisSettingError, redisTargetFromEnv } from './redis-connection.ts';
 
 const bool = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -65,13 +66,22 @@ const EnvSchema = z.object({
     .default('Flat'),
   ...HnswSchema.shape,
   ...ThreadNiceSchema.shape,
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
-    .default('redis://127.0.0.1:6379'),
+  /** Where Redis is: REDIS_URL, or REDIS_SENTINELS + REDIS_SENTINEL_MASTER, or REDIS_CLUSTER_NODES (redis-connection.ts). */
+  REDIS_URL: z.string().optional(),
+  REDIS_SENTINELS: z.string().optional(),
+  REDIS_SENTINEL_MASTER: z.string().optional(),
+  REDIS_PASSWORD: z.string().optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
+  REDIS_CLUSTER_NODES: z.string().optional(),
+  /** Redis replicas WAIT must confirm before a write or a fence raise counts; unset: 1 if the master has any. */
+  REDIS_MIN_REPLICAS_ACK: int(0, 16).optional(),
+  REDIS_WAIT_TIMEOUT_MS: int(10, 60_000).default(2000),
   REDIS_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ -')
+    .regex(
+      /^([A-Za-z0-9:_-]{1,64}|\{[A-Za-z0-9:_-]{1,64}\})$/,
+      'letters, digits, : _ - (keys go under {PREFIX})',
+    )
     .default('gte'),
   CLUSTER_SECRET: z
     .string()
@@ -90,7 +100,11 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
-export type NodeConfig = z.infer<typeof EnvSchema> & { dataDir: string; modelDir: string };
+export type NodeConfig = z.infer<typeof EnvSchema> & {
+  dataDir: string;
+  modelDir: string;
+  redis: RedisTarget;
+};
 
 /** Addresses that mean "every interface": fine to listen on, meaningless to advertise. */
 const WILDCARD = new Set(['0.0.0.0', '::', '[::]', '0:0:0:0:0:0:0:0']);
@@ -125,9 +139,20 @@ export function advertiseUrl(cfg: Pick<NodeConfig, 'HOST' | 'ADVERTISE_URL'>, po
 /** Parses `env`; on a bad value prints which variable is wrong and what it accepts, then exits 2. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const name = issue.path.join('.');
+  // Where Redis is, judged on the raw settings so that its mistake is named with all the others.
+  let redis: RedisTarget | null = null;
+  let redisProblem: RedisSettingError | null = null;
+  try {
+    redis = redisTargetFromEnv(env);
+  } catch (err) {
+    if (!(err instanceof RedisSettingError)) throw err;
+    redisProblem = err;
+  }
+  if (!parsed.success || !redis) {
+    const issues: { path: PropertyKey[]; message: string }[] = parsed.success ? [] : [...parsed.error.issues];
+    if (redisProblem) issues.push({ path: [redisProblem.setting], message: redisProblem.message });
+    for (const issue of issues) {
+      const name = issue.path.map(String).join('.');
       // Name the variable and echo what was read, except a secret's value (logs are widely readable);
       // a count of tokens (PASSAGE_OVERLAP_TOKENS) is no secret.
       const shown = /SECRET|PASSWORD|TOKEN(?!S)/.test(name) ? '(hidden)' : JSON.stringify(env[name] ?? '');
@@ -153,5 +178,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
     process.stderr.write(`${advertise}\n`);
     process.exit(2);
   }
-  return { ...cfg, dataDir: resolve(cfg.DATA_DIR), modelDir: resolve(cfg.MODEL_DIR) };
+  return { ...cfg, redis: redis!, dataDir: resolve(cfg.DATA_DIR), modelDir: resolve(cfg.MODEL_DIR) };
 }

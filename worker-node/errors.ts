@@ -13,6 +13,22 @@ export class RedisUnavailableError extends ApiError {
   }
 }
 
+/**
+ * The fence in Redis is below this master's epoch: Redis lost it (a failover that dropped an
+ * unreplicated raise). Not a deposition: writes wait until the coordinator re-activates this node,
+ * which raises the fence again (503, retry).
+ */
+export class FenceBehindError extends ApiError {
+  override readonly name = 'FenceBehindError';
+  constructor(epoch: number, fence: number) {
+    super(
+      503,
+      'fence_behind',
+      `the fence in Redis is at epoch ${fence}, below this master's ${epoch}: writes are refused until it is raised again`,
+    );
+  }
+}
+
 /** A control call or a write carries an epoch older than the node's, or than the fence (409). */
 export class EpochRefusedError extends ApiError {
   override readonly name = 'EpochRefusedError';

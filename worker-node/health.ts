@@ -3,7 +3,7 @@
  * the coordinator's probes read), /api/v1/info and /api/v1/diagnostics. search-node.ts gathers
  * the state from the parts; the unit tests build it by hand.
  */
-import type { GpuTelemetry, NodeHealth, NodeParts } from '../shared/schemas.ts';
+import type { GpuTelemetry, NodeHealth, NodeParts, RedisTopologyHealth } from '../shared/schemas.ts';
 import type { EmbedderInfo } from './embedder/index.ts';
 import type { RoleState } from './roles.ts';
 import type { GpuSample } from './telemetry/gpu.ts';
@@ -37,6 +37,10 @@ export interface NodeState {
   /** How long the applier has applied nothing while the log tail was ahead of it (0: caught up). */
   stalledMs: number;
   redis: 'up' | 'down';
+  /** Redis's topology, replicas and fence as last seen; absent in tests that do not watch it. */
+  redisTopology?: RedisTopologyHealth;
+  /** Log entries applied with an epoch below an earlier one (the fence went back): divergence. */
+  epochRegressions?: number;
   /** The supervised ONNX session worker (embedder/index.ts). */
   embedder: PartHealth;
   /** The supervised FAISS worker (engine.ts). */
@@ -144,7 +148,13 @@ export function nodeHealth(s: NodeState): NodeHealth {
     write_path: writePath(parts),
     model: { id: s.modelId, loaded: s.embedder.state === 'ok' },
     index: { ...s.index },
-    replication: { lag_entries: lag.entries, lag_ms: lag.ms, redis: s.redis },
+    replication: {
+      lag_entries: lag.entries,
+      lag_ms: lag.ms,
+      redis: s.redis,
+      ...(s.redisTopology ? { redis_topology: s.redisTopology } : {}),
+      ...(s.epochRegressions ? { epoch_regressions: s.epochRegressions } : {}),
+    },
     gpu: s.gpu,
     load: s.load,
     ingest: s.ingest,

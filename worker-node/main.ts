@@ -3,7 +3,6 @@
  * change log. SIGTERM/SIGINT: stop accepting, finish what is in flight, snapshot, exit 0.
  */
 import { serve } from '@hono/node-server';
-import { Redis } from 'ioredis';
 import { mkdirSync } from 'node:fs';
 import { advertiseUrl, loadConfig } from './config.ts';
 import { createEmbedder } from './embedder/index.ts';
@@ -14,9 +13,11 @@ import { RecentErrors } from './health.ts';
 import { IngestQueue } from './ingest/ingest-queue.ts';
 import type { ReplicaEngine } from './parts.ts';
 import { createLogger } from './log.ts';
+import { connectRedis } from './redis-connection.ts';
 import { ModelMismatchError } from './metadata/store.ts';
 import { Applier } from './replication/applier.ts';
 import { ChangeLog } from './replication/change-log.ts';
+import { RedisWatch } from './replication/redis-watch.ts';
 import { resyncFromPeer } from './replication/resync.ts';
 import { SearchNode } from './search-node.ts';
 import { DiskProbe } from './telemetry/disk.ts';
@@ -126,11 +127,18 @@ function buildNode(
   const onRedisError = (err: Error) => errors.note('redis.error', err.message);
   // Commands fail fast while Redis is down (writes answer 503); the applier's blocking reads
   // each get a connection of their own, one per applier (a resync makes a new one).
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false });
+  const redis = connectRedis(config.redis, { maxRetriesPerRequest: 2, enableOfflineQueue: false });
   redis.on('error', onRedisError);
-  const changeLog = new ChangeLog(redis, config.REDIS_PREFIX);
+  const changeLog = new ChangeLog(redis, config.REDIS_PREFIX, {
+    minReplicas: config.REDIS_MIN_REPLICAS_ACK,
+    timeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
+  });
+  // Across appliers (a resync makes a new one): entries applied out of epoch order, for /health.
+  let epochRegressions = 0;
+  const redisWatch = new RedisWatch(changeLog, config.redis);
+  redisWatch.start();
   const createApplier = (target: ReplicaEngine) => {
-    const blockingRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+    const blockingRedis = connectRedis(config.redis, { maxRetriesPerRequest: null });
     blockingRedis.on('error', onRedisError);
     return new Applier({
       log: changeLog,
@@ -140,6 +148,14 @@ function buildNode(
       logger,
       expectedModel: parts.embedder.info.id,
       appliedEntries: parts.metrics.appliedEntries,
+      onEpochRegression: (seq, epoch, previous) => {
+        epochRegressions++;
+        parts.metrics.epochRegressions.inc();
+        errors.note(
+          'replication.epoch_regressed',
+          `entry ${seq} has epoch ${epoch}, after epoch ${previous}`,
+        );
+      },
     });
   };
   return new SearchNode({
@@ -155,13 +171,19 @@ function buildNode(
         logger,
       }),
     changeLog,
-    ingest: new IngestQueue(config.REDIS_URL, config.REDIS_PREFIX),
+    ingest: new IngestQueue(config.redis, config.REDIS_PREFIX),
     redisReady: () =>
       Promise.race([
         new Promise<void>((r) => redis.once('ready', () => r())),
         new Promise<void>((r) => setTimeout(r, 2000)),
       ]),
-    closeRedis: () => redis.disconnect(),
+    redisTopology: () => redisWatch.view,
+    refreshRedisTopology: () => redisWatch.refresh(),
+    epochRegressions: () => epochRegressions,
+    closeRedis: () => {
+      redisWatch.stop();
+      redis.disconnect();
+    },
     gpu: new GpuMonitor(),
     disk: new DiskProbe(config.dataDir),
     errors,

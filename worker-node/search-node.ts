@@ -11,7 +11,9 @@
  */
 import type { NodeHealth, SearchHit, SearchRequest } from '../shared/schemas.ts';
 import { VERSION } from '../shared/version.ts';
+import type { RedisTopologyHealth } from '../shared/schemas.ts';
 import type { NodeConfig } from './config.ts';
+import { redisKeyPrefix } from './redis-connection.ts';
 import {
   type Lifecycle,
   type NodeState,
@@ -52,6 +54,12 @@ export interface SearchNodeParts {
   ingest: IngestQueuePort;
   /** Resolves once Redis answers (or soon after, if it does not). */
   redisReady: () => Promise<void>;
+  /** Redis's topology, replicas and fence as last seen (replication/redis-watch.ts). */
+  redisTopology?: () => RedisTopologyHealth;
+  /** Reads Redis again now (after a fence raise: the view must not show the old fence for long). */
+  refreshRedisTopology?: () => Promise<void>;
+  /** Log entries applied out of epoch order since start (divergence; replication/applier.ts). */
+  epochRegressions?: () => number;
   /** Closes the node's own Redis connections (the last step of stop()). */
   closeRedis: () => void;
   gpu: GpuPort;
@@ -118,7 +126,11 @@ export class SearchNode {
         fenceReachable: () => changeLog.connected,
         catchUp: () => this.replica.catchUp(),
         // The fence records its holder: at the same epoch only this node may append or take it again.
-        takeFence: (epoch) => changeLog.takeFence(epoch, config.NODE_ID),
+        takeFence: async (epoch) => {
+          const fence = await changeLog.takeFence(epoch, config.NODE_ID);
+          await parts.refreshRedisTopology?.().catch(() => undefined);
+          return fence;
+        },
         startWriter: () =>
           this.ingest.startWorker(this.writes.processJob, (job, err) => {
             metrics.ingestJobsFailed.inc();
@@ -212,6 +224,8 @@ export class SearchNode {
       lag: this.replica.lag(),
       stalledMs: this.replica.stalledMs(),
       redis: this.replica.redisState,
+      redisTopology: this.parts.redisTopology?.(),
+      epochRegressions: this.parts.epochRegressions?.() ?? 0,
       embedder: this.parts.embedder.health(),
       engine: this.replica.engineHealth(),
       disk: this.parts.disk.state,
@@ -241,7 +255,7 @@ export class SearchNode {
       version: VERSION,
       model: this.parts.embedder.info,
       index: this.replica.indexShape(),
-      redisPrefix: this.config.REDIS_PREFIX,
+      redisPrefix: redisKeyPrefix(this.config.REDIS_PREFIX),
     });
   }
 

@@ -3,9 +3,10 @@
  * BullMQ job, and answer at the wait level asked for (none: queued; applied: applied here;
  * replicated: applied by a standby too). The job processor, on the master only, embeds the
  * documents in batches and appends them to the fenced change log under the node's epoch; a
- * refused append (the fence moved on) makes the node step down. A document is embedded as passages
- * that fit the model's window (embedder/passages.ts), all of them in its one log entry, so the
- * nodes that apply it never embed anything.
+ * refused append (the fence moved on) makes the node step down; a fence that fell back below the
+ * epoch (Redis lost it) only refuses writes until it is raised again. A document is embedded as
+ * passages that fit the model's window (embedder/passages.ts), all of them in its one log entry, so
+ * the nodes that apply it never embed anything.
  *
  * Versions: a write gets its version when it is accepted (ChangeLog.issueVersion: above every
  * version issued before, through any master, and above what this node has applied, so it holds
@@ -18,7 +19,7 @@ import type { Job } from 'bullmq';
 import type { WaitLevel } from '../shared/schemas.ts';
 import type { Embedder } from './embedder/index.ts';
 import { ApiError } from '../shared/http-body.ts';
-import { EpochRefusedError, RedisUnavailableError, WaitTimeoutError } from './errors.ts';
+import { EpochRefusedError, FenceBehindError, RedisUnavailableError, WaitTimeoutError } from './errors.ts';
 import type { IngestJobData, IngestJobResult, IngestOp } from './ingest/ingest-queue.ts';
 import type { EmbeddedPassage } from './metadata/store.ts';
 import type { NodeLogger } from './log.ts';
@@ -76,6 +77,7 @@ export class WritePath {
       );
     });
     const epoch = this.opts.roles.current.epoch;
+    if (fence < epoch) throw new FenceBehindError(epoch, fence);
     if (fence !== epoch) {
       const err = new StaleEpochError(epoch, fence);
       await this.opts.roles.stepDown(err, logger);
@@ -151,7 +153,7 @@ export class WritePath {
         seq = ids[ids.length - 1] ?? seq;
       } catch (err) {
         // Not awaited: a degrade queued before the step-down waits for this very job to end.
-        if (err instanceof StaleEpochError) void roles.stepDown(err).catch(() => undefined);
+        if (err instanceof StaleEpochError && err.deposed) void roles.stepDown(err).catch(() => undefined);
         throw err;
       }
       await job.updateProgress(Math.round(((i + chunk.length) / ops.length) * 100));

@@ -2,7 +2,8 @@
  * After each probe round (and after a request-path failure report): finish a failover that is
  * under way, start one when the master failed FAIL_THRESHOLD consecutive probes, elect a first
  * master, adopt one a fresh coordinator finds already running, or tell nodes that disagree with
- * the coordinator about their role to correct it. No automatic failback.
+ * the coordinator about their role to correct it (a master whose fence Redis lost is activated
+ * again at the coordinator's epoch, which raises the fence). No automatic failback.
  */
 import type { EdgeConfig } from '../config.ts';
 import { failoverReason, isElectable, writePathOk } from '../detector.ts';
@@ -109,8 +110,11 @@ export class Reconciler {
       const health = assessment.lastSignal?.health; // only a node that answered just now
       if (!health) continue;
       const isMaster = row.id === master;
+      // A fence below the epoch: a Redis failover lost the raise. Activation raises it again.
+      const fence = health.replication?.redis_topology?.fence;
+      const fenceLost = typeof fence === 'number' && fence < epoch;
       const wrong = isMaster
-        ? health.ready && (health.role !== 'master' || health.epoch !== epoch)
+        ? health.ready && (health.role !== 'master' || health.epoch !== epoch || fenceLost)
         : health.role !== 'standby' || health.epoch < epoch;
       if (!wrong || now - (this.nudged.get(row.id) ?? 0) < throttleMs) continue;
       this.nudged.set(row.id, now);
@@ -121,6 +125,7 @@ export class Reconciler {
         epoch,
         reported_role: health.role,
         reported_epoch: health.epoch,
+        ...(isMaster && fenceLost ? { redis_fence: fence } : {}),
       });
       calls.push(
         callNode({

@@ -11,6 +11,7 @@ import type { FailoverRecord } from '../failover.ts';
 import type { RoutedNode, RoutingTable } from '../router.ts';
 import type { MetricsSnapshot } from '../metrics-text.ts';
 export type { MetricsSnapshot };
+import { redisStatus } from '../redis-status.ts';
 import { storedDiagnostics } from './diagnostics.ts';
 import type { NodeRow } from './storage.ts';
 
@@ -128,11 +129,16 @@ export interface CoordinatorMeta {
 }
 
 export function clusterStatus(state: CoordinatorState, meta: CoordinatorMeta): ClusterStatus {
-  const nodes = assessNodes(state).map(nodeStatus);
+  const assessed = assessNodes(state);
+  const nodes = assessed.map(nodeStatus);
   return {
     current_master: state.master,
     epoch: state.epoch,
     standby_status: standbyStatus(nodes),
+    redis: redisStatus(
+      assessed.find((n) => n.row.id === state.master)?.assessment.lastHealth ?? null,
+      state.epoch,
+    ),
     nodes,
     last_failover: meta.lastFailover ? failoverSummary(meta.lastFailover) : null,
     failover_in_progress: meta.failoverInProgress,

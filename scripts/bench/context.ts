@@ -112,7 +112,7 @@ export async function createContext(opts: {
       const proc = await startNode({
         id: o.id,
         dataDir: o.dataDir,
-        redisUrl: redis.url,
+        redis: redis.url,
         redisPrefix: o.prefix ?? uniquePrefix(),
         secret: ctx.secret,
         logDir,

@@ -4,7 +4,12 @@
  * (kill -9, SIGSTOP, fault injection on a node started with FAULT_INJECTION=1), wait for the
  * cluster to be whole again, and read back what it holds (documents, the change log's epochs).
  */
-import { Redis } from 'ioredis';
+import {
+  connectRedis,
+  type RedisClient,
+  type RedisTarget,
+  redisTargetFromEnv,
+} from '../../worker-node/redis-connection.ts';
 import type { ClusterStatus, FailoverReport, FailoverSummary } from '../../shared/edge-api.ts';
 import type { NodeHealth } from '../../shared/schemas.ts';
 import type { Cluster } from '../cluster/launch.ts';
@@ -258,10 +263,20 @@ export async function searchEveryNode(
   return out;
 }
 
+/** A client of the cluster's Redis, whatever its topology (the caller disconnects it). */
+export function clusterRedis(cluster: Cluster): RedisClient {
+  const env = cluster.state.redis_env;
+  const target: RedisTarget = env
+    ? redisTargetFromEnv(env)
+    : { kind: 'single', url: cluster.state.redis_url };
+  const redis = connectRedis(target, { maxRetriesPerRequest: 2 });
+  redis.on('error', () => undefined);
+  return redis;
+}
+
 /** The epoch of every entry of the change log, in stream order. */
 export async function logEpochs(cluster: Cluster): Promise<number[]> {
-  const redis = new Redis(cluster.state.redis_url, { maxRetriesPerRequest: 2 });
-  redis.on('error', () => undefined);
+  const redis = clusterRedis(cluster);
   try {
     const epochs: number[] = [];
     let start = '-';

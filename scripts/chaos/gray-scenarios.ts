@@ -6,12 +6,12 @@
  */
 import { closeSync, openSync, rmSync, writeSync, fsyncSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { ChangeLog } from '../../worker-node/replication/change-log.ts';
 import type { NodeHealth } from '../../shared/schemas.ts';
 import type { Cluster } from '../cluster/launch.ts';
 import type { NodeProcess } from '../cluster/node-process.ts';
 import {
+  clusterRedis,
   currentMaster,
   injectFault,
   nodeById,
@@ -92,8 +92,7 @@ function workerCrash(part: 'embedder' | 'index', what: string): Scenario {
 }
 
 async function trimLog(cluster: Cluster): Promise<number> {
-  const redis = new Redis(cluster.state.redis_url, { maxRetriesPerRequest: 2 });
-  redis.on('error', () => undefined);
+  const redis = clusterRedis(cluster);
   try {
     // The master's own trim (search-node.ts keeps 10,000 entries of slack), with no slack.
     return await new ChangeLog(redis, cluster.state.redis_prefix).trim(0);

@@ -1,6 +1,7 @@
 /**
  * A whole GTE-Pro cluster on loopback: Redis (the one at REDIS_URL if it answers, else a private
- * redis-server), N real search-node processes, and the edge Worker in workerd. Used by
+ * redis-server; or a Sentinel or Cluster topology of its own), N real search-node processes, and
+ * the edge Worker in workerd. Used by
  * `npm run cluster`, the demo, the benchmarks, the chaos suite and the full-stack tests.
  *
  * Every child is tethered to this process: they exit when it does, even after `kill -9`.
@@ -16,6 +17,19 @@ import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
 import { dropPrefix, redisAnswers, startRedisServer, type RedisServer } from './redis-server.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
+import {
+  describeRedisTarget,
+  type RedisTarget,
+  redisKeyPrefix,
+  redisTargetEnv,
+  redisTargetFromEnv,
+} from '../../worker-node/redis-connection.ts';
+import {
+  oneServerUrl,
+  type RedisTopology,
+  type RedisTopologyKind,
+  startRedisTopology,
+} from './redis-topology.ts';
 import { type MountResult, mountTmpfs, unmountTmpfs } from './tmpfs.ts';
 
 export interface ClusterState {
@@ -24,8 +38,11 @@ export interface ClusterState {
   /** A search and embeddings key (the edge's API_KEYS); the admin token works as well. */
   api_key: string;
   cluster_secret: string;
+  /** A server that answers; with Sentinel the master at start, with Cluster one of its nodes. */
   redis_url: string;
   redis_prefix: string;
+  /** With `--redis sentinel|cluster` only: the REDIS_* settings every client uses (redis-connection.ts). */
+  redis_env?: Record<string, string>;
   nodes: { id: string; url: string; pid: number; data_dir: string }[];
 }
 
@@ -36,6 +53,11 @@ export interface ClusterOptions {
   redisUrl?: string;
   /** Always start a private redis-server (tests that kill Redis need one). */
   privateRedis?: boolean;
+  /**
+   * Start Redis as this topology (scripts/cluster/redis-topology.ts): a master + replica + three
+   * Sentinels, or a three-master Redis Cluster. Absent or `single`: as privateRedis / REDIS_URL say.
+   */
+  redisTopology?: RedisTopologyKind;
   edgePort?: number;
   /** wrangler.toml [vars] overrides for the edge (e.g. a faster PROBE_INTERVAL_MS). */
   edgeVars?: Record<string, string>;
@@ -51,6 +73,8 @@ export interface Cluster {
   state: ClusterState;
   nodes: NodeProcess[];
   redis: RedisServer | null;
+  /** The Sentinel or Cluster topology this launcher started (null: a single server). */
+  redisTopology: RedisTopology | null;
   dataDir: string;
   /** Restarts a node that was stopped or killed, on the same data directory and port. */
   restartNode(id: string): Promise<NodeProcess>;
@@ -101,13 +125,15 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const secret = randomBytes(32).toString('hex');
   const adminToken = randomBytes(24).toString('hex');
   const apiKey = randomBytes(24).toString('hex');
-  const prefix = `gte-${randomBytes(4).toString('hex')}`;
+  // Braced: every key of this cluster (`{gte-…}:log`, the BullMQ queue) shares one hash slot.
+  const prefix = redisKeyPrefix(`gte-${randomBytes(4).toString('hex')}`);
 
-  const started: { nodes: NodeProcess[]; redis: RedisServer | null; edge: ChildProcess | null } = {
-    nodes: [],
-    redis: null,
-    edge: null,
-  };
+  const started: {
+    nodes: NodeProcess[];
+    redis: RedisServer | null;
+    topology: RedisTopology | null;
+    edge: ChildProcess | null;
+  } = { nodes: [], redis: null, topology: null, edge: null };
   const proxies = new Map<string, TcpProxy>();
   const mounts: string[] = [];
   const stopAll = async () => {
@@ -116,7 +142,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     if (started.edge && started.edge.exitCode === null)
       await new Promise((r) => started.edge!.once('exit', r));
     await Promise.allSettled([...proxies.values()].map((p) => p.close()));
-    if (started.redis) await started.redis.stop();
+    if (started.topology) await started.topology.stop();
+    else if (started.redis) await started.redis.stop();
     else if (!opts.privateRedis) await dropPrefix(redisUrl, prefix);
     for (const dir of mounts) unmountTmpfs(dir);
     if (ownDir) rmSync(dataDir, { recursive: true, force: true });
@@ -124,8 +151,29 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   let tmpfs: MountResult | null = null;
 
   let redisUrl = opts.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  let redisTarget: RedisTarget | null = null;
   try {
-    if (opts.privateRedis || !(await redisAnswers(redisUrl))) {
+    const topologyKind = opts.redisTopology ?? 'single';
+    // Sentinel or Cluster settings in the environment name the operator's own Redis: use it.
+    const fromEnv =
+      topologyKind === 'single' && !opts.redisUrl && !opts.privateRedis
+        ? (process.env.REDIS_SENTINELS ?? process.env.REDIS_CLUSTER_NODES)
+        : undefined;
+    if (fromEnv) {
+      redisTarget = redisTargetFromEnv(process.env);
+      redisUrl = await oneServerUrl(redisTarget);
+      progress(`using Redis ${describeRedisTarget(redisTarget)}`);
+    } else if (topologyKind !== 'single') {
+      progress(
+        `starting Redis: ${topologyKind === 'sentinel' ? 'master + replica + 3 Sentinels' : 'a 3-master Redis Cluster'}`,
+      );
+      started.topology = await startRedisTopology(topologyKind, {
+        dir: join(dataDir, 'redis'),
+        tether: process.pid,
+      });
+      redisTarget = started.topology.target;
+      redisUrl = started.topology.servers[0]!.url;
+    } else if (opts.privateRedis || !(await redisAnswers(redisUrl))) {
       progress(
         opts.privateRedis
           ? 'starting a private redis-server'
@@ -149,7 +197,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       return {
         id: `node-${i + 1}`,
         dataDir: join(dataDir, `node-${i + 1}`),
-        redisUrl: proxy ? `redis://127.0.0.1:${proxy.port}` : redisUrl,
+        redis: proxy ? `redis://127.0.0.1:${proxy.port}` : (redisTarget ?? redisUrl),
         redisPrefix: prefix,
         secret,
         env: { GTE_PARENT_PID: String(process.pid), ...opts.nodeEnv },
@@ -183,12 +231,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       cluster_secret: secret,
       redis_url: redisUrl,
       redis_prefix: prefix,
+      ...(redisTarget ? { redis_env: redisTargetEnv(redisTarget) } : {}),
       nodes: started.nodes.map((n) => ({ id: n.id, url: n.url, pid: n.child.pid!, data_dir: n.dataDir })),
     };
     const cluster: Cluster = {
       state,
       nodes: started.nodes,
       redis: started.redis,
+      redisTopology: started.topology,
       dataDir,
       async restartNode(id) {
         const i = started.nodes.findIndex((n) => n.id === id);

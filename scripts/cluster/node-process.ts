@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { NodeClient } from './node-client.ts';
 import { freePort } from './ports.ts';
 import { GiveUp, waitFor } from './wait.ts';
+import { REDIS_ENV_NAMES, type RedisTarget, redisTargetEnv } from '../../worker-node/redis-connection.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -25,10 +26,23 @@ export interface NodeProcess {
   exited: Promise<number | null>;
 }
 
+/** The environment naming `redis` for a child: exactly one way to reach it. */
+export function redisEnv(redis: string | RedisTarget): Record<string, string> {
+  return redisTargetEnv(typeof redis === 'string' ? { kind: 'single', url: redis } : redis);
+}
+
+/** `env` without any Redis setting: a child is told where Redis is, never left to inherit it. */
+export function withoutRedisSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of REDIS_ENV_NAMES) delete out[name];
+  return out;
+}
+
 export interface StartNodeOptions {
   id: string;
   dataDir: string;
-  redisUrl: string;
+  /** Where Redis is: a URL, or any topology (redis-connection.ts). */
+  redis: string | RedisTarget;
   redisPrefix: string;
   secret: string;
   port?: number;
@@ -48,12 +62,12 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker-node', 'main.ts')], {
     cwd: ROOT,
     env: {
-      ...process.env,
+      ...withoutRedisSettings(process.env),
       NODE_ID: opts.id,
       PORT: String(port),
       HOST: '127.0.0.1',
       DATA_DIR: opts.dataDir,
-      REDIS_URL: opts.redisUrl,
+      ...redisEnv(opts.redis),
       REDIS_PREFIX: opts.redisPrefix,
       CLUSTER_SECRET: opts.secret,
       ...opts.env,

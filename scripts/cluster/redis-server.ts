@@ -25,7 +25,7 @@ export interface RedisServer {
 }
 
 export async function startRedisServer(
-  opts: { port?: number; dir?: string; tether?: number } = {},
+  opts: { port?: number; dir?: string; tether?: number; args?: string[] } = {},
 ): Promise<RedisServer> {
   const port = opts.port ?? (await freePort());
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gte-redis-'));
@@ -46,6 +46,8 @@ export async function startRedisServer(
       '',
       '--maxmemory-policy',
       'noeviction',
+      // Replication or cluster mode (redis-topology.ts).
+      ...(opts.args ?? []),
     ];
     // Tethered: the redis-server dies with the process that asked for it, even after kill -9.
     const child = opts.tether

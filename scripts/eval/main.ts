@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     node = await startNode({
       id: 'eval',
       dataDir: join(dir, 'node'),
-      redisUrl: redis.url,
+      redis: redis.url,
       redisPrefix: `eval-${randomBytes(4).toString('hex')}`,
       secret,
       logDir: EVAL_DIR,

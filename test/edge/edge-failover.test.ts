@@ -3,7 +3,8 @@
  * election of a first master, search routing and its headers, a dead master replaced by the
  * freshest standby, rejoin as standby without failback, overload shedding reads without
  * failover, planned switchover ordering, epoch-fenced writes, and gray failures: a master that
- * cannot write, and a removed node that must leave the log's trim set.
+ * cannot write, a master whose fence Redis lost, and a removed node that must leave the log's
+ * trim set.
  * Full-stack tests with real search node processes live with the integration tests.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +19,7 @@ interface Status {
   failover_in_progress: boolean;
   nodes: { id: string; role: string; state: string; consecutive_failures: number }[];
   last_failover: { id: string; kind: string; outcome: string; from: string | null; to: string } | null;
+  redis?: { kind: string; state: string; replicas: number | null; fence: number | null } | null;
 }
 
 const VARS = {
@@ -363,6 +365,30 @@ describe('coordinator and gray failures (workerd + fake nodes)', () => {
     const probesBefore = m.callsTo('/health').length;
     await waitFor('20 more probes of m', async () => m.callsTo('/health').length >= probesBefore + 20);
     expect(await status(edge)).toMatchObject({ current_master: 'm', epoch: 1 });
+  });
+
+  it('re-activates the master at its epoch when Redis lost the fence, without a failover', async () => {
+    const { edge, m } = await twoNodes();
+    await masterProbedAfterActivation(m);
+    const activations = m.callsTo('/api/v1/activate').length;
+    // A Redis failover dropped the fence raise: the master reads a fence below its epoch.
+    m.state.redisFence = 0;
+    await waitFor('m re-activated', async () => m.callsTo('/api/v1/activate').length > activations);
+    expect(m.callsTo('/api/v1/activate').at(-1)!.body).toEqual({ epoch: 1 });
+    expect(m.state.redisFence).toBe(1);
+    expect(await status(edge)).toMatchObject({
+      current_master: 'm',
+      epoch: 1,
+      last_failover: { kind: 'election' },
+    });
+    // The status shows Redis as the master reports it, healthy again once the fence is back.
+    await waitStatus(edge, 'Redis ok in the status', (st) => st.redis?.state === 'ok');
+    expect((await status(edge)).redis).toMatchObject({
+      kind: 'sentinel',
+      replicas: 1,
+      fence: 1,
+      reported_by: 'm',
+    });
   });
 
   it('tells the master to forget a removed node, so the log can be trimmed again', async () => {

@@ -22,6 +22,7 @@ import { startRedisServer, type RedisServer } from '../../scripts/cluster/redis-
 import type { NodeHealth } from '../../shared/schemas.ts';
 import { chunks, type CorpusDoc } from '../../scripts/corpus/sample.ts';
 import { uniquePrefix } from './redis.ts';
+import { type RedisTarget, redisKeyPrefix } from '../../worker-node/redis-connection.ts';
 
 export const TEST_SECRET = 'integration-test-cluster-secret-0123456789';
 
@@ -56,6 +57,8 @@ export interface NodeClusterOptions {
   nodes?: number | string[];
   /** Use this redis-server instead of starting one (the caller stops it). */
   redis?: RedisServer;
+  /** Reach Redis as this topology (a Sentinel or Cluster the caller started) instead of `redis.url`. */
+  redisTarget?: RedisTarget;
   prefix?: string;
   /** Extra environment for every node. */
   env?: Record<string, string>;
@@ -74,7 +77,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<T
   const running = new Map<string, NodeProcess>();
   const cluster: TestCluster = {
     redis,
-    prefix: opts.prefix ?? uniquePrefix('it'),
+    prefix: redisKeyPrefix(opts.prefix ?? uniquePrefix('it')),
     secret: TEST_SECRET,
     dir,
     epoch: 0,
@@ -91,7 +94,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<T
         const proc = await startNode({
           id,
           dataDir,
-          redisUrl: redis.url,
+          redis: opts.redisTarget ?? redis.url,
           redisPrefix: cluster.prefix,
           secret: TEST_SECRET,
           env: { LOG_LEVEL: 'info', ...opts.env, ...env },

@@ -16,7 +16,7 @@ const vector = new Float32Array([1, 0]);
 const upsert = (id: string) => ({ op: 'upsert' as const, id, text: id, metadata: {}, vector });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
+  const keys = await redis.keys(`{${prefix}}:*`);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
 });
@@ -28,11 +28,11 @@ describe('ChangeLog fence holder', () => {
     const replay = log.takeFence(3, 'node-b');
     await expect(replay).rejects.toBeInstanceOf(StaleEpochError);
     await expect(replay).rejects.toMatchObject({ status: 409, code: 'stale_epoch' });
-    expect(await redis.get(`${prefix}:fence_holder`)).toBe('node-a');
+    expect(await redis.get(`{${prefix}}:fence_holder`)).toBe('node-a');
     // A higher epoch moves the fence to its taker; a lower one changes nothing.
     expect(await log.takeFence(4, 'node-b')).toBe(4);
     expect(await log.takeFence(3, 'node-a')).toBe(4);
-    expect(await redis.get(`${prefix}:fence_holder`)).toBe('node-b');
+    expect(await redis.get(`{${prefix}}:fence_holder`)).toBe('node-b');
   });
 
   it('refuses an append at the fence epoch from a node that does not hold it', async () => {

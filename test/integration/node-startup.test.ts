@@ -28,7 +28,7 @@ async function expectStartFailure(
     const proc = await startNode({
       id,
       dataDir,
-      redisUrl: redis!.url,
+      redis: redis!.url,
       redisPrefix: uniquePrefix('startup'),
       secret: TEST_SECRET,
       env,
@@ -71,6 +71,23 @@ describe('a bad setting stops the node with a message naming the variable', {
     expect(output).toContain(`invalid setting ${name}=${JSON.stringify(value)}`);
   });
 
+  it('names a Redis topology setting that is incomplete or malformed', async () => {
+    // REDIS_URL emptied: the launcher always names a server, and two answers are refused on their own.
+    const sentinel = await expectStartFailure('bad-sentinel', {
+      REDIS_URL: '',
+      REDIS_SENTINELS: '127.0.0.1:1',
+    });
+    expect(sentinel.code).toBe(2);
+    expect(sentinel.output).toContain(
+      'invalid setting REDIS_SENTINEL_MASTER="": required with REDIS_SENTINELS',
+    );
+    const cluster = await expectStartFailure('bad-cluster', {
+      REDIS_URL: '',
+      REDIS_CLUSTER_NODES: 'localhost',
+    });
+    expect(cluster.output).toContain('invalid setting REDIS_CLUSTER_NODES="localhost"');
+  });
+
   it('refuses to listen on every interface without ADVERTISE_URL, and to advertise a wildcard', async () => {
     const wildcard = await expectStartFailure('bad-advertise', { HOST: '0.0.0.0' });
     expect(wildcard.code).toBe(2);
@@ -107,7 +124,7 @@ describe('a DATA_DIR built with another model', { timeout: NODE_TEST_TIMEOUT_MS 
     const first = await startNode({
       id: 'builder',
       dataDir,
-      redisUrl: redis!.url,
+      redis: redis!.url,
       redisPrefix: uniquePrefix('startup'),
       secret: TEST_SECRET,
     });
@@ -144,7 +161,7 @@ describe('a DATA_DIR built with another model', { timeout: NODE_TEST_TIMEOUT_MS 
     const again = await startNode({
       id: 'builder',
       dataDir,
-      redisUrl: redis!.url,
+      redis: redis!.url,
       redisPrefix: uniquePrefix('startup'),
       secret: TEST_SECRET,
     });

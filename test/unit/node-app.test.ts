@@ -378,6 +378,22 @@ describe('search node HTTP app (in-memory parts)', () => {
     expect(stale.body.error.code).toBe('stale_epoch');
   });
 
+  it('refuses a write with 503 fence_behind when Redis lost the fence, and writes again once re-activated', async () => {
+    const { node, call, signed, redis } = build();
+    await node.start();
+    await signed('POST', '/api/v1/activate', { epoch: 3 });
+    const doc = { documents: [{ id: 'x', text: 'y' }] };
+    // A Redis failover dropped the raise: the fence fell back below this master's epoch.
+    redis.moveFence(1);
+    const refused = await signed('POST', '/api/v1/documents', doc, { 'x-gte-epoch': '3' });
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('fence_behind');
+    // Not deposed: it stays master, and the coordinator's re-activation at its epoch raises the fence.
+    expect((await call('GET', '/health')).body).toMatchObject({ role: 'master', epoch: 3 });
+    expect((await signed('POST', '/api/v1/activate', { epoch: 3 })).status).toBe(200);
+    expect((await signed('POST', '/api/v1/documents', doc, { 'x-gte-epoch': '3' })).status).toBe(202);
+  });
+
   it('refuses an unsigned or badly signed control call with 401', async () => {
     const { call, signed } = build();
     const unsigned = await call('POST', '/api/v1/activate', { epoch: 1 });

@@ -1,13 +1,14 @@
 /**
  * What the applier (worker-node/replication/applier.ts) tells /health about its progress, with an
  * in-memory change log: the lag's age is the oldest unapplied entry's (an idle standby is not an
- * hour behind when one entry arrives), and stalledMs grows only while the tail is ahead.
+ * hour behind when one entry arrives), and stalledMs grows only while the tail is ahead; entry
+ * epochs that go back (a fence Redis lost) are reported, never applied silently.
  */
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../worker-node/log.ts';
 import { Applier } from '../../worker-node/replication/applier.ts';
-import type { ChangeLog } from '../../worker-node/replication/change-log.ts';
+import type { ChangeLog, RawEntry } from '../../worker-node/replication/change-log.ts';
 
 function applierAt(applied: string, tail: string, oldestPending: string | null) {
   const log = {
@@ -51,5 +52,47 @@ describe('applier progress for /health', () => {
     await caughtUp.checkTail();
     expect(caughtUp.applier.stalledMs(Date.now() + 20_000)).toBe(0);
     expect(caughtUp.applier.lag()).toEqual({ entries: 0, ms: 0 });
+  });
+});
+
+describe('entry epochs', () => {
+  it('reports an entry whose epoch is below an earlier one, and still applies every entry', async () => {
+    const raw = (n: number, epoch: number): RawEntry => ({
+      seq: `${n}-0`,
+      epoch,
+      model: 'm',
+      entry: { seq: `${n}-0`, op: 'delete', id: `d${n}` },
+    });
+    const entries = [raw(1, 2), raw(2, 3), raw(3, 1), raw(4, 3)];
+    const engine = {
+      appliedSeq: '0-0',
+      apply: async (batch: { seq: string }[]) => {
+        applied.push(...batch.map((e) => e.seq));
+        engine.appliedSeq = batch.at(-1)!.seq;
+      },
+    };
+    const applied: string[] = [];
+    const log = {
+      prefix: 'unit',
+      connected: true,
+      tail: async () => '4-0',
+      trimmedThrough: async () => '0-0',
+      readAfter: async (after: string) =>
+        entries.filter((e) => Number.parseInt(e.seq, 10) > Number.parseInt(after, 10)),
+      reportApplied: async () => undefined,
+    } as unknown as ChangeLog;
+    const regressions: [string, number, number][] = [];
+    const applier = new Applier({
+      log,
+      blockingRedis: { defineCommand: () => undefined } as unknown as Redis,
+      engine: engine as unknown as ConstructorParameters<typeof Applier>[0]['engine'],
+      nodeId: 'a',
+      logger: silentLogger,
+      expectedModel: 'm',
+      onEpochRegression: (seq, epoch, previous) => regressions.push([seq, epoch, previous]),
+    });
+    expect(await applier.catchUp()).toBe(4);
+    expect(applied).toEqual(['1-0', '2-0', '3-0', '4-0']);
+    expect(regressions).toEqual([['3-0', 1, 3]]);
   });
 });

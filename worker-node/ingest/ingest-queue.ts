@@ -2,10 +2,11 @@
  * Ingestion through BullMQ: the master's document endpoints enqueue a job, a worker (running only
  * on the master) embeds the documents in batches and appends them to the fenced change log.
  * Jobs live in Redis, so a job accepted before a crash or a failover is finished by whichever
- * node is master next; retries back off exponentially.
+ * node is master next; retries back off exponentially. The queue's prefix is braced (`{gte}`),
+ * as BullMQ requires on Redis Cluster, so its keys share the change log's slot.
  */
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { connectRedis, type RedisClient, type RedisTarget, redisKeyPrefix } from '../redis-connection.ts';
 import { RedisUnavailableError } from '../errors.ts';
 
 export type IngestOp =
@@ -43,16 +44,18 @@ export class IngestQueue {
   private readonly queue: Queue<IngestJobData, IngestJobResult>;
   private readonly events: QueueEvents;
   private worker: Worker<IngestJobData, IngestJobResult> | null = null;
-  private readonly producer: Redis;
-  private readonly blocking: Redis[] = [];
+  private readonly producer: RedisClient;
+  private readonly blocking: RedisClient[] = [];
+  private readonly prefix: string;
 
   constructor(
-    private readonly redisUrl: string,
-    private readonly prefix: string,
+    private readonly target: RedisTarget,
+    prefix: string,
   ) {
+    this.prefix = redisKeyPrefix(prefix);
     // The producer fails fast (no offline queue): a write must answer 503 while Redis is down,
     // not hang until it returns.
-    this.producer = new Redis(redisUrl, {
+    this.producer = connectRedis(target, {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       lazyConnect: false,
@@ -60,7 +63,7 @@ export class IngestQueue {
     this.producer.on('error', () => undefined);
     this.queue = new Queue(QUEUE_NAME, {
       connection: this.producer,
-      prefix,
+      prefix: this.prefix,
       defaultJobOptions: {
         attempts: 12,
         backoff: { type: 'exponential', delay: 200 },
@@ -69,12 +72,12 @@ export class IngestQueue {
       },
     });
     this.queue.on('error', () => undefined);
-    this.events = new QueueEvents(QUEUE_NAME, { connection: this.blockingConnection(), prefix });
+    this.events = new QueueEvents(QUEUE_NAME, { connection: this.blockingConnection(), prefix: this.prefix });
     this.events.on('error', () => undefined);
   }
 
-  private blockingConnection(): Redis {
-    const conn = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
+  private blockingConnection(): RedisClient {
+    const conn = connectRedis(this.target, { maxRetriesPerRequest: null });
     conn.on('error', () => undefined);
     this.blocking.push(conn);
     return conn;

@@ -7,7 +7,7 @@
  * When Redis is unreachable it keeps retrying with backoff; the node goes on serving searches
  * from what it has.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection.ts';
 import type { SearchEngine } from '../engine.ts';
 import type { NodeLogger } from '../log.ts';
 import { ChangeLog } from './change-log.ts';
@@ -18,7 +18,7 @@ class TrimmedPastError extends Error {}
 export interface ApplierOptions {
   log: ChangeLog;
   /** A connection of its own for the blocking XREAD; stop() disconnects it. */
-  blockingRedis: Redis;
+  blockingRedis: RedisClient;
   engine: Pick<SearchEngine, 'appliedSeq' | 'apply'>;
   nodeId: string;
   logger: NodeLogger;
@@ -26,6 +26,12 @@ export interface ApplierOptions {
   expectedModel: string;
   /** Counts applied entries (gte_node_applied_entries_total). */
   appliedEntries?: { inc(n: number): void };
+  /**
+   * An entry whose epoch is below one applied before it: the fence went back (Redis lost a raise)
+   * and a deposed master wrote again. Applied like any entry (every node does the same, so they
+   * stay alike; versions keep a newer write of a document), but never silently.
+   */
+  onEpochRegression?: (seq: string, epoch: number, previous: number) => void;
 }
 
 interface Waiter {
@@ -45,9 +51,11 @@ export class Applier {
   private appliedSinceCheck = 0;
   /** When the applier last applied something or saw itself caught up (for stalledMs). */
   private progressAt = Date.now();
+  /** The highest epoch applied by this applier: entry epochs must never go below it. */
+  private appliedEpoch = 0;
   private readonly blockingLog: ChangeLog;
   private readonly log: ChangeLog;
-  private readonly blockingRedis: Redis;
+  private readonly blockingRedis: RedisClient;
   private readonly engine: ApplierOptions['engine'];
   private readonly nodeId: string;
   private readonly logger: NodeLogger;
@@ -162,6 +170,17 @@ export class Applier {
           `log entry ${e.seq} was embedded by model ${e.model}, this node runs ${this.expectedModel}; refusing to mix vector spaces`,
         );
       }
+    }
+    for (const e of entries) {
+      if (e.epoch < this.appliedEpoch) {
+        this.logger.error('replication.epoch_regressed', {
+          seq: e.seq,
+          epoch: e.epoch,
+          previous: this.appliedEpoch,
+        });
+        this.opts.onEpochRegression?.(e.seq, e.epoch, this.appliedEpoch);
+      }
+      this.appliedEpoch = Math.max(this.appliedEpoch, e.epoch);
     }
     await this.engine.apply(entries.map((e) => e.entry));
     this.progressAt = Date.now();

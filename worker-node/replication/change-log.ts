@@ -1,11 +1,12 @@
 /**
  * The durable, fenced change log: one Redis Stream that every upsert and delete goes through.
  *
- * Keys (prefix `gte` unless REDIS_PREFIX says otherwise):
+ * Keys, under one hash tag so that Redis Cluster keeps them in one slot (`<p>` is `{gte}` unless
+ * REDIS_PREFIX says otherwise):
  *   <p>:log       the stream; fields epoch, op, id, version, doc (JSON text, metadata and the
  *                 passages' [start, end] spans), vec (the passages' float32 vectors, one after the
  *                 other, base64), model. `version` orders writes of one id (see metadata/store.ts);
- *                 empty when unknown. An entry from before passages has no spans and one vector
+ *                 empty when unknown. An entry from before passages has no spans and one vector.
  *   <p>:fence     the current epoch; appends with any other epoch are refused (Lua, atomic)
  *   <p>:fence_holder  the node that took the fence at that epoch: the only one that may append
  *                 or take it again at the same epoch (a replayed activate cannot make a 2nd writer)
@@ -15,9 +16,11 @@
  *   <p>:version   the last write version issued (see issueVersion)
  *
  * A deposed master cannot write even if it never heard that it was deposed: its epoch no longer
- * equals the fence, so the script refuses the append before anything reaches the stream.
+ * equals the fence, so the script refuses the append before anything reaches the stream. Appends
+ * and fence raises count only once WAIT saw them reach the Redis replicas (redis-ack.ts).
  */
-import type { Redis } from 'ioredis';
+import { connectionForKey, type RedisClient, redisKeyPrefix } from '../redis-connection.ts';
+import { ReplicaAck, type ReplicaAckOptions } from './redis-ack.ts';
 import { ApiError } from '../../shared/http-body.ts';
 import type { ApplyEntry } from '../metadata/store.ts';
 import { decodePassages, decodeVector, encodeUpsert } from './entry-codec.ts';
@@ -44,8 +47,18 @@ export class StaleEpochError extends ApiError {
       'stale_epoch',
       holder
         ? `refused: the fence at epoch ${fence} is held by ${holder}, not this node (a replayed or duplicate activate)`
-        : `append refused: epoch ${epoch} is not the fence's epoch ${fence} (this node was deposed)`,
+        : fence < epoch
+          ? `append refused: the fence fell back to epoch ${fence}, below this node's ${epoch} (Redis lost it); writes wait until it is raised again`
+          : `append refused: epoch ${epoch} is not the fence's epoch ${fence} (this node was deposed)`,
     );
+  }
+
+  /**
+   * Whether another writer took over. A fence below this node's epoch is not that: Redis lost the
+   * raise (an unreplicated write at a Redis failover), and the coordinator raises it again.
+   */
+  get deposed(): boolean {
+    return this.fence >= this.epoch;
   }
 }
 
@@ -134,11 +147,18 @@ return text
 
 export class ChangeLog {
   readonly keys;
+  /** The braced key prefix (`{gte}`); REDIS_PREFIX given bare or braced lands on the same keys. */
+  readonly prefix: string;
+  /** WAIT after each append and fence raise. */
+  readonly ack: ReplicaAck;
 
   constructor(
-    private readonly redis: Redis,
-    readonly prefix: string,
+    private readonly redis: RedisClient,
+    prefix: string,
+    ack: ReplicaAckOptions = { timeoutMs: 2000 },
   ) {
+    prefix = redisKeyPrefix(prefix);
+    this.prefix = prefix;
     this.keys = {
       log: `${prefix}:log`,
       fence: `${prefix}:fence`,
@@ -151,6 +171,7 @@ export class ChangeLog {
     redis.defineCommand('gteAppend', { numberOfKeys: 3, lua: APPEND_LUA });
     redis.defineCommand('gteTakeFence', { numberOfKeys: 2, lua: TAKE_FENCE_LUA });
     redis.defineCommand('gteIssueVersion', { numberOfKeys: 1, lua: ISSUE_VERSION_LUA });
+    this.ack = new ReplicaAck(() => connectionForKey(redis, this.keys.log), ack);
   }
 
   /** Whether the connection is up right now (a cheap check before accepting writes). */
@@ -171,20 +192,22 @@ export class ChangeLog {
         argv.push('upsert', op.id, doc, vec, version);
       } else argv.push('delete', op.id, '', '', version);
     }
+    let ids: string[];
     try {
-      return (
+      ids =
         (await (this.redis as unknown as { gteAppend(...a: string[]): Promise<string[]> }).gteAppend(
           this.keys.fence,
           this.keys.log,
           this.keys.fenceHolder,
           ...argv,
-        )) ?? []
-      );
+        )) ?? [];
     } catch (err) {
       const m = /STALE (\d+)(?: (\S+))?/.exec((err as Error).message);
       if (m) throw new StaleEpochError(epoch, Number(m[1]), m[2]);
       throw err;
     }
+    await this.ack.confirm();
+    return ids;
   }
 
   /**
@@ -197,6 +220,7 @@ export class ChangeLog {
       this.redis as unknown as { gteTakeFence(...a: string[]): Promise<[number, string]> }
     ).gteTakeFence(this.keys.fence, this.keys.fenceHolder, String(epoch), node);
     if (node && Number(fence) === epoch && holder !== node) throw new StaleEpochError(epoch, epoch, holder);
+    await this.ack.confirm();
     return Number(fence);
   }
 

@@ -64,6 +64,11 @@ export function createNodeMetrics() {
       help: 'Log entries applied',
       registers: [registry],
     }),
+    epochRegressions: new Counter({
+      name: 'gte_node_log_epoch_regressions_total',
+      help: 'Log entries applied whose epoch was below an earlier entry (the fence went back: divergence)',
+      registers: [registry],
+    }),
     epoch: new Gauge({ name: 'gte_node_epoch', help: 'The epoch this node serves', registers: [registry] }),
     isMaster: new Gauge({
       name: 'gte_node_is_master',

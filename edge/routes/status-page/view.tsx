@@ -10,6 +10,7 @@ import type {
   NodeStatus,
   PublicClusterStatus,
   PublicNodeStatus,
+  RedisStatus,
 } from '../../../shared/edge-api.ts';
 import { Badge, fmtAgo, fmtDuration, fmtTime, OUTCOME_TONE, ROLE_TONE, STATE_TONE } from './format.tsx';
 import { STATUS_PAGE_CSS } from './styles.ts';
@@ -167,6 +168,14 @@ function Failover({
   );
 }
 
+/** `sentinel · 1 replica · WAIT 1 · ok`: the topology the master reports and its health. */
+function redisLine(redis: RedisStatus | null | undefined): string {
+  if (!redis) return 'not reported';
+  const replicas = redis.replicas === null ? '? replicas' : `${redis.replicas} replica(s)`;
+  const wait = redis.min_replicas_ack === null ? '' : ` · WAIT ${redis.min_replicas_ack}`;
+  return `${redis.kind} · ${replicas}${wait} · ${redis.state.replace('_', ' ')}`;
+}
+
 export function StatusPage({ status, failovers, now, refreshSeconds }: StatusPageData) {
   const master = status.nodes.find((n) => n.id === status.current_master);
   return (
@@ -196,6 +205,9 @@ export function StatusPage({ status, failovers, now, refreshSeconds }: StatusPag
             </Tile>
             <Tile label="standbys" id="standbys">
               {status.standby_status}
+            </Tile>
+            <Tile label="Redis" id="redis">
+              {redisLine(status.redis)}
             </Tile>
             <Tile label="last failover" id="last-failover">
               {status.last_failover

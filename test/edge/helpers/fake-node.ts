@@ -35,6 +35,8 @@ export interface FakeNodeState {
   master: string | null;
   /** What /health says of the write path: `ok`, or why this node could not take writes. */
   writePath: string;
+  /** The fence this node reads in Redis (null: not reported); activation raises it to the epoch. */
+  redisFence: number | null;
 }
 
 export interface FakeCall {
@@ -101,6 +103,17 @@ function health(id: string, s: FakeNodeState): NodeHealth {
       lag_entries: s.role === 'master' ? 0 : s.lagEntries,
       lag_ms: s.role === 'master' ? 0 : s.lagEntries * 10,
       redis: 'up',
+      ...(s.redisFence === null
+        ? {}
+        : {
+            redis_topology: {
+              kind: 'sentinel' as const,
+              role: 'master' as const,
+              replicas: 1,
+              min_replicas_ack: 1,
+              fence: s.redisFence,
+            },
+          }),
     },
     gpu: s.gpuUtil === null ? null : { util: s.gpuUtil, mem_used_mb: 1000, mem_total_mb: 8000, temp_c: 60 },
     load: { inflight: 0, queued: 0, event_loop_lag_ms: 1, overloaded: s.overloaded },
@@ -153,6 +166,7 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
       gpuUtil: null,
       master: null,
       writePath: 'ok',
+      redisFence: null,
       ...options.state,
     },
     mode: 'ok',
@@ -265,6 +279,7 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
         if (epoch < s.epoch)
           return send(res, 409, { error: { code: 'stale_epoch', message: `epoch ${epoch} < ${s.epoch}` } });
         Object.assign(s, { role: 'master', epoch, master: node.id, lagEntries: 0 });
+        if (s.redisFence !== null) s.redisFence = Math.max(s.redisFence, epoch);
         return send(res, 200, {
           node: node.id,
           role: 'master',

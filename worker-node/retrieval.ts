@@ -6,7 +6,7 @@
  *   generation's map (index-generation.ts), one result per document, scored by its best passage
  *   (the cosine similarity);
  * - `keyword`: BM25 over the FTS5 index in SQLite (metadata/keyword-tables.ts);
- * - `hybrid`: both lists, fused by reciprocal rank (keyword/fusion.ts).
+ * - `hybrid`: both lists, fused by their relative scores or by reciprocal rank (keyword/fusion.ts).
  *
  * A selective filter is a pre-filter: SQLite lists the matching documents (doc_meta, indexed) and
  * the stored vectors of all their passages are scored, exactly, in JS; FAISS is not asked at all. A filter that
@@ -16,7 +16,15 @@
  */
 import type { SearchMode } from '../shared/schemas.ts';
 import type { MetadataFilter } from '../shared/search-filter.ts';
-import { DEFAULT_RRF_K, reciprocalRankFusion } from './keyword/fusion.ts';
+import type { QueryExpansion } from './keyword/expansion.ts';
+import {
+  DEFAULT_FUSION,
+  DEFAULT_KEYWORD_WEIGHT,
+  DEFAULT_RRF_K,
+  type FusionMethod,
+  reciprocalRankFusion,
+  relativeScoreFusion,
+} from './keyword/fusion.ts';
 import {
   type IndexGeneration,
   overFetch,
@@ -32,8 +40,14 @@ export interface SearchOptions {
   mode?: SearchMode;
   /** The query's text: what the keyword index is searched for (keyword and hybrid modes). */
   text?: string;
-  /** Hybrid: the rank constant of the fusion. */
+  /** Hybrid: how the two lists are fused (keyword/fusion.ts). */
+  fusion?: FusionMethod;
+  /** Hybrid, `rrf` fusion: the rank constant. */
   rrfK?: number;
+  /** Hybrid: the keyword list's share of the fused score, from 0 to 1 (the vector list has the rest). */
+  keywordWeight?: number;
+  /** Keyword and hybrid: the query words' neighbours, scored below its own words (keyword/expansion.ts). */
+  expansion?: QueryExpansion | null;
 }
 
 export interface RetrievalTimings {
@@ -137,7 +151,7 @@ export async function retrieve(
   const text = options.text ?? '';
   if (mode === 'keyword') {
     const t = performance.now();
-    const hits = withDocuments(src.store, src.store.keyword.search(text, k, filter), text);
+    const hits = withDocuments(src.store, src.store.keyword.search(text, k, filter, options.expansion), text);
     timings.metadataMs += performance.now() - t;
     return { hits, timings };
   }
@@ -148,10 +162,16 @@ export async function retrieve(
   }
   const depth = Math.max(k, HYBRID_DEPTH);
   const hits = await vectorSearch(src, vector, depth, filter, timings, (vectorHits) => {
-    const keywordHits = src.store.keyword.search(text, depth, filter);
-    const fused = reciprocalRankFusion(
-      [vectorHits.map((h) => ({ id: h.doc.id })), keywordHits],
-      options.rrfK ?? DEFAULT_RRF_K,
+    const keywordHits = src.store.keyword.search(text, depth, filter, options.expansion);
+    const keywordWeight = options.keywordWeight ?? DEFAULT_KEYWORD_WEIGHT;
+    const lists = [
+      { hits: vectorHits.map((h) => ({ id: h.doc.id, score: h.score })), weight: 1 - keywordWeight },
+      { hits: keywordHits, weight: keywordWeight },
+    ];
+    const fused = (
+      (options.fusion ?? DEFAULT_FUSION) === 'rrf'
+        ? reciprocalRankFusion(lists, options.rrfK ?? DEFAULT_RRF_K)
+        : relativeScoreFusion(lists)
     ).slice(0, k);
     // A document the vector list found is shown with the passage that scored; others by their terms.
     const known = new Map(vectorHits.map((h) => [h.doc.id, h]));

@@ -253,6 +253,7 @@ export class KeywordTables {
   private scored(terms: string[], limit: number, filter?: MetadataFilter): RankedId[] {
     const match = matchExpression(terms);
     if (match === null) return [];
+    if (this.sectionWeight === 0) return this.ranked(match, limit, filter);
     return merge([
       { hits: this.ranked(match, limit, filter), weight: 1 },
       { hits: this.bestSections(match, limit, filter), weight: this.sectionWeight },

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_FUSION, DEFAULT_KEYWORD_WEIGHT, DEFAULT_RRF_K } from './keyword/fusion.ts';
+import { DEFAULT_SECTION_WEIGHT } from './metadata/keyword-tables.ts';
 
 const bool = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -55,6 +56,8 @@ const EnvSchema = z.object({
   HYBRID_KEYWORD_WEIGHT: z.coerce.number().min(0).max(1).default(DEFAULT_KEYWORD_WEIGHT),
   /** Keyword and hybrid searches that do not set `expand` also search the query words' neighbours. */
   KEYWORD_EXPANSION: bool.default(false),
+  /** How much a document's best keyword section counts beside its whole text; 0 reads no sections. */
+  KEYWORD_SECTION_WEIGHT: z.coerce.number().min(0).max(100).default(DEFAULT_SECTION_WEIGHT),
   INDEX_FACTORY: z
     .string()
     .regex(/^(Flat|HNSW\d+)$/, '"Flat" or "HNSW<M>", e.g. HNSW32')

@@ -48,6 +48,8 @@ export interface SearchOptions {
   keywordWeight?: number;
   /** Keyword and hybrid: the query words' neighbours, scored below its own words (keyword/expansion.ts). */
   expansion?: QueryExpansion | null;
+  /** Keyword and hybrid: how much a document's best keyword section counts beside its whole text. */
+  sectionWeight?: number;
 }
 
 export interface RetrievalTimings {
@@ -151,7 +153,7 @@ export async function retrieve(
   const text = options.text ?? '';
   if (mode === 'keyword') {
     const t = performance.now();
-    const hits = withDocuments(src.store, src.store.keyword.search(text, k, filter, options.expansion), text);
+    const hits = withDocuments(src.store, src.store.keyword.search(text, k, filter, options), text);
     timings.metadataMs += performance.now() - t;
     return { hits, timings };
   }
@@ -162,7 +164,7 @@ export async function retrieve(
   }
   const depth = Math.max(k, HYBRID_DEPTH);
   const hits = await vectorSearch(src, vector, depth, filter, timings, (vectorHits) => {
-    const keywordHits = src.store.keyword.search(text, depth, filter, options.expansion);
+    const keywordHits = src.store.keyword.search(text, depth, filter, options);
     const keywordWeight = options.keywordWeight ?? DEFAULT_KEYWORD_WEIGHT;
     const lists = [
       { hits: vectorHits.map((h) => ({ id: h.doc.id, score: h.score })), weight: 1 - keywordWeight },

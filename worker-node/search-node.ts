@@ -189,6 +189,7 @@ export class SearchNode {
       fusion: req.fusion ?? this.config.HYBRID_FUSION,
       rrfK: req.rrf_k ?? this.config.HYBRID_RRF_K,
       keywordWeight: req.keyword_weight ?? this.config.HYBRID_KEYWORD_WEIGHT,
+      sectionWeight: this.config.KEYWORD_SECTION_WEIGHT,
       expansion:
         req.mode === 'vector' || !(req.expand ?? this.config.KEYWORD_EXPANSION)
           ? null

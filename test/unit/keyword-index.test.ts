@@ -113,10 +113,10 @@ describe('keyword index', () => {
     expect(store.keyword.search('taxi', 5).map((h) => h.id)).toEqual(['taxi']);
     const expansion = { terms: ['cab', 'minibus'], weight: 0.4 };
     // Found through the neighbour alone, a document scores the expansion's weight of its BM25.
-    const alone = store.keyword.search('taxi', 5, undefined, expansion);
+    const alone = store.keyword.search('taxi', 5, undefined, { expansion });
     expect(alone.map((h) => h.id)).toEqual(['taxi', 'cab']);
     const cabOnly = store.keyword.search('cab', 5)[0]!;
     expect(alone[1]!.score).toBeCloseTo(0.4 * cabOnly.score, 9);
-    expect(store.keyword.search('taxi', 5, { lang: 'zh' }, expansion)).toEqual([]);
+    expect(store.keyword.search('taxi', 5, { lang: 'zh' }, { expansion })).toEqual([]);
   });
 });

@@ -60,8 +60,7 @@ describe('keyword sections', () => {
     );
     const query = 'forklift licences renewed safety officer';
     expect(store.keyword.search(query, 2).map((h) => h.id)).toEqual(['b-together', 'a-apart']);
-    store.keyword.sectionWeight = 0;
-    const wholeText = store.keyword.search(query, 2);
+    const wholeText = store.keyword.search(query, 2, undefined, { sectionWeight: 0 });
     expect(wholeText.map((h) => h.id)).toEqual(['a-apart', 'b-together']);
     expect(wholeText[0]!.score).toBeCloseTo(wholeText[1]!.score, 9);
     // Deleting a document removes its sections.

@@ -51,14 +51,19 @@ function merge(lists: { hits: RankedId[]; weight: number }[]): RankedId[] {
 }
 
 /** A document's best section counts this much beside its whole text (keyword/sections.ts). */
-export const SECTION_WEIGHT = 3;
+export const DEFAULT_SECTION_WEIGHT = 3;
 /** How many sections per wanted document the section list reads. */
 const SECTIONS_READ = 4;
 
+export interface KeywordSearchOptions {
+  /** The query words' neighbours (keyword/expansion.ts), scored at the expansion's weight. */
+  expansion?: QueryExpansion | null;
+  /** How much a document's best section counts beside its whole text; 0 reads no sections. */
+  sectionWeight?: number;
+}
+
 export class KeywordTables {
   private readonly stmts;
-  /** See SECTION_WEIGHT. */
-  sectionWeight = SECTION_WEIGHT;
 
   constructor(
     private readonly db: Database.Database,
@@ -235,11 +240,12 @@ export class KeywordTables {
     query: string,
     limit: number,
     filter?: MetadataFilter,
-    expansion?: QueryExpansion | null,
+    options: KeywordSearchOptions = {},
   ): RankedId[] {
-    const own = this.scored(this.usefulTerms(keywordQueryTerms(query)), limit, filter);
+    const { expansion, sectionWeight = DEFAULT_SECTION_WEIGHT } = options;
+    const own = this.scored(this.usefulTerms(keywordQueryTerms(query)), limit, sectionWeight, filter);
     if (!expansion) return own;
-    const more = this.scored(this.usefulTerms(expansion.terms), limit, filter);
+    const more = this.scored(this.usefulTerms(expansion.terms), limit, sectionWeight, filter);
     return merge([
       { hits: own, weight: 1 },
       { hits: more, weight: expansion.weight },
@@ -250,13 +256,13 @@ export class KeywordTables {
    * A document's score for some terms: its whole text's BM25 plus `sectionWeight` times its best
    * section's (keyword/sections.ts), each list read `limit` deep.
    */
-  private scored(terms: string[], limit: number, filter?: MetadataFilter): RankedId[] {
+  private scored(terms: string[], limit: number, sectionWeight: number, filter?: MetadataFilter): RankedId[] {
     const match = matchExpression(terms);
     if (match === null) return [];
-    if (this.sectionWeight === 0) return this.ranked(match, limit, filter);
+    if (sectionWeight === 0) return this.ranked(match, limit, filter);
     return merge([
       { hits: this.ranked(match, limit, filter), weight: 1 },
-      { hits: this.bestSections(match, limit, filter), weight: this.sectionWeight },
+      { hits: this.bestSections(match, limit, filter), weight: sectionWeight },
     ]).slice(0, limit);
   }
 

@@ -19,7 +19,7 @@ import type { MetadataFilter } from '../../shared/search-filter.ts';
 import { filterSql, metaValue } from './filter-sql.ts';
 
 /** Bumped when the terms of a text change: an index of another version is built again. */
-export const KEYWORD_INDEX_VERSION = '2';
+export const KEYWORD_INDEX_VERSION = '3';
 
 /** Case and diacritics folding, then English stemming (the terms come from keyword/tokenize.ts). */
 const TOKENIZE = 'porter unicode61 remove_diacritics 2';

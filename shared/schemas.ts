@@ -21,7 +21,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * How a search ranks documents: `vector` (score: cosine similarity of the query and the document's
  * best passage: a document is indexed as passages that fit the model's window), `keyword`
  * (score: BM25 over the FTS5 keyword index, higher is better) or `hybrid`, the default (score:
- * reciprocal rank fusion of the two rankings, the sum of 1 / (rrf_k + rank) over both lists).
+ * weighted reciprocal rank fusion of the two rankings: keyword_weight / (rrf_k + keyword rank) plus
+ * (1 - keyword_weight) / (rrf_k + vector rank), a list that lacks the document adding nothing).
  */
 export const SearchMode = z.enum(['hybrid', 'vector', 'keyword']);
 export type SearchMode = z.infer<typeof SearchMode>;
@@ -47,8 +48,21 @@ export const SearchRequest = z
     /** `any` (default): any in-sync node; `master`: the master serves unless it cannot answer. */
     consistency: z.enum(['any', 'master']).optional(),
     mode: SearchMode.default('hybrid'),
-    /** Hybrid only: the rank constant of reciprocal rank fusion (larger flattens the ranks). */
+    /** Hybrid only: fuse by relative scores (the default) or by reciprocal rank (`rrf`). */
+    fusion: z.enum(['relative', 'rrf']).optional(),
+    /** Hybrid only, `rrf` fusion: the rank constant (larger flattens the ranks). */
     rrf_k: z.number().int('rrf_k must be an integer').min(1).max(1000).optional(),
+    /** Hybrid only: the keyword list's share of the fused score, 0 to 1 (the vector list has the rest). */
+    keyword_weight: z
+      .number()
+      .min(0, 'keyword_weight must be between 0 and 1')
+      .max(1, 'keyword_weight must be between 0 and 1')
+      .optional(),
+    /**
+     * Keyword and hybrid: true also searches the query words' neighbours in the model's word table
+     * (where the node's model has one); the node's KEYWORD_EXPANSION setting is the default.
+     */
+    expand: z.boolean().optional(),
     /** false: results carry their best passage but not the document's whole text (which may be long). */
     include_text: z.boolean().default(true),
   })

@@ -5,6 +5,8 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { type RedisTarget, RedisSettingError, redisTargetFromEnv } from './redis-connection.ts';
+import { DEFAULT_FUSION, DEFAULT_KEYWORD_WEIGHT, DEFAULT_RRF_K } from './keyword/fusion.ts';
+import { DEFAULT_SECTION_WEIGHT } from './metadata/keyword-tables.ts';
 
 const bool = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -60,6 +62,14 @@ const EnvSchema = z.object({
    * edge is whole in one of them. At most half a passage (the embedder checks it against the model).
    */
   PASSAGE_OVERLAP_TOKENS: int(0, 256).default(32),
+  /** Hybrid searches that do not set `fusion` / `rrf_k` / `keyword_weight` use these (keyword/fusion.ts). */
+  HYBRID_FUSION: z.enum(['relative', 'rrf']).default(DEFAULT_FUSION),
+  HYBRID_RRF_K: int(1, 1000).default(DEFAULT_RRF_K),
+  HYBRID_KEYWORD_WEIGHT: z.coerce.number().min(0).max(1).default(DEFAULT_KEYWORD_WEIGHT),
+  /** Keyword and hybrid searches that do not set `expand` also search the query words' neighbours. */
+  KEYWORD_EXPANSION: bool.default(false),
+  /** How much a document's best keyword section counts beside its whole text; 0 reads no sections. */
+  KEYWORD_SECTION_WEIGHT: z.coerce.number().min(0).max(100).default(DEFAULT_SECTION_WEIGHT),
   INDEX_FACTORY: z
     .string()
     .regex(/^(Flat|HNSW\d+)$/, '"Flat" or "HNSW<M>", e.g. HNSW32')

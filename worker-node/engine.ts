@@ -243,7 +243,7 @@ export class SearchEngine {
         store: this.store,
         factory: this.factory,
         generation: () => this.gen,
-        keywordSearch: (text, limit, f) => reader.search(text, limit, f),
+        keywordSearch: (text, limit, f, o) => reader.search(text, limit, f, o),
       },
       vector,
       k,

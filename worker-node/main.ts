@@ -19,6 +19,8 @@ import { Applier } from './replication/applier.ts';
 import { ChangeLog } from './replication/change-log.ts';
 import { RedisWatch } from './replication/redis-watch.ts';
 import { resyncFromPeer } from './replication/resync.ts';
+import { QueryExpander } from './keyword/expansion.ts';
+import { loadWordTable } from './keyword/word-table.ts';
 import { SearchNode } from './search-node.ts';
 import { DiskProbe } from './telemetry/disk.ts';
 import { GpuMonitor } from './telemetry/gpu.ts';
@@ -56,6 +58,9 @@ async function main() {
     checksum: embedder.info.checksum,
     dimension: embedder.info.dimension,
   };
+  // Query expansion's neighbours come from the model's own word table: every node has the same one.
+  const table = await loadWordTable(config.modelDir);
+  const queryExpander = table ? new QueryExpander(table) : undefined;
   const openEngine = () =>
     SearchEngine.open({ dataDir: config.dataDir, model, factory: config.INDEX_FACTORY, onLog: logger.info });
   const engine = await openEngine();
@@ -75,7 +80,7 @@ async function main() {
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
   const url = advertiseUrl(config, port);
-  node = buildNode({ embedder, engine, openEngine, metrics, advertiseUrl: url });
+  node = buildNode({ embedder, engine, openEngine, metrics, advertiseUrl: url, queryExpander });
   const faults = config.FAULT_INJECTION
     ? new FaultInjector(
         (on) => (node!.forcedOverload = on),
@@ -120,7 +125,7 @@ async function main() {
 function buildNode(
   parts: Pick<
     ConstructorParameters<typeof SearchNode>[0],
-    'embedder' | 'engine' | 'openEngine' | 'metrics' | 'advertiseUrl'
+    'embedder' | 'engine' | 'openEngine' | 'metrics' | 'advertiseUrl' | 'queryExpander'
   >,
 ): SearchNode {
   const errors = new RecentErrors();

@@ -6,7 +6,7 @@
  *   generation's map (index-generation.ts), one result per document, scored by its best passage
  *   (the cosine similarity);
  * - `keyword`: BM25 over the FTS5 index in SQLite (metadata/keyword-tables.ts);
- * - `hybrid`: both lists, fused by reciprocal rank (keyword/fusion.ts).
+ * - `hybrid`: both lists, fused by their relative scores or by reciprocal rank (keyword/fusion.ts).
  *
  * A selective filter is a pre-filter: SQLite lists the matching documents (doc_meta, indexed) and
  * the stored vectors of all their passages are scored, exactly, in JS; FAISS is not asked at all. A filter that
@@ -18,7 +18,15 @@
  */
 import type { SearchMode } from '../shared/schemas.ts';
 import type { MetadataFilter } from '../shared/search-filter.ts';
-import { DEFAULT_RRF_K, reciprocalRankFusion } from './keyword/fusion.ts';
+import type { QueryExpansion } from './keyword/expansion.ts';
+import {
+  DEFAULT_FUSION,
+  DEFAULT_KEYWORD_WEIGHT,
+  DEFAULT_RRF_K,
+  type FusionMethod,
+  reciprocalRankFusion,
+  relativeScoreFusion,
+} from './keyword/fusion.ts';
 import {
   type IndexGeneration,
   overFetch,
@@ -26,7 +34,7 @@ import {
   type SearchHitDoc,
   withDocuments,
 } from './index-generation.ts';
-import type { RankedId } from './metadata/keyword-tables.ts';
+import type { KeywordSearchOptions, RankedId } from './metadata/keyword-tables.ts';
 import type { MetadataStore } from './metadata/store.ts';
 import { bestPerDocument } from './passage-hits.ts';
 
@@ -35,8 +43,16 @@ export interface SearchOptions {
   mode?: SearchMode;
   /** The query's text: what the keyword index is searched for (keyword and hybrid modes). */
   text?: string;
-  /** Hybrid: the rank constant of the fusion. */
+  /** Hybrid: how the two lists are fused (keyword/fusion.ts). */
+  fusion?: FusionMethod;
+  /** Hybrid, `rrf` fusion: the rank constant. */
   rrfK?: number;
+  /** Hybrid: the keyword list's share of the fused score, from 0 to 1 (the vector list has the rest). */
+  keywordWeight?: number;
+  /** Keyword and hybrid: the query words' neighbours, scored below its own words (keyword/expansion.ts). */
+  expansion?: QueryExpansion | null;
+  /** Keyword and hybrid: how much a document's best keyword section counts beside its whole text. */
+  sectionWeight?: number;
 }
 
 export interface RetrievalTimings {
@@ -56,12 +72,24 @@ export interface RetrievalSource {
   /** The current generation (it changes when a compaction swaps one in). */
   generation(): IndexGeneration;
   /** BM25 ranking off the main thread; absent: `store.keyword.search` on the main connection. */
-  keywordSearch?(text: string, limit: number, filter?: MetadataFilter): Promise<RankedId[]>;
+  keywordSearch?(
+    text: string,
+    limit: number,
+    filter: MetadataFilter | undefined,
+    options: KeywordSearchOptions,
+  ): Promise<RankedId[]>;
 }
 
-function keywordRanking(src: RetrievalSource, text: string, limit: number, filter?: MetadataFilter) {
-  if (src.keywordSearch) return src.keywordSearch(text, limit, filter);
-  return Promise.resolve(src.store.keyword.search(text, limit, filter));
+function keywordRanking(
+  src: RetrievalSource,
+  text: string,
+  limit: number,
+  filter: MetadataFilter | undefined,
+  { expansion, sectionWeight }: KeywordSearchOptions,
+) {
+  const options = { expansion, sectionWeight };
+  if (src.keywordSearch) return src.keywordSearch(text, limit, filter, options);
+  return Promise.resolve(src.store.keyword.search(text, limit, filter, options));
 }
 
 function dot(a: Float32Array, blob: Buffer): number {
@@ -154,7 +182,7 @@ export async function retrieve(
   const text = options.text ?? '';
   if (mode === 'keyword') {
     const t = performance.now();
-    const ranked = await keywordRanking(src, text, k, filter);
+    const ranked = await keywordRanking(src, text, k, filter, options);
     const hits = withDocuments(src.store, ranked, text);
     timings.metadataMs += performance.now() - t;
     return { hits, timings };
@@ -166,15 +194,21 @@ export async function retrieve(
   }
   const depth = Math.max(k, HYBRID_DEPTH);
   let keywordHits: RankedId[] = [];
-  const ranking = keywordRanking(src, text, depth, filter).then((ranked) => {
+  const ranking = keywordRanking(src, text, depth, filter, options).then((ranked) => {
     keywordHits = ranked;
   });
   // Awaited before the fusion; a vector search that fails first must not leave it unhandled.
   ranking.catch(() => undefined);
   const hits = await vectorSearch(src, vector, depth, filter, timings, ranking, (vectorHits) => {
-    const fused = reciprocalRankFusion(
-      [vectorHits.map((h) => ({ id: h.doc.id })), keywordHits],
-      options.rrfK ?? DEFAULT_RRF_K,
+    const keywordWeight = options.keywordWeight ?? DEFAULT_KEYWORD_WEIGHT;
+    const lists = [
+      { hits: vectorHits.map((h) => ({ id: h.doc.id, score: h.score })), weight: 1 - keywordWeight },
+      { hits: keywordHits, weight: keywordWeight },
+    ];
+    const fused = (
+      (options.fusion ?? DEFAULT_FUSION) === 'rrf'
+        ? reciprocalRankFusion(lists, options.rrfK ?? DEFAULT_RRF_K)
+        : relativeScoreFusion(lists)
     ).slice(0, k);
     // A document the vector list found is shown with the passage that scored; others by their terms.
     const known = new Map(vectorHits.map((h) => [h.doc.id, h]));

@@ -14,6 +14,8 @@ import { VERSION } from '../shared/version.ts';
 import type { RedisTopologyHealth } from '../shared/schemas.ts';
 import type { NodeConfig } from './config.ts';
 import { redisKeyPrefix } from './redis-connection.ts';
+import type { QueryExpander } from './keyword/expansion.ts';
+import { keywordQueryTerms } from './keyword/tokenize.ts';
 import {
   type Lifecycle,
   type NodeState,
@@ -66,6 +68,8 @@ export interface SearchNodeParts {
   /** The data directory's write probe. */
   disk: DiskPort;
   errors: RecentErrors;
+  /** Keyword query expansion from the model's word table; absent when the model has none. */
+  queryExpander?: QueryExpander;
   logger: NodeLogger;
   metrics: NodeMetrics;
   /** What peers and the coordinator reach this node at (config.ts advertiseUrl). */
@@ -191,7 +195,18 @@ export class SearchNode {
     if (applierBlocksReads(applier, state.role.role)) throw new LaggingError(applier);
     // A keyword search needs no vector: it neither waits for nor loads the embedder.
     const embedded = req.mode === 'keyword' ? NO_VECTOR : await this.parts.embedder.embedTimed([req.query]);
-    const options = { mode: req.mode, text: req.query, rrfK: req.rrf_k };
+    const options = {
+      mode: req.mode,
+      text: req.query,
+      fusion: req.fusion ?? this.config.HYBRID_FUSION,
+      rrfK: req.rrf_k ?? this.config.HYBRID_RRF_K,
+      keywordWeight: req.keyword_weight ?? this.config.HYBRID_KEYWORD_WEIGHT,
+      sectionWeight: this.config.KEYWORD_SECTION_WEIGHT,
+      expansion:
+        req.mode === 'vector' || !(req.expand ?? this.config.KEYWORD_EXPANSION)
+          ? null
+          : (this.parts.queryExpander?.expand(keywordQueryTerms(req.query)) ?? null),
+    };
     const filter = req.filter?.metadata;
     const { hits, timings } = await this.replica.search(embedded.vectors[0]!, req.top_k, filter, options);
     return {

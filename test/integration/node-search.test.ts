@@ -162,13 +162,18 @@ describe('search node with the sample corpus', { timeout: NODE_TEST_TIMEOUT_MS }
     expect(keyword.body.results.every((h) => h.score > 0)).toBe(true);
     const hybrid = await search({ query });
     expect(hybrid.body.results.map((h) => h.id)).toContain('fin-011');
-    // Reciprocal rank fusion of two lists: at most 2 / (rrf_k + 1).
-    for (const h of hybrid.body.results) expect(h.score).toBeLessThanOrEqual(2 / 61 + 1e-12);
+    // Relative score fusion: each list scaled to 0..1, weighted to sum to 1.
+    for (const h of hybrid.body.results) expect(h.score).toBeLessThanOrEqual(1 + 1e-12);
     const vector = await search({ query, mode: 'vector' });
     for (const h of vector.body.results) expect(Math.abs(h.score)).toBeLessThanOrEqual(1 + 1e-5);
-    // A flatter fusion is still a fusion of the same lists.
-    const flat = await search({ query, rrf_k: 1000 });
-    expect(flat.body.results[0]!.score).toBeLessThanOrEqual(2 / 1001 + 1e-12);
+    // Reciprocal rank fusion: at most 1 / (rrf_k + 1) with weights that sum to 1.
+    const flat = await search({ query, fusion: 'rrf', rrf_k: 1000 });
+    expect(flat.body.results.map((h) => h.id)).toContain('fin-011');
+    expect(flat.body.results[0]!.score).toBeLessThanOrEqual(1 / 1001 + 1e-12);
+    // A bad fusion parameter is a 400 that names it.
+    const bad = await search({ query, keyword_weight: 2 });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('keyword_weight');
     // Chinese through the keyword index alone.
     const zh = await search({ query: '电子发票重复报销怎么查重', mode: 'keyword' });
     expect(zh.body.results[0]!.id).toBe('zh-fin-002');

@@ -87,7 +87,7 @@ describe('keyword index', () => {
     const old = new MetadataStore(path);
     old.applyBatch(corpus.map(([id, text]) => upsert(id, text, { lang: id.startsWith('zh') ? 'zh' : 'en' })));
     // What a data directory from before the keyword tables looks like.
-    old.db.exec('DROP TABLE doc_fts; DROP TABLE doc_meta');
+    old.db.exec('DROP TABLE doc_fts; DROP TABLE section_fts; DROP TABLE doc_meta');
     old.db.prepare("DELETE FROM node_state WHERE key LIKE 'keyword%'").run();
     old.close();
     const store = new MetadataStore(path);
@@ -100,5 +100,23 @@ describe('keyword index', () => {
     expect(ids(store, 'taxi reimbursement')[0]).toBe('taxi');
     expect(store.keyword.countMatching({ lang: 'zh' }, 10)).toBe(2);
     store.close();
+  });
+
+  it("adds an expansion's matches below the documents that hold the query's own words", () => {
+    const store = new MetadataStore(storePath());
+    store.applyBatch([
+      upsert('cab', 'A cab to the airport is paid back against a receipt.'),
+      upsert('taxi', 'Taxi fares are paid back.'),
+      upsert('hotel', 'Hotel nights are booked by the travel desk.'),
+      upsert('desk', 'Desk phones are ordered through the service portal.'),
+    ]);
+    expect(store.keyword.search('taxi', 5).map((h) => h.id)).toEqual(['taxi']);
+    const expansion = { terms: ['cab', 'minibus'], weight: 0.4 };
+    // Found through the neighbour alone, a document scores the expansion's weight of its BM25.
+    const alone = store.keyword.search('taxi', 5, undefined, { expansion });
+    expect(alone.map((h) => h.id)).toEqual(['taxi', 'cab']);
+    const cabOnly = store.keyword.search('cab', 5)[0]!;
+    expect(alone[1]!.score).toBeCloseTo(0.4 * cabOnly.score, 9);
+    expect(store.keyword.search('taxi', 5, { lang: 'zh' }, { expansion })).toEqual([]);
   });
 });

@@ -29,6 +29,14 @@ describe('keyword terms', () => {
     expect(keywordTerms('报销 VPN 账号')).toEqual(expect.arrayContaining(['报销', 'vpn', '账号']));
   });
 
+  it('adds single Chinese characters, so a colloquial word meets the formal one it shares one with', () => {
+    const terms = keywordTerms('报销');
+    expect(terms).toContain('报');
+    expect(terms).toContain('销');
+    const asked = new Set(keywordTerms('报账'));
+    expect(keywordTerms('差旅费用报销流程').some((t) => asked.has(t))).toBe(true);
+  });
+
   it('builds an OR of quoted distinct terms, or null when there is no term', () => {
     expect(keywordMatch('taxi "reimbursement" taxi')).toBe('"taxi" OR "reimbursement"');
     expect(keywordMatch('!!! ???')).toBeNull();

@@ -5,7 +5,8 @@
  * way for documents and queries, so every node indexes alike:
  *
  * - Chinese runs are segmented into words (Intl.Segmenter 'zh') and also cut into character
- *   bigrams, so a question worded unlike the text still shares terms with it;
+ *   bigrams and single characters, so a question worded unlike the text still shares terms with
+ *   it (a colloquial word often shares a character with the formal one: 报账 and 报销);
  * - identifiers (`PAY-7782`, `db-prod-07`, `KB0012345`) are kept whole as one term (connectors
  *   dropped: `pay7782`), and their parts (`pay`, `7782`; `kb`, `0012345`) are terms too, so
  *   `PAY-7782` ranks the document that holds it above the one holding `PAY-7781`.
@@ -22,6 +23,7 @@ function hanTerms(run: string, out: string[]): void {
   for (const s of segmenter.segment(run)) if (s.isWordLike !== false) out.push(s.segment);
   const chars = [...run];
   for (let i = 0; i + 1 < chars.length; i++) out.push(chars[i]! + chars[i + 1]!);
+  out.push(...chars);
 }
 
 function wordTerms(word: string, out: string[]): void {

@@ -26,7 +26,7 @@ parentPort!.on('message', (msg: KeywordReaderRequest) => {
       reply = { id: msg.id, ok: true, result: [] };
     } else {
       documentCount = msg.documentCount;
-      reply = { id: msg.id, ok: true, result: tables.search(msg.text, msg.limit, msg.filter) };
+      reply = { id: msg.id, ok: true, result: tables.search(msg.text, msg.limit, msg.filter, msg.options) };
     }
   } catch (err) {
     reply = { id: msg.id, ok: false, error: (err as Error).message };

@@ -9,7 +9,7 @@
  */
 import type { MetadataFilter } from '../../shared/search-filter.ts';
 import { startTsWorker, WorkerRpc } from '../util/ts-worker.ts';
-import type { KeywordTables, RankedId } from './keyword-tables.ts';
+import type { KeywordSearchOptions, KeywordTables, RankedId } from './keyword-tables.ts';
 
 export type KeywordReaderRequest =
   | {
@@ -18,6 +18,7 @@ export type KeywordReaderRequest =
       text: string;
       limit: number;
       filter?: MetadataFilter;
+      options: KeywordSearchOptions;
       documentCount: number;
     }
   | { id: number; type: 'close' };
@@ -53,12 +54,17 @@ export class KeywordReader {
   }
 
   /** The `limit` best documents for `text` by BM25 among those passing `filter` (KeywordTables.search). */
-  search(text: string, limit: number, filter?: MetadataFilter): Promise<RankedId[]> {
-    const local = () => this.local.search(text, limit, filter);
+  search(
+    text: string,
+    limit: number,
+    filter?: MetadataFilter,
+    options: KeywordSearchOptions = {},
+  ): Promise<RankedId[]> {
+    const local = () => this.local.search(text, limit, filter, options);
     if (this.failure) return Promise.resolve(local());
     const documentCount = this.documentCount();
     return this.rpc
-      .call({ type: 'search', text, limit, filter, documentCount })
+      .call({ type: 'search', text, limit, filter, options, documentCount })
       .catch((err: Error) => (this.failure ? local() : Promise.reject(err)));
   }
 

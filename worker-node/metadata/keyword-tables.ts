@@ -4,18 +4,22 @@
  * nothing VACUUMs the database):
  *
  * - `doc_fts`: the FTS5 keyword index over each document's terms (keyword/tokenize.ts), ranked by BM25;
+ * - `section_fts`: the same over each document's sections (keyword/sections.ts), rowids
+ *   `document rowid × MAX_SECTIONS + section`, so a document's sections are one rowid range;
  * - `doc_meta`: one row per scalar metadata field, indexed, for the SQL pre-filter (filter-sql.ts).
  *
  * A data directory from before these tables gets them filled from `documents` on open, a page at
  * a time (`buildPage`), resuming where a cut-short build stopped.
  */
 import type Database from 'better-sqlite3';
+import type { QueryExpansion } from '../keyword/expansion.ts';
+import { keywordSections, MAX_SECTIONS } from '../keyword/sections.ts';
 import { keywordBody, keywordQueryTerms, matchExpression } from '../keyword/tokenize.ts';
 import type { MetadataFilter } from '../../shared/search-filter.ts';
 import { filterSql, metaValue } from './filter-sql.ts';
 
 /** Bumped when the terms of a text change: an index of another version is built again. */
-export const KEYWORD_INDEX_VERSION = '1';
+export const KEYWORD_INDEX_VERSION = '3';
 
 /** Case and diacritics folding, then English stemming (the terms come from keyword/tokenize.ts). */
 const TOKENIZE = 'porter unicode61 remove_diacritics 2';
@@ -23,6 +27,7 @@ const TOKENIZE = 'porter unicode61 remove_diacritics 2';
 export function createKeywordTables(db: Database.Database): void {
   db.exec(`
     CREATE VIRTUAL TABLE IF NOT EXISTS doc_fts USING fts5(body, tokenize = '${TOKENIZE}');
+    CREATE VIRTUAL TABLE IF NOT EXISTS section_fts USING fts5(body, tokenize = '${TOKENIZE}');
     CREATE TABLE IF NOT EXISTS doc_meta (doc INTEGER NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, value);
     CREATE INDEX IF NOT EXISTS doc_meta_kv ON doc_meta (key, kind, value);
     CREATE INDEX IF NOT EXISTS doc_meta_row ON doc_meta (doc, key, kind, value);
@@ -33,6 +38,28 @@ export function createKeywordTables(db: Database.Database): void {
 export interface RankedId {
   id: string;
   score: number;
+}
+
+/** Scores summed at their lists' weights, best first, equal scores in id order. */
+function merge(lists: { hits: RankedId[]; weight: number }[]): RankedId[] {
+  const scores = new Map<string, number>();
+  for (const { hits, weight } of lists)
+    for (const r of hits) scores.set(r.id, (scores.get(r.id) ?? 0) + weight * r.score);
+  return [...scores]
+    .map(([id, score]) => ({ id, score }))
+    .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** A document's best section counts this much beside its whole text (keyword/sections.ts). */
+export const DEFAULT_SECTION_WEIGHT = 3;
+/** How many sections per wanted document the section list reads. */
+const SECTIONS_READ = 4;
+
+export interface KeywordSearchOptions {
+  /** The query words' neighbours (keyword/expansion.ts), scored at the expansion's weight. */
+  expansion?: QueryExpansion | null;
+  /** How much a document's best section counts beside its whole text; 0 reads no sections. */
+  sectionWeight?: number;
 }
 
 export class KeywordTables {
@@ -55,6 +82,8 @@ export class KeywordTables {
       rowidOf: db.prepare<[string], { rowid: number }>('SELECT rowid FROM documents WHERE id = ?'),
       dropFts: db.prepare('DELETE FROM doc_fts WHERE rowid = ?'),
       addFts: db.prepare('INSERT INTO doc_fts (rowid, body) VALUES (?, ?)'),
+      dropSections: db.prepare('DELETE FROM section_fts WHERE rowid >= ? AND rowid < ?'),
+      addSection: db.prepare('INSERT INTO section_fts (rowid, body) VALUES (?, ?)'),
       dropMeta: db.prepare('DELETE FROM doc_meta WHERE doc = ?'),
       addMeta: db.prepare('INSERT INTO doc_meta (doc, key, kind, value) VALUES (?, ?, ?, ?)'),
       getState: db.prepare<[string], { value: string }>('SELECT value FROM node_state WHERE key = ?'),
@@ -71,6 +100,7 @@ export class KeywordTables {
   /** Drops what a document row held (before it is deleted or rewritten). */
   remove(rowid: number): void {
     this.stmts.dropFts.run(rowid);
+    this.stmts.dropSections.run(rowid * MAX_SECTIONS, (rowid + 1) * MAX_SECTIONS);
     this.stmts.dropMeta.run(rowid);
   }
 
@@ -78,6 +108,7 @@ export class KeywordTables {
   put(rowid: number, text: string, metadata: Record<string, unknown>): void {
     this.remove(rowid);
     this.stmts.addFts.run(rowid, keywordBody(text));
+    keywordSections(text).forEach((body, i) => this.stmts.addSection.run(rowid * MAX_SECTIONS + i, body));
     for (const [key, raw] of Object.entries(metadata)) {
       const m = metaValue(raw);
       if (m) this.stmts.addMeta.run(rowid, key, m.kind, m.value);
@@ -175,9 +206,8 @@ export class KeywordTables {
    * (FTS5 floors a negative IDF at 1e-6) but whose doclists would be read and scored in full: a
    * query with "the" would score every document. All common: only the rarest one stays.
    */
-  private usefulTerms(query: string): string[] {
-    const terms = keywordQueryTerms(query);
-    if (terms.length < 2) return terms;
+  private usefulTerms(terms: readonly string[]): string[] {
+    if (terms.length < 2) return [...terms];
     this.stmts.clearQuery.run();
     terms.forEach((t, i) => this.stmts.addQueryTerm.run(i + 1, t));
     const stems = new Map<number, string[]>();
@@ -201,14 +231,67 @@ export class KeywordTables {
 
   /**
    * The `limit` best documents for a query by BM25 (score: -bm25, so higher is better), among those
-   * that pass the filter; equal scores in id order, so every node answers alike (at the cut, in
-   * rowid order: rows are numbered in log order, alike on every node). The FTS query drives, with
-   * the filter checked on its matches by rowid, and only the rows kept are joined to `documents`
-   * (whose rows, texts of up to 100,000 characters, are large: reading one per match would dominate).
+   * that pass the filter; equal scores in id order, so every node answers alike. With an
+   * expansion (keyword/expansion.ts), its terms are a second query whose BM25 is added at its
+   * weight: a document's score is its own terms' plus the weighted neighbours', each list read
+   * `limit` deep (a document beyond both is left out).
    */
-  search(query: string, limit: number, filter?: MetadataFilter): RankedId[] {
-    const match = matchExpression(this.usefulTerms(query));
+  search(
+    query: string,
+    limit: number,
+    filter?: MetadataFilter,
+    options: KeywordSearchOptions = {},
+  ): RankedId[] {
+    const { expansion, sectionWeight = DEFAULT_SECTION_WEIGHT } = options;
+    const own = this.scored(this.usefulTerms(keywordQueryTerms(query)), limit, sectionWeight, filter);
+    if (!expansion) return own;
+    const more = this.scored(this.usefulTerms(expansion.terms), limit, sectionWeight, filter);
+    return merge([
+      { hits: own, weight: 1 },
+      { hits: more, weight: expansion.weight },
+    ]).slice(0, limit);
+  }
+
+  /**
+   * A document's score for some terms: its whole text's BM25 plus `sectionWeight` times its best
+   * section's (keyword/sections.ts), each list read `limit` deep.
+   */
+  private scored(terms: string[], limit: number, sectionWeight: number, filter?: MetadataFilter): RankedId[] {
+    const match = matchExpression(terms);
     if (match === null) return [];
+    if (sectionWeight === 0) return this.ranked(match, limit, filter);
+    return merge([
+      { hits: this.ranked(match, limit, filter), weight: 1 },
+      { hits: this.bestSections(match, limit, filter), weight: sectionWeight },
+    ]).slice(0, limit);
+  }
+
+  /**
+   * Each document's best section for a MATCH expression, the best `limit` documents, from the
+   * SECTIONS_READ × `limit` best sections (a document's sections may crowd the top).
+   */
+  private bestSections(match: string, limit: number, filter?: MetadataFilter): RankedId[] {
+    const { where, params } = filterSql(filter, 'check', `(section_fts.rowid / ${MAX_SECTIONS})`);
+    const rows = this.db
+      .prepare(
+        `SELECT d.id AS id, s.score AS score FROM (
+           SELECT section_fts.rowid AS rowid, -bm25(section_fts) AS score FROM section_fts
+           WHERE section_fts MATCH ? AND ${where} ORDER BY score DESC, section_fts.rowid LIMIT ?
+         ) s JOIN documents d ON d.rowid = s.rowid / ${MAX_SECTIONS} ORDER BY s.score DESC, d.id`,
+      )
+      .all(match, ...params, limit * SECTIONS_READ) as RankedId[];
+    const best = new Map<string, number>();
+    for (const r of rows) if (!best.has(r.id)) best.set(r.id, r.score);
+    return [...best].slice(0, limit).map(([id, score]) => ({ id, score }));
+  }
+
+  /**
+   * One MATCH expression's best documents. The FTS query drives, with the filter checked on its
+   * matches by rowid, and only the rows kept are joined to `documents` (whose rows, texts of up to
+   * 100,000 characters, are large: reading one per match would dominate). Ties at the cut go in
+   * rowid order: rows are numbered in log order, alike on every node.
+   */
+  private ranked(match: string, limit: number, filter?: MetadataFilter): RankedId[] {
     const { where, params } = filterSql(filter, 'check', 'doc_fts.rowid');
     return this.db
       .prepare(

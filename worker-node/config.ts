@@ -30,7 +30,7 @@ export function hnswFromEnv(env: NodeJS.ProcessEnv): { efSearch?: number; efCons
  * The nice value of the node's compute threads (ONNX Runtime, FAISS, the keyword reader); the
  * event loop keeps the process's. 0 runs them at the event loop's priority.
  */
-const ThreadNiceSchema = z.object({ WORKER_THREAD_NICE: int(0, 19).default(10) });
+const ThreadNiceSchema = z.object({ WORKER_THREAD_NICE: int(0, 19).default(0) });
 
 /** WORKER_THREAD_NICE in `env` (read by each compute thread; loadConfig has validated it at start). */
 export function threadNiceFromEnv(env: NodeJS.ProcessEnv): number {

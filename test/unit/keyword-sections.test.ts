@@ -59,7 +59,10 @@ describe('keyword sections', () => {
       ),
     );
     const query = 'forklift licences renewed safety officer';
-    expect(store.keyword.search(query, 2).map((h) => h.id)).toEqual(['b-together', 'a-apart']);
+    expect(store.keyword.search(query, 2, undefined, { sectionWeight: 3 }).map((h) => h.id)).toEqual([
+      'b-together',
+      'a-apart',
+    ]);
     const wholeText = store.keyword.search(query, 2, undefined, { sectionWeight: 0 });
     expect(wholeText.map((h) => h.id)).toEqual(['a-apart', 'b-together']);
     expect(wholeText[0]!.score).toBeCloseTo(wholeText[1]!.score, 9);

@@ -19,7 +19,7 @@ const log = new ChangeLog(redis, prefix);
 const dir = mkdtempSync(join(tmpdir(), 'gte-log-passages-'));
 
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
+  const keys = await redis.keys(`${log.prefix}:*`);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
   rmSync(dir, { recursive: true, force: true });
@@ -41,7 +41,7 @@ describe('passages in the change log', () => {
     );
     // The shape an older master wrote: doc without spans, one vector.
     await redis.xadd(
-      `${prefix}:log`,
+      log.keys.log,
       '*',
       'epoch',
       '1',

@@ -3,11 +3,7 @@
  * its first document, which the vector list does not hold, outranks one sitting mid-way in both.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_KEYWORD_WEIGHT,
-  reciprocalRankFusion,
-  relativeScoreFusion,
-} from '../../worker-node/keyword/fusion.ts';
+import { reciprocalRankFusion, relativeScoreFusion } from '../../worker-node/keyword/fusion.ts';
 
 const list = (...ids: string[]) => ids.map((id) => ({ id }));
 // "exact" is keyword's first and absent from the vector list; "middle" is third in both.
@@ -37,7 +33,7 @@ describe('reciprocal rank fusion', () => {
       { id: 'middle', score: 0.6 },
       { id: 'v4', score: 0.5 },
     ];
-    const w = DEFAULT_KEYWORD_WEIGHT;
+    const w = 0.8; // a keyword-leaning share
     const fused = relativeScoreFusion([
       { hits: scoredVector, weight: 1 - w },
       { hits: scoredKeyword, weight: w },

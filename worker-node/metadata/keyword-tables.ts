@@ -51,7 +51,7 @@ function merge(lists: { hits: RankedId[]; weight: number }[]): RankedId[] {
 }
 
 /** A document's best section counts this much beside its whole text (keyword/sections.ts). */
-export const DEFAULT_SECTION_WEIGHT = 3;
+export const DEFAULT_SECTION_WEIGHT = 0;
 /** How many sections per wanted document the section list reads. */
 const SECTIONS_READ = 4;
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { signRequest } from '../../shared/signing.ts';
+import type { Cluster } from '../cluster/launch.ts';
 import { startNode, type NodeProcess } from '../cluster/node-process.ts';
 import { dropPrefix, startRedisServer, type RedisServer } from '../cluster/redis-server.ts';
 import { benchDocs } from '../corpus/synthetic.ts';
@@ -85,6 +86,21 @@ export interface BenchContext {
 }
 
 export const UPSERT_BATCH = 256;
+
+/** Upserts the first `count` bench documents through the edge, UPSERT_BATCH a request, at `wait`. */
+export async function ingestThroughEdge(
+  cluster: Pick<Cluster, 'adminFetch'>,
+  count: number,
+  wait: 'applied' | 'replicated',
+): Promise<void> {
+  for (let i = 0; i < count; i += UPSERT_BATCH) {
+    const res = await cluster.adminFetch('/api/v1/documents', {
+      method: 'POST',
+      json: { documents: benchDocs(i, Math.min(UPSERT_BATCH, count - i)), wait },
+    });
+    if (res.status !== 200) throw new Error(`ingest through the edge: ${res.status} ${await res.text()}`);
+  }
+}
 /** Upserts in flight while ingesting: enough to keep the node's queue busy between requests. */
 const INGEST_INFLIGHT = 4;
 

@@ -9,8 +9,8 @@
  */
 import { join } from 'node:path';
 import { startCluster } from '../../cluster/launch.ts';
-import { UPSERT_BATCH } from '../context.ts';
-import { benchDocs, benchQueries } from '../../corpus/synthetic.ts';
+import { ingestThroughEdge } from '../context.ts';
+import { benchQueries } from '../../corpus/synthetic.ts';
 import { warmUp } from '../load.ts';
 import { findNginx, NGINX_HINT, startNginxProxy, type NginxProxy } from '../nginx.ts';
 import { emptyCell, measureInto, reportCell, type CellTotals } from '../probe.ts';
@@ -51,16 +51,7 @@ export const edgeSuite: Suite = {
     let nginx: NginxProxy | null = null;
     let relay: PassThrough | null = null;
     try {
-      for (let i = 0; i < ctx.sizes.clusterDocs; i += UPSERT_BATCH) {
-        const res = await cluster.adminFetch('/api/v1/documents', {
-          method: 'POST',
-          json: {
-            documents: benchDocs(i, Math.min(UPSERT_BATCH, ctx.sizes.clusterDocs - i)),
-            wait: 'applied',
-          },
-        });
-        if (res.status !== 200) throw new Error(`ingest through the edge: ${res.status} ${await res.text()}`);
-      }
+      await ingestThroughEdge(cluster, ctx.sizes.clusterDocs, 'applied');
       const master = cluster.nodes[0]!;
       const nginxBin = findNginx();
       if (nginxBin) nginx = await startNginxProxy(nginxBin, master.url, join(ctx.dir, 'nginx'));

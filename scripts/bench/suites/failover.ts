@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { Agent } from 'node:http';
 import { startCluster, type Cluster } from '../../cluster/launch.ts';
 import { waitFor } from '../../cluster/wait.ts';
-import { UPSERT_BATCH, type BenchContext } from '../context.ts';
-import { benchDocs, benchQueries } from '../../corpus/synthetic.ts';
+import { type BenchContext, ingestThroughEdge } from '../context.ts';
+import { benchQueries } from '../../corpus/synthetic.ts';
 import { postJson } from '../load.ts';
 import { formatMs, goalVerdict, markdownTable, summarize } from '../stats.ts';
 import type { Suite } from '../suite.ts';
@@ -141,16 +141,7 @@ async function runSeries(
   const drills: Drill[] = [];
   let note: string | null = null;
   try {
-    for (let i = 0; i < ctx.sizes.clusterDocs; i += UPSERT_BATCH) {
-      const res = await cluster.adminFetch('/api/v1/documents', {
-        method: 'POST',
-        json: {
-          documents: benchDocs(i, Math.min(UPSERT_BATCH, ctx.sizes.clusterDocs - i)),
-          wait: 'replicated',
-        },
-      });
-      if (res.status !== 200) throw new Error(`ingest through the edge: ${res.status} ${await res.text()}`);
-    }
+    await ingestThroughEdge(cluster, ctx.sizes.clusterDocs, 'replicated');
     await waitSynced(cluster, 60_000);
     for (let k = 0; k < kills; k++) {
       if (Date.now() > deadline) {

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { startCluster, type Cluster } from '../../cluster/launch.ts';
 import type { NodeProcess } from '../../cluster/node-process.ts';
 import { waitFor } from '../../cluster/wait.ts';
-import { benchDocs, benchQueries } from '../../corpus/synthetic.ts';
-import { UPSERT_BATCH } from '../context.ts';
+import { benchQueries } from '../../corpus/synthetic.ts';
+import { ingestThroughEdge } from '../context.ts';
 import { runLoad, warmUp } from '../load.ts';
 import { formatCount, formatMs, goalVerdict, markdownTable, summarize } from '../stats.ts';
 import type { Suite } from '../suite.ts';
@@ -53,16 +53,7 @@ export const readShareSuite: Suite = {
       onProgress: (m) => ctx.progress(`  ${m}`),
     });
     try {
-      for (let i = 0; i < ctx.sizes.clusterDocs; i += UPSERT_BATCH) {
-        const res = await cluster.adminFetch('/api/v1/documents', {
-          method: 'POST',
-          json: {
-            documents: benchDocs(i, Math.min(UPSERT_BATCH, ctx.sizes.clusterDocs - i)),
-            wait: 'replicated',
-          },
-        });
-        if (res.status !== 200) throw new Error(`ingest through the edge: ${res.status} ${await res.text()}`);
-      }
+      await ingestThroughEdge(cluster, ctx.sizes.clusterDocs, 'replicated');
       const url = `${cluster.state.edge_url}/api/v1/search`;
       const queries = benchQueries(5000, 37);
       const durationMs = ctx.quick ? 3000 : 8000;

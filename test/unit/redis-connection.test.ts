@@ -2,7 +2,7 @@
  * The Redis settings (one server, Sentinel, Cluster) as every process reads them, the hash-tag
  * key prefix, the slot that owns the keys, and how many Redis replicas a write must reach.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   describeRedisTarget,
   keySlot,
@@ -11,7 +11,12 @@ import {
   redisTargetEnv,
   redisTargetFromEnv,
 } from '../../worker-node/redis-connection.ts';
-import { parseReplicationInfo, requiredReplicas } from '../../worker-node/replication/redis-ack.ts';
+import type { Redis } from 'ioredis';
+import {
+  parseReplicationInfo,
+  ReplicaAck,
+  requiredReplicas,
+} from '../../worker-node/replication/redis-ack.ts';
 
 const settingOf = (f: () => unknown) => {
   try {
@@ -142,5 +147,34 @@ describe('Redis replicas a write must reach', () => {
     expect(requiredReplicas(undefined, 2)).toBe(1);
     expect(requiredReplicas(2, 0)).toBe(2);
     expect(requiredReplicas(0, 2)).toBe(0);
+  });
+
+  describe('after a Sentinel promotion', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('reads the topology afresh before a write once its reading is a second old, so the new master (no replica yet) is not asked to WAIT for the old one', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      // The server behind the connection: a master with one replica, then the promoted replica with none.
+      let replicas = 1;
+      const waits: number[] = [];
+      const conn = {
+        info: async () => `role:master\r\nconnected_slaves:${replicas}`,
+        wait: async (n: number) => {
+          waits.push(n);
+          return Math.min(n, replicas);
+        },
+      } as unknown as Redis;
+      const ack = new ReplicaAck(() => conn, { timeoutMs: 2000 });
+      await ack.confirm();
+      expect(waits).toEqual([1]);
+
+      replicas = 0; // the old master died; Sentinel promoted its replica
+      vi.advanceTimersByTime(1500);
+      await expect(ack.confirm()).resolves.toBeUndefined();
+      expect(waits).toEqual([1]); // no WAIT for a replica the new master does not have
+      expect(ack.lastKnown).toEqual({ role: 'master', replicas: 0 });
+    });
   });
 });

@@ -7,8 +7,8 @@
  *
  * How many: REDIS_MIN_REPLICAS_ACK, or by default 1 when the Redis master has replicas and 0
  * when it has none (a single Redis has nothing to wait for). The topology is read with
- * INFO replication, at most once a second and never on a write's own path (a replica that
- * appeared counts from the next read); it is also what /health reports about Redis.
+ * INFO replication, at most once a second (the first write after a second without a reading
+ * waits for one); it is also what /health reports about Redis.
  */
 import type { Redis } from 'ioredis';
 import { ApiError } from '../../shared/http-body.ts';
@@ -96,9 +96,14 @@ export class ReplicaAck {
 
   /** Resolves once WAIT confirms the replicas required; throws RedisNotReplicatedError otherwise. */
   async confirm(): Promise<void> {
-    // By topology: as last read (at most a second old), refreshed beside the write, never in its
-    // way (an INFO round trip on every append slowed the write path under load).
-    if (this.opts.minReplicas === undefined) void this.replication().catch(() => undefined);
+    // By topology, read at most once a second: an INFO round trip on every append slowed the
+    // write path under load. A reading older than that is refreshed first, not beside the write:
+    // after a Sentinel promotion the cache still holds the old master's replica, and a WAIT for it
+    // on the new master (which has none yet) would hold the first write for the whole timeout.
+    if (this.opts.minReplicas === undefined) {
+      const fresh = this.cached && Date.now() - this.cached.at < TOPOLOGY_TTL_MS;
+      if (!fresh) await this.replication().catch(() => undefined);
+    }
     const required = requiredReplicas(this.opts.minReplicas, this.cached?.value.replicas ?? 0);
     if (required === 0) return;
     const conn = this.connection();

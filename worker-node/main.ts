@@ -176,7 +176,10 @@ function buildNode(
         logger,
       }),
     changeLog,
-    ingest: new IngestQueue(config.redis, config.REDIS_PREFIX),
+    ingest: new IngestQueue(config.redis, config.REDIS_PREFIX, {
+      minReplicas: config.REDIS_MIN_REPLICAS_ACK,
+      timeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
+    }),
     redisReady: () =>
       Promise.race([
         new Promise<void>((r) => redis.once('ready', () => r())),

@@ -152,12 +152,17 @@ export function redisKeyPrefix(prefix: string): string {
   return /^\{[^{}]+\}$/.test(prefix) ? prefix : `{${prefix}}`;
 }
 
+const RECONNECT_MAX_MS = 500;
+
 /**
  * A connection to `target`. `options` are per-connection settings (retries, offline queue); on a
  * Cluster they apply to every node's connection. A Sentinel client follows the master when
  * Sentinel promotes another one (and reconnects on READONLY, from a master that was demoted).
  */
 export function connectRedis(target: RedisTarget, options: RedisOptions = {}): RedisClient {
+  // Reconnect attempts back off to half a second at most (ioredis: 2 s), so that writes resume
+  // soon after Redis is back or Sentinel has promoted a replica.
+  options = { retryStrategy: (times: number) => Math.min(times * 50, RECONNECT_MAX_MS), ...options };
   if (target.kind === 'single') return new Redis(target.url, options);
   if (target.kind === 'sentinel')
     return new Redis({

@@ -85,6 +85,22 @@ describe.each(['sentinel', 'cluster'] as const)('Redis %s', (kind) => {
     }
   });
 
+  it('acknowledges an accepted job only once WAIT confirms it (503 short of the replicas asked for)', async () => {
+    // An accepted write (202) must survive a promotion as much as an appended one: the job is
+    // WAITed for on the connection that added it, on a Cluster the master owning the queue's slot.
+    const queue = new IngestQueue(topology!.target, uniquePrefix('ha-q-wait'), {
+      minReplicas: 2,
+      timeoutMs: 200,
+    });
+    try {
+      await waitFor('the ingest producer to connect', () => queue.connected, 20_000);
+      const refused = queue.enqueue({ ops: [{ op: 'delete', id: 'x' }], accepted_at: Date.now() });
+      await expect(refused).rejects.toMatchObject({ status: 503, code: 'redis_not_replicated' });
+    } finally {
+      await queue.close();
+    }
+  });
+
   // Sentinel only: this Redis Cluster has no replicas to promote.
   if (kind === 'sentinel')
     it('loses no acknowledged append when the Redis master is killed and Sentinel promotes the replica', async () => {

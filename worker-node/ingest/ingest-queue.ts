@@ -6,7 +6,14 @@
  * as BullMQ requires on Redis Cluster, so its keys share the change log's slot.
  */
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
-import { connectRedis, type RedisClient, type RedisTarget, redisKeyPrefix } from '../redis-connection.ts';
+import {
+  connectionForKey,
+  connectRedis,
+  type RedisClient,
+  type RedisTarget,
+  redisKeyPrefix,
+} from '../redis-connection.ts';
+import { ReplicaAck, type ReplicaAckOptions } from '../replication/redis-ack.ts';
 import { RedisUnavailableError } from '../errors.ts';
 
 export type IngestOp =
@@ -47,10 +54,16 @@ export class IngestQueue {
   private readonly producer: RedisClient;
   private readonly blocking: RedisClient[] = [];
   private readonly prefix: string;
+  /**
+   * WAIT after each job is added: an accepted write (202 included) must survive a Redis failover
+   * as much as an appended one does (redis-ack.ts).
+   */
+  private readonly ack: ReplicaAck;
 
   constructor(
     private readonly target: RedisTarget,
     prefix: string,
+    ack: ReplicaAckOptions = { timeoutMs: 2000 },
   ) {
     this.prefix = redisKeyPrefix(prefix);
     // The producer fails fast (no offline queue): a write must answer 503 while Redis is down,
@@ -72,6 +85,8 @@ export class IngestQueue {
       },
     });
     this.queue.on('error', () => undefined);
+    // The queue's keys share the braced prefix, so one key names the slot's master on a Cluster.
+    this.ack = new ReplicaAck(() => connectionForKey(this.producer, `${this.prefix}:${QUEUE_NAME}:id`), ack);
     this.events = new QueueEvents(QUEUE_NAME, { connection: this.blockingConnection(), prefix: this.prefix });
     this.events.on('error', () => undefined);
   }
@@ -92,11 +107,15 @@ export class IngestQueue {
       throw new RedisUnavailableError(
         'Redis is unreachable: writes are refused until it is back (searches still work)',
       );
+    let job: Job<IngestJobData, IngestJobResult>;
     try {
-      return await this.queue.add('documents', data);
+      job = await this.queue.add('documents', data);
     } catch (err) {
       throw new RedisUnavailableError(`could not enqueue the write: ${(err as Error).message}`);
     }
+    // Not acknowledged (no 202, no wait) until the Redis replicas asked for hold the job.
+    await this.ack.confirm();
+    return job;
   }
 
   /** Waits for the job's result (the log position of its last entry). */
@@ -119,6 +138,9 @@ export class IngestQueue {
       lockDuration: 5000,
       stalledInterval: 5000,
       maxStalledCount: 5,
+      // After a connection error BullMQ waits this long before fetching jobs again (15 s by
+      // default): a Redis failover or restart would hold every write that long after Redis is back.
+      runRetryDelay: 250,
     });
     this.worker.on('error', () => undefined);
     this.worker.on('failed', (job, err) => {

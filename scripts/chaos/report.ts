@@ -51,6 +51,30 @@ export function summaryTable(results: RunResult[]): string {
   return rows.join('\n');
 }
 
+const measured = (r: RunResult) =>
+  r.measures
+    ? Object.entries(r.measures)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')
+    : '–';
+
+/** One line per scenario and measured duration: median / max over its runs. */
+function measureLines(results: RunResult[]): string[] {
+  const byKey = new Map<string, (number | null)[]>();
+  for (const r of results)
+    for (const [k, v] of Object.entries(r.measures ?? {})) {
+      const key = `${r.scenario}: ${k}`;
+      byKey.set(key, [...(byKey.get(key) ?? []), v]);
+    }
+  if (byKey.size === 0) return [];
+  return [
+    'Measured by the scenarios themselves, ms (median / max over the runs):',
+    '',
+    ...[...byKey].map(([k, v]) => `- ${k}: ${stats(v)}`),
+    '',
+  ];
+}
+
 export function chaosMarkdown(input: {
   command: string;
   machine: MachineInfo;
@@ -79,14 +103,15 @@ export function chaosMarkdown(input: {
     '',
     summaryTable(results),
     '',
+    ...measureLines(results),
     'Failed searches count only requests made while some node was healthy (the all-down scenario has an',
     'expected outage; those failures are reported apart, below). "Lost acked writes" reads every',
     'written id back through the edge after the cluster healed; "node divergence" reads it on each node.',
     '',
     '## Runs',
     '',
-    '| scenario | run | result | searches (failed / during outage / skipped) | writes acked / not | failovers (ids) | duration, s |',
-    '|---|---|---|---|---|---|---|',
+    '| scenario | run | result | searches (failed / during outage / skipped) | writes acked / not | failovers (ids) | measured, ms | duration, s |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   const runIndex = new Map<string, number>();
   for (const r of results) {
@@ -94,7 +119,7 @@ export function chaosMarkdown(input: {
     runIndex.set(r.scenario, run);
     const fo = r.failovers.filter((f) => f.kind !== 'election' || r.scenario === 'all-down-then-back');
     lines.push(
-      `| ${r.scenario} | ${run} | ${r.skipped ? 'skipped' : r.violations.length === 0 ? 'pass' : 'FAIL'} | ${r.report.searches} (${r.report.failedSearches} / ${r.report.failedWhileNoneHealthy} / ${r.report.skippedSearches}) | ${r.report.ackedWrites} / ${r.report.unackedWrites} | ${fo.length ? fo.map((f) => `${f.id} ${f.outcome}`).join(', ') : '–'} | ${Math.round(r.durationMs / 1000)} |`,
+      `| ${r.scenario} | ${run} | ${r.skipped ? 'skipped' : r.violations.length === 0 ? 'pass' : 'FAIL'} | ${r.report.searches} (${r.report.failedSearches} / ${r.report.failedWhileNoneHealthy} / ${r.report.skippedSearches}) | ${r.report.ackedWrites} / ${r.report.unackedWrites} | ${fo.length ? fo.map((f) => `${f.id} ${f.outcome}`).join(', ') : '–'} | ${measured(r)} | ${Math.round(r.durationMs / 1000)} |`,
     );
   }
   if (skippedRuns.length > 0) {

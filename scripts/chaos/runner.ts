@@ -41,7 +41,7 @@ export const CHAOS_EDGE_VARS = {
 
 /** Scenarios with the same shape share one cluster (`npm run chaos`, test/fullstack/chaos.test.ts). */
 export const clusterShape = (s: Scenario) =>
-  `${s.nodes} nodes${s.privateRedis ? ', a private redis-server' : ''}${s.redisProxies ? ', a Redis proxy per node' : ''}${s.tmpfsDataMb ? `, ${s.tmpfsDataMb} MiB tmpfs data directories` : ''}`;
+  `${s.nodes} nodes${s.privateRedis ? ', a private redis-server' : ''}${s.redisProxies ? ', a Redis proxy per node' : ''}${s.redisTopology ? `, Redis ${s.redisTopology === 'sentinel' ? 'master + replica + 3 Sentinels' : 'Cluster'}` : ''}${s.tmpfsDataMb ? `, ${s.tmpfsDataMb} MiB tmpfs data directories` : ''}`;
 
 /**
  * The cluster a scenario runs on: fault injection on; each node behind its own Redis proxy
@@ -54,6 +54,7 @@ export function chaosClusterOptions(s: Scenario, onProgress?: (m: string) => voi
     edgeVars: CHAOS_EDGE_VARS,
     nodeEnv: { FAULT_INJECTION: '1' },
     ...(s.redisProxies ? { redisProxies: true } : {}),
+    ...(s.redisTopology ? { redisTopology: s.redisTopology } : {}),
     ...(s.tmpfsDataMb ? { tmpfsDataMb: s.tmpfsDataMb } : {}),
     ...(onProgress ? { onProgress } : {}),
   };
@@ -81,6 +82,8 @@ export interface RunResult {
   error: string | null;
   /** Set when the scenario did not run at all, and why (the cluster lacks what it needs). */
   skipped?: string;
+  /** Durations the scenario measured (ScenarioContext.measure), in ms. */
+  measures?: Record<string, number>;
   durationMs: number;
 }
 
@@ -119,6 +122,8 @@ export async function runScenario(
     );
   if (scenario.privateRedis && !cluster.redis)
     throw new Error(`${scenario.name} needs a private redis-server`);
+  if (scenario.redisTopology && cluster.redisTopology?.kind !== scenario.redisTopology)
+    throw new Error(`${scenario.name} needs a Redis ${scenario.redisTopology} topology of its own`);
   const skipped = scenario.skipReason?.(cluster);
   if (skipped) {
     log(`${scenario.name}: SKIPPED: ${skipped}`);
@@ -149,6 +154,7 @@ export async function runScenario(
     baseTexts: shuffle(texts, tag),
     ratePerSec: options.writeRate ?? 5,
     maxDurationMs: 300_000,
+    ...(scenario.writeWaits ? { waits: scenario.writeWaits } : {}),
   });
   let n = 0;
   const search = startSearchLoad({
@@ -165,6 +171,7 @@ export async function runScenario(
   });
 
   const observed: string[] = [];
+  const measures: Record<string, number> = {};
   const ctx: ScenarioContext = {
     cluster,
     writes,
@@ -183,6 +190,10 @@ export async function runScenario(
     },
     faultCleared: (at = Date.now()) => {
       clearedAt = at;
+    },
+    measure: (name, ms) => {
+      measures[name] = Math.round(ms);
+      log(`${scenario.name}: ${name} ${Math.round(ms)} ms`);
     },
     log: (m) => log(`${scenario.name}: ${m}`),
   };
@@ -251,6 +262,7 @@ export async function runScenario(
     failovers: await failoversSince(cluster, faultAt || started),
     error,
     durationMs: Date.now() - started,
+    ...(Object.keys(measures).length > 0 ? { measures } : {}),
   };
 }
 

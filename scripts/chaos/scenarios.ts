@@ -8,7 +8,9 @@ import type { Cluster } from '../cluster/launch.ts';
 import type { FailoverExpectation } from './checker.ts';
 import { GRAY_SCENARIOS } from './gray-scenarios.ts';
 import type { RunReport, SearchRecord } from './records.ts';
-import type { WriteLoad } from './write-load.ts';
+import type { WaitLevel, WriteLoad } from './write-load.ts';
+import { askOnce, type RedisTopologyKind } from '../cluster/redis-topology.ts';
+import type { RedisServer } from '../cluster/redis-server.ts';
 import {
   clusterStatus,
   injectFault,
@@ -42,6 +44,8 @@ export interface ScenarioContext {
   noneHealthyUntil(at?: number): void;
   /** Marks when the fault was lifted (for checks over the fault's duration). */
   faultCleared(at?: number): void;
+  /** Records a duration the scenario measured (e.g. Redis promotion), reported per run. */
+  measure(name: string, ms: number): void;
   log(message: string): void;
 }
 
@@ -57,6 +61,10 @@ export interface Scenario {
    * one off. A cluster of its own: the other scenarios see Redis as a client does, without it.
    */
   redisProxies?: boolean;
+  /** Redis as a Sentinel or Cluster topology of its own (scripts/cluster/redis-topology.ts). */
+  redisTopology?: Exclude<RedisTopologyKind, 'single'>;
+  /** Wait levels of the steady write load, in turn (default: `applied`). */
+  writeWaits?: WaitLevel[];
   failover: FailoverExpectation;
   /** Why this scenario cannot run on `cluster` (printed, and the run reported as skipped), or null. */
   skipReason?(cluster: Cluster): string | null;
@@ -73,6 +81,47 @@ export interface Scenario {
     faultAt: number;
     clearedAt: number | null;
   }): string[];
+}
+
+/** What redis-failover's inject hands to its recover (one run at a time). */
+const redisFailover: { killed: RedisServer | null; at: number } = { killed: null, at: 0 };
+
+/** A probe: does a write through the edge answer 200 `applied` now? */
+function writeWorks(cluster: Cluster): () => Promise<boolean> {
+  return async () => {
+    const res = await cluster.adminFetch('/api/v1/documents', {
+      method: 'POST',
+      json: { documents: [{ id: 'chaos-redis-probe', text: 'redis is back' }], wait: 'applied' },
+      signal: AbortSignal.timeout(5000),
+    });
+    return res.status === 200;
+  };
+}
+
+/**
+ * When writes work again: a probe write starts every `everyMs` without waiting for the ones still
+ * out (one stuck behind the outage must not hide a later one that succeeds); resolves with the
+ * time the first one answered 200.
+ */
+async function writesResumeAt(cluster: Cluster, timeoutMs: number, everyMs = 200): Promise<number> {
+  const probe = writeWorks(cluster);
+  const deadline = Date.now() + timeoutMs;
+  let resumedAt: number | null = null;
+  const inFlight: Promise<void>[] = [];
+  while (resumedAt === null && Date.now() < deadline) {
+    inFlight.push(
+      probe().then(
+        (ok) => {
+          if (ok) resumedAt ??= Date.now();
+        },
+        () => undefined,
+      ),
+    );
+    await sleep(everyMs);
+  }
+  await Promise.all(inFlight);
+  if (resumedAt === null) throw new Error(`writes did not work again within ${timeoutMs} ms`);
+  return resumedAt;
 }
 
 /** Waits until the edge's status shows some node up; returns when (the routing TTL added by the caller). */
@@ -213,18 +262,56 @@ export const SCENARIOS: Scenario[] = [
       await cluster.redis!.restart();
       faultCleared();
       // Writes work again once the master's connections are back: a write through the edge answers.
+      await until('writes to work again after the Redis restart', writeWorks(cluster), 30_000, 250);
+    },
+  },
+  {
+    name: 'redis-failover',
+    description:
+      'kill -9 of the Redis master (Sentinel) under load: the replica is promoted, writes resume, nothing acknowledged is lost; the old master rejoins as a replica',
+    nodes: 2,
+    privateRedis: false,
+    redisTopology: 'sentinel',
+    writeWaits: ['applied', 'replicated'],
+    // The search nodes lose Redis all at once, so no node is worse off than another; a node
+    // failover is not asked for, and not judged (epochs and writes are).
+    failover: 'any',
+    async inject({ cluster }) {
+      const topology = cluster.redisTopology;
+      if (topology?.kind !== 'sentinel') throw new Error('redis-failover needs a Sentinel topology');
+      redisFailover.killed = await topology.currentMaster();
+      redisFailover.at = Date.now();
+      await redisFailover.killed.kill();
+    },
+    async recover({ cluster, measure, violation, faultCleared }) {
+      const topology = cluster.redisTopology!;
+      const { killed, at } = redisFailover;
+      // Sentinel's view: a master other than the one killed.
       await until(
-        'writes to work again after the Redis restart',
-        async () => {
-          const res = await cluster.adminFetch('/api/v1/documents', {
-            method: 'POST',
-            json: { documents: [{ id: 'chaos-redis-probe', text: 'redis is back' }], wait: 'applied' },
-          });
-          return res.status === 200;
-        },
+        'Sentinel to promote the Redis replica',
+        async () => (await topology.currentMaster()) !== killed,
         30_000,
-        250,
+        50,
       );
+      const promotedMs = Date.now() - at;
+      measure('redis_promoted', promotedMs);
+      const resumedMs = (await writesResumeAt(cluster, 30_000)) - at;
+      measure('writes_resumed', resumedMs);
+      if (resumedMs > promotedMs + 2000)
+        violation(`writes resumed ${resumedMs - promotedMs} ms after the promotion (more than 2 s)`);
+      // The old master comes back; Sentinel turns it into a replica of the new one.
+      await killed!.restart();
+      await until(
+        'the old Redis master to rejoin as a synced replica',
+        async () => {
+          const info = await askOnce(killed!.port, (r) => r.info('replication'));
+          return /role:slave/.test(info) && /master_link_status:up/.test(info);
+        },
+        60_000,
+        200,
+      );
+      measure('old_master_replica', Date.now() - at);
+      faultCleared();
     },
   },
   {
@@ -277,6 +364,24 @@ export const SCENARIOS: Scenario[] = [
   },
   ...GRAY_SCENARIOS,
 ];
+
+/** `scenario` on a Redis topology of its own instead of one redis-server. */
+function onTopology(scenario: Scenario, topology: 'sentinel' | 'cluster'): Scenario {
+  const where = topology === 'sentinel' ? 'Redis Sentinel' : 'Redis Cluster';
+  return {
+    ...scenario,
+    name: `${scenario.name}-on-${topology === 'sentinel' ? 'sentinel' : 'redis-cluster'}`,
+    description: `${scenario.description} (on ${where})`,
+    privateRedis: false,
+    redisTopology: topology,
+  };
+}
+
+// The node failover itself, with every Redis client on Sentinel and on Cluster.
+SCENARIOS.push(
+  onTopology(scenarioByName('kill9-master'), 'sentinel'),
+  onTopology(scenarioByName('kill9-master'), 'cluster'),
+);
 
 export function scenarioByName(name: string): Scenario {
   const found = SCENARIOS.find((s) => s.name === name);

@@ -19,6 +19,11 @@ export interface WriteLoadOptions {
   concurrency?: number;
   /** Share of inserts, updates and deletes; updates and deletes pick a live document. */
   mix?: { insert: number; update: number; delete: number };
+  /**
+   * Wait levels the writes ask for, taken in turn (default: `applied` only). `replicated` is
+   * acknowledged only once every standby has applied the write as well.
+   */
+  waits?: WaitLevel[];
   timeoutMs?: number;
   maxDurationMs?: number;
   random?: () => number;
@@ -49,6 +54,8 @@ export interface WriteLoad {
   stop(): Promise<WriteRecord[]>;
 }
 
+export type WaitLevel = 'applied' | 'replicated';
+
 /**
  * One write through the edge, as one record per document (an upsert may carry several: they share
  * the outcome). Never throws.
@@ -57,6 +64,7 @@ async function writeOnce(
   opts: WriteLoadOptions,
   op: 'upsert' | 'delete',
   docs: { id: string; text: string | null }[],
+  wait: WaitLevel = 'applied',
 ): Promise<WriteRecord[]> {
   const startedAt = Date.now();
   const record = (outcome: Pick<WriteRecord, 'acked' | 'status' | 'error' | 'jobId'>): WriteRecord[] =>
@@ -71,18 +79,20 @@ async function writeOnce(
             headers: { ...headers, 'content-type': 'application/json' },
             body: JSON.stringify({
               documents: docs.map((d) => ({ id: d.id, text: d.text, metadata: { chaos: opts.tag } })),
-              wait: 'applied',
+              wait,
             }),
           }
         : { method: 'DELETE', headers };
     const path =
-      op === 'upsert' ? '/api/v1/documents' : `/api/v1/documents/${encodeURIComponent(id)}?wait=applied`;
+      op === 'upsert' ? '/api/v1/documents' : `/api/v1/documents/${encodeURIComponent(id)}?wait=${wait}`;
     const res = await fetch(`${opts.edgeUrl}${path}`, {
       ...init,
       signal: AbortSignal.timeout(opts.timeoutMs ?? 40_000),
     });
     const body = (await readBody(res)) as { status?: string; job_id?: string };
-    const acked = res.status === 200 && body?.status === 'applied';
+    // `replicated` is the stronger answer: it acknowledges a write that asked for `applied` too.
+    const acked =
+      res.status === 200 && (body?.status === wait || (wait === 'applied' && body?.status === 'replicated'));
     return record({
       acked,
       status: res.status,
@@ -108,6 +118,9 @@ export function startWriteLoad(opts: WriteLoadOptions): WriteLoad {
   const gapMs = (1000 * concurrency) / (opts.ratePerSec ?? 6);
   const stopAt = Date.now() + (opts.maxDurationMs ?? 120_000);
   const records: WriteRecord[] = [];
+  const waits = opts.waits?.length ? opts.waits : (['applied'] as const);
+  let writesSent = 0;
+  const nextWait = () => waits[writesSent++ % waits.length]!;
   const docs = new Map<string, TrackedDocument & { tainted: boolean; busy: boolean }>();
   let next = 0;
   let running = true;
@@ -138,7 +151,12 @@ export function startWriteLoad(opts: WriteLoadOptions): WriteLoad {
     doc.busy = true;
     const version = doc.version + 1;
     const text = op === 'delete' ? null : `${doc.base} [${doc.id} version ${version}]`;
-    const [record] = await writeOnce(opts, op === 'delete' ? 'delete' : 'upsert', [{ id: doc.id, text }]);
+    const [record] = await writeOnce(
+      opts,
+      op === 'delete' ? 'delete' : 'upsert',
+      [{ id: doc.id, text }],
+      nextWait(),
+    );
     records.push(record!);
     doc.busy = false;
     if (!record!.acked)
@@ -183,6 +201,7 @@ export function startWriteLoad(opts: WriteLoadOptions): WriteLoad {
           opts,
           'upsert',
           group.map((d, i) => ({ id: d.id, text: texts[i]! })),
+          nextWait(),
         );
         records.push(...out);
         for (const d of group) {

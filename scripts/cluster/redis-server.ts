@@ -4,7 +4,7 @@
  * AOF on (appendfsync always) so that a restart keeps every acknowledged entry.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -63,9 +63,15 @@ export async function startRedisServer(
     dir,
     child: await launch(),
     async kill() {
-      const exited = new Promise((r) => server.child.once('exit', r));
-      // A tether forwards SIGTERM to redis-server and exits with it; a bare server is SIGKILLed.
-      server.child.kill(opts.tether ? 'SIGTERM' : 'SIGKILL');
+      const child = server.child;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      // Behind a tether the redis-server is the tether's child: SIGKILL it there (the tether exits
+      // with it), so that a Redis master dies as it would in a crash, without a shutdown handshake
+      // with its replicas. A bare server is SIGKILLed directly.
+      const inner = opts.tether && child.pid ? childPids(child.pid) : [];
+      if (inner.length > 0) for (const pid of inner) process.kill(pid, 'SIGKILL');
+      else child.kill(opts.tether ? 'SIGTERM' : 'SIGKILL');
       await exited;
     },
     async restart() {
@@ -77,6 +83,18 @@ export async function startRedisServer(
     },
   };
   return server;
+}
+
+/** The pids of `pid`'s children (Linux /proc), or none when that cannot be read. */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(/\s+/)
+      .filter((p) => p !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** Whether a Redis at `url` answers PING now (one try, one second at most). */

@@ -58,7 +58,8 @@ export async function startRedisTopology(
   };
 }
 
-async function askOnce<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
+/** One command sequence on a fresh connection to a loopback Redis (no retries), then disconnect. */
+export async function askOnce<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
   const r = new Redis({
     host: '127.0.0.1',
     port,

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { keywordSections, MAX_SECTIONS } from '../../worker-node/keyword/sections.ts';
 import { type ApplyEntry, MetadataStore } from '../../worker-node/metadata/store.ts';
 
 const dirs: string[] = [];
@@ -79,6 +80,37 @@ describe('keyword index', () => {
     store.applyBatch([remove('a')]);
     expect(ids(store, 'volcano')).toEqual([]);
     expect(store.keyword.countMatching({ lang: 'en' }, 10)).toBe(0);
+    store.close();
+  });
+
+  it("drops every section of a rewritten or deleted long document, and only that document's", () => {
+    const store = new MetadataStore(storePath());
+    const sentence = (word: string, i: number) =>
+      `The ${word} procedure step ${i} covers approvals, receipts, currency limits and reimbursement deadlines for staff.`;
+    const long = (word: string, n: number) =>
+      Array.from({ length: n }, (_, i) => sentence(word, i)).join(' ');
+    const sectionsOf = (id: string) => {
+      const rowid = store.keyword.rowidOf(id)!;
+      return (
+        store.db
+          .prepare('SELECT count(*) AS n FROM section_fts WHERE rowid >= ? AND rowid < ?')
+          .get(rowid * MAX_SECTIONS, (rowid + 1) * MAX_SECTIONS) as { n: number }
+      ).n;
+    };
+    const total = () => (store.db.prepare('SELECT count(*) AS n FROM section_fts').get() as { n: number }).n;
+    store.applyBatch([upsert('a', long('glacier', 40)), upsert('b', long('volcano', 12))]);
+    const [a, b] = [sectionsOf('a'), sectionsOf('b')];
+    expect(a).toBe(keywordSections(long('glacier', 40)).length);
+    expect(a).toBeGreaterThan(5);
+    expect(total()).toBe(a + b);
+    // Rewritten shorter: none of the old sections outlives the new text's.
+    store.applyBatch([upsert('a', long('tundra', 3))]);
+    expect(sectionsOf('a')).toBe(keywordSections(long('tundra', 3)).length);
+    expect(total()).toBe(sectionsOf('a') + b);
+    expect(store.keyword.search('glacier', 5, undefined, { sectionWeight: 1 })).toEqual([]);
+    store.applyBatch([remove('a')]);
+    expect(total()).toBe(b);
+    expect(sectionsOf('b')).toBe(b);
     store.close();
   });
 

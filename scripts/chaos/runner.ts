@@ -2,7 +2,8 @@
  * Runs one chaos scenario once against a running cluster:
  *   heal → loads on (search + ingest) → baseline → inject → recover → after-phase → loads off →
  *   heal → read back every written id (edge and each node), search each node for deleted
- *   documents, read the change log's epochs → checker report and invariant violations.
+ *   documents, read the change log's epochs → checker report and invariant violations → delete
+ *   what the run wrote, so the next run on the same cluster starts from the same corpus.
  * Used by `npm run chaos` (scripts/chaos/main.ts) and by test/fullstack/chaos.test.ts.
  */
 import { randomBytes } from 'node:crypto';
@@ -255,15 +256,42 @@ export async function runScenario(
     found.push(...scenario.extraChecks({ searches, report, before, faultAt, clearedAt }));
   found.push(...observed);
   if (error) found.unshift(`scenario did not complete: ${error}`);
+  const failovers = await failoversSince(cluster, faultAt || started);
+  // Judged: now leave the corpus as the run found it. Runs share a cluster, and ten rounds of
+  // every scenario would otherwise grow it thirtyfold (each search then ranks thirty times the
+  // keyword matches), so later runs would measure the corpus's growth, not the fault.
+  const present = finalReads.filter((r) => r.node === null && r.status === 200).map((r) => r.id);
+  const removed = await deleteAll(cluster, present);
+  if (removed.failed > 0)
+    log(`${scenario.name}: clean-up could not delete ${removed.failed} of ${present.length} documents`);
   return {
     scenario: scenario.name,
     report,
     violations: found,
-    failovers: await failoversSince(cluster, faultAt || started),
+    failovers,
     error,
     durationMs: Date.now() - started,
     ...(Object.keys(measures).length > 0 ? { measures } : {}),
   };
+}
+
+/** Deletes `ids` through the edge (`wait: "applied"`), a few at a time; best effort. */
+async function deleteAll(cluster: Cluster, ids: readonly string[]): Promise<{ failed: number }> {
+  let failed = 0;
+  const one = async (id: string) => {
+    try {
+      const res = await cluster.adminFetch(`/api/v1/documents/${encodeURIComponent(id)}?wait=applied`, {
+        method: 'DELETE',
+        signal: AbortSignal.timeout(30_000),
+      });
+      await res.body?.cancel();
+      if (res.status !== 200 && res.status !== 404) failed++;
+    } catch {
+      failed++;
+    }
+  };
+  for (let i = 0; i < ids.length; i += 8) await Promise.all(ids.slice(i, i + 8).map(one));
+  return { failed };
 }
 
 /** A report of nothing, for a run that was skipped or broke off before it recorded anything. */

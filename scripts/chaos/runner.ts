@@ -71,6 +71,11 @@ export interface RunOptions {
   /** How long faults that do not end by themselves are held. */
   holdMs?: number;
   readGraceMs?: number;
+  /**
+   * Delete what the run wrote once it is judged (default true): later runs on the same cluster
+   * then start from the same corpus. A single round (test/fullstack/chaos.test.ts) can skip it.
+   */
+  cleanUp?: boolean;
   log?: (message: string) => void;
 }
 
@@ -260,10 +265,12 @@ export async function runScenario(
   // Judged: now leave the corpus as the run found it. Runs share a cluster, and ten rounds of
   // every scenario would otherwise grow it thirtyfold (each search then ranks thirty times the
   // keyword matches), so later runs would measure the corpus's growth, not the fault.
-  const present = finalReads.filter((r) => r.node === null && r.status === 200).map((r) => r.id);
-  const removed = await deleteAll(cluster, present);
-  if (removed.failed > 0)
-    log(`${scenario.name}: clean-up could not delete ${removed.failed} of ${present.length} documents`);
+  if (options.cleanUp !== false) {
+    const present = finalReads.filter((r) => r.node === null && r.status === 200).map((r) => r.id);
+    const removed = await deleteAll(cluster, present);
+    if (removed.failed > 0)
+      log(`${scenario.name}: clean-up could not delete ${removed.failed} of ${present.length} documents`);
+  }
   return {
     scenario: scenario.name,
     report,

@@ -3,6 +3,7 @@
  * rate, one op at a time per document id, every op recorded (records.ts) for the checker. See
  * load.ts for the search load and what "bounded" means for both.
  */
+import type { WaitLevel as SharedWaitLevel } from '../../shared/schemas.ts';
 import { errorCode, readBody } from './load.ts';
 import type { WriteRecord } from './records.ts';
 
@@ -54,7 +55,8 @@ export interface WriteLoad {
   stop(): Promise<WriteRecord[]>;
 }
 
-export type WaitLevel = 'applied' | 'replicated';
+/** The wait levels that acknowledge a write (`none` only queues it). */
+export type WaitLevel = Exclude<SharedWaitLevel, 'none'>;
 
 /**
  * One write through the edge, as one record per document (an upsert may carry several: they share

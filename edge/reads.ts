@@ -12,7 +12,9 @@
  *   a 409 `behind` (node short of min_seq) moves on without blaming the node.
  * - Freshness: a standby gets the read's min_seq, this isolate's newest acknowledged write
  *   included (./read-seq.ts), and checks it itself; one short of only the isolate's position is
- *   asked again with it after the other nodes, then without it, rather than failing the read.
+ *   asked again after the other nodes, allowed to wait up to STANDBY_MIN_SEQ_WAIT_MS for its
+ *   applier. It is never asked without the position: an answer older than a write this isolate
+ *   already acknowledged would be a superseded document. Short everywhere: 409 `behind`.
  * - Outliers (./outliers.ts): a node with repeated failed reads, that keeps losing hedge races,
  *   or far slower than its peers, leaves balanced routing for a while (it stays a fallback); the
  *   coordinator is not involved.
@@ -58,6 +60,9 @@ export interface ReadCall extends UpstreamCall {
    */
   bodyWithMinSeq?: (minSeq: string) => string;
 }
+
+/** How long a standby asked again for this isolate's position may wait for its applier. */
+export const STANDBY_MIN_SEQ_WAIT_MS = 1000;
 
 let policy: { key: string; policy: HedgePolicy } | null = null;
 /** This isolate's outlier view: it outlives requests, like the hedge policy and ./read-stats.ts. */
@@ -134,6 +139,11 @@ interface Running {
   done: Promise<{ run: Running; result: Attempt }>;
 }
 
+/** A standby's wait for its applier, leaving the attempt room to search after it. */
+function standbyWaitMs(attemptTimeoutMs: number): number {
+  return Math.max(0, Math.min(STANDBY_MIN_SEQ_WAIT_MS, attemptTimeoutMs - 500));
+}
+
 function noNode(message: string, attempts: number): EdgeError {
   return new EdgeError(503, 'no_node_available', message, undefined, {
     [HEADERS.attempts]: String(attempts),
@@ -164,11 +174,11 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
   const running = new Set<Running>();
   const secondChance = new Set<string>();
   /**
-   * Standbys short of the isolate's own min_seq (not the caller's): asked again with it after the
-   * others (by then they have usually applied it: a hedge may go there), then without it.
+   * Standbys short of the isolate's own min_seq (not the caller's): asked again after the others
+   * (by then they have usually applied it), this time allowed to wait for it (`waitFor`).
    */
   const behindOnce = new Set<string>();
-  const plainRetry = new Set<string>();
+  const waitFor = new Set<string>();
   let next = 0;
   let attempts = 0;
   let hedged = false;
@@ -189,7 +199,10 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
       attemptStarted(node.id);
       const run = { node, controller, started } as Running;
       const timeout = Math.min(call.budget?.attemptMs ?? ATTEMPT_TIMEOUT_MS, remaining);
-      const sent = plainRetry.has(node.id) ? call : callFor(call, node, table, options);
+      const checked = callFor(call, node, table, options);
+      const sent = waitFor.has(node.id)
+        ? { ...checked, headers: { [HEADERS.minSeqWait]: String(standbyWaitMs(timeout)) } }
+        : checked;
       run.done = attempt(c, node, sent, table.epoch, timeout, controller.signal).then((result) => {
         // A refused connection says nothing of latency; a cancelled loser was at least this slow.
         const latency =
@@ -215,7 +228,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
         !hedged &&
         running.size === 1 &&
         target !== undefined &&
-        !plainRetry.has(target.id) &&
+        !waitFor.has(target.id) &&
         freshEnough(table, target, options);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const waits: Promise<{ run: Running; result: Attempt } | null>[] = [...running].map((r) => r.done);
@@ -255,10 +268,11 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
       if (result.kind === 'cancelled') continue;
       failures.push(`${run.node.id}: ${result.reason}`);
       const id = run.node.id;
-      if (result.behind && !plainRetry.has(id) && addsMinSeq(call, run.node, table, options)) {
-        // Only this isolate's memory of a write asked for that position, not the caller: a
-        // standby a little behind still beats no answer, after every other node (never a hedge).
-        (behindOnce.has(id) ? plainRetry : behindOnce).add(id);
+      if (result.behind && !behindOnce.has(id) && addsMinSeq(call, run.node, table, options)) {
+        // Only this isolate's memory of a write asked for that position, not the caller: the
+        // standby is asked again after every other node (never as a hedge), allowed to wait.
+        behindOnce.add(id);
+        waitFor.add(id);
         queue.push(run.node);
       } else if (result.behind) behind = true;
       if (result.status === 429) {

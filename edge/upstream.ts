@@ -44,6 +44,8 @@ export interface UpstreamCall {
   signed: boolean;
   /** Writes only: how many operations the body carries (the `accepted` of a 202 the edge answers). */
   operations?: number;
+  /** Extra request headers for this attempt (a read's min_seq wait: ./reads.ts). */
+  headers?: Record<string, string>;
 }
 
 export type Attempt =
@@ -67,7 +69,7 @@ export async function attempt(
 ): Promise<Attempt> {
   const requestId = c.get('requestId');
   const body = call.body ?? '';
-  const headers: Record<string, string> = { [HEADERS.requestId]: requestId };
+  const headers: Record<string, string> = { ...call.headers, [HEADERS.requestId]: requestId };
   if (call.body !== undefined) headers['content-type'] = 'application/json';
   // A signed call is bound to this node and this epoch (x-gte-node, x-gte-epoch inside the signature).
   if (call.signed)

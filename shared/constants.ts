@@ -26,6 +26,11 @@ export const HEADERS = {
   hedged: 'x-gte-hedged',
   /** `stale; age=<ms>` when the edge routed from its last good table (the coordinator did not answer). */
   routing: 'x-gte-routing',
+  /**
+   * On a search with min_seq: how long (ms) a standby may wait for its applier to reach it before
+   * it answers 409 `behind` (the master waits on its own; the node caps it at MIN_SEQ_WAIT_MS).
+   */
+  minSeqWait: 'x-gte-min-seq-wait-ms',
 } as const;
 
 /** A signed control call whose timestamp is further than this from the receiver's clock is refused. */

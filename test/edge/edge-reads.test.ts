@@ -167,7 +167,7 @@ describe('read path (workerd + fake nodes)', () => {
     expect(byId.m!.callsTo('/api/v1/search').every((c) => !('consistency' in (c.body as object)))).toBe(true);
   });
 
-  it("a write newer than the table: standbys serve, checking the isolate's seq; one behind is the last resort", async () => {
+  it("a write newer than the table: standbys serve, checking the isolate's seq; none answers older than it", async () => {
     const { edge, byId } = await ready(
       [
         { id: 'm', appliedSeq: '9-0', priority: 200 },
@@ -195,17 +195,36 @@ describe('read path (workerd + fake nodes)', () => {
     expect(served.a ?? 0, JSON.stringify(served)).toBeGreaterThan(5);
     expect(byId.a!.callsTo('/api/v1/search').at(-1)?.body).toMatchObject({ min_seq: '20-0' });
     expect(byId.m!.callsTo('/api/v1/search').every((c) => !('min_seq' in (c.body as object)))).toBe(true);
-    // The standby falls behind and the master hangs: the standby is asked again with the seq
-    // (it has usually caught up by then), and at last without it rather than no answer at all.
+    // The standby falls behind and the master hangs: the standby is asked again with the seq,
+    // allowed to wait for its applier, and answers once it has caught up.
     byId.a!.state.appliedSeq = '15-0';
     byId.m!.mode = 'hang';
-    const { res } = await timed(edge, { consistency: 'master' });
+    const before = byId.a!.callsTo('/api/v1/search').length;
+    const catchUp = setInterval(() => {
+      if (byId.a!.calls.some((call) => call.minSeqWait !== null)) byId.a!.state.appliedSeq = '20-0';
+    }, 20);
+    const { res } = await timed(edge, { consistency: 'master' }).finally(() => clearInterval(catchUp));
     expect(res.status).toBe(200);
     expect(res.headers.get('x-served-by')).toBe('a');
-    const [checked, again, plain] = byId.a!.callsTo('/api/v1/search').slice(-3);
-    expect(checked?.body).toMatchObject({ min_seq: '20-0' });
-    expect(again?.body).toMatchObject({ min_seq: '20-0' });
-    expect(plain?.body).not.toHaveProperty('min_seq');
+    const asked = byId.a!.callsTo('/api/v1/search').slice(before);
+    expect(asked.map((call) => call.body)).toEqual([
+      expect.objectContaining({ min_seq: '20-0' }),
+      expect.objectContaining({ min_seq: '20-0' }),
+    ]);
+    expect(asked.map((call) => call.minSeqWait)).toEqual([null, expect.stringMatching(/^\d+$/)]);
+    // It stays behind: 409 behind, never an answer older than the acknowledged write.
+    byId.a!.state.appliedSeq = '15-0';
+    for (const call of byId.a!.calls) call.minSeqWait = null;
+    const again = await search(edge, { consistency: 'master' });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ error: { code: 'behind' } });
+    // (The coordinator's canary probes are not reads of this client's: left out.)
+    const since = byId
+      .a!.callsTo('/api/v1/search')
+      .slice(before)
+      .filter((call) => (call.body as { query?: string }).query !== 'gte-pro canary');
+    expect(since.length).toBeGreaterThan(2);
+    expect(since.every((call) => 'min_seq' in (call.body as object))).toBe(true);
   });
 
   it("a node's 429 is retried on one other node at most, then answered 429 with Retry-After", async () => {

@@ -10,6 +10,7 @@ import { VERSION } from '../../shared/version.ts';
 import { createApp } from '../../worker-node/app.ts';
 import { loadConfig } from '../../worker-node/config.ts';
 import { RecentErrors } from '../../worker-node/health.ts';
+import { askedWaitMs, MIN_SEQ_WAIT_MS } from '../../worker-node/routes/search.ts';
 import type {
   FinalFailureHandler,
   IngestJobData,
@@ -555,5 +556,14 @@ describe('search node HTTP app (in-memory parts)', () => {
     expect((await signed('DELETE', `/api/v1/peers/${'x'.repeat(65)}`)).status).toBe(400);
     expect((await call('DELETE', '/api/v1/peers/gpu-d')).status).toBe(401);
     expect(redis.removed).toEqual(['gpu-c']);
+  });
+});
+
+describe('min_seq wait a caller may ask of a standby', () => {
+  it('is the header in whole ms, capped at MIN_SEQ_WAIT_MS; anything else is no wait', () => {
+    expect(askedWaitMs('250')).toBe(250);
+    expect(askedWaitMs('250.9')).toBe(250);
+    expect(askedWaitMs(String(MIN_SEQ_WAIT_MS * 10))).toBe(MIN_SEQ_WAIT_MS);
+    for (const bad of [undefined, '', '-5', 'soon', 'Infinity', 'NaN']) expect(askedWaitMs(bad)).toBe(0);
   });
 });

@@ -4,7 +4,8 @@
  * `min_seq` (read-your-writes): a node that has not applied that log position yet answers
  * 409 `behind` rather than a stale result; the edge then tries another node (edge/reads.ts).
  * The master, which applies its own writes moments after acknowledging them, first waits up to
- * MIN_SEQ_WAIT_MS for it. Every answer says the position it was served at (served_by.applied_seq
+ * MIN_SEQ_WAIT_MS for it; a standby waits as long as the x-gte-min-seq-wait-ms header asks
+ * (the edge's second ask, when no node had the position), never longer. Every answer says the position it was served at (served_by.applied_seq
  * and the x-gte-applied-seq header).
  */
 import { Hono } from 'hono';
@@ -26,13 +27,22 @@ async function reached(node: SearchNode, minSeq: string, waitMs: number): Promis
   }
 }
 
+/** The wait a caller asked for, within [0, MIN_SEQ_WAIT_MS]; anything unreadable is no wait. */
+export function askedWaitMs(header: string | undefined): number {
+  const ms = Number(header);
+  return Number.isFinite(ms) && ms > 0 ? Math.min(Math.floor(ms), MIN_SEQ_WAIT_MS) : 0;
+}
+
 export function searchRoutes(node: SearchNode) {
   return new Hono<NodeEnv>().post('/api/v1/search', async (c) => {
     const req = await readJson(c.req.raw, SearchRequest, LIMITS.maxSearchBodyBytes);
     if (node.health().status === 'stopping')
       throw new ApiError(503, 'stopping', 'this node is shutting down; retry on another node');
     if (req.min_seq !== undefined) {
-      const wait = node.roles.current.role === 'master' ? MIN_SEQ_WAIT_MS : 0;
+      const wait =
+        node.roles.current.role === 'master'
+          ? MIN_SEQ_WAIT_MS
+          : askedWaitMs(c.req.header(HEADERS.minSeqWait));
       if (!(await reached(node, req.min_seq, wait)))
         throw new ApiError(
           409,

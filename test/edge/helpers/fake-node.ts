@@ -46,6 +46,8 @@ export interface FakeCall {
   epochHeader: string | null;
   /** The x-request-id the edge sent (it forwards its own on every request-path call). */
   requestId: string | null;
+  /** The x-gte-min-seq-wait-ms the edge sent (how long a standby may wait for min_seq). */
+  minSeqWait: string | null;
   at: number;
 }
 
@@ -205,6 +207,7 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
       body,
       epochHeader: (req.headers[HEADERS.epoch] as string) ?? null,
       requestId: (req.headers[HEADERS.requestId] as string) ?? null,
+      minSeqWait: (req.headers[HEADERS.minSeqWait] as string) ?? null,
       at: Date.now(),
     });
     if (node.mode === 'hang') return; // never answers; the socket is destroyed on kill()
@@ -227,6 +230,10 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
         return void res.end(JSON.stringify({ error: { code: 'overloaded', message: 'fake node is busy' } }));
       }
       const minSeq = (body as { min_seq?: string } | null)?.min_seq;
+      // As the real node: it may wait as long as the edge asks (at most 1 s) for its position.
+      const until = Date.now() + Math.min(Number(req.headers[HEADERS.minSeqWait] ?? 0) || 0, 1000);
+      while (minSeq !== undefined && compareSeq(s.appliedSeq, minSeq) < 0 && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 10));
       if (minSeq !== undefined && compareSeq(s.appliedSeq, minSeq) < 0)
         return send(res, 409, { error: { code: 'behind', message: `applied ${s.appliedSeq} < ${minSeq}` } });
       // As the real node does (worker-node/routes/search.ts): the position it served at.

@@ -210,15 +210,45 @@ function pick(table: RoutingTable, candidates: RoutedNode[], options: ReadOption
 }
 
 /**
+ * How far behind the master (by its position's append time) a standby within the entry bound may
+ * be and still be asked before an overloaded or suspect node. The time rule alone misjudges a
+ * standby one entry behind when writes are sparse (an overloaded master's writes are spaced by its
+ * latency): the gap between two entries is not how long it has been behind.
+ */
+export const SHED_MAX_BEHIND_MS = 2000;
+
+/**
+ * searchOrder with stale standbys moved back, whatever the consistency asked: a standby behind
+ * by time only (within SHED_MAX_BEHIND_MS and the entry bound) after every up node that is fresh,
+ * but before an overloaded or suspect one; a standby further behind last of all.
+ */
+function fallbackOrder(table: RoutingTable, options: ReadOptions): RoutedNode[] {
+  const tier = (n: RoutedNode): number => {
+    const healthy = n.state === 'up' || (n.id === table.master && n.state === 'suspect');
+    if (!staleForReads(table, n, options)) return healthy ? 0 : 2;
+    const near =
+      n.lagEntries !== null &&
+      n.lagEntries <= options.maxLagEntries &&
+      !staleForReads(table, n, {
+        ...options,
+        maxBehindMs: Math.max(options.maxBehindMs, SHED_MAX_BEHIND_MS),
+      });
+    if (near) return healthy ? 1 : 3;
+    return 4;
+  };
+  return searchOrder(table)
+    .map((n, i) => ({ n, i, t: tier(n) }))
+    .sort((a, b) => a.t - b.t || a.i - b.i)
+    .map(({ n }) => n);
+}
+
+/**
  * Ordered nodes to try for a read: the balanced pick, then the other candidates least loaded
  * first, then the rest of searchOrder. With no candidate (nobody has reached min_seq in the
  * table, or all are busy or lagging) it is searchOrder: the master first.
  */
 export function readOrder(table: RoutingTable, options: ReadOptions): RoutedNode[] {
-  const ordered = searchOrder(table);
-  // Stale standbys last, whatever the consistency asked: they answer only when nothing fresher can.
-  const stale = ordered.filter((n) => staleForReads(table, n, options));
-  const fallback = [...ordered.filter((n) => !stale.includes(n)), ...stale];
+  const fallback = fallbackOrder(table, options);
   if (options.consistency === 'master') return fallback;
   const candidates = balancedCandidates(table, options).filter(
     (n) => n.id !== table.master || options.masterWeight > 0,

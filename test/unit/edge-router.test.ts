@@ -9,6 +9,7 @@ import {
   type RoutedNode,
   type RoutingTable,
   searchOrder,
+  SHED_MAX_BEHIND_MS,
   withReportedPositions,
   writeTarget,
 } from '../../edge/router.ts';
@@ -132,6 +133,30 @@ describe('balanced read order', () => {
       rnode('s', { appliedSeq: '5-0', lagEntries: 0 }),
     ]);
     expect(staleForReads(level, level.nodes[1]!, options())).toBe(false);
+  });
+
+  it('sheds reads from an overloaded master to a standby behind it by time only, not to one far behind', () => {
+    // Writes through an overloaded master are spaced by its latency: a standby one entry behind
+    // when the probes ran looks 400 ms behind by the entries' append times.
+    const behind = (ms: number, lagEntries: number | null = 1) =>
+      rtable([
+        rnode('m', { appliedSeq: '1700000002000-0', state: 'overloaded', overloaded: true }),
+        rnode('s', { appliedSeq: `${1700000002000 - ms}-0`, lagEntries }),
+      ]);
+    for (const consistency of [undefined, 'master'] as const) {
+      const o = options(consistency ? { consistency } : {});
+      expect(ids(readOrder(behind(400), o))).toEqual(['s', 'm']);
+      // Further behind than SHED_MAX_BEHIND_MS, or past the entry bound: the master stays first.
+      expect(ids(readOrder(behind(SHED_MAX_BEHIND_MS + 500), o))).toEqual(['m', 's']);
+      expect(ids(readOrder(behind(400, 500), o))).toEqual(['m', 's']);
+      expect(ids(readOrder(behind(400, null), o))).toEqual(['m', 's']);
+    }
+    // A healthy master still goes before a standby behind by time.
+    const healthy = rtable([
+      rnode('m', { appliedSeq: '1700000002000-0' }),
+      rnode('s', { appliedSeq: '1700000001600-0' }),
+    ]);
+    expect(ids(readOrder(healthy, options()))).toEqual(['m', 's']);
   });
 
   it('spreads reads evenly over the master and in-sync standbys', () => {

@@ -121,13 +121,16 @@ export class HedgePolicy {
     this.budget.onRead();
   }
 
-  /** Called when the hedge delay has passed: true means send the hedge now. */
-  allowHedge(): boolean {
+  /**
+   * Called when the hedge delay has passed: true means send the hedge now. `again`: the same
+   * read asking after a refusal (counted as refused once per read).
+   */
+  allowHedge(again = false): boolean {
     if (this.budget.take()) {
       this.counts.hedged++;
       return true;
     }
-    this.counts.refused++;
+    if (!again) this.counts.refused++;
     return false;
   }
 }

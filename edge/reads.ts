@@ -5,8 +5,9 @@
  *   load view from ./read-stats.ts); `consistency: "master"`, documents and jobs keep the
  *   master-first order (router.ts searchOrder).
  * - Hedging (./hedge.ts): when the first attempt has not answered within the hedge delay, the
- *   same read goes to the next node while the budget allows; the first good answer wins and the
- *   other attempt is aborted. At most one hedge per read.
+ *   same read goes to the next node while the budget allows (refused, it asks the budget again
+ *   every HEDGE_RETRY_MS); the first good answer wins and the other attempt is aborted. At most
+ *   one hedge per read.
  * - Failures: a connect error, timeout or 5xx moves on to the next node within READ_DEADLINE_MS;
  *   a 429 is retried on one other node at most, then the client gets 429 with Retry-After;
  *   a 409 `behind` (node short of min_seq) moves on without blaming the node.
@@ -60,6 +61,9 @@ export interface ReadCall extends UpstreamCall {
    */
   bodyWithMinSeq?: (minSeq: string) => string;
 }
+
+/** How often a read refused a hedge by the budget asks again while its first attempt runs. */
+export const HEDGE_RETRY_MS = 25;
 
 /** How long a standby asked again for this isolate's position may wait for its applier. */
 export const STANDBY_MIN_SEQ_WAIT_MS = 1000;
@@ -182,6 +186,8 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
   let next = 0;
   let attempts = 0;
   let hedged = false;
+  /** Set once the budget refused this read a hedge: it asks again every HEDGE_RETRY_MS. */
+  let refusedAt: number | null = null;
   let overloads = 0;
   let retryAfter: string | undefined;
   let behind = false;
@@ -233,17 +239,21 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
       let timer: ReturnType<typeof setTimeout> | undefined;
       const waits: Promise<{ run: Running; result: Attempt } | null>[] = [...running].map((r) => r.done);
       if (canHedge) {
-        const wait = Math.max(0, oldest + hedge.delayMs(call.kind) - Date.now());
+        const due = refusedAt === null ? oldest + hedge.delayMs(call.kind) : refusedAt + HEDGE_RETRY_MS;
+        const wait = Math.max(0, due - Date.now());
         waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve(null), wait))));
       }
       const first = await Promise.race(waits);
       if (timer !== undefined) clearTimeout(timer);
       if (first === null) {
-        hedged = true; // the moment to hedge came: one chance per read, budget permitting
-        if (hedge.allowHedge()) {
+        // The moment to hedge came. Refused by the budget, the read asks again a little later
+        // (other reads earn tokens meanwhile): a frozen node's reads must not all wait out the
+        // attempt timeout because the bucket was empty at the moment their delay ran out.
+        if (hedge.allowHedge(refusedAt !== null)) {
+          hedged = true;
           launch();
           extra[HEADERS.hedged] = '1';
-        }
+        } else refusedAt = Date.now();
         continue;
       }
       running.delete(first.run);

@@ -113,6 +113,36 @@ describe('read path (workerd + fake nodes)', () => {
     expect(quick.res.headers.get('x-gte-hedged')).toBeNull();
   });
 
+  it('a read the hedge budget refused asks it again, and hedges once other reads have earned a token', async () => {
+    // 50 % budget: a read earns half a token, a hedge spends one; the bucket starts full (10).
+    const { edge, byId } = await ready(
+      [
+        { id: 'm', appliedSeq: '9-0', priority: 200 },
+        { id: 's', appliedSeq: '9-0' },
+      ],
+      'm',
+      { HEDGE_BUDGET_PERCENT: '50' },
+    );
+    // The master's searches take longer than the attempt timeout (its /health stays fine).
+    byId.m!.searchLatencyMs = 5000;
+    // Nineteen hedged reads empty the bucket exactly: 10 - 1 + 18 × (0.5 - 1) = 0.
+    for (let i = 0; i < 19; i++) {
+      const { res } = await timed(edge, { consistency: 'master' });
+      expect(res.headers.get('x-gte-hedged'), `read ${i + 1}`).toBe('1');
+    }
+    // This read earns half a token: refused at its hedge delay. A second read, started after
+    // that, earns the other half; the first read takes it instead of waiting out the attempt
+    // timeout on the master.
+    const first = timed(edge, { consistency: 'master' });
+    await new Promise((r) => setTimeout(r, 400));
+    const second = timed(edge, { consistency: 'master' });
+    const { res } = await first;
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-served-by')).toBe('s');
+    expect(res.headers.get('x-gte-hedged')).toBe('1');
+    expect((await second).res.status).toBe(200);
+  });
+
   it('balances searches over the master and every in-sync standby, each a fair share', async () => {
     const { edge } = await ready(
       [

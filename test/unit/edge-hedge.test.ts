@@ -42,6 +42,18 @@ describe('hedge policy', () => {
     expect(p.counts).toMatchObject({ reads: 1000, hedged: hedges, refused: 1000 - hedges });
   });
 
+  it('a read asking again after a refusal stays within the budget and counts as refused once', () => {
+    const p = new HedgePolicy(config);
+    let hedges = 0;
+    for (let i = 0; i < 1000; i++) {
+      p.onRead();
+      // Each read asks up to three times (it asks again while its first attempt runs).
+      if (p.allowHedge() || p.allowHedge(true) || p.allowHedge(true)) hedges++;
+    }
+    expect(hedges).toBeLessThanOrEqual(100 + config.burst);
+    expect(p.counts).toMatchObject({ reads: 1000, hedged: hedges, refused: 1000 - hedges });
+  });
+
   it('a quiet spell refills the bucket up to the burst, never beyond', () => {
     const b = new HedgeBudget({ budgetPercent: 10, burst: 3 });
     for (let i = 0; i < 1000; i++) b.onRead();

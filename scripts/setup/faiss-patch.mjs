@@ -12,14 +12,21 @@
  * scan a Flat inner-product index with the SIMD kernels of faiss-flat-scan.h (inlined here)
  * for fewer queries than FAISS's BLAS threshold; `simdKernel()` says which kernel this CPU gets,
  * and `streamSum(values)` reads memory as fast as it goes (the scan's floor, for the benchmarks).
+ * An HNSW index over a Flat inner-product storage gets the SIMD storage of faiss-hnsw-simd.h
+ * wherever the binding makes one (factory, file, buffer): its build and search compute their
+ * distances 8-wide; `getHnswParams().kernel` says which ("avx2" or "faiss").
  * Plain Node (the bootstrap imports it before node_modules may exist).
  */
 import { readFileSync } from 'node:fs';
 
 /** Bump whenever the patch text changes: it is part of the bootstrap's build stamp. */
-export const FAISS_PATCH_VERSION = 3;
+export const FAISS_PATCH_VERSION = 4;
 
 const FLAT_SCAN = readFileSync(new URL('./faiss-flat-scan.h', import.meta.url), 'utf8');
+const HNSW_SIMD = readFileSync(new URL('./faiss-hnsw-simd.h', import.meta.url), 'utf8');
+
+/** After each place faiss.cc makes an index (factory, file, buffer): the SIMD HNSW storage. */
+const SIMD_STORAGE = '\n      gte::useSimdHnswStorage(index->index_.get());';
 
 const METHODS = `
   // GTE-Pro: HNSW's search breadth (efSearch) and build breadth (efConstruction). Either argument
@@ -59,6 +66,7 @@ const METHODS = `
     Napi::Object out = Napi::Object::New(env);
     out.Set("efSearch", Napi::Number::New(env, hnsw->hnsw.efSearch));
     out.Set("efConstruction", Napi::Number::New(env, hnsw->hnsw.efConstruction));
+    out.Set("kernel", Napi::String::New(env, gte::hnswKernel(index_.get())));
     return out;
   }
 
@@ -180,8 +188,13 @@ Napi::Value SimdKernel(const Napi::CallbackInfo &info)
 const EDITS = [
   [
     '#include <faiss/IndexFlat.h>\n',
-    `#include <faiss/IndexFlat.h>\n#include <faiss/IndexHNSW.h>\n#include <faiss/utils/distances.h>\n#include <omp.h>\n${FLAT_SCAN}\n`,
+    `#include <faiss/IndexFlat.h>\n#include <faiss/IndexHNSW.h>\n#include <faiss/utils/distances.h>\n#include <omp.h>\n${FLAT_SCAN}\n${HNSW_SIMD}\n`,
   ],
+  ...[
+    'faiss::read_index(fname.c_str())));',
+    'faiss::read_index(reader)));',
+    'faiss::index_factory(d, description.c_str(), metric)));',
+  ].map((anchor) => [anchor, `${anchor}${SIMD_STORAGE}`]),
   [
     'protected:\n  std::unique_ptr<faiss::Index> index_;',
     `${METHODS}\nprotected:\n  std::unique_ptr<faiss::Index> index_;`,

@@ -51,7 +51,9 @@ function applyHnsw(target: import('faiss-node').Index): HnswParams | null {
   }
   if (!methods.getHnswParams()) return null;
   methods.setHnswParams!(hnswParams.efSearch ?? -1, hnswParams.efConstruction ?? -1);
-  return methods.getHnswParams();
+  // (The binding also says which distance kernel the index computes with: not a setting.)
+  const { efSearch, efConstruction } = methods.getHnswParams()!;
+  return { efSearch, efConstruction };
 }
 
 function create(dim: number, factory: string): import('faiss-node').Index {

@@ -20,6 +20,7 @@ import { failoverSuite } from './suites/failover.ts';
 import { filterSuite } from './suites/filter.ts';
 import { healthSuite } from './suites/health.ts';
 import { hnswSuite } from './suites/hnsw.ts';
+import { hnswScaleSuite } from './suites/hnsw-scale.ts';
 import { nodeSuite } from './suites/node.ts';
 import { peersSuite } from './suites/peers.ts';
 import { readShareSuite } from './suites/read-share.ts';
@@ -33,6 +34,7 @@ export const SUITES: Suite[] = [
   searchSuite,
   exactSuite,
   hnswSuite,
+  hnswScaleSuite,
   peersSuite,
   reorgSuite,
   filterSuite,
@@ -45,7 +47,8 @@ export const SUITES: Suite[] = [
 const USAGE = `usage: npm run bench -- [--suite NAME]... [--quick] [--n VECTORS] [--out FILE] [--no-write]
   --suite NAME   run only this suite (repeatable): ${SUITES.map((s) => s.name).join(', ')}
   --quick        small corpus, short cells, 3 kills: about 3 minutes in all
-  --n VECTORS    vectors in the in-process index suites (exact, peers; default 100000, quick 20000)
+  --n VECTORS    vectors in the in-process index suites (exact, peers: default 100000, quick 20000;
+                 hnsw-scale: default 1000000, quick 50000)
   --out FILE     the markdown file whose sections are replaced (default BENCHMARKS.md)
   --no-write     print the results only`;
 

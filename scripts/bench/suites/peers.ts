@@ -74,6 +74,7 @@ function contenders(base: Float32Array): Array<Contender | { name: string; missi
     addTyped(v: Float32Array): void;
     searchTyped(q: Float32Array, k: number): { labels: Float64Array };
     setHnswParams?(efSearch: number, efConstruction: number): boolean;
+    getHnswParams?(): { kernel?: string } | null;
   };
   const faissSearch = (index: () => FaissIndex) => ({
     search: (q: Float32Array) => Array.from(index().searchTyped(q, K).labels),
@@ -85,7 +86,29 @@ function contenders(base: Float32Array): Array<Contender | { name: string; missi
     },
   });
   let flat: FaissIndex;
-  let hnsw: FaissIndex;
+  const hnswContender = (simd: boolean): Contender => {
+    let hnsw: FaissIndex;
+    let kernel = '?';
+    const contender: Contender = {
+      name: '',
+      build: () => {
+        // The binding reads GTE_FAISS_HNSW_SIMD as it makes the index (scripts/setup/faiss-hnsw-simd.h).
+        if (!simd) process.env.GTE_FAISS_HNSW_SIMD = '0';
+        try {
+          hnsw = faiss.Index.fromFactory(DIM, `HNSW${M}`, faiss.MetricType.METRIC_INNER_PRODUCT);
+        } finally {
+          delete process.env.GTE_FAISS_HNSW_SIMD;
+        }
+        hnsw.setHnswParams!(EF_SEARCH, EF_CONSTRUCTION);
+        kernel = hnsw.getHnswParams?.()?.kernel ?? '?';
+        hnsw.addTyped(base);
+        contender.name = `FAISS HNSW${M} (${simd ? 'node' : 'FAISS’s own distances'}: ${kernel}; efConstruction ${EF_CONSTRUCTION}, efSearch ${EF_SEARCH})`;
+      },
+      ...faissSearch(() => hnsw),
+    };
+    contender.name = `FAISS HNSW${M} (${simd ? 'node' : 'FAISS’s own distances'}; efConstruction ${EF_CONSTRUCTION}, efSearch ${EF_SEARCH})`;
+    return contender;
+  };
   const out: Array<Contender | { name: string; missing: string }> = [
     {
       name: `FAISS Flat (node; ${faiss.simdKernel()} scan below 20 queries, BLAS from 20)`,
@@ -95,15 +118,9 @@ function contenders(base: Float32Array): Array<Contender | { name: string; missi
       },
       ...faissSearch(() => flat),
     },
-    {
-      name: `FAISS HNSW${M} (node; efConstruction ${EF_CONSTRUCTION}, efSearch ${EF_SEARCH})`,
-      build: () => {
-        hnsw = faiss.Index.fromFactory(DIM, `HNSW${M}`, faiss.MetricType.METRIC_INNER_PRODUCT);
-        hnsw.setHnswParams!(EF_SEARCH, EF_CONSTRUCTION);
-        hnsw.addTyped(base);
-      },
-      ...faissSearch(() => hnsw),
-    },
+    hnswContender(true),
+    // FAISS's scalar build is the slowest of all (minutes at 20,000): compared up to 50,000 only.
+    ...(n <= 50_000 ? [hnswContender(false)] : []),
   ];
 
   const hnswlib = loadPeerAddon('hnswlib-node', { buildUnasked: true });

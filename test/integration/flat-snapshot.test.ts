@@ -180,10 +180,10 @@ describe('Flat snapshot from SQLite', () => {
       // The second page read finds a renumbering begun after the first (as a compaction would).
       const racing = new Proxy(store, {
         get(target, prop) {
-          if (prop !== 'liveRowsAfter') return Reflect.get(target, prop, target);
+          if (prop !== 'vectorBytesAfter') return Reflect.get(target, prop, target);
           return (after: number, limit: number) => {
             if (++pages === 2) target.beginCompaction();
-            return target.liveRowsAfter(after, limit);
+            return target.vectorBytesAfter(after, limit);
           };
         },
       });

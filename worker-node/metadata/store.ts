@@ -259,6 +259,16 @@ export class MetadataStore {
   }
 
   /**
+   * The stored vectors (raw float32 bytes) of up to `limit` passages with a label above
+   * `afterLabel`, in label order: what a Flat snapshot writes, without the document join.
+   */
+  vectorBytesAfter(afterLabel: number, limit: number): { label: number; vector: Buffer }[] {
+    return this.db
+      .prepare('SELECT label, vector FROM passages WHERE label > ? ORDER BY label LIMIT ?')
+      .all(afterLabel, limit) as { label: number; vector: Buffer }[];
+  }
+
+  /**
    * One step of renumbering: the passage at `labels[i]` takes a negative placeholder (pass
    * 'placeholder'), then the placeholder becomes label `start + i` (pass 'final'). All passages go
    * through the placeholders first, so the UNIQUE constraint holds between steps. One small

@@ -175,14 +175,18 @@ export async function waitInSync(
   followers: readonly NodeProcess[],
   timeoutMs = 120_000,
 ): Promise<NodeHealth> {
+  // A mismatch is thrown, so that a timeout names what the nodes said last.
+  const state = (id: string, h: NodeHealth) =>
+    `${id}: ${h.status}${h.ready ? '' : ' (not ready)'} at ${h.index.applied_seq}, ${h.index.size} documents`;
   return waitFor(
     `${followers.map((f) => f.id).join(', ')} to reach ${leader.id}'s applied position`,
     async () => {
       const lh = await health(leader);
       for (const f of followers) {
         const fh = await health(f);
-        if (!fh.ready || fh.index.applied_seq !== lh.index.applied_seq || fh.index.size !== lh.index.size)
-          return null;
+        if (!fh.ready || fh.index.applied_seq !== lh.index.applied_seq || fh.index.size !== lh.index.size) {
+          throw new Error(`${state(leader.id, lh)}; ${state(f.id, fh)}`);
+        }
       }
       return lh;
     },

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { buildTransformerModel, SIZES, transformerModelDir } from '../../setup/build-transformer-model.ts';
 import { benchDocs, benchQueries } from '../../corpus/synthetic.ts';
 import type { BenchContext } from '../context.ts';
+import { machineInfo } from '../machine.ts';
 import { formatCount, formatRatio, perSecond, ratio } from '../stats.ts';
 import { embedderAlone, runLoadMatrix } from './node-load.ts';
 
@@ -73,6 +74,9 @@ export async function transformerSection(ctx: BenchContext): Promise<string> {
     queries: benchQueries(2000, 12),
   });
   const speedup = ratio(matrix.rep('on', 32).qps, matrix.rep('off', 32).qps);
+  const cores = machineInfo().nproc;
+  const perCore = (perS: number) => formatCount(perS / cores);
+  const alonePerS = perSecond(alone.docs, alone.ms);
   return [
     `### With the transformer-shaped model (\`${model.id}\`: 12 layers, hidden 384, 12 heads, FFN 1536, seeded weights)`,
     '',
@@ -83,5 +87,9 @@ export async function transformerSection(ctx: BenchContext): Promise<string> {
     matrix.markdown,
     '',
     `Micro-batching at concurrency 32 with this model: ${formatRatio(speedup)} the unbatched queries/s.`,
+    '',
+    `Per core (${cores} cores): the embedder alone ${perCore(alonePerS)} texts/s; the node at concurrency 32, ` +
+      `batching on, ${perCore(matrix.rep('on', 32).qps)} queries/s (off: ${perCore(matrix.rep('off', 32).qps)}), ` +
+      'each query one text to embed plus its search.',
   ].join('\n');
 }

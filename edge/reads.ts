@@ -179,10 +179,10 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
   const secondChance = new Set<string>();
   /**
    * Standbys short of the isolate's own min_seq (not the caller's): asked again after the others
-   * (by then they have usually applied it), this time allowed to wait for it (`waitFor`).
+   * (by then they have usually applied it), this time allowed to wait for it (`mayWait`).
    */
   const behindOnce = new Set<string>();
-  const waitFor = new Set<string>();
+  const mayWait = new Set<string>();
   let next = 0;
   let attempts = 0;
   let hedged = false;
@@ -206,7 +206,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
       const run = { node, controller, started } as Running;
       const timeout = Math.min(call.budget?.attemptMs ?? ATTEMPT_TIMEOUT_MS, remaining);
       const checked = callFor(call, node, table, options);
-      const sent = waitFor.has(node.id)
+      const sent = mayWait.has(node.id)
         ? { ...checked, headers: { [HEADERS.minSeqWait]: String(standbyWaitMs(timeout)) } }
         : checked;
       run.done = attempt(c, node, sent, table.epoch, timeout, controller.signal).then((result) => {
@@ -234,12 +234,14 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
         !hedged &&
         running.size === 1 &&
         target !== undefined &&
-        !waitFor.has(target.id) &&
+        !mayWait.has(target.id) &&
         freshEnough(table, target, options);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const waits: Promise<{ run: Running; result: Attempt } | null>[] = [...running].map((r) => r.done);
       if (canHedge) {
-        const due = refusedAt === null ? oldest + hedge.delayMs(call.kind) : refusedAt + HEDGE_RETRY_MS;
+        // A refusal of an earlier attempt's hedge (that attempt has failed since) does not make
+        // this one's hedge due before its own delay.
+        const due = Math.max(oldest + hedge.delayMs(call.kind), (refusedAt ?? -Infinity) + HEDGE_RETRY_MS);
         const wait = Math.max(0, due - Date.now());
         waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve(null), wait))));
       }
@@ -282,7 +284,7 @@ export async function forwardRead(c: AppContext, call: ReadCall): Promise<Respon
         // Only this isolate's memory of a write asked for that position, not the caller: the
         // standby is asked again after every other node (never as a hedge), allowed to wait.
         behindOnce.add(id);
-        waitFor.add(id);
+        mayWait.add(id);
         queue.push(run.node);
       } else if (result.behind) behind = true;
       if (result.status === 429) {

@@ -59,6 +59,28 @@ export function unitVectors(count: number, dim: number, seed: number): Float32Ar
   return out;
 }
 
+/**
+ * `count` unit vectors of `dim` dimensions around 1,000 centres (noise 0.6 of a centre's length),
+ * built in place: neighbourhoods like an embedding's, unlike uniform noise (suites peers and
+ * hnsw-scale).
+ */
+export function clustered(count: number, dim: number, seed: number): Float32Array {
+  const centres = unitVectors(1000, dim, 7);
+  const out = unitVectors(count, dim, seed);
+  for (let r = 0; r < count; r++) {
+    const row = out.subarray(r * dim, (r + 1) * dim);
+    const c = ((r * 7919) % 1000) * dim;
+    let norm = 0;
+    for (let i = 0; i < dim; i++) {
+      row[i] = centres[c + i]! + 0.6 * row[i]!;
+      norm += row[i]! * row[i]!;
+    }
+    const scale = 1 / Math.sqrt(norm);
+    for (let i = 0; i < dim; i++) row[i]! *= scale;
+  }
+  return out;
+}
+
 export function vectorCount(ctx: BenchContext): number {
   return ctx.vectors ?? (ctx.quick ? 20_000 : 100_000);
 }

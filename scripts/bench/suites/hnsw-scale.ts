@@ -20,14 +20,13 @@ import {
   summarize,
 } from '../stats.ts';
 import type { Suite } from '../suite.ts';
-import { loadFaiss, unitVectors } from './exact.ts';
+import { clustered, loadFaiss } from './exact.ts';
 
 const DIM = 384;
 const K = 10;
 const M = 32;
 const EF_CONSTRUCTION = 40;
 const EF_SEARCH = [64, 128, 256, 512, 1024, 2048];
-const CENTRES = 1000;
 
 interface ScaleIndex {
   addTyped(vectors: Float32Array): void;
@@ -41,24 +40,6 @@ interface ScaleFaiss {
   Index: { fromFactory(d: number, factory: string, metric: number): ScaleIndex };
   MetricType: { METRIC_INNER_PRODUCT: number };
   setOmpThreads?(n: number): number;
-}
-
-/** `count` unit vectors around CENTRES centres, built in place (no second copy at 1M × 384). */
-function clustered(count: number, seed: number): Float32Array {
-  const centres = unitVectors(CENTRES, DIM, 7);
-  const out = unitVectors(count, DIM, seed);
-  for (let r = 0; r < count; r++) {
-    const row = out.subarray(r * DIM, (r + 1) * DIM);
-    const c = ((r * 7919) % CENTRES) * DIM;
-    let norm = 0;
-    for (let i = 0; i < DIM; i++) {
-      row[i] = centres[c + i]! + 0.6 * row[i]!;
-      norm += row[i]! * row[i]!;
-    }
-    const scale = 1 / Math.sqrt(norm);
-    for (let i = 0; i < DIM; i++) row[i]! *= scale;
-  }
-  return out;
 }
 
 const rssMb = () => process.memoryUsage().rss / 2 ** 20;
@@ -84,8 +65,8 @@ export const hnswScaleSuite: Suite = {
     const faiss = loadFaiss() as unknown as ScaleFaiss;
     faiss.setOmpThreads?.(1);
     ctx.progress(`  generating ${formatCount(n)} clustered ${DIM}-d unit vectors`);
-    const base = clustered(n, 11);
-    const queryBlock = clustered(queryCount, 12);
+    const base = clustered(n, DIM, 11);
+    const queryBlock = clustered(queryCount, DIM, 12);
     const queries = Array.from({ length: queryCount }, (_, i) => queryBlock.subarray(i * DIM, (i + 1) * DIM));
     const vectorMb = base.byteLength / 2 ** 20;
 
@@ -131,7 +112,7 @@ export const hnswScaleSuite: Suite = {
     }
 
     return [
-      `${formatCount(n)} unit vectors × ${DIM} dimensions around ${formatCount(CENTRES)} centres, ${queryCount} queries ` +
+      `${formatCount(n)} unit vectors × ${DIM} dimensions around 1,000 centres, ${queryCount} queries ` +
         `one at a time on one thread through the patched binding (the library call), k = ${K}. ` +
         `HNSW${M}, efConstruction ${EF_CONSTRUCTION}, distances through the \`${kernel}\` kernel ` +
         '(scripts/setup/faiss-hnsw-simd.h; `faiss`: FAISS’s own scalar code). Recall@10 is against Flat’s exact top 10.',

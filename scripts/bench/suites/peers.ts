@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { BenchContext } from '../context.ts';
 import { formatCount, formatRatio, markdownTable, ratio } from '../stats.ts';
 import type { Suite } from '../suite.ts';
-import { loadFaiss, unitVectors, vectorCount } from './exact.ts';
+import { clustered, loadFaiss, vectorCount } from './exact.ts';
 import { loadPeerAddon } from './peer-addons.ts';
 
 const DIM = 384;
@@ -40,25 +40,6 @@ interface Row {
   qps32: number;
   recall: number;
   note?: string;
-}
-
-/** Clustered unit vectors (1,000 centres): neighbourhoods like an embedding's, unlike uniform noise. */
-function clustered(count: number, seed: number): Float32Array {
-  const centres = unitVectors(1000, DIM, 7);
-  const noise = unitVectors(count, DIM, seed);
-  const out = new Float32Array(count * DIM);
-  for (let r = 0; r < count; r++) {
-    const c = (r * 7919) % 1000;
-    let norm = 0;
-    for (let i = 0; i < DIM; i++) {
-      const v = centres[c * DIM + i]! + 0.6 * noise[r * DIM + i]!;
-      out[r * DIM + i] = v;
-      norm += v * v;
-    }
-    const scale = 1 / Math.sqrt(norm);
-    for (let i = 0; i < DIM; i++) out[r * DIM + i]! *= scale;
-  }
-  return out;
 }
 
 const rows = (flat: Float32Array) =>
@@ -261,8 +242,8 @@ export const peersSuite: Suite = {
     const n = vectorCount(ctx);
     const queryCount = ctx.quick ? 64 : 256;
     ctx.progress(`  ${formatCount(n)} clustered unit vectors × ${DIM}-d, ${queryCount} queries`);
-    const base = clustered(n, 11);
-    const queries = rows(clustered(queryCount, 12));
+    const base = clustered(n, DIM, 11);
+    const queries = rows(clustered(queryCount, DIM, 12));
     const all = contenders(base);
     const results: Row[] = [];
     const missing: string[] = [];

@@ -13,14 +13,14 @@
  *   a 409 `behind` (node short of min_seq) moves on without blaming the node.
  * - Freshness: a standby gets the read's min_seq, this isolate's newest acknowledged write
  *   included (./read-seq.ts), and checks it itself; one short of only the isolate's position is
- *   asked again after the other nodes, allowed to wait up to STANDBY_MIN_SEQ_WAIT_MS for its
+ *   asked again after the other nodes, allowed to wait up to MIN_SEQ_WAIT_MS for its
  *   applier. It is never asked without the position: an answer older than a write this isolate
  *   already acknowledged would be a superseded document. Short everywhere: 409 `behind`.
  * - Outliers (./outliers.ts): a node with repeated failed reads, that keeps losing hedge races,
  *   or far slower than its peers, leaves balanced routing for a while (it stays a fallback); the
  *   coordinator is not involved.
  */
-import { HEADERS } from '../shared/constants.ts';
+import { HEADERS, MIN_SEQ_WAIT_MS } from '../shared/constants.ts';
 import { readReadPathConfig, type ReadPathConfig } from './config.ts';
 import { HedgePolicy, type ReadKind } from './hedge.ts';
 import { EdgeError, type AppContext } from './http.ts';
@@ -64,9 +64,6 @@ export interface ReadCall extends UpstreamCall {
 
 /** How often a read refused a hedge by the budget asks again while its first attempt runs. */
 export const HEDGE_RETRY_MS = 25;
-
-/** How long a standby asked again for this isolate's position may wait for its applier. */
-export const STANDBY_MIN_SEQ_WAIT_MS = 1000;
 
 let policy: { key: string; policy: HedgePolicy } | null = null;
 /** This isolate's outlier view: it outlives requests, like the hedge policy and ./read-stats.ts. */
@@ -145,7 +142,7 @@ interface Running {
 
 /** A standby's wait for its applier, leaving the attempt room to search after it. */
 function standbyWaitMs(attemptTimeoutMs: number): number {
-  return Math.max(0, Math.min(STANDBY_MIN_SEQ_WAIT_MS, attemptTimeoutMs - 500));
+  return Math.max(0, Math.min(MIN_SEQ_WAIT_MS, attemptTimeoutMs - 500));
 }
 
 function noNode(message: string, attempts: number): EdgeError {

@@ -33,6 +33,12 @@ export const HEADERS = {
   minSeqWait: 'x-gte-min-seq-wait-ms',
 } as const;
 
+/**
+ * The longest a node waits for its applier to reach a search's min_seq: the master on its own
+ * writes, a standby when the edge asks it to (x-gte-min-seq-wait-ms, capped at this).
+ */
+export const MIN_SEQ_WAIT_MS = 1000;
+
 /** A signed control call whose timestamp is further than this from the receiver's clock is refused. */
 export const SIGNATURE_MAX_SKEW_MS = 30_000;
 

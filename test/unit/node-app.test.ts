@@ -10,7 +10,8 @@ import { VERSION } from '../../shared/version.ts';
 import { createApp } from '../../worker-node/app.ts';
 import { loadConfig } from '../../worker-node/config.ts';
 import { RecentErrors } from '../../worker-node/health.ts';
-import { askedWaitMs, MIN_SEQ_WAIT_MS } from '../../worker-node/routes/search.ts';
+import { MIN_SEQ_WAIT_MS } from '../../shared/constants.ts';
+import { askedWaitMs } from '../../worker-node/routes/search.ts';
 import type {
   FinalFailureHandler,
   IngestJobData,

@@ -5,18 +5,16 @@
  * 409 `behind` rather than a stale result; the edge then tries another node (edge/reads.ts).
  * The master, which applies its own writes moments after acknowledging them, first waits up to
  * MIN_SEQ_WAIT_MS for it; a standby waits as long as the x-gte-min-seq-wait-ms header asks
- * (the edge's second ask, when no node had the position), never longer. Every answer says the position it was served at (served_by.applied_seq
- * and the x-gte-applied-seq header).
+ * (the edge's second ask, when no node had the position), never longer. Every answer says the
+ * position it was served at (served_by.applied_seq and the x-gte-applied-seq header).
  */
 import { Hono } from 'hono';
-import { HEADERS, LIMITS } from '../../shared/constants.ts';
+import { HEADERS, LIMITS, MIN_SEQ_WAIT_MS } from '../../shared/constants.ts';
 import { ApiError, readJson } from '../../shared/http-body.ts';
 import { SearchRequest } from '../../shared/schemas.ts';
 import { compareSeq } from '../../shared/stream-id.ts';
 import type { SearchNode } from '../search-node.ts';
 import type { NodeEnv } from './http.ts';
-
-export const MIN_SEQ_WAIT_MS = 1000;
 
 async function reached(node: SearchNode, minSeq: string, waitMs: number): Promise<boolean> {
   const until = Date.now() + waitMs;

@@ -69,9 +69,10 @@ function contenders(base: Float32Array): Array<Contender | { name: string; missi
   let flat: FaissIndex;
   const hnswContender = (simd: boolean): Contender => {
     let hnsw: FaissIndex;
-    let kernel = '?';
+    const label = (kernel?: string) =>
+      `FAISS HNSW${M} (${simd ? 'node' : 'FAISS’s own distances'}${kernel ? `: ${kernel}` : ''}; efConstruction ${EF_CONSTRUCTION}, efSearch ${EF_SEARCH})`;
     const contender: Contender = {
-      name: '',
+      name: label(),
       build: () => {
         // The binding reads GTE_FAISS_HNSW_SIMD as it makes the index (scripts/setup/faiss-hnsw-simd.h).
         if (!simd) process.env.GTE_FAISS_HNSW_SIMD = '0';
@@ -81,13 +82,12 @@ function contenders(base: Float32Array): Array<Contender | { name: string; missi
           delete process.env.GTE_FAISS_HNSW_SIMD;
         }
         hnsw.setHnswParams!(EF_SEARCH, EF_CONSTRUCTION);
-        kernel = hnsw.getHnswParams?.()?.kernel ?? '?';
         hnsw.addTyped(base);
-        contender.name = `FAISS HNSW${M} (${simd ? 'node' : 'FAISS’s own distances'}: ${kernel}; efConstruction ${EF_CONSTRUCTION}, efSearch ${EF_SEARCH})`;
+        // Named once built: the binding says which distance kernel the index got.
+        contender.name = label(hnsw.getHnswParams?.()?.kernel);
       },
       ...faissSearch(() => hnsw),
     };
-    contender.name = `FAISS HNSW${M} (${simd ? 'node' : 'FAISS’s own distances'}; efConstruction ${EF_CONSTRUCTION}, efSearch ${EF_SEARCH})`;
     return contender;
   };
   const out: Array<Contender | { name: string; missing: string }> = [

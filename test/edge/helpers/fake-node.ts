@@ -17,7 +17,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { HEADERS } from '../../../shared/constants.ts';
+import { HEADERS, MIN_SEQ_WAIT_MS } from '../../../shared/constants.ts';
 import type { NodeDiagnostics, NodeHealth, Role } from '../../../shared/schemas.ts';
 import { NonceCache, verifyRequest } from '../../../shared/signing.ts';
 import { encodeFloat32 } from '../../../shared/embeddings.ts';
@@ -230,8 +230,8 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
         return void res.end(JSON.stringify({ error: { code: 'overloaded', message: 'fake node is busy' } }));
       }
       const minSeq = (body as { min_seq?: string } | null)?.min_seq;
-      // As the real node: it may wait as long as the edge asks (at most 1 s) for its position.
-      const until = Date.now() + Math.min(Number(req.headers[HEADERS.minSeqWait] ?? 0) || 0, 1000);
+      // As the real node: it may wait as long as the edge asks (at most MIN_SEQ_WAIT_MS).
+      const until = Date.now() + Math.min(Number(req.headers[HEADERS.minSeqWait] ?? 0) || 0, MIN_SEQ_WAIT_MS);
       while (minSeq !== undefined && compareSeq(s.appliedSeq, minSeq) < 0 && Date.now() < until)
         await new Promise((r) => setTimeout(r, 10));
       if (minSeq !== undefined && compareSeq(s.appliedSeq, minSeq) < 0)

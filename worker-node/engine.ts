@@ -22,9 +22,9 @@ import {
   type SearchHitDoc,
 } from './index-generation.ts';
 import { KeywordReader } from './metadata/keyword-reader.ts';
+import { Reorganiser } from './metadata/reorganiser.ts';
 import { MetadataStore, type ApplyEntry, type ModelIdentity } from './metadata/store.ts';
 import { retrieve, type RetrievalTimings, type SearchOptions } from './retrieval.ts';
-import { writeFlatSnapshot } from './flat-snapshot.ts';
 import { writeFileAtomic } from './util/atomic-file.ts';
 import { type PartHealth, Supervisor } from './util/supervisor.ts';
 import { IndexUnavailableError } from './vector-index/errors.ts';
@@ -77,6 +77,20 @@ export class SearchEngine {
   private readonly supervisor: Supervisor;
   /** Keyword rankings run here, off the event loop (metadata/keyword-reader.ts). */
   private readonly keywordReader: KeywordReader;
+  /** Compaction pages and renumbering, and Flat snapshot files, off the event loop (metadata/reorganiser.ts). */
+  private readonly reorganiser: Reorganiser;
+  /**
+   * An empty FAISS thread for the next compaction (or FAISS restart) to build in: started with the
+   * engine, and after a compaction the old generation's thread, emptied. Null while none is ready.
+   */
+  private spare: Promise<VectorIndex> | null = null;
+  /**
+   * The generation the last compaction replaced, and the old label of each new one: searches
+   * that were on it at the swap finish on it (no second FAISS call), so the tombstones of the
+   * writes applied meanwhile are forwarded to it (forwardTombstones).
+   */
+  private replaced: { gen: IndexGeneration; oldLabelOf: readonly number[] } | null = null;
+  private closed = false;
 
   private constructor(
     readonly store: MetadataStore,
@@ -88,7 +102,51 @@ export class SearchEngine {
   ) {
     this.supervisor = new Supervisor('index', () => this.serialised(() => this.rebuild()), onLog);
     this.keywordReader = KeywordReader.open(store.path, store.keyword, () => store.documentCount);
+    this.reorganiser = new Reorganiser(store.path);
     this.watch(gen);
+    this.keepSpare(VectorIndex.open({ dimension: gen.index.dimension, factory }).then((r) => r.index));
+  }
+
+  /** Holds `index` as the spare thread; one that dies or fails to start is dropped. */
+  private keepSpare(index: Promise<VectorIndex>): void {
+    this.spare = index;
+    index.then(
+      (ready) => {
+        ready.onDeath = () => {
+          if (this.spare === index) this.spare = null;
+        };
+        if (this.closed) void ready.close();
+      },
+      () => {
+        if (this.spare === index) this.spare = null;
+      },
+    );
+  }
+
+  /** An old generation's FAISS thread, idle: emptied and kept as the spare, or closed if one is kept. */
+  private recycle(index: VectorIndex): void {
+    if (this.closed || this.spare) {
+      void index.close();
+      return;
+    }
+    this.keepSpare(
+      index.reset().then(
+        () => index,
+        async (err: unknown) => {
+          await index.close();
+          throw err;
+        },
+      ),
+    );
+  }
+
+  /** The empty index a new generation is built in: the spare, or a thread started now. */
+  private async emptyIndex(): Promise<VectorIndex> {
+    const spare = this.spare;
+    this.spare = null;
+    const ready = await spare?.catch(() => null);
+    if (ready) return ready;
+    return (await VectorIndex.open({ dimension: this.gen.index.dimension, factory: this.factory })).index;
   }
 
   private watch(gen: IndexGeneration): void {
@@ -187,6 +245,7 @@ export class SearchEngine {
       // Same synchronous step as the commit: no search can pair an old label with the new row.
       const dead = new Set(changes.tombstoned);
       for (const label of changes.tombstoned) gen.tombstone(label);
+      this.forwardTombstones(changes.tombstoned);
       await gen.index.add(changes.added);
       // Map new labels only once the index holds them, so a search never meets a label without a
       // vector. A label the batch also tombstoned (the same id written again later in the batch)
@@ -201,6 +260,26 @@ export class SearchEngine {
     });
   }
 
+  /**
+   * Hides the passages a write replaced in the generation the last compaction replaced too, in
+   * the same synchronous step as the commit, so a search still finishing on it never serves them.
+   * Once nothing runs on that generation any more it is let go: marked outdated (a search that
+   * still holds its labels asks again), and its maps freed.
+   */
+  private forwardTombstones(labels: readonly number[]): void {
+    const replaced = this.replaced;
+    if (!replaced || labels.length === 0) return;
+    if (replaced.gen.idle) {
+      replaced.gen.outdated = true;
+      this.replaced = null;
+      return;
+    }
+    for (const label of labels) {
+      const old = replaced.oldLabelOf[label];
+      if (old !== undefined) replaced.gen.tombstone(old);
+    }
+  }
+
   /** Renumbers the live passages and rebuilds the index from their stored vectors. */
   compact(): Promise<void> {
     return this.serialised(() => this.rebuild());
@@ -209,16 +288,25 @@ export class SearchEngine {
   /**
    * Builds the next generation beside the current one while searches go on, then swaps. Runs on
    * the apply chain: entries that arrive meanwhile wait (replication lags for the duration), but
-   * searches and /health never do.
+   * searches and /health never do. The SQLite work is the reorganiser thread's; the event loop
+   * only hands pages to the new FAISS thread and swaps.
    */
   private async rebuild(): Promise<void> {
-    const { generation, labels } = await buildGeneration(this.store, this.gen.index.dimension, this.factory);
-    await renumberStore(this.store, labels);
+    const { generation, labels } = await buildGeneration(
+      this.reorganiser,
+      await this.emptyIndex(),
+      this.gen,
+      this.store,
+    );
+    await renumberStore(this.reorganiser, labels);
     const old = this.gen;
     this.store.finishCompaction(labels.length);
     this.gen = generation;
+    // Tombstones are forwarded one generation back only.
+    if (this.replaced) this.replaced.gen.outdated = true;
+    this.replaced = { gen: old, oldLabelOf: labels };
     this.watch(generation);
-    old.retire();
+    old.retire((index) => this.recycle(index));
   }
 
   /**
@@ -270,10 +358,11 @@ export class SearchEngine {
   }
 
   /**
-   * A Flat index is written from SQLite's vectors on the main thread (flat-snapshot.ts), so the
-   * FAISS thread never pauses its searches for it. Any other index (HNSW: a graph SQLite does not
-   * hold) is copied into memory by the FAISS thread, on the apply chain so it matches the applied
-   * position (searches wait for that copy, not for the disk). Either file is written atomically.
+   * A Flat index is written from SQLite's vectors on the reorganiser thread (flat-snapshot.ts), so
+   * neither the FAISS thread nor the event loop pauses its searches for it. Any other index
+   * (HNSW: a graph SQLite does not hold) is copied into memory by the FAISS thread, on the apply
+   * chain so it matches the applied position (searches wait for that copy, not for the disk).
+   * Either file is written atomically.
    */
   private async writeSnapshot(): Promise<boolean> {
     const mark = this.currentMark();
@@ -282,8 +371,7 @@ export class SearchEngine {
     const seq = this.store.appliedSeq;
     let generation: number;
     if (this.factory === 'Flat') {
-      const written = await writeFlatSnapshot(
-        this.store,
+      const written = await this.reorganiser.flatSnapshot(
         path,
         this.gen.index.dimension,
         this.store.nextLabel,
@@ -306,11 +394,14 @@ export class SearchEngine {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.supervisor.close();
     await this.snapshotRun?.catch(() => undefined);
     await this.applying;
     await this.gen.index.close();
     await this.keywordReader.close();
+    await this.reorganiser.close();
+    await (await this.spare?.catch(() => null))?.close();
     this.store.close();
   }
 }

@@ -4,8 +4,9 @@
  * A Flat index is nothing but its vectors in label order, and SQLite already holds every live
  * label's vector (the truth the index is a cache of). Asking the FAISS worker to serialise the
  * index paused every search for as long as the copy took (about 50 ms at 100,000 × 100-d, more
- * at 384-d); reading the same vectors from SQLite in pages on the main thread, with a rest between
- * pages, costs searches almost nothing. The file is byte for byte what FAISS's own `write_index`
+ * at 384-d). The same vectors are read from SQLite in pages on the reorganiser thread
+ * (metadata/reorganiser.ts), at a lower priority than searches, so neither the FAISS thread nor
+ * the event loop does any of it. The file is byte for byte what FAISS's own `write_index`
  * produces for an `IndexFlatIP` (test/integration/flat-snapshot.test.ts checks it against
  * faiss-node's `toBuffer`), so loading stays FAISS's `read_index`.
  *
@@ -18,7 +19,10 @@
  * as one is under way or has finished since it started.
  */
 import { open, rename, rm } from 'node:fs/promises';
-import type { MetadataStore } from './metadata/store.ts';
+import type { PassageLabels } from './metadata/passage-labels.ts';
+
+/** What a snapshot reads: the label pages and the compaction state, on any connection. */
+export type SnapshotSource = Pick<PassageLabels, 'vectorBytesAfter' | 'generation' | 'compactionInterrupted'>;
 
 /** `IxFI`: FAISS's fourcc for an IndexFlat with the inner-product metric. */
 const FLAT_IP_FOURCC = 0x49467849;
@@ -45,17 +49,17 @@ export function flatIpHeader(dimension: number, ntotal: number): Uint8Array {
 }
 
 /** The store's labels can be read as one numbering only while no compaction is renumbering them. */
-function sameGeneration(store: MetadataStore, generation: number): boolean {
+function sameGeneration(store: SnapshotSource, generation: number): boolean {
   return store.generation === generation && !store.compactionInterrupted;
 }
 
 /**
  * Writes labels 0..upto-1 of the current generation to `path` atomically (temp file, fsync,
- * rename), a page of rows at a time with a rest between pages. Returns the generation written,
+ * rename), a page of rows at a time. Returns the generation written,
  * or null when a compaction got in the way (the caller simply tries again later).
  */
 export async function writeFlatSnapshot(
-  store: MetadataStore,
+  store: SnapshotSource,
   path: string,
   dimension: number,
   upto: number,
@@ -71,7 +75,6 @@ export async function writeFlatSnapshot(
     let next = 0;
     const buffer = new Uint8Array(4 * PAGE * dimension * 4);
     while (next < upto) {
-      const started = performance.now();
       const rows = store.vectorBytesAfter(next - 1, PAGE);
       if (!sameGeneration(store, generation)) return null;
       const full = rows.length === PAGE;
@@ -85,8 +88,6 @@ export async function writeFlatSnapshot(
       }
       next = last + 1;
       await file.write(page);
-      // Rest as long as the page took, so a snapshot holds at most about half of one core.
-      await new Promise((r) => setTimeout(r, Math.min(20, Math.max(1, performance.now() - started))));
     }
     await file.sync();
     complete = true;

@@ -4,17 +4,28 @@
  * beside the current one (its own FAISS worker) and swaps them in one synchronous step, so no
  * search ever resolves labels of one numbering against an index of another.
  *
- * The old generation's FAISS worker is closed once the searches still running on it are done.
+ * The old generation's FAISS worker is handed back once the searches still running on it are
+ * done: the engine empties it and keeps it as the thread the next compaction builds in, so no
+ * compaction starts a thread (about 0.4 s of two threads' CPU) under the load it runs beside.
  */
 import type { MetadataFilter } from '../shared/search-filter.ts';
 import type { PassageSpan } from './embedder/passages.ts';
+import type { LivePage } from './metadata/passage-labels.ts';
 import type { MetadataStore, StoredDoc } from './metadata/store.ts';
 import { bestPerDocument, type PassageScore, passageForTerms } from './passage-hits.ts';
-import { VectorIndex } from './vector-index/index.ts';
+import type { VectorIndex } from './vector-index/index.ts';
 
 export class IndexGeneration {
   private inflight = 0;
-  private retired = false;
+  /** Set once the replacement took over: called with the index when its last search ends. */
+  private onIdle: ((index: VectorIndex) => void) | null = null;
+  private released = false;
+  /**
+   * Replaced, and no longer told what the log changed (the engine forwards the tombstones of the
+   * generation that replaced it for as long as it can): a search holding labels of this
+   * generation must ask the current one instead.
+   */
+  outdated = false;
 
   constructor(
     readonly index: VectorIndex,
@@ -25,15 +36,25 @@ export class IndexGeneration {
     public tombstones: number,
   ) {}
 
-  /** Runs a FAISS call on this generation, keeping it open until the call is done. */
+  /**
+   * Runs a FAISS call on this generation, keeping it open until the call is done. A replaced
+   * generation's FAISS thread is handed back once idle (and may hold another index by then): a
+   * call after that is refused.
+   */
   async use<T>(call: (index: VectorIndex) => Promise<T>): Promise<T> {
+    if (this.released) throw new Error('this index generation was replaced and its FAISS thread handed back');
     this.inflight++;
     try {
       return await call(this.index);
     } finally {
       this.inflight--;
-      if (this.retired && this.inflight === 0) void this.index.close();
+      if (this.onIdle && this.inflight === 0) this.release();
     }
+  }
+
+  /** No FAISS call is running on this generation. */
+  get idle(): boolean {
+    return this.inflight === 0;
   }
 
   /** Hides a label at once: from here on no search maps it to a document. */
@@ -43,59 +64,70 @@ export class IndexGeneration {
     this.tombstones++;
   }
 
-  /** The replacement took over: close the FAISS worker when the last search on it ends. */
-  retire(): void {
-    this.retired = true;
-    if (this.inflight === 0) void this.index.close();
+  /** The replacement took over: hand the FAISS worker to `onIdle` when the last search on it ends. */
+  retire(onIdle: (index: VectorIndex) => void): void {
+    this.onIdle = onIdle;
+    if (this.inflight === 0) this.release();
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.onIdle!(this.index);
   }
 }
 
 /**
- * Rows per page of a compaction's main-thread work. A page holds the event loop for as long as it
- * takes, and a search that arrives meanwhile waits for it: with 2,000 rows that was up to ~70 ms on
- * a busy 2-core machine, the whole p99 increase during a compaction (bench suite reorg).
+ * Passages per page of a compaction: one SQLite read (or one renumbering transaction) on the
+ * reorganiser thread, one hand-off to the new FAISS index on the event loop.
  */
-const PAGE = 500;
+const PAGE = 1000;
 
-/**
- * Compaction gives way to searches: after each page it rests as long as the page took, so it holds
- * at most about half of one core (on 2 cores the FAISS search thread and the event loop need the
- * rest). It takes about twice as long; applies wait meanwhile, searches and /health do not.
- */
-async function giveWay(startedAt: number): Promise<void> {
-  const busy = performance.now() - startedAt;
-  await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, busy))));
+/** Where a compaction reads its pages and writes its renumbering (metadata/reorganiser.ts). */
+export interface CompactionSource {
+  livePage(afterLabel: number, limit: number): Promise<LivePage>;
+  renumber(labels: readonly number[], page: number): Promise<void>;
 }
 
 /**
- * Builds the next generation from the store, in pages, without renumbering anything yet: live
- * passages in label order take labels 0..n-1 in a fresh FAISS index. Every await lets searches and
- * /health run; the caller holds the apply chain, so the rows cannot change meanwhile. `labels`:
- * the old label of each new one, for renumberStore.
+ * Builds the next generation in `index` (empty; closed if the build fails), without renumbering
+ * anything yet: live passages in label order take labels 0..n-1. The pages (labels and vectors)
+ * are read off the event loop, the next one while the FAISS thread adds the current one; each
+ * passage's document and ordinal come from `current`'s map, which the held apply chain keeps
+ * equal to the store (SQLite is asked only for a label the map lacks, which would be a bug).
+ * `labels`: the old label of each new one, for the renumbering.
  */
 export async function buildGeneration(
+  source: CompactionSource,
+  index: VectorIndex,
+  current: IndexGeneration,
   store: MetadataStore,
-  dimension: number,
-  factory: string,
 ): Promise<{ generation: IndexGeneration; labels: number[] }> {
-  const { index } = await VectorIndex.open({ dimension, factory });
   const ids: string[] = [];
   const ordinals: number[] = [];
   const labels: number[] = [];
   try {
-    let after = -1;
+    if (index.size !== 0)
+      throw new Error(`a generation is built in an empty index (this one holds ${index.size})`);
+    let next = source.livePage(-1, PAGE);
     for (;;) {
-      const started = performance.now();
-      const rows = store.liveRowsAfter(after, PAGE);
-      if (rows.length === 0) break;
-      await index.add(rows.map((r, i) => ({ label: ids.length + i, vector: r.vector })));
-      for (const r of rows) {
-        ids.push(r.id);
-        ordinals.push(r.ordinal);
-        labels.push(r.label);
+      const page = await next;
+      const count = page.labels.length;
+      if (count === 0) break;
+      next = source.livePage(page.labels[count - 1]!, PAGE);
+      const adding = index.addBlock(page.vectors);
+      const missing = page.labels.filter((label) => current.labels[label] == null);
+      const fromStore = missing.length > 0 ? store.labels.identities(missing) : null;
+      for (const label of page.labels) {
+        const known = current.labels[label];
+        const identity =
+          known != null ? { id: known, ordinal: current.ordinals[label]! } : fromStore!.get(label);
+        if (!identity) throw new Error(`label ${label} was read from the store but is not in it any more`);
+        ids.push(identity.id);
+        ordinals.push(identity.ordinal);
+        labels.push(label);
       }
-      after = rows[rows.length - 1]!.label;
-      await giveWay(started);
+      await adding;
     }
   } catch (err) {
     await index.close();
@@ -105,19 +137,13 @@ export async function buildGeneration(
 }
 
 /**
- * Writes the new numbering to SQLite in small transactions (placeholders first, then the final
- * labels), yielding between them so the event loop keeps answering. The caller ends the compaction
- * (store.finishCompaction) in the same synchronous step as the swap. A crash part-way leaves `compacting` set; the next start renumbers in one go (store.compact()).
+ * Writes the new numbering to SQLite (placeholders first, then the final labels), in
+ * transactions of a page each, on the reorganiser thread. The caller ends the compaction
+ * (store.finishCompaction) in the same synchronous step as the swap. A crash part-way leaves
+ * `compacting` set; the next start renumbers in one go (store.compact()).
  */
-export async function renumberStore(store: MetadataStore, labels: readonly number[]): Promise<void> {
-  store.beginCompaction();
-  for (const pass of ['placeholder', 'final'] as const) {
-    for (let start = 0; start < labels.length; start += PAGE) {
-      const started = performance.now();
-      store.renumberChunk(labels.slice(start, start + PAGE), start, pass);
-      await giveWay(started);
-    }
-  }
+export function renumberStore(source: CompactionSource, labels: readonly number[]): Promise<void> {
+  return source.renumber(labels, PAGE);
 }
 
 /** Adds stored vectors from `fromLabel` on; labels with no live row get a zero vector (a tombstone). */

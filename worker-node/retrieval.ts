@@ -141,14 +141,16 @@ async function vectorSearch<T>(
   let fetch = overFetch(gen, wanted, src.store.documentCount);
   for (;;) {
     t = performance.now();
+    // The size this fetch is asked of (a replaced generation's index is emptied once idle).
+    const total = gen.index.size;
     const hits = await gen.use((index) => index.search(vector, fetch));
     timings.searchMs += performance.now() - t;
     t = performance.now();
     await alongside;
     timings.metadataMs += performance.now() - t;
-    if (gen !== src.generation()) {
-      // A compaction swapped generations while FAISS answered: these labels are of the old
-      // numbering, whose map no longer follows the log. Ask the new generation instead.
+    if (gen !== src.generation() && gen.outdated) {
+      // A compaction swapped generations while FAISS answered, and the log moved on in a way the
+      // old generation's map could not follow (IndexGeneration.outdated). Ask the new one.
       gen = src.generation();
       fetch = overFetch(gen, wanted, src.store.documentCount);
       continue;
@@ -156,16 +158,21 @@ async function vectorSearch<T>(
     t = performance.now();
     const seen = { live: 0, passed: 0 };
     const out = resolveHits(gen, src.store, hits, depth, filter, seen);
-    const total = gen.index.size;
     if (out.length >= depth || fetch >= total) {
       const result = finish(out);
       timings.metadataMs += performance.now() - t;
       return result;
     }
     timings.metadataMs += performance.now() - t;
-    // Short of matches: fetch as many more as the pass rate seen so far says are needed.
+    // Short of matches: fetch as many more as the pass rate seen so far says are needed, from
+    // the current generation (one replaced meanwhile is done with once its searches are).
     const passRate = Math.max(seen.passed, 1) / Math.max(seen.live, 1);
-    fetch = Math.min(total, Math.max(fetch * 2, Math.ceil((depth / passRate) * 1.5)));
+    const grown = Math.max(fetch * 2, Math.ceil((depth / passRate) * 1.5));
+    if (gen !== src.generation()) {
+      gen = src.generation();
+      fetch = Math.max(grown, overFetch(gen, wanted, src.store.documentCount));
+    } else fetch = grown;
+    fetch = Math.min(gen.index.size, fetch);
   }
 }
 

@@ -80,10 +80,15 @@ describe('Flat snapshot from SQLite', () => {
       const store = engine.store;
       const upto = store.nextLabel;
       const path = join(dataDir, 'written.faiss');
-      expect(await writeFlatSnapshot(store, path, DIM, upto)).toEqual({ generation: store.generation });
+      expect(await writeFlatSnapshot(store.labels, path, DIM, upto)).toEqual({
+        generation: store.generation,
+      });
 
       const expected = new faiss.IndexFlatIP(DIM);
-      const byLabel = new Map(store.liveRowsAfter(-1, upto).map((r) => [r.label, r.vector]));
+      const page = store.labels.livePage(-1, upto);
+      const byLabel = new Map(
+        page.labels.map((label, i) => [label, page.vectors.subarray(i * DIM, (i + 1) * DIM)]),
+      );
       const flat: number[] = [];
       for (let label = 0; label < upto; label++) flat.push(...(byLabel.get(label) ?? new Float32Array(DIM)));
       expected.add(flat);
@@ -160,7 +165,7 @@ describe('Flat snapshot from SQLite', () => {
         30_000,
         1,
       );
-      expect(await writeFlatSnapshot(engine.store, path, DIM, engine.store.nextLabel)).toBeNull();
+      expect(await writeFlatSnapshot(engine.store.labels, path, DIM, engine.store.nextLabel)).toBeNull();
       await compaction;
       expect(existsSync(path)).toBe(false);
       expect(existsSync(`${path}.tmp`)).toBe(false);
@@ -178,7 +183,7 @@ describe('Flat snapshot from SQLite', () => {
       const store = engine.store;
       let pages = 0;
       // The second page read finds a renumbering begun after the first (as a compaction would).
-      const racing = new Proxy(store, {
+      const racing = new Proxy(store.labels, {
         get(target, prop) {
           if (prop !== 'vectorBytesAfter') return Reflect.get(target, prop, target);
           return (after: number, limit: number) => {

@@ -130,7 +130,10 @@ describe('MetadataStore passages', () => {
     const store = openStore();
     store.applyBatch([upsert('old', 'written before passages')]);
     expect(store.spansOf(['old']).get('old')).toEqual([{ start: 0, end: 23 }]);
-    expect(store.liveRowsAfter(-1, 10)).toEqual([{ id: 'old', label: 0, ordinal: 0, vector }]);
+    expect(store.passageMap()).toEqual({ ids: ['old'], ordinals: [0] });
+    const page = store.labels.livePage(-1, 10);
+    expect(page.labels).toEqual([0]);
+    expect(page.vectors).toEqual(vector);
     store.close();
   });
 
@@ -148,7 +151,7 @@ describe('MetadataStore passages', () => {
       ]),
     ]);
     store.beginCompaction();
-    store.renumberChunk([2], 0, 'placeholder');
+    store.labels.renumberChunk([2], 0, 'placeholder');
     store.compact();
     expect(store.passageMap()).toEqual({ ids: ['b', 'a', 'a'], ordinals: [0, 0, 1] });
     expect(store.compactionInterrupted).toBe(false);

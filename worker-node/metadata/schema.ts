@@ -73,12 +73,15 @@ function moveVectorsToPassages(db: Database.Database, columns: { name: string }[
   })();
 }
 
+/** The node's own state (node_state): one value per key. */
+export const GET_STATE_SQL = 'SELECT value FROM node_state WHERE key = ?';
+export const SET_STATE_SQL =
+  'INSERT INTO node_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value';
+
 export function prepareStatements(db: Database.Database) {
   return {
-    getState: db.prepare<[string], { value: string }>('SELECT value FROM node_state WHERE key = ?'),
-    setState: db.prepare(
-      'INSERT INTO node_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-    ),
+    getState: db.prepare<[string], { value: string }>(GET_STATE_SQL),
+    setState: db.prepare(SET_STATE_SQL),
     getDoc: db.prepare<[string], DocRow>(`SELECT ${DOC_COLUMNS} FROM documents WHERE id = ?`),
     getWriteVersion: db.prepare<[string, string], { v: number }>(
       `SELECT MAX(v) AS v FROM (SELECT write_version AS v FROM documents WHERE id = ?

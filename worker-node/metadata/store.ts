@@ -10,8 +10,8 @@
  * FAISS labels are positions (faiss-node has no add_with_ids), one per passage: each upsert takes
  * the next labels for its passages, the document's previous passages become tombstones (their rows
  * are gone) in the same transaction, and compaction renumbers the live passages 0..n-1 when
- * tombstones pile up (index-generation.ts: in small chunks, so the event loop keeps answering;
- * `compact()` here is the one-shot form for start-up).
+ * tombstones pile up (index-generation.ts: in small chunks on a thread of its own, so the event
+ * loop keeps answering; `compact()` here is the one-shot form for start-up).
  *
  * Versions: a log entry may carry the version the master gave the write when it accepted it.
  * Applying never replaces a newer version of an id with an older one, and a delete leaves its
@@ -32,6 +32,7 @@ import {
   type StoredDoc,
 } from './entries.ts';
 import { KeywordTables } from './keyword-tables.ts';
+import { PassageLabels } from './passage-labels.ts';
 import { DOC_COLUMNS, type DocRow, migrate, prepareStatements } from './schema.ts';
 
 export type { ApplyEntry, EmbeddedPassage, IndexChanges, LabelledPassage, ModelIdentity, StoredDoc };
@@ -46,6 +47,8 @@ export class MetadataStore {
   private readonly stmts: ReturnType<typeof prepareStatements>;
   /** The keyword index and the metadata table of the pre-filter, kept with every applied entry. */
   readonly keyword: KeywordTables;
+  /** Label pages and renumbering (compaction, Flat snapshots). */
+  readonly labels: PassageLabels;
   /** Live documents, counted once at open and kept by applyBatch: /health must not scan the table. */
   private liveCount: number;
   /** The highest write version applied (kept like liveCount); the floor for versions issued here. */
@@ -59,6 +62,7 @@ export class MetadataStore {
     migrate(this.db);
     this.stmts = prepareStatements(this.db);
     this.keyword = new KeywordTables(this.db, () => this.liveCount);
+    this.labels = new PassageLabels(this.db);
     this.liveCount = (this.db.prepare('SELECT COUNT(*) AS n FROM documents').get() as { n: number }).n;
     this.maxVersion =
       (
@@ -89,7 +93,7 @@ export class MetadataStore {
 
   /** Bumped by every compaction: an index snapshot of another generation has other labels. */
   get generation(): number {
-    return Number(this.getState('generation') ?? 0);
+    return this.labels.generation;
   }
 
   /** The highest write version this store has applied (0 when none carried one). */
@@ -103,7 +107,7 @@ export class MetadataStore {
 
   /** Set while a chunked compaction renumbers labels; found at start-up, it means one was cut short. */
   get compactionInterrupted(): boolean {
-    return this.getState('compacting') === '1';
+    return this.labels.compactionInterrupted;
   }
 
   /**
@@ -247,46 +251,8 @@ export class MetadataStore {
     for (const row of rows) yield { label: row.label, vector: toVector(row.vector) };
   }
 
-  /** Up to `limit` live passages with a label above `afterLabel`, in label order (keyset pages). */
-  liveRowsAfter(afterLabel: number, limit: number): LabelledPassage[] {
-    const rows = this.db
-      .prepare(
-        `SELECT d.id AS id, p.label AS label, p.ordinal AS ordinal, p.vector AS vector
-           FROM passages p JOIN documents d ON d.rowid = p.doc WHERE p.label > ? ORDER BY p.label LIMIT ?`,
-      )
-      .all(afterLabel, limit) as { id: string; label: number; ordinal: number; vector: Buffer }[];
-    return rows.map((r) => ({ id: r.id, label: r.label, ordinal: r.ordinal, vector: toVector(r.vector) }));
-  }
-
-  /**
-   * The stored vectors (raw float32 bytes) of up to `limit` passages with a label above
-   * `afterLabel`, in label order: what a Flat snapshot writes, without the document join.
-   */
-  vectorBytesAfter(afterLabel: number, limit: number): { label: number; vector: Buffer }[] {
-    return this.db
-      .prepare('SELECT label, vector FROM passages WHERE label > ? ORDER BY label LIMIT ?')
-      .all(afterLabel, limit) as { label: number; vector: Buffer }[];
-  }
-
-  /**
-   * One step of renumbering: the passage at `labels[i]` takes a negative placeholder (pass
-   * 'placeholder'), then the placeholder becomes label `start + i` (pass 'final'). All passages go
-   * through the placeholders first, so the UNIQUE constraint holds between steps. One small
-   * transaction per call.
-   */
-  renumberChunk(labels: readonly number[], start: number, pass: 'placeholder' | 'final'): void {
-    const setLabel = this.db.prepare('UPDATE passages SET label = ? WHERE label = ?');
-    this.db.transaction(() => {
-      labels.forEach((label, i) => {
-        const placeholder = -1 - (start + i);
-        if (pass === 'placeholder') setLabel.run(placeholder, label);
-        else setLabel.run(start + i, placeholder);
-      });
-    })();
-  }
-
   beginCompaction(): void {
-    this.setState('compacting', 1);
+    this.labels.beginCompaction();
   }
 
   /** Ends a renumbering: labels are 0..n-1 and a new generation starts (one transaction). */

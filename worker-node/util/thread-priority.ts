@@ -11,9 +11,19 @@
 import { setPriority } from 'node:os';
 import { threadNiceFromEnv } from '../config.ts';
 
-/** Lowers the calling thread's priority to WORKER_THREAD_NICE; answers the nice value applied. */
-export function yieldToEventLoop(env: NodeJS.ProcessEnv = process.env): number {
-  const nice = threadNiceFromEnv(env);
+/**
+ * The nice value of background threads (compaction and snapshots): below the compute threads that
+ * answer searches, so on a busy machine they take what the searches leave. Not so low that a
+ * compaction, which holds back the node's applies while it runs, starves under a full load.
+ */
+export const BACKGROUND_NICE = 10;
+
+/**
+ * Lowers the calling thread's priority to WORKER_THREAD_NICE (or to `floor`, when that is lower
+ * priority still); answers the nice value applied.
+ */
+export function yieldToEventLoop(env: NodeJS.ProcessEnv = process.env, floor = 0): number {
+  const nice = Math.max(threadNiceFromEnv(env), floor);
   if (nice === 0 || process.platform !== 'linux') return 0;
   try {
     setPriority(nice);

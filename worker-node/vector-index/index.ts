@@ -105,8 +105,21 @@ export class VectorIndex {
         throw new Error(`vector of dimension ${item.vector.length}, index has ${this.dimension}`);
       flat.set(item.vector, i * this.dimension);
     });
-    this.ntotal += items.length;
-    await this.rpc.call({ type: 'add', vectors: flat }, [flat.buffer]);
+    await this.addBlock(flat);
+  }
+
+  /**
+   * Appends vectors packed back to back, labelled size, size+1, ...; the block is handed to the
+   * FAISS thread (transferred: the caller's array is detached).
+   */
+  async addBlock(vectors: Float32Array): Promise<void> {
+    if (vectors.length % this.dimension !== 0)
+      throw new Error(
+        `a block of ${vectors.length} floats is not whole vectors of dimension ${this.dimension}`,
+      );
+    if (vectors.length === 0) return;
+    this.ntotal += vectors.length / this.dimension;
+    await this.rpc.call({ type: 'add', vectors }, [vectors.buffer as ArrayBuffer]);
   }
 
   /** The k nearest labels by inner product (k is clamped to the index size; empty index → []). */

@@ -32,6 +32,9 @@ import { tetherToParent } from './util/tether.ts';
 // (measured: 1.8x queries/s on 2 cores, BENCHMARKS.md notes). libgomp reads this when it loads.
 process.env.OMP_NUM_THREADS ??= '1';
 
+/** How long an idle keep-alive connection stays open (see where the server starts). */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 const config = loadConfig();
 let node: SearchNode | null = null;
 const logger = createLogger(
@@ -75,6 +78,12 @@ async function main() {
       resolve(s),
     );
   });
+  // Idle keep-alive connections stay open longer than any client keeps them (undici and workerd
+  // drop theirs after about 4 s): the client closes first, so a request never races the server's
+  // close of the connection it was sent on (ECONNRESET). Node's default is 5 s.
+  const http = server as unknown as { keepAliveTimeout: number; headersTimeout: number };
+  http.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  http.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
   // Signed calls from before this moment are refused (routes/http.ts: no replay across a restart).
   const listeningSince = Date.now();
   const addr = server.address();

@@ -3,11 +3,18 @@
  * field (and never crashes the node), /health keeps answering under search load, and /api/v1/info
  * and /metrics say what the operator needs. One real node, a handful of corpus documents.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeProcess } from '../../scripts/cluster/node-process.ts';
 import { LIMITS } from '../../shared/constants.ts';
 import { signRequest } from '../../shared/signing.ts';
-import { ingest, startNodeCluster, NODE_TEST_TIMEOUT_MS, type TestCluster } from '../helpers/cluster.ts';
+import {
+  ingest,
+  NODE_TEST_TIMEOUT_MS,
+  startNodeCluster,
+  type TestCluster,
+  waitFor,
+} from '../helpers/cluster.ts';
 import { loadDocuments } from '../../scripts/corpus/sample.ts';
 
 const corpus = loadDocuments();
@@ -267,5 +274,36 @@ describe('observability', { timeout: NODE_TEST_TIMEOUT_MS }, () => {
       );
     }
     expect(text).toMatch(/^gte_node_index_size 120$/m);
+  });
+});
+
+describe('connections', { timeout: NODE_TEST_TIMEOUT_MS }, () => {
+  // A server that closes an idle keep-alive connection while a client sends on it resets that
+  // request (ECONNRESET); clients (undici, workerd) drop idle connections after about 4 s, so the
+  // node must keep them open for longer than that, and Node's own default is 5 s.
+  it('keeps an idle keep-alive connection open well past the clients’ idle timeout', async () => {
+    const { url } = node;
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    socket.setEncoding('utf8');
+    let received = '';
+    let closed = false;
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    socket.on('close', () => {
+      closed = true;
+    });
+    const ask = () =>
+      socket.write(`GET /health HTTP/1.1\r\nHost: ${hostname}\r\nConnection: keep-alive\r\n\r\n`);
+    const answers = () => received.split('HTTP/1.1 ').length - 1;
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    ask();
+    await waitFor('the first answer', () => answers() === 1 || null, 10_000, 20);
+    await new Promise((r) => setTimeout(r, 7000));
+    expect(closed).toBe(false);
+    ask();
+    await waitFor('the second answer on the same connection', () => answers() === 2 || null, 10_000, 20);
+    socket.destroy();
   });
 });

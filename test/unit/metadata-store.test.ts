@@ -150,11 +150,34 @@ describe('MetadataStore passages', () => {
         [2, 4],
       ]),
     ]);
+    // Live: b at 2, a's passages at 3 and 4. Cut short after its first row: b at 0, a not moved.
     store.beginCompaction();
-    store.labels.renumberChunk([2], 0, 'placeholder');
+    store.labels.renumberChunk([2], 0);
     store.compact();
     expect(store.passageMap()).toEqual({ ids: ['b', 'a', 'a'], ordinals: [0, 0, 1] });
     expect(store.compactionInterrupted).toBe(false);
+    store.close();
+  });
+
+  it('renumbers in one pass in rank order, and refuses labels out of order', () => {
+    const store = openStore();
+    store.applyBatch([
+      withPassages('a', 'abc', [[0, 3]]),
+      withPassages('b', 'xyz', [
+        [0, 1],
+        [1, 3],
+      ]),
+      withPassages('a', 'abcd', [[0, 4]]),
+      withPassages('c', 'cc', [[0, 2]]),
+    ]);
+    // Live: b at 1 and 2, a at 3, c at 4 (label 0 was a's first version).
+    expect(() => store.labels.renumber([2, 1, 3, 4], 2)).toThrow(/ascending/);
+    expect(() => store.labels.renumber([-1, 1, 2, 3], 2)).toThrow(/at or above its rank/);
+    expect(store.compactionInterrupted).toBe(false);
+    store.labels.renumber([1, 2, 3, 4], 3);
+    expect(store.compactionInterrupted).toBe(true);
+    store.finishCompaction(4);
+    expect(store.passageMap()).toEqual({ ids: ['b', 'b', 'a', 'c'], ordinals: [0, 1, 0, 0] });
     store.close();
   });
 });

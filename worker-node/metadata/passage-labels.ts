@@ -83,32 +83,35 @@ export class PassageLabels {
   }
 
   /**
-   * One step of renumbering: the passage at `labels[i]` takes a negative placeholder (pass
-   * 'placeholder'), then the placeholder becomes label `start + i` (pass 'final'). All passages go
-   * through the placeholders first, so the UNIQUE constraint holds between steps. One small
-   * transaction per call.
-   */
-  renumberChunk(labels: ArrayLike<number>, start: number, pass: 'placeholder' | 'final'): void {
-    this.db.transaction(() => {
-      for (let i = 0; i < labels.length; i++) {
-        const placeholder = -1 - (start + i);
-        if (pass === 'placeholder') this.setLabel.run(placeholder, labels[i]!);
-        else this.setLabel.run(start + i, placeholder);
-      }
-    })();
-  }
-
-  /**
    * The whole renumbering of a compaction, `page` passages per transaction: `labels[i]` is the old
-   * label of the passage that becomes label i. Marks the compaction begun first; the caller ends
+   * label of the passage that becomes label i (ascending: a passage's new label is its rank among
+   * the live ones, never above its old label). Marks the compaction begun first; the caller ends
    * it (MetadataStore.finishCompaction) when it swaps the index.
+   *
+   * One pass in rank order, each row written once, and none that keeps its label: when the passage
+   * of rank i takes label i, the only passage that can still hold label i is itself (any other
+   * passage with old label i ranks below i, so has moved already), so the UNIQUE constraint holds
+   * at every step. Cut short, labels are still in the old order (moved ones 0..k, the rest above),
+   * which is all the one-shot renumbering at the next start (MetadataStore.compact) needs.
    */
   renumber(labels: readonly number[] | Float64Array, page: number): void {
-    this.beginCompaction();
-    for (const pass of ['placeholder', 'final'] as const) {
-      for (let start = 0; start < labels.length; start += page) {
-        this.renumberChunk(labels.slice(start, start + page), start, pass);
-      }
+    for (let i = 0; i < labels.length; i++) {
+      if (labels[i]! < i || (i > 0 && labels[i]! <= labels[i - 1]!))
+        throw new Error(
+          `renumbering needs ascending old labels, each at or above its rank (label ${labels[i]} at ${i})`,
+        );
     }
+    this.beginCompaction();
+    for (let start = 0; start < labels.length; start += page)
+      this.renumberChunk(labels.slice(start, start + page), start);
+  }
+
+  /** One transaction of `renumber`: the passage at `labels[i]` takes label `start + i`. */
+  renumberChunk(labels: ArrayLike<number>, start: number): void {
+    this.db.transaction(() => {
+      for (let i = 0; i < labels.length; i++) {
+        if (labels[i] !== start + i) this.setLabel.run(start + i, labels[i]!);
+      }
+    })();
   }
 }

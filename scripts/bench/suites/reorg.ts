@@ -1,8 +1,8 @@
 /**
  * Suite "reorg": what a compaction and a snapshot cost the searches running beside them. One
  * engine in this process (real SQLite, real FAISS worker threads, synthetic unit vectors, no
- * model), searched at concurrency 8 in three phases of the same run: steady state, while
- * compactions rebuild the index (the first after a third of the corpus was rewritten), and while
+ * model), searched at concurrency 8 throughout; each search counts in the phase it started in,
+ * and the phases take turns: steady state, while compactions rebuild the index, and while
  * snapshots are written. Event-loop delay is what /health would feel. Goal: p99 at most 2× steady.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +17,7 @@ import type { Suite } from '../suite.ts';
 
 const DIM = 100;
 const CONCURRENCY = 8;
+const ROUNDS = 3;
 
 function unitVector(random: Random): Float32Array {
   const v = Float32Array.from({ length: DIM }, () => random() * 2 - 1);
@@ -24,27 +25,64 @@ function unitVector(random: Random): Float32Array {
   return v.map((x) => x / n);
 }
 
-/** Searches at CONCURRENCY until `during` settles (or for `ms`); latencies and loop delay. */
-async function measure(engine: SearchEngine, random: Random, during: Promise<unknown> | number) {
-  const latencies: number[] = [];
-  const loop = monitorEventLoopDelay({ resolution: 5 });
-  loop.enable();
-  let done = false;
-  const finished = typeof during === 'number' ? new Promise((r) => setTimeout(r, during)) : during;
-  void finished.finally(() => {
-    done = true;
-  });
-  const worker = async () => {
-    while (!done) {
-      const started = performance.now();
-      await engine.search(unitVector(random), 5);
-      latencies.push(performance.now() - started);
+type Phase = 'steady' | 'compaction' | 'snapshot' | 'between';
+
+/**
+ * One search load at CONCURRENCY for the whole run, each search counted in the phase it started
+ * in, so no phase begins with a burst of searches started together. The event loop's worst delay
+ * and the time are kept per phase too.
+ */
+class TaggedLoad {
+  private phase: Phase = 'between';
+  private since = performance.now();
+  private stopped = false;
+  private readonly loop = monitorEventLoopDelay({ resolution: 5 });
+  private readonly workers: Promise<void>[];
+  readonly latencies: Record<Phase, number[]> = { steady: [], compaction: [], snapshot: [], between: [] };
+  readonly ms: Record<Phase, number> = { steady: 0, compaction: 0, snapshot: 0, between: 0 };
+  readonly loopMaxMs: Record<Phase, number> = { steady: 0, compaction: 0, snapshot: 0, between: 0 };
+
+  constructor(engine: SearchEngine, random: Random) {
+    this.loop.enable();
+    this.workers = Array.from({ length: CONCURRENCY }, async () => {
+      while (!this.stopped) {
+        const phase = this.phase;
+        const started = performance.now();
+        await engine.search(unitVector(random), 5);
+        this.latencies[phase].push(performance.now() - started);
+      }
+    });
+  }
+
+  enter(phase: Phase): void {
+    const now = performance.now();
+    this.ms[this.phase] += now - this.since;
+    this.loopMaxMs[this.phase] = Math.max(this.loopMaxMs[this.phase], this.loop.max / 1e6);
+    this.loop.reset();
+    this.phase = phase;
+    this.since = now;
+  }
+
+  /** Runs `work` as `phase`, then a short settling time as 'between' (searches it left in flight). */
+  async during<T>(phase: Phase, work: () => Promise<T>): Promise<T> {
+    this.enter(phase);
+    try {
+      return await work();
+    } finally {
+      this.enter('between');
     }
-  };
-  const began = performance.now();
-  await Promise.all([finished, ...Array.from({ length: CONCURRENCY }, worker)]);
-  loop.disable();
-  return { ...summarize(latencies), ms: performance.now() - began, loopMaxMs: loop.max / 1e6 };
+  }
+
+  summary(phase: Phase) {
+    return { ...summarize(this.latencies[phase]), ms: this.ms[phase], loopMaxMs: this.loopMaxMs[phase] };
+  }
+
+  async stop(): Promise<void> {
+    this.enter('between');
+    this.stopped = true;
+    await Promise.all(this.workers);
+    this.loop.disable();
+  }
 }
 
 export const reorgSuite: Suite = {
@@ -85,37 +123,52 @@ export const reorgSuite: Suite = {
       for (let i = 0; i < docs; i += 2000) await write(i, Math.min(docs, i + 2000));
       await engine.snapshot();
       const seconds = ctx.sizes.cellSeconds;
-      ctx.progress(`  reorg: steady state, ${seconds} s at concurrency ${CONCURRENCY}`);
-      const steady = await measure(engine, random, seconds * 1000);
-      ctx.progress(`  reorg: rewriting a third of the corpus`);
+      ctx.progress(`  reorg: rewriting a third of the corpus, compacting it away`);
       for (let i = 0; i < docs / 3; i += 2000) await write(i, Math.min(Math.floor(docs / 3), i + 2000));
-      // One compaction of 100,000 documents is over in about a second: a few hundred searches,
-      // whose p99 would be set by the one burst of searches that starts the phase. Compactions run
-      // back to back for as long as the steady phase ran (the first one drops the rewritten
-      // third's tombstones; each later one still reads every live passage, builds a new index and
-      // renumbers every label), so every start and every swap is in the phase, and enough
-      // searches beside them for a p99.
-      ctx.progress(`  reorg: compactions back to back under search load for ${seconds} s`);
+      await engine.compact();
+      // The three phases take turns, ROUNDS times, for `seconds` each in all, under one search
+      // load, so a drift of the machine's speed lands on all three alike. Before each compaction
+      // 2 % of the documents, at random, are rewritten (counted as neither phase): a compaction
+      // reads every live passage and builds a new index from them whatever the tombstones, and
+      // with tombstones spread through the labels it moves nearly every passage's label, as a
+      // real one does. One compaction of 100,000 documents takes about a second, so they run one
+      // after another until the phase has had its share of the time. Snapshots likewise, back to
+      // back, each after one write (else it is skipped as unchanged).
+      const slice = (seconds * 1000) / ROUNDS;
+      const load = new TaggedLoad(engine, random);
+      const settle = () => new Promise((r) => setTimeout(r, 100));
       let compactions = 0;
-      const compactionLoop = (async () => {
-        const until = Date.now() + seconds * 1000;
-        while (Date.now() < until) {
-          await engine.compact();
-          compactions++;
-        }
-      })();
-      const compaction = await measure(engine, random, compactionLoop);
-      // Snapshots likewise, each after one write (else it is skipped as unchanged).
-      ctx.progress(`  reorg: snapshots back to back under search load for ${seconds} s`);
       let snapshots = 0;
-      const snapshotLoop = (async () => {
-        const until = Date.now() + seconds * 1000;
-        while (Date.now() < until) {
-          await write(snapshots % docs, (snapshots % docs) + 1);
-          if (await engine.snapshot()) snapshots++;
+      for (let round = 1; round <= ROUNDS; round++) {
+        ctx.progress(
+          `  reorg: round ${round} of ${ROUNDS}: steady, compactions, snapshots, ${(slice / 1000).toFixed(1)} s each at concurrency ${CONCURRENCY}`,
+        );
+        await load.during('steady', () => new Promise((r) => setTimeout(r, slice)));
+        await settle();
+        const compactedBy = load.ms.compaction + slice;
+        while (load.ms.compaction < compactedBy) {
+          for (let i = 0; i < docs / 50; i += 100) {
+            const at = Math.floor(random() * (docs - 100));
+            await write(at, at + 100);
+          }
+          await settle();
+          await load.during('compaction', () => engine.compact());
+          compactions++;
+          await settle();
         }
-      })();
-      const snapshot = await measure(engine, random, snapshotLoop);
+        await load.during('snapshot', async () => {
+          const until = performance.now() + slice;
+          while (performance.now() < until) {
+            await write(snapshots % docs, (snapshots % docs) + 1);
+            if (await engine.snapshot()) snapshots++;
+          }
+        });
+        await settle();
+      }
+      await load.stop();
+      const steady = load.summary('steady');
+      const compaction = load.summary('compaction');
+      const snapshot = load.summary('snapshot');
       const phases = [
         ['steady', steady],
         [`during compactions (${compactions} run)`, compaction],
@@ -132,7 +185,7 @@ export const reorgSuite: Suite = {
       ]);
       const worst = Math.max(ratio(compaction.p99, steady.p99), ratio(snapshot.p99, steady.p99));
       return [
-        `${formatCount(docs)} documents × ${DIM}-d, Flat, concurrency ${CONCURRENCY}, one engine in the bench process.`,
+        `${formatCount(docs)} documents × ${DIM}-d, Flat, concurrency ${CONCURRENCY}, one engine in the bench process; the three phases take turns, ${ROUNDS} rounds of ${(slice / 1000).toFixed(1)} s each, and each row is all of its rounds together. One search load throughout, each search counted in the phase it started in; 2 % of the documents rewritten at random before each compaction (counted in no phase), so that it moves nearly every label.`,
         '',
         markdownTable(
           ['phase', 'seconds', 'searches', 'p50 ms', 'p99 ms', 'p99 vs steady', 'event-loop max ms'],

@@ -67,6 +67,8 @@ export interface LoadOptions {
   durationMs: number;
   queries: readonly string[];
   topK?: number;
+  /** The search mode asked for (absent: the node's default, hybrid). */
+  mode?: 'hybrid' | 'vector' | 'keyword';
 }
 
 /**
@@ -83,7 +85,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     while (performance.now() < deadline) {
       const query = opts.queries[next++ % opts.queries.length]!;
       try {
-        const a = await postJson(agent, opts.url, { query, top_k: opts.topK ?? 5 });
+        const a = await postJson(agent, opts.url, {
+          query,
+          top_k: opts.topK ?? 5,
+          ...(opts.mode ? { mode: opts.mode } : {}),
+        });
         if (a.status === 200) {
           result.latenciesMs.push(a.ms);
           if (typeof a.body?.took_ms === 'number') result.tookMs.push(a.body.took_ms);

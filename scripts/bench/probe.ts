@@ -2,7 +2,8 @@
  * Measuring one search target under closed-loop load: /health polled on the side, the node's stage
  * histograms scraped before and after, results accumulated over interleaved rounds.
  */
-import { pollHealth, runLoad } from './load.ts';
+import { type LoadOptions, pollHealth, runLoad } from './load.ts';
+import { cpuSeconds } from './proc-cpu.ts';
 import { addTotals, histogramTotals, meanOf, subtractTotals, type TotalsByLabel } from './prom.ts';
 import { perSecond, summarize, type Summary } from './stats.ts';
 
@@ -20,6 +21,10 @@ export interface CellTotals {
   durationMs: number;
   stages: TotalsByLabel;
   batchSizes: TotalsByLabel;
+  /** CPU seconds the node process used during the cells (when its pid was given). */
+  nodeCpuS: number;
+  /** CPU seconds this process (the load generator and the /health poller) used during the cells. */
+  clientCpuS: number;
 }
 
 export function emptyCell(): CellTotals {
@@ -34,6 +39,8 @@ export function emptyCell(): CellTotals {
     durationMs: 0,
     stages: new Map(),
     batchSizes: new Map(),
+    nodeCpuS: 0,
+    clientCpuS: 0,
   };
 }
 
@@ -46,6 +53,12 @@ export interface CellReport {
   stageMeans: Record<(typeof STAGES)[number], number>;
   meanBatch: number;
   failures: number;
+  /** CPU ms per answered search: the node process's, and the load generator's. */
+  nodeCpuMsPerQuery: number;
+  clientCpuMsPerQuery: number;
+  /** Cores in use on average: the node's and the load generator's. */
+  nodeCores: number;
+  clientCores: number;
 }
 
 export function reportCell(c: CellTotals): CellReport {
@@ -62,6 +75,10 @@ export function reportCell(c: CellTotals): CellReport {
     stageMeans,
     meanBatch: meanOf(c.batchSizes.get(''), 1),
     failures: c.failures + c.healthFailures,
+    nodeCpuMsPerQuery: (c.nodeCpuS * 1000) / c.answered,
+    clientCpuMsPerQuery: (c.clientCpuS * 1000) / c.answered,
+    nodeCores: (c.nodeCpuS * 1000) / c.durationMs,
+    clientCores: (c.clientCpuS * 1000) / c.durationMs,
   };
 }
 
@@ -85,6 +102,10 @@ export interface MeasureOptions {
   queries: readonly string[];
   /** Poll /health this often while the load runs (ms); 0: do not. */
   healthIntervalMs?: number;
+  /** The search mode asked for (absent: the node's default). */
+  mode?: LoadOptions['mode'];
+  /** The node's process id, to count the CPU it used (absent: not counted). */
+  nodePid?: number;
 }
 
 /** Runs one load cell and adds what it measured to `into`. */
@@ -95,13 +116,19 @@ export async function measureInto(into: CellTotals, o: MeasureOptions): Promise<
     o.nodeUrl && (o.healthIntervalMs ?? 50) > 0
       ? pollHealth(`${o.nodeUrl}/health`, o.healthIntervalMs ?? 50)
       : null;
+  const nodeCpuBefore = o.nodePid ? cpuSeconds(o.nodePid) : 0;
+  const clientCpuBefore = process.cpuUsage();
   const load = await runLoad({
     url: o.searchUrl,
     concurrency: o.concurrency,
     durationMs: o.durationMs,
     queries: o.queries,
+    mode: o.mode,
   });
   const health = poller ? await poller.stop() : { latenciesMs: [], failures: 0, loopLagMs: [] };
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  into.clientCpuS += (clientCpu.user + clientCpu.system) / 1e6;
+  if (o.nodePid) into.nodeCpuS += cpuSeconds(o.nodePid) - nodeCpuBefore;
   const after = await scrape(metricsUrl);
   into.latenciesMs.push(...load.latenciesMs);
   into.tookMs.push(...load.tookMs);

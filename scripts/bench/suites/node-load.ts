@@ -10,7 +10,14 @@ import { benchDocs } from '../../corpus/synthetic.ts';
 import type { NodeProcess } from '../../cluster/node-process.ts';
 import type { BenchContext } from '../context.ts';
 import { warmUp } from '../load.ts';
-import { type CellReport, type CellTotals, emptyCell, measureInto, reportCell } from '../probe.ts';
+import {
+  type CellReport,
+  type CellTotals,
+  emptyCell,
+  type MeasureOptions,
+  measureInto,
+  reportCell,
+} from '../probe.ts';
 import { formatCount, formatMs, formatRatio, markdownTable, ratio } from '../stats.ts';
 
 export const CONCURRENCY = [1, 8, 32];
@@ -37,8 +44,13 @@ export async function runLoadMatrix(
     env?: Record<string, string>;
     rounds: number;
     queries: readonly string[];
+    /** The search mode asked for (absent: the node's default). */
+    mode?: MeasureOptions['mode'];
+    /** The concurrency levels measured (default CONCURRENCY). */
+    concurrency?: readonly number[];
   },
 ): Promise<LoadMatrix> {
+  const levels = opts.concurrency ?? CONCURRENCY;
   const nodes: Array<{ mode: (typeof MODES)[number]; proc: NodeProcess }> = await Promise.all(
     MODES.map(async (mode) => {
       const dataDir = join(ctx.dir, `node-${opts.label}-batching-${mode.name}`);
@@ -58,7 +70,7 @@ export async function runLoadMatrix(
   const cells = new Map<string, CellTotals>();
   const durationMs = ctx.sizes.cellSeconds * 1000;
   for (let round = 0; round < opts.rounds; round++) {
-    for (const c of CONCURRENCY) {
+    for (const c of levels) {
       // Alternate which mode goes first, so a slow spell of the machine hits both alike.
       const order = (round + c) % 2 === 0 ? nodes : [...nodes].reverse();
       for (const n of order) {
@@ -74,6 +86,8 @@ export async function runLoadMatrix(
           concurrency: c,
           durationMs,
           queries: opts.queries,
+          mode: opts.mode,
+          nodePid: n.proc.child.pid,
         });
       }
     }
@@ -82,7 +96,7 @@ export async function runLoadMatrix(
 
   const rep = (mode: string, c: number) => reportCell(cells.get(`${mode}:${c}`)!);
   const rows = [];
-  for (const c of CONCURRENCY) {
+  for (const c of levels) {
     for (const mode of MODES) {
       const r = rep(mode.name, c);
       rows.push([
@@ -99,11 +113,13 @@ export async function runLoadMatrix(
         formatMs(r.stageMeans.metadata),
         formatMs(r.tookMean),
         Number.isFinite(r.meanBatch) ? r.meanBatch.toFixed(1) : '–',
+        `${formatMs(r.nodeCpuMsPerQuery)} / ${formatMs(r.clientCpuMsPerQuery)}`,
+        `${r.nodeCores.toFixed(2)} / ${r.clientCores.toFixed(2)}`,
         r.failures,
       ]);
     }
   }
-  const ratioRows = CONCURRENCY.map((c) => {
+  const ratioRows = levels.map((c) => {
     const on = rep('on', c);
     const off = rep('off', c);
     return [
@@ -115,7 +131,18 @@ export async function runLoadMatrix(
   });
   const headers = ['batching', 'conc', 'queries/s', 'p50 ms', 'p99 ms', '/health p50', '/health p99'];
   const table = markdownTable(
-    [...headers, 'queue', 'embed', 'search', 'metadata', 'took', 'mean batch', 'errors'],
+    [
+      ...headers,
+      'queue',
+      'embed',
+      'search',
+      'metadata',
+      'took',
+      'mean batch',
+      'CPU ms/query node / client',
+      'cores node / client',
+      'errors',
+    ],
     rows,
   );
   const ratios = markdownTable(['conc', 'queries/s', 'p50', 'p99'], ratioRows);
@@ -131,6 +158,31 @@ export async function embedderAlone(modelDir: string, count: number): Promise<{ 
     const started = performance.now();
     for (let i = 0; i < docs.length; i += 64) await embedder.embed(docs.slice(i, i + 64));
     return { docs: docs.length, ms: performance.now() - started };
+  } finally {
+    await embedder.close();
+  }
+}
+
+/**
+ * The embedder's own cost per query text, in-process (no node, no search), one text at a time and
+ * in batches of 16 and 32: how much a session run over many texts saves per text on this CPU,
+ * the most micro-batching can give the node.
+ */
+export async function embedderBatchCurve(
+  modelDir: string,
+  queries: readonly string[],
+): Promise<{ batch: number; msPerText: number }[]> {
+  const embedder = await createEmbedder({ modelDir, device: 'cpu' });
+  try {
+    await embedder.embed(queries.slice(0, 32));
+    const curve: { batch: number; msPerText: number }[] = [];
+    for (const batch of [1, 16, 32]) {
+      const n = batch === 1 ? 64 : 256;
+      const started = performance.now();
+      for (let i = 0; i < n; i += batch) await embedder.embed(queries.slice(i, i + batch));
+      curve.push({ batch, msPerText: (performance.now() - started) / n });
+    }
+    return curve;
   } finally {
     await embedder.close();
   }

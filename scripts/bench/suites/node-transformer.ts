@@ -10,8 +10,8 @@ import { buildTransformerModel, SIZES, transformerModelDir } from '../../setup/b
 import { benchDocs, benchQueries } from '../../corpus/synthetic.ts';
 import type { BenchContext } from '../context.ts';
 import { machineInfo } from '../machine.ts';
-import { formatCount, formatRatio, perSecond, ratio } from '../stats.ts';
-import { embedderAlone, runLoadMatrix } from './node-load.ts';
+import { formatCount, formatMs, formatRatio, perSecond, ratio } from '../stats.ts';
+import { embedderAlone, embedderBatchCurve, runLoadMatrix } from './node-load.ts';
 
 const INGEST_BATCH = 64;
 
@@ -74,6 +74,20 @@ export async function transformerSection(ctx: BenchContext): Promise<string> {
     queries: benchQueries(2000, 12),
   });
   const speedup = ratio(matrix.rep('on', 32).qps, matrix.rep('off', 32).qps);
+  // The same two nodes' question with vector searches only (no keyword ranking beside each
+  // query), at concurrency 32; and the embedder's own saving per text from batching.
+  const vectorOnly = await runLoadMatrix(ctx, {
+    label: 'transformer-vector',
+    prepare: async (dataDir) => cpSync(template, dataDir, { recursive: true }),
+    env,
+    rounds: 1,
+    queries: benchQueries(2000, 12),
+    mode: 'vector',
+    concurrency: [32],
+  });
+  const vectorSpeedup = ratio(vectorOnly.rep('on', 32).qps, vectorOnly.rep('off', 32).qps);
+  const curve = await embedderBatchCurve(model.dir, benchQueries(256, 13));
+  const single = curve[0]!.msPerText;
   const cores = machineInfo().nproc;
   const perCore = (perS: number) => formatCount(perS / cores);
   const alonePerS = perSecond(alone.docs, alone.ms);
@@ -87,6 +101,21 @@ export async function transformerSection(ctx: BenchContext): Promise<string> {
     matrix.markdown,
     '',
     `Micro-batching at concurrency 32 with this model: ${formatRatio(speedup)} the unbatched queries/s.`,
+    '',
+    'The same at concurrency 32 with `mode: "vector"` (no keyword ranking beside each query):',
+    '',
+    vectorOnly.markdown,
+    '',
+    `Micro-batching at concurrency 32, vector searches: ${formatRatio(vectorSpeedup)} the unbatched queries/s.`,
+    '',
+    'The embedder alone, in-process, on query texts (no node, no search): ' +
+      curve
+        .map(
+          (p) =>
+            `batches of ${p.batch}: ${formatMs(p.msPerText)} ms per text (${formatRatio(ratio(single, p.msPerText))} of one at a time)`,
+        )
+        .join('; ') +
+      '. This is the most micro-batching can give the node on this CPU.',
     '',
     `Per core (${cores} cores): the embedder alone ${perCore(alonePerS)} texts/s; the node at concurrency 32, ` +
       `batching on, ${perCore(matrix.rep('on', 32).qps)} queries/s (off: ${perCore(matrix.rep('off', 32).qps)}), ` +

@@ -114,14 +114,25 @@ function holdSearches(gen: IndexGeneration) {
   return { release, answered: firstAnswer };
 }
 
-function countSearches(gen: IndexGeneration): { calls: number } {
-  const counter = { calls: 0 };
-  const search = gen.index.search.bind(gen.index);
-  gen.index.search = (vector, k) => {
-    counter.calls++;
-    return search(vector, k);
+/**
+ * A search of `query` whose FAISS answer is held while `meanwhile` runs; its hits, and how many
+ * times it asked the generation current at the end (a second FAISS call).
+ */
+async function heldAcross(engine: SearchEngine, query: Float32Array, meanwhile: () => Promise<void>) {
+  const held = holdSearches(inside(engine).gen);
+  const search = engine.search(query, 5);
+  await held.answered;
+  await meanwhile();
+  const current = inside(engine).gen;
+  const ask = current.index.search.bind(current.index);
+  let askedAgain = 0;
+  current.index.search = (vector, k) => {
+    askedAgain++;
+    return ask(vector, k);
   };
-  return counter;
+  held.release();
+  const { hits } = await search;
+  return { hits, askedAgain };
 }
 
 describe('SearchEngine reorganisation beside searches', () => {
@@ -167,58 +178,41 @@ describe('SearchEngine reorganisation beside searches', () => {
     try {
       // 1. Nothing written after the swap: the answer stands, with no second FAISS call.
       const target = current.get('doc-5')!;
-      const held = holdSearches(inside(engine).gen);
-      const search = engine.search(target, 5);
-      await held.answered;
-      await engine.compact();
-      const fresh = countSearches(inside(engine).gen);
-      held.release();
-      const { hits } = await search;
-      expect(hits[0]!.doc.id).toBe('doc-5');
-      expectCurrent(hits, target, current);
-      expect(fresh.calls).toBe(0);
+      const first = await heldAcross(engine, target, () => engine.compact());
+      expect(first.hits[0]!.doc.id).toBe('doc-5');
+      expectCurrent(first.hits, target, current);
+      expect(first.askedAgain).toBe(0);
 
       // 2. A write after the swap replaces the document the held search found: the old
       // generation hides its old version at the commit, so it is never served with the old score.
       const query = current.get('doc-40')!;
-      const held2 = holdSearches(inside(engine).gen);
-      const search2 = engine.search(query, 5);
-      await held2.answered;
-      await engine.compact();
-      const fresh2 = countSearches(inside(engine).gen);
-      await write(
-        'doc-40',
-        Float32Array.from({ length: DIM }, (_, i) => (i === 0 ? 1 : 0)),
-      );
-      held2.release();
-      const second = await search2;
-      expect(fresh2.calls).toBe(0);
+      const second = await heldAcross(engine, query, async () => {
+        await engine.compact();
+        await write(
+          'doc-40',
+          Float32Array.from({ length: DIM }, (_, i) => (i === 0 ? 1 : 0)),
+        );
+      });
+      expect(second.askedAgain).toBe(0);
       expect(second.hits.length).toBeGreaterThan(0);
       expectCurrent(second.hits, query, current);
 
       // 3. Two swaps while a search is held: the first generation is no longer kept in step, so
       // the search asks the current one.
-      const held3 = holdSearches(inside(engine).gen);
-      const search3 = engine.search(query, 5);
-      await held3.answered;
-      await engine.compact();
-      await engine.compact();
-      const fresh3 = countSearches(inside(engine).gen);
-      held3.release();
-      const third = await search3;
-      expect(fresh3.calls).toBe(1);
+      const third = await heldAcross(engine, query, async () => {
+        await engine.compact();
+        await engine.compact();
+      });
+      expect(third.askedAgain).toBe(1);
       expectCurrent(third.hits, query, current);
 
       // 4. Every document the held search found is rewritten after the swap: short of answers,
       // it fetches more from the current generation (the replaced one's FAISS thread is being
       // emptied for reuse), and still answers in full.
-      const held4 = holdSearches(inside(engine).gen);
-      const search4 = engine.search(query, 5);
-      await held4.answered;
-      await engine.compact();
-      for (let i = 0; i < 90; i++) await write(`doc-${i}`);
-      held4.release();
-      const fourth = await search4;
+      const fourth = await heldAcross(engine, query, async () => {
+        await engine.compact();
+        for (let i = 0; i < 90; i++) await write(`doc-${i}`);
+      });
       expect(fourth.hits).toHaveLength(5);
       expectCurrent(fourth.hits, query, current);
     } finally {

@@ -130,8 +130,8 @@ async function vectorSearch<T>(
     return out;
   }
   timings.metadataMs += performance.now() - t;
-  // HNSW explores max(efSearch, k) candidates and faiss-node cannot set efSearch (default 16),
-  // so asking it for more neighbours is how recall is bought back on large HNSW indexes.
+  // HNSW explores max(efSearch, k) candidates: asking for at least HNSW_MIN_FETCH neighbours keeps
+  // recall up even where HNSW_EF_SEARCH was set low.
   const wanted = filter
     ? Math.max(depth * 8, 64)
     : src.factory.startsWith('HNSW')

@@ -106,7 +106,7 @@ describe('HNSW efSearch / efConstruction', () => {
       efSearch: 128,
       efConstruction: 200,
     });
-    expect(hnswFromEnv({})).toEqual({ efSearch: undefined, efConstruction: undefined });
+    expect(hnswFromEnv({})).toEqual({ efSearch: 128, efConstruction: 128 });
     for (const bad of ['0', '-5', '1.5', 'lots', '100000'])
       expect(() => hnswFromEnv({ HNSW_EF_SEARCH: bad })).toThrow();
   });

@@ -4,8 +4,8 @@
  * against the exact Flat scan, at the size of a large node: 1,000,000 × 384-d by default
  * (`--n` to change it). Reports what an operator sizes a node by: the build time, the memory the
  * index adds to the process, the snapshot's size, and recall@10 and single-query latency by
- * efSearch against Flat's exact answers. efConstruction is the node's HNSW_EF_CONSTRUCTION (FAISS's
- * 40 when unset): `HNSW_EF_CONSTRUCTION=128 npm run bench -- --suite hnsw-scale`.
+ * efSearch against Flat's exact answers. efConstruction is the node's HNSW_EF_CONSTRUCTION (128 by
+ * default; `HNSW_EF_CONSTRUCTION=40 npm run bench -- --suite hnsw-scale` for FAISS's own default).
  *
  * Vectors: unit vectors around 1,000 centres (the peers suite's shape), so neighbourhoods are
  * those of an embedding, not uniform noise. One query at a time on one thread, in the bench
@@ -27,8 +27,8 @@ import { clustered, loadFaiss } from './exact.ts';
 const DIM = 384;
 const K = 10;
 const M = 32;
-/** The node's setting (HNSW_EF_CONSTRUCTION), FAISS's default when unset. */
-const EF_CONSTRUCTION = hnswFromEnv(process.env).efConstruction ?? 40;
+/** The node's setting (HNSW_EF_CONSTRUCTION). */
+const EF_CONSTRUCTION = hnswFromEnv(process.env).efConstruction;
 const EF_SEARCH = [64, 128, 256, 512, 1024, 2048];
 
 interface ScaleIndex {

@@ -119,12 +119,17 @@ async function startSentinelTopology(dir: string, tether?: number): Promise<Redi
       child.on('error', () => undefined);
       sentinels.push({ port, child });
     }
-    // Ready when the replica has synced and every Sentinel knows the replica and both other Sentinels.
+    // Ready when the replica has synced, the master counts it online (it does so only at the
+    // replica's first acknowledgement, up to a second after the replica says its link is up; until
+    // then WAIT has no replica to wait for), and every Sentinel knows the replica and both other
+    // Sentinels.
     await waitFor(
       'the replica to sync and every Sentinel to see the replica and its peers',
       async () => {
         const link = await askOnce(replica.port, (r) => r.info('replication'));
         if (!/master_link_status:up/.test(link)) return false;
+        const seen = await askOnce(master.port, (r) => r.info('replication'));
+        if (!/^slave\d+:.*state=online/m.test(seen)) return false;
         for (const s of sentinels) {
           const ok = await askOnce(s.port, async (r) => {
             const replicas = (await r.call('SENTINEL', 'REPLICAS', SENTINEL_MASTER_NAME)) as unknown[];

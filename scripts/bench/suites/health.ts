@@ -2,8 +2,8 @@
  * Suite "health": the node's /health latency idle and while it serves a full search load
  * (concurrency 32, hybrid searches, the default mode), with the default model on the largest
  * dataset and with the transformer-shaped model. Per model, two nodes on copies of the same data:
- * compute threads below the event loop's priority (WORKER_THREAD_NICE=10, the default) and at
- * the same priority (0). Idle and loaded cells alternate between them, so a slow spell of the
+ * compute threads below the event loop's priority (WORKER_THREAD_NICE=10, as deploy/ sets it)
+ * and at the same priority (0, the setting's default). Idle and loaded cells alternate between them, so a slow spell of the
  * shared machine hits all alike. The event-loop lag the node reports beside each answer tells
  * work on the main thread apart from waiting for a core.
  */
@@ -137,7 +137,7 @@ export const healthSuite: Suite = {
     return [
       `Index Flat, CPU, hybrid searches (vector + keyword) from ${LOAD_CONCURRENCY} closed-loop clients; /health polled every ${POLL_MS} ms from a thread of its own; ` +
         `${ctx.sizes.rounds} round(s) of ${ctx.sizes.cellSeconds} s idle then ${ctx.sizes.cellSeconds} s loaded per node, the two nodes of a model alternating. ` +
-        '`nice`: WORKER_THREAD_NICE of the node (10: compute threads below the event loop, the default; 0: one priority). ' +
+        '`nice`: WORKER_THREAD_NICE of the node (10: compute threads below the event loop, as deploy/ sets it; 0: one priority, the default). ' +
         '`loop lag`: the event-loop lag the node reported in its /health answers (its worst in the preceding second). ' +
         'Stage columns: mean ms per search (metadata includes the keyword ranking, which runs in the keyword reader thread beside the FAISS call).',
       '',

@@ -91,6 +91,14 @@ function expectCurrent(
   }
 }
 
+/** A search with a document's own vector finds it first, and every hit is current. */
+async function expectFindsItself(engine: SearchEngine, current: Map<string, Float32Array>, id: string) {
+  const query = current.get(id)!;
+  const { hits } = await engine.search(query, 3);
+  expect(hits[0]!.doc.id).toBe(id);
+  expectCurrent(hits, query, current);
+}
+
 /**
  * Holds the FAISS answers of `gen`'s searches until `release` is called; `answered` resolves when
  * the first one has its answer from FAISS.
@@ -164,10 +172,7 @@ describe('SearchEngine reorganisation beside searches', () => {
       // The first compaction built in the thread started with the engine, the second in the
       // one the first replaced (emptied once its searches were done).
       expect(opened).not.toHaveBeenCalled();
-      const query = current.get('doc-7')!;
-      const { hits } = await engine.search(query, 3);
-      expect(hits[0]!.doc.id).toBe('doc-7');
-      expectCurrent(hits, query, current);
+      await expectFindsItself(engine, current, 'doc-7');
     } finally {
       await engine.close();
     }
@@ -228,10 +233,7 @@ describe('SearchEngine reorganisation beside searches', () => {
       await waitFor('the reorganiser thread to exit', () => reorganiser.restarts === 1 || null, 10_000);
       await engine.compact();
       expect(await engine.snapshot()).toBe(true);
-      const query = current.get('doc-3')!;
-      const { hits } = await engine.search(query, 3);
-      expect(hits[0]!.doc.id).toBe('doc-3');
-      expectCurrent(hits, query, current);
+      await expectFindsItself(engine, current, 'doc-3');
     } finally {
       await engine.close();
     }

@@ -265,9 +265,10 @@ export class MetadataStore {
   }
 
   /**
-   * Renumbers live passages to labels 0..n-1 in one go (start-up, before the node serves). A
-   * renumbering cut short may have left placeholders and final labels mixed: every passage first
-   * moves below the lowest label there is, so no step meets a label still in use.
+   * Renumbers live passages to labels 0..n-1 in one go (start-up, before the node serves), in the
+   * order of their current labels. A renumbering cut short leaves labels in their old order; one
+   * by a version before the one-pass renumbering may also have left negative placeholders: every
+   * passage first moves below the lowest label there is, so no step meets a label still in use.
    */
   compact(): void {
     const labels = this.db.prepare('SELECT label FROM passages ORDER BY label').pluck().all() as number[];

@@ -66,25 +66,25 @@ export async function transformerSection(ctx: BenchContext): Promise<string> {
   const env = { MODEL_DIR: model.dir };
   const alone = await embedderAlone(model.dir, ctx.quick ? 128 : 256);
 
-  const matrix = await runLoadMatrix(ctx, {
-    label: 'transformer',
-    prepare: async (dataDir) => cpSync(template, dataDir, { recursive: true }),
-    env,
-    rounds: 1,
-    queries: benchQueries(2000, 12),
-  });
+  // Two nodes on copies of the dataset, batching on and off, for each question asked of them.
+  const queries = benchQueries(2000, 12);
+  const loadMatrix = (
+    label: string,
+    extra: Pick<Parameters<typeof runLoadMatrix>[1], 'mode' | 'concurrency'>,
+  ) =>
+    runLoadMatrix(ctx, {
+      label,
+      prepare: async (dataDir) => cpSync(template, dataDir, { recursive: true }),
+      env,
+      rounds: 1,
+      queries,
+      ...extra,
+    });
+  const matrix = await loadMatrix('transformer', {});
   const speedup = ratio(matrix.rep('on', 32).qps, matrix.rep('off', 32).qps);
-  // The same two nodes' question with vector searches only (no keyword ranking beside each
-  // query), at concurrency 32; and the embedder's own saving per text from batching.
-  const vectorOnly = await runLoadMatrix(ctx, {
-    label: 'transformer-vector',
-    prepare: async (dataDir) => cpSync(template, dataDir, { recursive: true }),
-    env,
-    rounds: 1,
-    queries: benchQueries(2000, 12),
-    mode: 'vector',
-    concurrency: [32],
-  });
+  // The same question with vector searches only (no keyword ranking beside each query), at
+  // concurrency 32; and the embedder's own saving per text from batching.
+  const vectorOnly = await loadMatrix('transformer-vector', { mode: 'vector', concurrency: [32] });
   const vectorSpeedup = ratio(vectorOnly.rep('on', 32).qps, vectorOnly.rep('off', 32).qps);
   const curve = await embedderBatchCurve(model.dir, benchQueries(256, 13));
   const single = curve[0]!.msPerText;

@@ -179,9 +179,10 @@ export interface SearchHitDoc {
 /**
  * Label hits → the first k live documents, one per document at its best passage's score,
  * synchronously (no apply can interleave). Dead labels are dropped in memory; with a filter,
- * SQLite says which candidates pass (doc_meta, without reading them), and only the documents
- * returned are read. `seen` learns how many live candidate documents there were and how many
- * passed, so a search that fell short can size its next fetch by the filter's pass rate.
+ * SQLite says which candidates pass (doc_meta, without reading them). Nothing is read: the caller
+ * reads only the documents it returns (withDocuments). `seen` learns how many live candidate
+ * documents there were and how many passed, so a search that fell short can size its next fetch
+ * by the filter's pass rate.
  */
 export function resolveHits(
   gen: IndexGeneration,
@@ -190,7 +191,7 @@ export function resolveHits(
   k: number,
   filter?: MetadataFilter,
   seen?: { live: number; passed: number },
-): SearchHitDoc[] {
+): PassageScore[] {
   let live = bestPerDocument(
     hits.flatMap((h) => {
       const id = gen.labels[h.label];
@@ -206,29 +207,38 @@ export function resolveHits(
     live = live.filter((h) => passing.has(h.id));
     if (seen) seen.passed = live.length;
   }
-  return withDocuments(store, live.slice(0, k));
+  return live.slice(0, k);
 }
 
 /**
- * Ranked ids → ranked documents with their best passage (one read); an id no longer stored is
- * dropped. A document ranked without a passage (by its keywords) is shown with the passage that
- * holds most of `query`'s terms.
+ * Ranked ids → the first `limit` of them as documents with their best passage; an id no longer
+ * stored is dropped (and the next one read in its place). Only the documents returned are read.
+ * A document ranked without a passage (by its keywords) is shown with the passage that holds most
+ * of `query`'s terms.
  */
 export function withDocuments(
   store: MetadataStore,
   ranked: readonly (Omit<PassageScore, 'ordinal'> & { ordinal?: number })[],
   query = '',
+  limit = ranked.length,
 ): SearchHitDoc[] {
-  const docs = store.documentsByIds(ranked.map((h) => h.id));
-  const spans = store.spansOf(ranked.map((h) => h.id));
-  return ranked.flatMap((h) => {
-    const doc = docs.get(h.id);
-    if (!doc) return [];
-    const own = spans.get(h.id) ?? [];
-    const passage =
-      (h.ordinal !== undefined ? own[h.ordinal] : undefined) ?? passageForTerms(doc.text, own, query);
-    return [{ doc, score: h.score, passage }];
-  });
+  const out: SearchHitDoc[] = [];
+  let from = 0;
+  while (out.length < limit && from < ranked.length) {
+    const slice = ranked.slice(from, from + limit - out.length);
+    from += slice.length;
+    const docs = store.documentsByIds(slice.map((h) => h.id));
+    const spans = store.spansOf(slice.filter((h) => docs.has(h.id)).map((h) => h.id));
+    for (const h of slice) {
+      const doc = docs.get(h.id);
+      if (!doc) continue;
+      const own = spans.get(h.id) ?? [];
+      const passage =
+        (h.ordinal !== undefined ? own[h.ordinal] : undefined) ?? passageForTerms(doc.text, own, query);
+      out.push({ doc, score: h.score, passage });
+    }
+  }
+  return out;
 }
 
 /**

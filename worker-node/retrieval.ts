@@ -36,7 +36,7 @@ import {
 } from './index-generation.ts';
 import type { KeywordSearchOptions, RankedId } from './metadata/keyword-tables.ts';
 import type { MetadataStore } from './metadata/store.ts';
-import { bestPerDocument } from './passage-hits.ts';
+import { bestPerDocument, type PassageScore } from './passage-hits.ts';
 
 export interface SearchOptions {
   /** Default `vector` here; the request's default (`hybrid`) is applied by its schema. */
@@ -107,10 +107,13 @@ function exactScores(store: MetadataStore, vector: Float32Array, depth: number, 
       .matchingVectors(filter)
       .map((row) => ({ id: row.id, ordinal: row.ordinal, score: dot(vector, row.vector) })),
   );
-  return withDocuments(store, scored.slice(0, depth));
+  return scored.slice(0, depth);
 }
 
-/** The vector list (and whatever `finish` makes of it, in the same synchronous step). */
+/**
+ * The vector list, best passage per document (and whatever `finish` makes of it, reading the
+ * documents it returns, in the same synchronous step).
+ */
 async function vectorSearch<T>(
   src: RetrievalSource,
   vector: Float32Array,
@@ -119,7 +122,7 @@ async function vectorSearch<T>(
   timings: RetrievalTimings,
   /** Work running alongside (the keyword ranking): awaited before `finish`, in the same step. */
   alongside: Promise<unknown> | null,
-  finish: (hits: SearchHitDoc[]) => T,
+  finish: (hits: PassageScore[]) => T,
 ): Promise<T> {
   let t = performance.now();
   if (filter && src.store.keyword.matchBound(filter, PREFILTER_MAX_MATCHES + 1) <= PREFILTER_MAX_MATCHES) {
@@ -196,7 +199,9 @@ export async function retrieve(
   }
   if (!vector) throw new Error(`a ${mode} search needs the query's vector`);
   if (mode === 'vector') {
-    const hits = await vectorSearch(src, vector, k, filter, timings, null, (h) => h.slice(0, k));
+    const hits = await vectorSearch(src, vector, k, filter, timings, null, (h) =>
+      withDocuments(src.store, h, '', k),
+    );
     return { hits, timings };
   }
   const depth = Math.max(k, HYBRID_DEPTH);
@@ -209,26 +214,21 @@ export async function retrieve(
   const hits = await vectorSearch(src, vector, depth, filter, timings, ranking, (vectorHits) => {
     const keywordWeight = options.keywordWeight ?? DEFAULT_KEYWORD_WEIGHT;
     const lists = [
-      { hits: vectorHits.map((h) => ({ id: h.doc.id, score: h.score })), weight: 1 - keywordWeight },
+      { hits: vectorHits.map((h) => ({ id: h.id, score: h.score })), weight: 1 - keywordWeight },
       { hits: keywordHits, weight: keywordWeight },
     ];
-    const fused = (
+    const fused =
       (options.fusion ?? DEFAULT_FUSION) === 'rrf'
         ? reciprocalRankFusion(lists, options.rrfK ?? DEFAULT_RRF_K)
-        : relativeScoreFusion(lists)
-    ).slice(0, k);
+        : relativeScoreFusion(lists);
     // A document the vector list found is shown with the passage that scored; others by their terms.
-    const known = new Map(vectorHits.map((h) => [h.doc.id, h]));
-    const missing = withDocuments(
+    const ordinals = new Map(vectorHits.map((h) => [h.id, h.ordinal]));
+    return withDocuments(
       src.store,
-      fused.filter((f) => !known.has(f.id)),
+      fused.map((f) => ({ id: f.id, score: f.score, ordinal: ordinals.get(f.id) })),
       text,
+      k,
     );
-    for (const hit of missing) known.set(hit.doc.id, hit);
-    return fused.flatMap((f) => {
-      const hit = known.get(f.id);
-      return hit ? [{ ...hit, score: f.score }] : [];
-    });
   });
   return { hits, timings };
 }

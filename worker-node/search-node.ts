@@ -259,6 +259,11 @@ export class SearchNode {
     return nodeHealth(this.state());
   }
 
+  /** Shutting down (health's `stopping`), without computing the whole health answer. */
+  get stopping(): boolean {
+    return this.lifecycle === 'stopping';
+  }
+
   /** The vectors the index uses: the same embedder, the same pooling (POST /api/v1/embed). */
   embed(texts: string[]): Promise<Float32Array[]> {
     return this.parts.embedder.embed(texts);

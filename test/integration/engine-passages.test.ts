@@ -53,6 +53,34 @@ const spans = [
 ];
 
 describe('SearchEngine with passages', () => {
+  it('reads only the documents a search returns, in every mode, with their scoring passage', async () => {
+    const engine = await open();
+    // 60 documents, each a passage along axis 0 tilted a little more than the last, all about taxis.
+    await engine.apply(
+      Array.from({ length: 60 }, (_, i) =>
+        upsert(`d${String(i).padStart(2, '0')}`, `taxi receipts, part ${i}`, [
+          { start: 0, end: 8, vector: axis(0, 1 + (i % 7), i / 60) },
+        ]),
+      ),
+    );
+    const read: string[][] = [];
+    const documentsByIds = engine.store.documentsByIds.bind(engine.store);
+    engine.store.documentsByIds = (ids) => {
+      read.push([...ids]);
+      return documentsByIds(ids);
+    };
+    for (const mode of ['vector', 'keyword', 'hybrid'] as const) {
+      read.length = 0;
+      const { hits } = await engine.search(axis(0), 5, undefined, { mode, text: 'taxi' });
+      expect(hits.map((h) => h.doc.id)).toHaveLength(5);
+      // A hybrid search fuses 50 candidates from each list; it reads the 5 it returns.
+      expect(read.flat().sort()).toEqual(hits.map((h) => h.doc.id).sort());
+      for (const h of hits) expect(h.doc.text).toMatch(/^taxi receipts/);
+      if (mode !== 'keyword') expect(hits[0]!.passage).toEqual({ start: 0, end: 8 });
+    }
+    await engine.close();
+  });
+
   it('finds a document by its last passage, replaces every passage on re-ingest, removes them on delete', async () => {
     const engine = await open();
     await engine.apply([

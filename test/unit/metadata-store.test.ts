@@ -65,6 +65,28 @@ describe('MetadataStore.applyBatch with versions', () => {
     expect(store.getDocument('a')).toMatchObject({ text: 'two', version: 2 });
   });
 
+  it('reports the applied position a batch reached, and keeps it where the data is when a batch fails', () => {
+    const store = openStore();
+    expect(store.appliedSeq).toBe('0-0');
+    store.applyBatch([upsert('a', 'one'), upsert('b', 'two')]);
+    const reached = `${ms - 1}-0`;
+    expect(store.appliedSeq).toBe(reached);
+    // A batch that fails at its second entry rolls back whole, position included.
+    const good = upsert('d', 'three');
+    const bad = Object.defineProperty(upsert('c', 'x'), 'text', {
+      get: () => {
+        throw new Error('unreadable entry');
+      },
+    });
+    expect(() => store.applyBatch([good, bad])).toThrow('unreadable entry');
+    expect(store.appliedSeq).toBe(reached);
+    expect(store.getDocument('d')).toBeUndefined();
+    expect(store.getState('applied_seq')).toBe(reached);
+    store.applyBatch([upsert('e', 'four')]);
+    expect(store.appliedSeq).toBe(`${ms - 1}-0`);
+    expect(store.getState('applied_seq')).toBe(store.appliedSeq);
+  });
+
   it('keeps the live count in step with upserts and deletes', () => {
     const store = openStore();
     store.applyBatch([upsert('a', 'x'), upsert('b', 'x'), upsert('a', 'y'), remove('c'), remove('b')]);

@@ -83,6 +83,10 @@ export function prepareStatements(db: Database.Database) {
     getState: db.prepare<[string], { value: string }>(GET_STATE_SQL),
     setState: db.prepare(SET_STATE_SQL),
     getDoc: db.prepare<[string], DocRow>(`SELECT ${DOC_COLUMNS} FROM documents WHERE id = ?`),
+    /** The documents whose ids the JSON array lists: one statement for any number of ids. */
+    getDocs: db.prepare<[string], DocRow>(
+      `SELECT ${DOC_COLUMNS} FROM documents WHERE id IN (SELECT value FROM json_each(?))`,
+    ),
     getWriteVersion: db.prepare<[string, string], { v: number }>(
       `SELECT MAX(v) AS v FROM (SELECT write_version AS v FROM documents WHERE id = ?
          UNION ALL SELECT version AS v FROM deleted_versions WHERE id = ?)`,

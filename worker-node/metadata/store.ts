@@ -33,7 +33,7 @@ import {
 } from './entries.ts';
 import { KeywordTables } from './keyword-tables.ts';
 import { PassageLabels } from './passage-labels.ts';
-import { DOC_COLUMNS, type DocRow, migrate, prepareStatements } from './schema.ts';
+import { type DocRow, migrate, prepareStatements } from './schema.ts';
 
 export type { ApplyEntry, EmbeddedPassage, IndexChanges, LabelledPassage, ModelIdentity, StoredDoc };
 export { passagesOf };
@@ -45,6 +45,8 @@ export class ModelMismatchError extends Error {
 export class MetadataStore {
   readonly db: Database.Database;
   private readonly stmts: ReturnType<typeof prepareStatements>;
+  /** `applied_seq` as last read (see appliedSeq); undefined once written. */
+  private appliedSeqRead: string | undefined;
   /** The keyword index and the metadata table of the pre-filter, kept with every applied entry. */
   readonly keyword: KeywordTables;
   /** Label pages and renumbering (compaction, Flat snapshots). */
@@ -81,10 +83,16 @@ export class MetadataStore {
 
   setState(key: string, value: string | number): void {
     this.stmts.setState.run(key, String(value));
+    if (key === 'applied_seq') this.appliedSeqRead = undefined;
   }
 
+  /**
+   * The log position the data is at. Every search and /health asks, so it is read once per
+   * change: this connection is the only one that writes it, and each write forgets what was read.
+   */
   get appliedSeq(): string {
-    return this.getState('applied_seq') ?? SEQ_ZERO;
+    this.appliedSeqRead ??= this.getState('applied_seq') ?? SEQ_ZERO;
+    return this.appliedSeqRead;
   }
 
   get nextLabel(): number {
@@ -187,7 +195,12 @@ export class MetadataStore {
       this.setState('applied_seq', applied);
       this.setState('next_label', nextLabel);
     });
-    tx();
+    try {
+      tx();
+    } finally {
+      // Read inside a transaction that rolled back, it would be a position the data is not at.
+      this.appliedSeqRead = undefined;
+    }
     this.liveCount += liveDelta;
     this.maxVersion = maxVersion;
     return changes;
@@ -201,13 +214,8 @@ export class MetadataStore {
   /** The live documents with the given ids, keyed by id (search resolves labels to ids in memory). */
   documentsByIds(ids: readonly string[]): Map<string, StoredDoc> {
     const out = new Map<string, StoredDoc>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      const rows = this.db
-        .prepare(`SELECT ${DOC_COLUMNS} FROM documents WHERE id IN (${chunk.map(() => '?').join(',')})`)
-        .all(...chunk) as DocRow[];
-      for (const row of rows) out.set(row.id, toDoc(row));
-    }
+    if (ids.length === 0) return out;
+    for (const row of this.stmts.getDocs.all(JSON.stringify(ids))) out.set(row.id, toDoc(row));
     return out;
   }
 

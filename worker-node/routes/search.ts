@@ -34,7 +34,7 @@ export function askedWaitMs(header: string | undefined): number {
 export function searchRoutes(node: SearchNode) {
   return new Hono<NodeEnv>().post('/api/v1/search', async (c) => {
     const req = await readJson(c.req.raw, SearchRequest, LIMITS.maxSearchBodyBytes);
-    if (node.health().status === 'stopping')
+    if (node.stopping)
       throw new ApiError(503, 'stopping', 'this node is shutting down; retry on another node');
     if (req.min_seq !== undefined) {
       const wait =

@@ -71,6 +71,15 @@ describe('KeywordReader', () => {
       expect((await reader.search('zeppelin', 5)).map((h) => h.id)).toEqual([first!.id]);
       await engine.apply([{ seq: `${seqMs++}-0`, op: 'delete', id: first!.id }]);
       expect(await reader.search('zeppelin', 5)).toEqual([]);
+      // A word that commits on the main connection make common is left out of the next ranking.
+      const rewrite = (ids: string[], text: string): ApplyEntry[] =>
+        ids.map((id) => ({ seq: `${seqMs++}-0`, op: 'upsert', id, text, metadata: {}, vector: vector() }));
+      await engine.apply(rewrite(['z1', 'z2'], 'zeppelin hangar'));
+      expect((await reader.search('zeppelin hangar', 50)).map((h) => h.id).sort()).toEqual(['z1', 'z2']);
+      const benchIds = benchDocs(0, 600).map((d) => d.id);
+      await engine.apply(rewrite(benchIds.slice(0, Math.ceil(store.documentCount / 2) + 1), 'zeppelin'));
+      expect(await reader.search('zeppelin hangar', 50)).toEqual(store.keyword.search('zeppelin hangar', 50));
+      expect((await reader.search('zeppelin hangar', 50)).map((h) => h.id).sort()).toEqual(['z1', 'z2']);
     } finally {
       await reader.close();
       await engine.close();

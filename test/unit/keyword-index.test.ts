@@ -63,6 +63,26 @@ describe('keyword index', () => {
     store.close();
   });
 
+  it('leaves out a word in more than half of the documents, counted afresh after every write', () => {
+    const store = new MetadataStore(storePath());
+    const docs = (from: number, to: number, text: string) =>
+      Array.from({ length: to - from + 1 }, (_, i) => upsert(`d${from + i}`, text));
+    store.applyBatch([
+      ...docs(1, 4, 'harbour crane'),
+      upsert('d5', 'harbour tugboat'),
+      ...docs(6, 11, 'meadow grass'),
+    ]);
+    // 'harbour' is in 5 of 11 documents: a word to rank by.
+    expect(ids(store, 'harbour tugboat', 20)).toHaveLength(5);
+    // Now in 9 of 11: it weighs nothing in BM25 and is left out; only 'tugboat' ranks.
+    store.applyBatch(docs(6, 9, 'harbour meadow'));
+    expect(ids(store, 'harbour tugboat', 20)).toEqual(['d5']);
+    // In 5 of 11 again: ranked by again.
+    store.applyBatch(docs(1, 4, 'crane yard'));
+    expect(ids(store, 'harbour tugboat', 20)).toHaveLength(5);
+    store.close();
+  });
+
   it('follows upserts and deletes, and answers filtered searches from doc_meta', () => {
     const store = new MetadataStore(storePath());
     store.applyBatch([upsert('a', 'glacier expedition', { lang: 'en', year: 2024 })]);

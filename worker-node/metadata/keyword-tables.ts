@@ -62,8 +62,19 @@ export interface KeywordSearchOptions {
   sectionWeight?: number;
 }
 
+/** Bounds of the per-connection caches below (cleared whole when full). */
+const STATEMENTS_KEPT = 256;
+const TERMS_KEPT = 50_000;
+
 export class KeywordTables {
   private readonly stmts;
+  /** Prepared statements by SQL text: a query's SQL varies only with its filter's shape. */
+  private readonly statements = new Map<string, Database.Statement>();
+  /** Query word → its stems as the index's tokenizer makes them (never changes). */
+  private readonly stems = new Map<string, string[]>();
+  /** Stem → how many documents hold it, at data version `frequenciesAt`. */
+  private readonly frequencies = new Map<string, number>();
+  private frequenciesAt = -1;
 
   constructor(
     private readonly db: Database.Database,
@@ -79,6 +90,8 @@ export class KeywordTables {
       clearQuery: db.prepare('DELETE FROM temp.query_fts'),
       addQueryTerm: db.prepare('INSERT INTO temp.query_fts (rowid, body) VALUES (?, ?)'),
       queryTokens: db.prepare<[], { doc: number; term: string }>('SELECT doc, term FROM temp.query_vocab'),
+      // Changes when another connection commits (this connection's own writes: see forgetFrequencies).
+      dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
       rowidOf: db.prepare<[string], { rowid: number }>('SELECT rowid FROM documents WHERE id = ?'),
       dropFts: db.prepare('DELETE FROM doc_fts WHERE rowid = ?'),
       addFts: db.prepare('INSERT INTO doc_fts (rowid, body) VALUES (?, ?)'),
@@ -99,8 +112,25 @@ export class KeywordTables {
     return this.stmts.rowidOf.get(id)?.rowid;
   }
 
+  /** A statement for `sql`, prepared once per connection. */
+  private prepared(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      if (this.statements.size >= STATEMENTS_KEPT) this.statements.clear();
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  /** This connection changed the index: `PRAGMA data_version` does not move for its own commits. */
+  private forgetFrequencies(): void {
+    this.frequencies.clear();
+  }
+
   /** Drops what a document row held (before it is deleted or rewritten). */
   remove(rowid: number): void {
+    this.forgetFrequencies();
     this.stmts.dropFts.run(rowid);
     // A document's sections are numbered from 0 without gaps (put): the first miss is the end.
     const first = rowid * MAX_SECTIONS;
@@ -208,29 +238,55 @@ export class KeywordTables {
   /**
    * The query's terms less those in more than half of the documents, whose BM25 weight is nil
    * (FTS5 floors a negative IDF at 1e-6) but whose doclists would be read and scored in full: a
-   * query with "the" would score every document. All common: only the rarest one stays.
+   * query with "the" would score every document. All common: only the rarest one stays. A term's
+   * stems and a stem's document count are kept between queries (the count until the data changes).
    */
   private usefulTerms(terms: readonly string[]): string[] {
     if (terms.length < 2) return [...terms];
-    this.stmts.clearQuery.run();
-    terms.forEach((t, i) => this.stmts.addQueryTerm.run(i + 1, t));
-    const stems = new Map<number, string[]>();
-    for (const { doc, term } of this.stmts.queryTokens.all())
-      stems.set(doc, [...(stems.get(doc) ?? []), term]);
-    const distinct = [...new Set([...stems.values()].flat())];
-    const df = new Map(
-      (
-        this.db
-          .prepare(`SELECT term, doc FROM doc_fts_vocab WHERE term IN (${distinct.map(() => '?').join(',')})`)
-          .all(...distinct) as { term: string; doc: number }[]
-      ).map((r) => [r.term, r.doc]),
-    );
+    const stems = this.stemsOf(terms);
+    const df = this.documentFrequencies([...new Set(terms.flatMap((t) => stems.get(t)!))]);
     const common = this.documentCount() / 2;
-    const frequency = (i: number) => Math.min(...(stems.get(i + 1) ?? ['']).map((s) => df.get(s) ?? 0));
+    const frequency = (i: number) => {
+      const own = stems.get(terms[i]!)!;
+      return own.length === 0 ? 0 : Math.min(...own.map((s) => df.get(s) ?? 0));
+    };
     const kept = terms.filter((_, i) => frequency(i) <= common);
     if (kept.length > 0) return kept;
     const rarest = terms.reduce((best, _, i) => (frequency(i) < frequency(best) ? i : best), 0);
     return [terms[rarest]!];
+  }
+
+  /** Each word's stems, by the index's own tokenizer (run only for words not seen before). */
+  private stemsOf(terms: readonly string[]): Map<string, string[]> {
+    const unseen = [...new Set(terms.filter((t) => !this.stems.has(t)))];
+    if (unseen.length > 0) {
+      this.stmts.clearQuery.run();
+      unseen.forEach((t, i) => this.stmts.addQueryTerm.run(i + 1, t));
+      const found = new Map<number, string[]>();
+      for (const { doc, term } of this.stmts.queryTokens.all())
+        found.set(doc, [...(found.get(doc) ?? []), term]);
+      if (this.stems.size + unseen.length > TERMS_KEPT) this.stems.clear();
+      unseen.forEach((t, i) => this.stems.set(t, found.get(i + 1) ?? []));
+    }
+    return new Map(terms.map((t) => [t, this.stems.get(t)!]));
+  }
+
+  /** How many documents hold each stem, as the data stands (read only for stems not counted since it changed). */
+  private documentFrequencies(stems: readonly string[]): Map<string, number> {
+    const version = this.stmts.dataVersion.get() as number;
+    if (version !== this.frequenciesAt || this.frequencies.size + stems.length > TERMS_KEPT) {
+      this.frequencies.clear();
+      this.frequenciesAt = version;
+    }
+    const uncounted = stems.filter((s) => !this.frequencies.has(s));
+    if (uncounted.length > 0) {
+      for (const s of uncounted) this.frequencies.set(s, 0);
+      const rows = this.prepared(
+        `SELECT term, doc FROM doc_fts_vocab WHERE term IN (${uncounted.map(() => '?').join(',')})`,
+      ).all(...uncounted) as { term: string; doc: number }[];
+      for (const r of rows) this.frequencies.set(r.term, r.doc);
+    }
+    return new Map(stems.map((s) => [s, this.frequencies.get(s)!]));
   }
 
   /**
@@ -276,14 +332,12 @@ export class KeywordTables {
    */
   private bestSections(match: string, limit: number, filter?: MetadataFilter): RankedId[] {
     const { where, params } = filterSql(filter, 'check', `(section_fts.rowid / ${MAX_SECTIONS})`);
-    const rows = this.db
-      .prepare(
-        `SELECT d.id AS id, s.score AS score FROM (
+    const rows = this.prepared(
+      `SELECT d.id AS id, s.score AS score FROM (
            SELECT section_fts.rowid AS rowid, -bm25(section_fts) AS score FROM section_fts
            WHERE section_fts MATCH ? AND ${where} ORDER BY score DESC, section_fts.rowid LIMIT ?
          ) s JOIN documents d ON d.rowid = s.rowid / ${MAX_SECTIONS} ORDER BY s.score DESC, d.id`,
-      )
-      .all(match, ...params, limit * SECTIONS_READ) as RankedId[];
+    ).all(match, ...params, limit * SECTIONS_READ) as RankedId[];
     const best = new Map<string, number>();
     for (const r of rows) if (!best.has(r.id)) best.set(r.id, r.score);
     return [...best].slice(0, limit).map(([id, score]) => ({ id, score }));
@@ -297,13 +351,11 @@ export class KeywordTables {
    */
   private ranked(match: string, limit: number, filter?: MetadataFilter): RankedId[] {
     const { where, params } = filterSql(filter, 'check', 'doc_fts.rowid');
-    return this.db
-      .prepare(
-        `SELECT d.id AS id, s.score AS score FROM (
+    return this.prepared(
+      `SELECT d.id AS id, s.score AS score FROM (
            SELECT doc_fts.rowid AS rowid, -bm25(doc_fts) AS score FROM doc_fts
            WHERE doc_fts MATCH ? AND ${where} ORDER BY score DESC, doc_fts.rowid LIMIT ?
          ) s JOIN documents d ON d.rowid = s.rowid ORDER BY s.score DESC, d.id`,
-      )
-      .all(match, ...params, limit) as RankedId[];
+    ).all(match, ...params, limit) as RankedId[];
   }
 }

@@ -2,7 +2,7 @@
  * Search node entry point: validate settings, load the model and the data, start HTTP, follow the
  * change log. SIGTERM/SIGINT: stop accepting, finish what is in flight, snapshot, exit 0.
  */
-import { serve } from '@hono/node-server';
+import { type HttpBindings, serve } from '@hono/node-server';
 import { mkdirSync } from 'node:fs';
 import { advertiseUrl, loadConfig } from './config.ts';
 import { createEmbedder } from './embedder/index.ts';
@@ -71,11 +71,12 @@ async function main() {
   // The URL peers and the coordinator reach us at; the port is known only once we listen.
   // Listen first (PORT=0 picks a free port, and peers need the real URL); until the node is
   // wired up every request gets a 503 "starting".
-  let handle = (_req: Request): Response | Promise<Response> =>
+  let handle = (_req: Request, _env: HttpBindings): Response | Promise<Response> =>
     Response.json({ error: { code: 'starting', message: 'node is starting' } }, { status: 503 });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: (req) => handle(req), hostname: config.HOST, port: config.PORT }, () =>
-      resolve(s),
+    const s = serve(
+      { fetch: (req, env) => handle(req, env as HttpBindings), hostname: config.HOST, port: config.PORT },
+      () => resolve(s),
     );
   });
   // Idle keep-alive connections stay open longer than any client keeps them (undici and workerd
@@ -97,7 +98,8 @@ async function main() {
       )
     : undefined;
   const app = createApp(node, faults, listeningSince);
-  handle = (req) => app.fetch(req);
+  // The Node request travels with it: routes/http.ts reads bodies from it directly.
+  handle = (req, env) => app.fetch(req, env);
   await node.start();
   node.startTrimming();
   logger.info('node.listening', {

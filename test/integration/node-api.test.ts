@@ -164,6 +164,43 @@ describe('bad input is a 4xx JSON error naming the field, never a crash', {
     expectError(await signedPost('/api/v1/documents', docs), 413);
   });
 
+  it('reads a body sent in chunks without a declared length, and refuses one past the limit', async () => {
+    const chunked = async (parts: string[]) => {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (const p of parts) controller.enqueue(new TextEncoder().encode(p));
+          controller.close();
+        },
+      });
+      const res = await fetch(`${node.url}/api/v1/search`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+        duplex: 'half',
+        signal: AbortSignal.timeout(30_000),
+      } as RequestInit);
+      return { status: res.status, body: (await res.json()) as RawAnswer['body'] };
+    };
+    const found = await chunked(['{"query": "expense', ' claim", "top_k": 2}']);
+    expect(found.status, JSON.stringify(found.body)).toBe(200);
+    expect(found.body.results).toHaveLength(2);
+    const tooBig = await chunked(['{"query": "', 'x'.repeat(LIMITS.maxSearchBodyBytes), '"}']);
+    expectError(tooBig, 413);
+  });
+
+  it('answers the next request after a client sent less body than it declared and hung up', async () => {
+    const { hostname, port } = new URL(node.url);
+    const socket = connect(Number(port), hostname);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      `POST /api/v1/search HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"query": "exp`,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    socket.destroy();
+    expect((await node.client.search('expense claim', 3)).body.results).toHaveLength(3);
+    expect(node.child.exitCode).toBeNull();
+  });
+
   it('refuses an upsert with an empty id, a bad id, or a 1 MB text (signed)', async () => {
     const post = (documents: unknown) =>
       signedPost('/api/v1/documents', JSON.stringify({ documents, wait: 'applied' }));

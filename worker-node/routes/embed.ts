@@ -6,15 +6,15 @@
 import { Hono } from 'hono';
 import { LIMITS } from '../../shared/constants.ts';
 import { encodeFloat32, type NodeEmbedAnswer, NodeEmbedRequest } from '../../shared/embeddings.ts';
-import { ApiError, readJson } from '../../shared/http-body.ts';
+import { ApiError } from '../../shared/http-body.ts';
 import { estimateTokens } from '../embedder/tokenizer.ts';
 import type { SearchNode } from '../search-node.ts';
-import type { NodeEnv } from './http.ts';
+import { type NodeEnv, readNodeJson } from './http.ts';
 
 export function embedRoutes(node: SearchNode) {
   return new Hono<NodeEnv>().post('/api/v1/embed', async (c) => {
-    const req = await readJson(c.req.raw, NodeEmbedRequest, LIMITS.maxBodyBytes);
-    if (node.health().status === 'stopping')
+    const req = await readNodeJson(c, NodeEmbedRequest, LIMITS.maxBodyBytes);
+    if (node.stopping)
       throw new ApiError(503, 'stopping', 'this node is shutting down; retry on another node');
     const { model } = node.info();
     if (req.model !== undefined && req.model !== model.id)

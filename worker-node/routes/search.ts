@@ -10,11 +10,11 @@
  */
 import { Hono } from 'hono';
 import { HEADERS, LIMITS, MIN_SEQ_WAIT_MS } from '../../shared/constants.ts';
-import { ApiError, readJson } from '../../shared/http-body.ts';
+import { ApiError } from '../../shared/http-body.ts';
 import { SearchRequest } from '../../shared/schemas.ts';
 import { compareSeq } from '../../shared/stream-id.ts';
 import type { SearchNode } from '../search-node.ts';
-import type { NodeEnv } from './http.ts';
+import { type NodeEnv, readNodeJson } from './http.ts';
 
 async function reached(node: SearchNode, minSeq: string, waitMs: number): Promise<boolean> {
   const until = Date.now() + waitMs;
@@ -33,7 +33,7 @@ export function askedWaitMs(header: string | undefined): number {
 
 export function searchRoutes(node: SearchNode) {
   return new Hono<NodeEnv>().post('/api/v1/search', async (c) => {
-    const req = await readJson(c.req.raw, SearchRequest, LIMITS.maxSearchBodyBytes);
+    const req = await readNodeJson(c, SearchRequest, LIMITS.maxSearchBodyBytes);
     if (node.stopping)
       throw new ApiError(503, 'stopping', 'this node is shutting down; retry on another node');
     if (req.min_seq !== undefined) {

@@ -111,9 +111,11 @@ export const healthSuite: Suite = {
     ];
     const rows = [];
     let worst = 0;
+    let worstOneLevel = 0;
     for (const setup of setups) {
       for (const r of await measureSetup(ctx, setup)) {
         if (r.nice === NICE[0]) worst = Math.max(worst, r.load.health.p99);
+        else worstOneLevel = Math.max(worstOneLevel, r.load.health.p99);
         rows.push([
           setup.model,
           formatCount(setup.docs),
@@ -165,7 +167,8 @@ export const healthSuite: Suite = {
       '',
       stalls,
       '',
-      `- /health p99 ≤ ${GOAL_P99_MS} ms under full load, either model, default settings: ${goalVerdict(worst <= GOAL_P99_MS, `${formatMs(worst)} ms`, `≤ ${GOAL_P99_MS} ms`)}`,
+      `- /health p99 ≤ ${GOAL_P99_MS} ms under full load, either model, compute threads at nice ${NICE[0]} (deploy/'s setting): ${goalVerdict(worst <= GOAL_P99_MS, `${formatMs(worst)} ms`, `≤ ${GOAL_P99_MS} ms`)}`,
+      `- the same with one priority for all threads (WORKER_THREAD_NICE=${NICE[1]}, the default for shared machines): ${formatMs(worstOneLevel)} ms`,
     ].join('\n');
   },
 };

@@ -61,7 +61,8 @@ async function buildTransformerDataset(ctx: BenchContext): Promise<TransformerDa
   return { model, template, docs, ingestMs };
 }
 
-export async function transformerSection(ctx: BenchContext): Promise<string> {
+/** The section's text, and its micro-batching ratio at concurrency 32 (hybrid) for the goals. */
+export async function transformerSection(ctx: BenchContext): Promise<{ markdown: string; speedup: number }> {
   const { model, template, docs, ingestMs } = await transformerDataset(ctx);
   const env = { MODEL_DIR: model.dir };
   const alone = await embedderAlone(model.dir, ctx.quick ? 128 : 256);
@@ -91,7 +92,7 @@ export async function transformerSection(ctx: BenchContext): Promise<string> {
   const cores = machineInfo().nproc;
   const perCore = (perS: number) => formatCount(perS / cores);
   const alonePerS = perSecond(alone.docs, alone.ms);
-  return [
+  const markdown = [
     `### With the transformer-shaped model (\`${model.id}\`: 12 layers, hidden 384, 12 heads, FFN 1536, seeded weights)`,
     '',
     `Corpus: ${formatCount(docs)} synthetic documents ingested through the node (${INGEST_BATCH} per request, one in flight): ` +
@@ -121,4 +122,5 @@ export async function transformerSection(ctx: BenchContext): Promise<string> {
       `batching on, ${perCore(matrix.rep('on', 32).qps)} queries/s (off: ${perCore(matrix.rep('off', 32).qps)}), ` +
       'each query one text to embed plus its search.',
   ].join('\n');
+  return { markdown, speedup };
 }

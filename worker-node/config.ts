@@ -60,6 +60,8 @@ const EnvSchema = z.object({
   EMBED_BATCHING: bool.default(true),
   EMBED_MAX_BATCH_TOKENS: int(64, 1_000_000).default(8192),
   EMBED_MAX_QUEUE: int(1, 100_000).default(512),
+  /** Threads ranking keyword queries, each on its own read-only connection (default: up to 2 cores' worth). */
+  KEYWORD_READERS: int(1, 16).optional(),
   /**
    * Tokens shared by consecutive passages of a long document, so a sentence cut at a passage's
    * edge is whole in one of them. At most half a passage (the embedder checks it against the model).

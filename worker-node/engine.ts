@@ -99,9 +99,15 @@ export class SearchEngine {
     readonly factory: string,
     private readonly policy: CompactionPolicy,
     onLog: (event: string, f: Record<string, unknown>) => void,
+    keywordReaders: number,
   ) {
     this.supervisor = new Supervisor('index', () => this.serialised(() => this.rebuild()), onLog);
-    this.keywordReader = KeywordReader.open(store.path, store.keyword, () => store.documentCount);
+    this.keywordReader = KeywordReader.open(
+      store.path,
+      store.keyword,
+      () => store.documentCount,
+      keywordReaders,
+    );
     this.reorganiser = new Reorganiser(store.path);
     this.watch(gen);
     this.keepSpare(VectorIndex.open({ dimension: gen.index.dimension, factory }).then((r) => r.index));
@@ -176,6 +182,8 @@ export class SearchEngine {
     factory: string;
     compaction?: CompactionPolicy;
     onLog?: (event: string, f: Record<string, unknown>) => void;
+    /** Keyword reader threads (metadata/keyword-reader.ts); default 1. */
+    keywordReaders?: number;
   }) {
     const store = new MetadataStore(join(opts.dataDir, 'metadata.sqlite'));
     store.bindModel(opts.model);
@@ -206,6 +214,7 @@ export class SearchEngine {
       opts.factory,
       opts.compaction ?? defaultPolicy(),
       opts.onLog ?? (() => {}),
+      opts.keywordReaders ?? 1,
     );
     if (fromSnapshot && toppedUp === 0) engine.snapshotMark = engine.currentMark();
     opts.onLog?.('index.loaded', {

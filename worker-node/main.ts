@@ -4,6 +4,7 @@
  */
 import { type HttpBindings, serve } from '@hono/node-server';
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { advertiseUrl, loadConfig } from './config.ts';
 import { createEmbedder } from './embedder/index.ts';
 import { SearchEngine } from './engine.ts';
@@ -65,7 +66,13 @@ async function main() {
   const table = await loadWordTable(config.modelDir);
   const queryExpander = table ? new QueryExpander(table) : undefined;
   const openEngine = () =>
-    SearchEngine.open({ dataDir: config.dataDir, model, factory: config.INDEX_FACTORY, onLog: logger.info });
+    SearchEngine.open({
+      dataDir: config.dataDir,
+      model,
+      factory: config.INDEX_FACTORY,
+      onLog: logger.info,
+      keywordReaders: config.KEYWORD_READERS ?? Math.min(2, availableParallelism()),
+    });
   const engine = await openEngine();
 
   // The URL peers and the coordinator reach us at; the port is known only once we listen.

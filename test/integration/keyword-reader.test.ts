@@ -86,6 +86,44 @@ describe('KeywordReader', () => {
     }
   });
 
+  it('spreads rankings over its threads, and ranks on when threads die: on the others, then on the main connection', async () => {
+    const engine = await openEngine();
+    const store = engine.store;
+    const reader = KeywordReader.open(store.path, store.keyword, () => store.documentCount, 2);
+    try {
+      await engine.apply(upserts(benchDocs(0, 300)));
+      const queries = benchQueries(8, 21);
+      const expected = queries.map((q) => store.keyword.search(q, 10));
+      const rankAll = () => {
+        const answers = Promise.all(queries.map((q) => reader.search(q, 10)));
+        return { load: reader.load, answers };
+      };
+      const both = rankAll();
+      expect(both.load).toEqual([4, 4]);
+      expect(await both.answers).toEqual(expected);
+
+      await reader.crash(0);
+      expect(reader.threadsAlive).toBe(1);
+      expect(reader.failure).toBeNull();
+      const one = rankAll();
+      expect(one.load).toEqual([0, 8]);
+      expect(await one.answers).toEqual(expected);
+
+      // Rankings queued on a thread when it dies are ranked again elsewhere, not failed.
+      const crashed = reader.crash(1);
+      const queued = Promise.all(queries.map((q) => reader.search(q, 10)));
+      expect(reader.load).toEqual([0, 8]);
+      await crashed;
+      expect(await queued).toEqual(expected);
+      expect(reader.threadsAlive).toBe(0);
+      expect(reader.failure).toBeInstanceOf(Error);
+      expect(await Promise.all(queries.map((q) => reader.search(q, 10)))).toEqual(expected);
+    } finally {
+      await reader.close();
+      await engine.close();
+    }
+  });
+
   it("carries the engine's keyword and hybrid rankings: the same answers, none ranked on the main thread", async () => {
     const engine = await openEngine();
     try {

@@ -21,6 +21,7 @@ const tables = new KeywordTables(db, () => documentCount);
 parentPort!.on('message', (msg: KeywordReaderRequest) => {
   let reply: KeywordReaderReply;
   try {
+    if (msg.type === 'crash') process.exit(1);
     if (msg.type === 'close') {
       db.close();
       reply = { id: msg.id, ok: true, result: [] };

@@ -4,8 +4,10 @@
  * stays free for /health, the apply path and the other searches' short steps.
  *
  * Only the ranking moves. The caller still reads the documents it returns on the main
- * connection, so a document deleted after the ranking is dropped, never served. Should the
- * thread die, rankings run on the main connection (correct, only slower) and the reader says so.
+ * connection, so a document deleted after the ranking is dropped, never served. There may be
+ * several threads (KEYWORD_READERS), each with its connection. Should a thread die, the others
+ * rank; should all die, rankings run on the main connection (correct, only slower) and the reader
+ * says so.
  */
 import type { MetadataFilter } from '../../shared/search-filter.ts';
 import { startTsWorker, WorkerRpc } from '../util/ts-worker.ts';
@@ -21,7 +23,9 @@ export type KeywordReaderRequest =
       options: KeywordSearchOptions;
       documentCount: number;
     }
-  | { id: number; type: 'close' };
+  | { id: number; type: 'close' }
+  /** Fault injection: the thread exits at once. */
+  | { id: number; type: 'crash' };
 
 export type KeywordReaderReply =
   | { id: number; ok: true; result: RankedId[] }
@@ -29,28 +33,63 @@ export type KeywordReaderReply =
 
 type Command = KeywordReaderRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
 
+interface ReaderThread {
+  rpc: WorkerRpc<Command, RankedId[]>;
+  /** Rankings asked of it and not answered yet. */
+  busy: number;
+  dead: boolean;
+}
+
 export class KeywordReader {
-  /** Set once the thread died: rankings have fallen back to the main connection. */
+  /** Set once every thread died: rankings have fallen back to the main connection. */
   failure: Error | null = null;
+  private readonly threads: ReaderThread[];
 
   private constructor(
-    private readonly rpc: WorkerRpc<Command, RankedId[]>,
+    rpcs: WorkerRpc<Command, RankedId[]>[],
     private readonly local: KeywordTables,
     private readonly documentCount: () => number,
   ) {
-    rpc.onDeath = (err) => {
-      this.failure = err;
-    };
+    this.threads = rpcs.map((rpc) => ({ rpc, busy: 0, dead: false }));
+    for (const t of this.threads)
+      t.rpc.onDeath = (err) => {
+        t.dead = true;
+        if (this.threads.every((other) => other.dead)) this.failure = err;
+      };
   }
 
-  /** Starts the thread on the database at `path`; `local` is the main connection's keyword tables. */
-  static open(path: string, local: KeywordTables, documentCount: () => number): KeywordReader {
-    const worker = startTsWorker(new URL('./keyword-reader-worker.ts', import.meta.url), {
-      workerData: { path },
+  /**
+   * Starts `threads` reader threads on the database at `path` (each ranking goes to the least
+   * busy; one query at a time each, so more threads rank more queries at once on more cores);
+   * `local` is the main connection's keyword tables.
+   */
+  static open(path: string, local: KeywordTables, documentCount: () => number, threads = 1): KeywordReader {
+    const rpcs = Array.from({ length: Math.max(1, threads) }, () => {
+      const worker = startTsWorker(new URL('./keyword-reader-worker.ts', import.meta.url), {
+        workerData: { path },
+      });
+      // A search waiting on the reader keeps the process alive; an idle reader must not.
+      worker.unref();
+      return new WorkerRpc<Command, RankedId[]>(worker, 'keyword reader');
     });
-    // A search waiting on the reader keeps the process alive; an idle reader must not.
-    worker.unref();
-    return new KeywordReader(new WorkerRpc(worker, 'keyword reader'), local, documentCount);
+    return new KeywordReader(rpcs, local, documentCount);
+  }
+
+  /** Rankings in flight on each thread (0 for a dead one). */
+  get load(): number[] {
+    return this.threads.map((t) => (t.dead ? 0 : t.busy));
+  }
+
+  /** How many reader threads are alive. */
+  get threadsAlive(): number {
+    return this.threads.filter((t) => !t.dead).length;
+  }
+
+  /** Fault injection: thread `i` exits; resolves once the reader has seen it go. */
+  async crash(i: number): Promise<void> {
+    const t = this.threads[i];
+    if (!t || t.dead) return;
+    await t.rpc.call({ type: 'crash' }).catch(() => undefined);
   }
 
   /** The `limit` best documents for `text` by BM25 among those passing `filter` (KeywordTables.search). */
@@ -60,16 +99,27 @@ export class KeywordReader {
     filter?: MetadataFilter,
     options: KeywordSearchOptions = {},
   ): Promise<RankedId[]> {
-    const local = () => this.local.search(text, limit, filter, options);
-    if (this.failure) return Promise.resolve(local());
+    let thread: ReaderThread | undefined;
+    for (const t of this.threads) if (!t.dead && (!thread || t.busy < thread.busy)) thread = t;
+    if (!thread) return Promise.resolve(this.local.search(text, limit, filter, options));
+    const chosen = thread;
+    chosen.busy++;
     const documentCount = this.documentCount();
-    return this.rpc
+    return chosen.rpc
       .call({ type: 'search', text, limit, filter, options, documentCount })
-      .catch((err: Error) => (this.failure ? local() : Promise.reject(err)));
+      .finally(() => chosen.busy--)
+      .catch((err: Error) =>
+        // Its thread died under it: another thread ranks it, or the main connection once none is left.
+        chosen.dead ? this.search(text, limit, filter, options) : Promise.reject(err),
+      );
   }
 
   async close(): Promise<void> {
-    if (!this.failure) await this.rpc.call({ type: 'close' }).catch(() => undefined);
-    await this.rpc.terminate();
+    await Promise.all(
+      this.threads.map(async (t) => {
+        if (!t.dead) await t.rpc.call({ type: 'close' }).catch(() => undefined);
+        await t.rpc.terminate();
+      }),
+    );
   }
 }

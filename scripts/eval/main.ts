@@ -13,6 +13,8 @@
  * Per-question rankings go to .gte/eval/last-run.json, to see where a mode fails (look at the
  * tuning split only: the held-out split must never inform a change).
  */
+import { DEFAULT_FUSION, DEFAULT_KEYWORD_WEIGHT, DEFAULT_RRF_K } from '../../worker-node/keyword/fusion.ts';
+import { DEFAULT_SECTION_WEIGHT } from '../../worker-node/metadata/keyword-tables.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,6 +77,18 @@ async function pool<T>(
       while (next < items.length) await work(items[next++]!);
     }),
   );
+}
+
+/** The settings that shape keyword and hybrid rankings, as the node was started with them. */
+function hybridSettings(): string {
+  const setting = (name: string, fallback: string | number) =>
+    `\`${name}=${process.env[name] ?? fallback}\`${process.env[name] === undefined ? ' (default)' : ''}`;
+  return [
+    setting('KEYWORD_SECTION_WEIGHT', DEFAULT_SECTION_WEIGHT),
+    setting('HYBRID_KEYWORD_WEIGHT', DEFAULT_KEYWORD_WEIGHT),
+    setting('HYBRID_FUSION', DEFAULT_FUSION),
+    setting('HYBRID_RRF_K', DEFAULT_RRF_K),
+  ].join(', ');
 }
 
 async function main(): Promise<void> {
@@ -163,7 +177,7 @@ async function main(): Promise<void> {
       '',
       `\`npm run eval\` · ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} · ${Math.round((performance.now() - started) / 1000)} s · ${machine.nproc} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node} · load average at start ${formatLoad(machine.loadAverage)}`,
       '',
-      `Set: scripts/corpus/eval-set.ts (seed ${set.seed}, generator v${set.version}): ${set.documents.length.toLocaleString('en-US')} documents (${(chars / 1e6).toFixed(1)} M characters, the longest ${longest.toLocaleString('en-US')}), ${set.queries.length} questions: ${perCategory}. One search node, model \`${modelId}\`, every document ingested through the node's write path (${ingestSeconds.toFixed(1)} s, ${Math.round(set.documents.length / ingestSeconds)} docs/s), then every question asked in each mode with top_k ${TOP_K} (${jobs.length} searches in ${searchSeconds.toFixed(1)} s). Default rrf_k. The best mode of each measure is in bold.`,
+      `Set: scripts/corpus/eval-set.ts (seed ${set.seed}, generator v${set.version}): ${set.documents.length.toLocaleString('en-US')} documents (${(chars / 1e6).toFixed(1)} M characters, the longest ${longest.toLocaleString('en-US')}), ${set.queries.length} questions: ${perCategory}. One search node, model \`${modelId}\`, every document ingested through the node's write path (${ingestSeconds.toFixed(1)} s, ${Math.round(set.documents.length / ingestSeconds)} docs/s), then every question asked in each mode with top_k ${TOP_K} (${jobs.length} searches in ${searchSeconds.toFixed(1)} s). Node settings: ${hybridSettings()}. The best mode of each measure is in bold.`,
       '',
       '### Held-out split (never used to tune anything)',
       '',

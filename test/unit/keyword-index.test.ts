@@ -4,11 +4,13 @@
  * follows every upsert and delete in the same transaction, and a data directory from before the
  * keyword tables gets them built from its documents.
  */
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keywordSections, MAX_SECTIONS } from '../../worker-node/keyword/sections.ts';
+import { KeywordTables } from '../../worker-node/metadata/keyword-tables.ts';
 import { type ApplyEntry, MetadataStore } from '../../worker-node/metadata/store.ts';
 
 const dirs: string[] = [];
@@ -80,6 +82,26 @@ describe('keyword index', () => {
     // In 5 of 11 again: ranked by again.
     store.applyBatch(docs(1, 4, 'crane yard'));
     expect(ids(store, 'harbour tugboat', 20)).toHaveLength(5);
+    store.close();
+  });
+
+  it('ranks alike when its word caches overflow and start afresh', () => {
+    const path = storePath();
+    const store = new MetadataStore(path);
+    store.applyBatch(corpus.map(([id, text]) => upsert(id, text)));
+    // A second connection whose caches hold three words: most queries overflow them.
+    const tables = new KeywordTables(new Database(path, { readonly: true }), () => store.documentCount, 3);
+    const queries = [
+      'taxi reimbursement airport',
+      'payment declined card',
+      'taxi payment gateway',
+      'airport transfers receipt',
+      'payment taxi',
+      'backup VPN token',
+      'taxi',
+    ];
+    for (const q of [...queries, ...queries])
+      expect(tables.search(q, 5), q).toEqual(store.keyword.search(q, 5));
     store.close();
   });
 

@@ -80,6 +80,8 @@ export class KeywordTables {
     private readonly db: Database.Database,
     /** How many documents are live (the store counts them). */
     private readonly documentCount: () => number,
+    /** Words (and stems) the caches keep before they start afresh. */
+    private readonly cacheLimit = TERMS_KEPT,
   ) {
     // Per connection: where a query's terms are stemmed to be looked up in the vocabulary.
     db.exec(`
@@ -258,35 +260,52 @@ export class KeywordTables {
 
   /** Each word's stems, by the index's own tokenizer (run only for words not seen before). */
   private stemsOf(terms: readonly string[]): Map<string, string[]> {
-    const unseen = [...new Set(terms.filter((t) => !this.stems.has(t)))];
-    if (unseen.length > 0) {
-      this.stmts.clearQuery.run();
-      unseen.forEach((t, i) => this.stmts.addQueryTerm.run(i + 1, t));
-      const found = new Map<number, string[]>();
-      for (const { doc, term } of this.stmts.queryTokens.all())
-        found.set(doc, [...(found.get(doc) ?? []), term]);
-      if (this.stems.size + unseen.length > TERMS_KEPT) this.stems.clear();
-      unseen.forEach((t, i) => this.stems.set(t, found.get(i + 1) ?? []));
+    const out = new Map<string, string[]>();
+    for (const t of terms) {
+      const known = this.stems.get(t);
+      if (known) out.set(t, known);
     }
-    return new Map(terms.map((t) => [t, this.stems.get(t)!]));
+    const unseen = [...new Set(terms.filter((t) => !out.has(t)))];
+    if (unseen.length === 0) return out;
+    this.stmts.clearQuery.run();
+    unseen.forEach((t, i) => this.stmts.addQueryTerm.run(i + 1, t));
+    const found = new Map<number, string[]>();
+    for (const { doc, term } of this.stmts.queryTokens.all())
+      found.set(doc, [...(found.get(doc) ?? []), term]);
+    if (this.stems.size + unseen.length > this.cacheLimit) this.stems.clear();
+    unseen.forEach((t, i) => {
+      const stems = found.get(i + 1) ?? [];
+      out.set(t, stems);
+      this.stems.set(t, stems);
+    });
+    return out;
   }
 
   /** How many documents hold each stem, as the data stands (read only for stems not counted since it changed). */
   private documentFrequencies(stems: readonly string[]): Map<string, number> {
     const version = this.stmts.dataVersion.get() as number;
-    if (version !== this.frequenciesAt || this.frequencies.size + stems.length > TERMS_KEPT) {
+    if (version !== this.frequenciesAt) {
       this.frequencies.clear();
       this.frequenciesAt = version;
     }
-    const uncounted = stems.filter((s) => !this.frequencies.has(s));
-    if (uncounted.length > 0) {
-      for (const s of uncounted) this.frequencies.set(s, 0);
-      const rows = this.prepared(
-        `SELECT term, doc FROM doc_fts_vocab WHERE term IN (${uncounted.map(() => '?').join(',')})`,
-      ).all(...uncounted) as { term: string; doc: number }[];
-      for (const r of rows) this.frequencies.set(r.term, r.doc);
+    const out = new Map<string, number>();
+    for (const s of stems) {
+      const known = this.frequencies.get(s);
+      if (known !== undefined) out.set(s, known);
     }
-    return new Map(stems.map((s) => [s, this.frequencies.get(s)!]));
+    const uncounted = stems.filter((s) => !out.has(s));
+    if (uncounted.length === 0) return out;
+    const rows = this.prepared(
+      `SELECT term, doc FROM doc_fts_vocab WHERE term IN (${uncounted.map(() => '?').join(',')})`,
+    ).all(...uncounted) as { term: string; doc: number }[];
+    const counted = new Map(rows.map((r) => [r.term, r.doc]));
+    if (this.frequencies.size + uncounted.length > this.cacheLimit) this.frequencies.clear();
+    for (const s of uncounted) {
+      const n = counted.get(s) ?? 0;
+      out.set(s, n);
+      this.frequencies.set(s, n);
+    }
+    return out;
   }
 
   /**

@@ -212,21 +212,30 @@ export function resolveHits(
 
 /**
  * Ranked ids → the first `limit` of them as documents with their best passage; an id no longer
- * stored is dropped (and the next one read in its place). Only the documents returned are read.
- * A document ranked without a passage (by its keywords) is shown with the passage that holds most
- * of `query`'s terms.
+ * stored, or (given `filter`) no longer passing it, is dropped and the next one read in its place:
+ * a keyword ranking is made on another connection's snapshot, and the documents served are those
+ * SQLite holds now. Only the documents returned are read. A document ranked without a passage (by
+ * its keywords) is shown with the passage that holds most of `query`'s terms.
  */
 export function withDocuments(
   store: MetadataStore,
   ranked: readonly (Omit<PassageScore, 'ordinal'> & { ordinal?: number })[],
   query = '',
   limit = ranked.length,
+  filter?: MetadataFilter,
 ): SearchHitDoc[] {
   const out: SearchHitDoc[] = [];
   let from = 0;
   while (out.length < limit && from < ranked.length) {
-    const slice = ranked.slice(from, from + limit - out.length);
+    let slice = ranked.slice(from, from + limit - out.length);
     from += slice.length;
+    if (filter) {
+      const passing = store.keyword.passingIds(
+        slice.map((h) => h.id),
+        filter,
+      );
+      slice = slice.filter((h) => passing.has(h.id));
+    }
     const docs = store.documentsByIds(slice.map((h) => h.id));
     const spans = store.spansOf(slice.filter((h) => docs.has(h.id)).map((h) => h.id));
     for (const h of slice) {

@@ -193,7 +193,7 @@ export async function retrieve(
   if (mode === 'keyword') {
     const t = performance.now();
     const ranked = await keywordRanking(src, text, k, filter, options);
-    const hits = withDocuments(src.store, ranked, text);
+    const hits = withDocuments(src.store, ranked, text, k, filter);
     timings.metadataMs += performance.now() - t;
     return { hits, timings };
   }
@@ -228,6 +228,7 @@ export async function retrieve(
       fused.map((f) => ({ id: f.id, score: f.score, ordinal: ordinals.get(f.id) })),
       text,
       k,
+      filter,
     );
   });
   return { hits, timings };

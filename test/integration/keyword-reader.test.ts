@@ -86,6 +86,42 @@ describe('KeywordReader', () => {
     }
   });
 
+  it('serves a keyword ranking made before a metadata change only where the document still passes the filter', async () => {
+    const engine = await openEngine();
+    const store = engine.store;
+    try {
+      const doc = (id: string, lang: string): ApplyEntry => ({
+        seq: `${seqMs++}-0`,
+        op: 'upsert',
+        id,
+        text: 'zeppelin hangar rules',
+        metadata: { lang },
+        vector: vector(),
+      });
+      await engine.apply([doc('moved', 'en'), doc('stays', 'en'), doc('other', 'de')]);
+      // The ranking as a reader saw it before 'moved' became German, arriving after the commit.
+      const stale = store.keyword.search('zeppelin', 10, { lang: 'en' });
+      expect(stale.map((h) => h.id).sort()).toEqual(['moved', 'stays']);
+      await engine.apply([doc('moved', 'de')]);
+      const source = {
+        store,
+        factory: 'Flat',
+        // biome-ignore lint/complexity/useLiteralKeys: the engine keeps its generation private
+        generation: () => engine['gen'],
+        keywordSearch: async () => stale,
+      };
+      for (const mode of ['keyword', 'hybrid'] as const) {
+        const { hits } = await retrieve(source, vector(), 5, { lang: 'en' }, { mode, text: 'zeppelin' });
+        expect(
+          hits.map((h) => h.doc.id),
+          mode,
+        ).toEqual(['stays']);
+      }
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('spreads rankings over its threads, and ranks on when threads die: on the others, then on the main connection', async () => {
     const engine = await openEngine();
     const store = engine.store;

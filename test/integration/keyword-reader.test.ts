@@ -125,7 +125,8 @@ describe('KeywordReader', () => {
   it('spreads rankings over its threads, and ranks on when threads die: on the others, then on the main connection', async () => {
     const engine = await openEngine();
     const store = engine.store;
-    const reader = KeywordReader.open(store.path, store.keyword, () => store.documentCount, 2);
+    // Dead threads stay dead here (replaced only a minute after their death).
+    const reader = KeywordReader.open(store.path, store.keyword, () => store.documentCount, 2, 60_000);
     try {
       await engine.apply(upserts(benchDocs(0, 300)));
       const queries = benchQueries(8, 21);
@@ -154,6 +155,31 @@ describe('KeywordReader', () => {
       expect(reader.threadsAlive).toBe(0);
       expect(reader.failure).toBeInstanceOf(Error);
       expect(await Promise.all(queries.map((q) => reader.search(q, 10)))).toEqual(expected);
+    } finally {
+      await reader.close();
+      await engine.close();
+    }
+  });
+
+  it('replaces a dead thread on a later ranking, once its wait is over', async () => {
+    const engine = await openEngine();
+    const store = engine.store;
+    const reader = KeywordReader.open(store.path, store.keyword, () => store.documentCount, 2, 200);
+    try {
+      await engine.apply(upserts(benchDocs(0, 100)));
+      const query = benchQueries(1, 3)[0]!;
+      const expected = store.keyword.search(query, 10);
+      await reader.crash(0);
+      await reader.crash(1);
+      expect(reader.threadsAlive).toBe(0);
+      expect(reader.failure).toBeInstanceOf(Error);
+      await new Promise((r) => setTimeout(r, 250));
+      expect(await reader.search(query, 10)).toEqual(expected);
+      expect(reader.threadsAlive).toBe(2);
+      expect(reader.failure).toBeNull();
+      const ranked = Promise.all([reader.search(query, 10), reader.search(query, 10)]);
+      expect(reader.load).toEqual([1, 1]);
+      expect(await ranked).toEqual([expected, expected]);
     } finally {
       await reader.close();
       await engine.close();

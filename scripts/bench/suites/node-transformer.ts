@@ -71,7 +71,7 @@ export async function transformerSection(ctx: BenchContext): Promise<{ markdown:
   const queries = benchQueries(2000, 12);
   const loadMatrix = (
     label: string,
-    extra: Pick<Parameters<typeof runLoadMatrix>[1], 'mode' | 'concurrency'>,
+    extra: Pick<Parameters<typeof runLoadMatrix>[1], 'mode' | 'concurrency' | 'env'>,
   ) =>
     runLoadMatrix(ctx, {
       label,
@@ -87,6 +87,7 @@ export async function transformerSection(ctx: BenchContext): Promise<{ markdown:
   // concurrency 32; and the embedder's own saving per text from batching.
   const vectorOnly = await loadMatrix('transformer-vector', { mode: 'vector', concurrency: [32] });
   const vectorSpeedup = ratio(vectorOnly.rep('on', 32).qps, vectorOnly.rep('off', 32).qps);
+  const cuda = await cudaPart(ctx, loadMatrix, env);
   const curve = await embedderBatchCurve(model.dir, benchQueries(256, 13));
   const single = curve[0]!.msPerText;
   const cores = machineInfo().nproc;
@@ -121,6 +122,43 @@ export async function transformerSection(ctx: BenchContext): Promise<{ markdown:
     `Per core (${cores} cores): the embedder alone ${perCore(alonePerS)} texts/s; the node at concurrency 32, ` +
       `batching on, ${perCore(matrix.rep('on', 32).qps)} queries/s (off: ${perCore(matrix.rep('off', 32).qps)}), ` +
       'each query one text to embed plus its search.',
+    '',
+    cuda,
   ].join('\n');
   return { markdown, speedup };
+}
+
+/**
+ * The same matrix with EMBED_DEVICE=cuda, when the node really gets CUDA: a node asked for it is
+ * started first, and one that fell back to the CPU (no GPU, or no CUDA provider) says so instead.
+ */
+async function cudaPart(
+  ctx: BenchContext,
+  loadMatrix: (
+    label: string,
+    extra: Pick<Parameters<typeof runLoadMatrix>[1], 'mode' | 'concurrency' | 'env'>,
+  ) => ReturnType<typeof runLoadMatrix>,
+  env: Record<string, string>,
+): Promise<string> {
+  const cudaEnv = { ...env, EMBED_DEVICE: 'cuda' };
+  const probe = await ctx.startNode({
+    id: 'transformer-cuda-probe',
+    dataDir: join(ctx.dir, 'cuda-probe'),
+    env: cudaEnv,
+  });
+  const info = await probe.client.call<{ model?: { device?: string } }>('GET', '/api/v1/info');
+  await probe.stop();
+  const device = info.body.model?.device ?? 'unknown';
+  if (device !== 'cuda')
+    return `With \`EMBED_DEVICE=cuda\`: not measured on this machine: the node asked for CUDA runs on \`${device}\` (no GPU, or no CUDA execution provider for ONNX Runtime here).`;
+  ctx.progress('  transformer: the same matrix with EMBED_DEVICE=cuda');
+  const matrix = await loadMatrix('transformer-cuda', { env: cudaEnv });
+  const speedup = ratio(matrix.rep('on', 32).qps, matrix.rep('off', 32).qps);
+  return [
+    'With `EMBED_DEVICE=cuda` (the embedder on the GPU; search and keyword ranking on the CPU):',
+    '',
+    matrix.markdown,
+    '',
+    `Micro-batching at concurrency 32 on the GPU: ${formatRatio(speedup)} the unbatched queries/s.`,
+  ].join('\n');
 }

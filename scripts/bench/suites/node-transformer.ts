@@ -77,7 +77,8 @@ export async function transformerSection(ctx: BenchContext): Promise<{ markdown:
       label,
       prepare: async (dataDir) => cpSync(template, dataDir, { recursive: true }),
       env,
-      rounds: 1,
+      // Interleaved rounds: one 6 s cell per setting swung the ratio by ±10 % between runs.
+      rounds: ctx.sizes.rounds,
       queries,
       ...extra,
     });
@@ -98,7 +99,7 @@ export async function transformerSection(ctx: BenchContext): Promise<{ markdown:
     '',
     `Corpus: ${formatCount(docs)} synthetic documents ingested through the node (${INGEST_BATCH} per request, one in flight): ` +
       `${formatCount(perSecond(docs, ingestMs))} docs/s; the embedder alone, in-process, batches of 64: ` +
-      `${formatCount(perSecond(alone.docs, alone.ms))} texts/s. Index Flat, CPU, 1 round of ${ctx.sizes.cellSeconds} s per cell.`,
+      `${formatCount(perSecond(alone.docs, alone.ms))} texts/s. Index Flat, CPU, ${ctx.sizes.rounds} interleaved round(s) of ${ctx.sizes.cellSeconds} s per cell.`,
     '',
     matrix.markdown,
     '',

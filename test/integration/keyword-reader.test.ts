@@ -30,6 +30,29 @@ async function openEngine(): Promise<SearchEngine> {
   return SearchEngine.open({ dataDir, model, factory: 'Flat' });
 }
 
+/** An engine and a reader of `threads` threads on its database, both closed after `use`. */
+async function withReader(
+  threads: number,
+  restartAfterMs: number,
+  use: (engine: SearchEngine, reader: KeywordReader) => Promise<void>,
+): Promise<void> {
+  const engine = await openEngine();
+  const { store } = engine;
+  const reader = KeywordReader.open(
+    store.path,
+    store.keyword,
+    () => store.documentCount,
+    threads,
+    restartAfterMs,
+  );
+  try {
+    await use(engine, reader);
+  } finally {
+    await reader.close();
+    await engine.close();
+  }
+}
+
 const random = mulberry32(11);
 const vector = () => Float32Array.from({ length: DIM }, () => random() * 2 - 1);
 let seqMs = 1;
@@ -123,11 +146,9 @@ describe('KeywordReader', () => {
   });
 
   it('spreads rankings over its threads, and ranks on when threads die: on the others, then on the main connection', async () => {
-    const engine = await openEngine();
-    const store = engine.store;
     // Dead threads stay dead here (replaced only a minute after their death).
-    const reader = KeywordReader.open(store.path, store.keyword, () => store.documentCount, 2, 60_000);
-    try {
+    await withReader(2, 60_000, async (engine, reader) => {
+      const store = engine.store;
       await engine.apply(upserts(benchDocs(0, 300)));
       const queries = benchQueries(8, 21);
       const expected = queries.map((q) => store.keyword.search(q, 10));
@@ -155,17 +176,12 @@ describe('KeywordReader', () => {
       expect(reader.threadsAlive).toBe(0);
       expect(reader.failure).toBeInstanceOf(Error);
       expect(await Promise.all(queries.map((q) => reader.search(q, 10)))).toEqual(expected);
-    } finally {
-      await reader.close();
-      await engine.close();
-    }
+    });
   });
 
   it('replaces a dead thread on a later ranking, once its wait is over', async () => {
-    const engine = await openEngine();
-    const store = engine.store;
-    const reader = KeywordReader.open(store.path, store.keyword, () => store.documentCount, 2, 200);
-    try {
+    await withReader(2, 200, async (engine, reader) => {
+      const store = engine.store;
       await engine.apply(upserts(benchDocs(0, 100)));
       const query = benchQueries(1, 3)[0]!;
       const expected = store.keyword.search(query, 10);
@@ -180,10 +196,7 @@ describe('KeywordReader', () => {
       const ranked = Promise.all([reader.search(query, 10), reader.search(query, 10)]);
       expect(reader.load).toEqual([1, 1]);
       expect(await ranked).toEqual([expected, expected]);
-    } finally {
-      await reader.close();
-      await engine.close();
-    }
+    });
   });
 
   it("carries the engine's keyword and hybrid rankings: the same answers, none ranked on the main thread", async () => {

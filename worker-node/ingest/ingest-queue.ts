@@ -47,6 +47,9 @@ export function isFinalFailure(job: Pick<Job, 'finishedOn' | 'attemptsMade' | 'o
 
 const QUEUE_NAME = 'ingest';
 
+/** How long one round of waitFinished listens before it checks the job again. */
+const WAIT_ROUND_MS = 1000;
+
 export class IngestQueue {
   private readonly queue: Queue<IngestJobData, IngestJobResult>;
   private readonly events: QueueEvents;
@@ -118,9 +121,23 @@ export class IngestQueue {
     return job;
   }
 
-  /** Waits for the job's result (the log position of its last entry). */
+  /**
+   * Waits for the job's result (the log position of its last entry). BullMQ's wait listens for the
+   * job's completion event and checks the job once when it starts; an event published before its
+   * stream reader is reading is never seen (seen on a loaded machine with Redis Cluster: a finished
+   * job waited out the whole timeout). So it waits in short rounds, each one checking the job again.
+   */
   async waitFinished(job: Job<IngestJobData, IngestJobResult>, timeoutMs: number): Promise<IngestJobResult> {
-    return job.waitUntilFinished(this.events, timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const round = Math.min(WAIT_ROUND_MS, Math.max(1, deadline - Date.now()));
+      try {
+        return await job.waitUntilFinished(this.events, round);
+      } catch (err) {
+        const timedOut = err instanceof Error && err.message.includes('timed out before finishing');
+        if (!timedOut || Date.now() >= deadline) throw err;
+      }
+    }
   }
 
   async getJob(id: string): Promise<Job<IngestJobData, IngestJobResult> | undefined> {

@@ -47,8 +47,8 @@ export function isFinalFailure(job: Pick<Job, 'finishedOn' | 'attemptsMade' | 'o
 
 const QUEUE_NAME = 'ingest';
 
-/** How long one round of waitFinished listens before it checks the job again. */
-const WAIT_ROUND_MS = 1000;
+/** How often waitFinished reads the job's state beside listening for its completion. */
+const WAIT_POLL_MS = 1000;
 
 export class IngestQueue {
   private readonly queue: Queue<IngestJobData, IngestJobResult>;
@@ -122,22 +122,55 @@ export class IngestQueue {
   }
 
   /**
-   * Waits for the job's result (the log position of its last entry). BullMQ's wait listens for the
-   * job's completion event and checks the job once when it starts; an event published before its
-   * stream reader is reading is never seen (seen on a loaded machine with Redis Cluster: a finished
-   * job waited out the whole timeout). So it waits in short rounds, each one checking the job again.
+   * Waits for the job's result (the log position of its last entry), `timeoutMs` at most.
+   * BullMQ's wait listens for the job's completion event and checks the job once when it starts;
+   * beside it the job's state is read every WAIT_POLL_MS, so a completion event that never
+   * arrives costs that long, not the whole wait (seen once on a loaded machine with Redis Cluster:
+   * a job's wait ran out its time with no notification). The deadline is this method's own:
+   * BullMQ's starts only once its connections are ready.
    */
   async waitFinished(job: Job<IngestJobData, IngestJobResult>, timeoutMs: number): Promise<IngestJobResult> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const round = Math.min(WAIT_ROUND_MS, Math.max(1, deadline - Date.now()));
-      try {
-        return await job.waitUntilFinished(this.events, round);
-      } catch (err) {
-        const timedOut = err instanceof Error && err.message.includes('timed out before finishing');
-        if (!timedOut || Date.now() >= deadline) throw err;
+    const id = String(job.id);
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const notified = job.waitUntilFinished(this.events, timeoutMs);
+    // Handled by the race below, or dropped once another way has answered.
+    notified.catch(() => undefined);
+    const polled = (async (): Promise<IngestJobResult> => {
+      while (!settled) {
+        await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
+        if (settled) break;
+        // While Redis is down the read fails at once (no offline queue): try again next time.
+        const finished = await this.finishedState(id).catch(() => null);
+        if (finished?.state === 'completed') return finished.result;
+        if (finished?.state === 'failed') throw new Error(finished.reason);
       }
+      return new Promise<never>(() => undefined);
+    })();
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`job ${id} timed out before finishing: no result within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([notified, polled, deadline]);
+    } finally {
+      settled = true;
+      clearTimeout(timer);
     }
+  }
+
+  /** A finished job's outcome as Redis holds it; null while it is not finished (or not found). */
+  private async finishedState(
+    id: string,
+  ): Promise<{ state: 'completed'; result: IngestJobResult } | { state: 'failed'; reason: string } | null> {
+    const job = await this.queue.getJob(id);
+    if (!job) return null;
+    const state = await job.getState();
+    if (state === 'completed') return { state, result: job.returnvalue };
+    if (state === 'failed') return { state, reason: job.failedReason };
+    return null;
   }
 
   async getJob(id: string): Promise<Job<IngestJobData, IngestJobResult> | undefined> {

@@ -184,9 +184,9 @@ export class KeywordTables {
   /** How many documents pass the filter, counting no further than `cap`. */
   countMatching(filter: MetadataFilter, cap: number): number {
     const { where, params } = filterSql(filter, 'enumerate');
-    const row = this.db
-      .prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM documents d WHERE ${where} LIMIT ?)`)
-      .get(...params, cap) as { n: number };
+    const row = this.prepared(
+      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM documents d WHERE ${where} LIMIT ?)`,
+    ).get(...params, cap) as { n: number };
     return row.n;
   }
 
@@ -198,9 +198,9 @@ export class KeywordTables {
   matchBound(filter: MetadataFilter, cap: number): number {
     let bound = Number.POSITIVE_INFINITY;
     for (const { test, params } of filterSql(filter, 'check').required) {
-      const row = this.db
-        .prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM doc_meta WHERE ${test} LIMIT ?)`)
-        .get(...params, cap) as { n: number };
+      const row = this.prepared(
+        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM doc_meta WHERE ${test} LIMIT ?)`,
+      ).get(...params, cap) as { n: number };
       bound = Math.min(bound, row.n);
     }
     return bound;
@@ -212,10 +212,9 @@ export class KeywordTables {
     const out = new Set<string>();
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      const rows = this.db
-        .prepare(
-          `SELECT d.id FROM documents d WHERE d.id IN (${chunk.map(() => '?').join(',')}) AND ${where}`,
-        )
+      const rows = this.prepared(
+        `SELECT d.id FROM documents d WHERE d.id IN (${chunk.map(() => '?').join(',')}) AND ${where}`,
+      )
         .pluck()
         .all(...chunk, ...params) as string[];
       for (const id of rows) out.add(id);
@@ -229,12 +228,10 @@ export class KeywordTables {
    */
   matchingVectors(filter: MetadataFilter): { id: string; ordinal: number; vector: Buffer }[] {
     const { where, params } = filterSql(filter, 'enumerate');
-    return this.db
-      .prepare(
-        `SELECT d.id AS id, p.ordinal AS ordinal, p.vector AS vector
+    return this.prepared(
+      `SELECT d.id AS id, p.ordinal AS ordinal, p.vector AS vector
            FROM documents d JOIN passages p ON p.doc = d.rowid WHERE ${where}`,
-      )
-      .all(...params) as { id: string; ordinal: number; vector: Buffer }[];
+    ).all(...params) as { id: string; ordinal: number; vector: Buffer }[];
   }
 
   /**
